@@ -1,0 +1,49 @@
+# One command runs the app (`make run`), one command passes the tests (`make test`).
+# Both install what they need: a virtualenv in .venv and Azurite in node_modules.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install lint format test run clean
+
+help:
+	@echo "make run     run the app locally (devhost, Azurite, Slack and cache-flush simulators)"
+	@echo "make test    install everything, lint, and run the whole test suite"
+	@echo "make lint    ruff, shellcheck and bandit"
+	@echo "make format  apply ruff's formatter and safe fixes"
+	@echo "make clean   remove the virtualenv, node_modules and caches"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/shellcheck scripts/*.sh
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+run: install
+	@echo "Run the app with Azure Functions Core Tools: see README.md, 'Run locally'."
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis .devhost
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

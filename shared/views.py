@@ -1,0 +1,307 @@
+"""Block Kit views and messages (SPEC section 7).
+
+Every function builds a fresh object, so concurrent requests never share state, and keeps
+within Slack's limits: section text at most 3000 characters, at most 100 blocks in a
+modal and 50 in a message. Text from users or from cache-flush is escaped for mrkdwn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from shared.submission import (
+    ENVIRONMENT_ACTION,
+    ENVIRONMENT_BLOCK,
+    ENVIRONMENTS,
+    FORM_CALLBACK_ID,
+    URLS_ACTION,
+    URLS_BLOCK,
+    rules_summary,
+)
+
+Block = dict[str, Any]
+View = dict[str, Any]
+Message = dict[str, Any]
+
+TITLE = "Cache Flush"
+SECTION_LIMIT = 3000
+MODAL_BLOCK_LIMIT = 100
+MESSAGE_BLOCK_LIMIT = 50
+URL_LIST_BLOCKS = 10
+ERROR_BODY_CHARS = 2500
+DEFAULT_ESTIMATED_SECONDS = 5
+
+SUCCESS_TEXT = "Cache flush succeeded"
+FAILURE_TEXT = "Cache flush failed"
+VIEW_CLOSED_TEXT = "View must be open"
+NOT_ALLOWED_TEXT = "User not allowed"
+OPEN_FAILED_TEXT = "Cache flush could not start"
+PROCESSING_ERROR_TEXT = "Cache flush hit an unexpected error"
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _section(text: str) -> Block:
+    if len(text) > SECTION_LIMIT:
+        text = text[: SECTION_LIMIT - 1] + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _modal(blocks: list[Block], **extra: Any) -> View:
+    view: View = {
+        "type": "modal",
+        "title": _plain(TITLE),
+        "close": _plain("Close"),
+        "blocks": blocks[:MODAL_BLOCK_LIMIT],
+    }
+    view.update(extra)
+    return view
+
+
+def _message(text: str, blocks: list[Block]) -> Message:
+    return {"text": text, "blocks": blocks[:MESSAGE_BLOCK_LIMIT]}
+
+
+def list_blocks(lines: Sequence[str], max_blocks: int = URL_LIST_BLOCKS) -> list[Block]:
+    """Bullet the lines over as few sections as fit, ending with "… and N more" if cut."""
+    blocks: list[Block] = []
+    current: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        bullet = "• " + escape(line)
+        if len(bullet) > SECTION_LIMIT - 40:
+            bullet = bullet[: SECTION_LIMIT - 41] + "…"
+        if current and size + len(bullet) + 1 > SECTION_LIMIT - 40:
+            if len(blocks) == max_blocks - 1:
+                current.append(f"… and {len(lines) - index} more")
+                blocks.append(_section("\n".join(current)))
+                return blocks
+            blocks.append(_section("\n".join(current)))
+            current, size = [], 0
+        current.append(bullet)
+        size += len(bullet) + 1
+    if current:
+        blocks.append(_section("\n".join(current)))
+    return blocks
+
+
+def checking_view() -> View:
+    """The first view, opened at once while the request and the user are checked."""
+    return _modal(
+        [
+            _section(
+                ":hourglass_flowing_sand: Checking that this request came from Slack "
+                "and that you may flush the cache…"
+            ),
+            _section("The form appears here as soon as the checks are done."),
+        ]
+    )
+
+
+def form_view(initial_urls: str, domains: Sequence[str], hosts: Sequence[str]) -> View:
+    """The request form: environment and a multi-line list of URLs."""
+    url_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": URLS_ACTION,
+        "multiline": True,
+        "placeholder": _plain("one URL per line"),
+    }
+    if initial_urls:
+        url_input["initial_value"] = initial_urls
+    return _modal(
+        [
+            _section("Choose the environment and list the URLs to flush from the CDN cache."),
+            {
+                "type": "input",
+                "block_id": ENVIRONMENT_BLOCK,
+                "label": _plain("Environment"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": ENVIRONMENT_ACTION,
+                    "placeholder": _plain("Pick the environment"),
+                    "options": [{"text": _plain(name), "value": name} for name in ENVIRONMENTS],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": URLS_BLOCK,
+                "label": _plain("URLs"),
+                "element": url_input,
+                "hint": _plain(rules_summary(domains, hosts)[:2000]),
+            },
+        ],
+        callback_id=FORM_CALLBACK_ID,
+        submit=_plain("Submit"),
+        close=_plain("Cancel"),
+    )
+
+
+def initial_urls(command_text: str) -> str:
+    """The command's text as the URLs field's value: one whitespace-separated URL per line."""
+    return "\n".join(command_text.split())[:3000]
+
+
+def not_allowed_blocks(user_name: str, user_id: str, hint: str) -> list[Block]:
+    """The no-access notice, the configured hint and a ready-to-paste access request."""
+    request = f"Please add {user_name} ({user_id}) to the cache-flush Slack app's allowed users."
+    return [
+        _section(":warning: *You do not have access to flush the cache.*"),
+        _section(hint),
+        _section(f"```{escape(request)}```"),
+    ]
+
+
+def not_allowed_view(user_name: str, user_id: str, hint: str) -> View:
+    """The modal for a user who is not on the allowed-users list."""
+    return _modal(not_allowed_blocks(user_name, user_id, hint))
+
+
+def not_allowed_message(user_name: str, user_id: str, hint: str) -> Message:
+    """The same notice, as a direct message."""
+    return _message(NOT_ALLOWED_TEXT, not_allowed_blocks(user_name, user_id, hint))
+
+
+def access_unavailable_view() -> View:
+    """The modal when the allowed-users list cannot be read: fail closed."""
+    return _modal(
+        [
+            _section(":warning: *Your access could not be checked right now.*"),
+            _section(
+                "Please try again in a few minutes. If this keeps happening, "
+                "contact the app developer."
+            ),
+        ]
+    )
+
+
+def processing_view() -> View:
+    """The modal shown after a valid submission, while cache-flush is called."""
+    return _modal(
+        [
+            _section(":hourglass_flowing_sand: *Your request is being processed.*"),
+            _section(
+                "This can take several seconds. The result will appear in this view "
+                "and in a direct message, so you can close this view safely."
+            ),
+        ]
+    )
+
+
+def result_view(message: Message) -> View:
+    """A modal showing a result message's blocks."""
+    return _modal(list(message["blocks"]))
+
+
+def success_message(
+    user_name: str,
+    user_id: str,
+    environment: str,
+    urls: Sequence[str],
+    body: Any,
+) -> Message:
+    """The result of an accepted flush, with the timing and IDs cache-flush returned."""
+    details = body if isinstance(body, dict) else {}
+    seconds = details.get("estimatedSeconds")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        seconds = DEFAULT_ESTIMATED_SECONDS
+    blocks = [
+        _section(
+            f":white_check_mark: *Cache flush accepted.* The refresh should complete "
+            f"in about {seconds:g} seconds."
+        ),
+        _section(
+            f"*Flushed by:* {escape(user_name)} (<@{user_id}>)\n"
+            f"*Environment:* {escape(environment)}\n"
+            f"*URLs ({len(urls)}):*"
+        ),
+        *list_blocks(urls),
+    ]
+    ids = [
+        f"*{label}:* `{escape(str(details[key]))[:200]}`"
+        for key, label in (("purgeId", "Purge ID"), ("supportId", "Support ID"))
+        if details.get(key)
+    ]
+    if ids:
+        blocks.append(_section("\n".join(ids)))
+    return _message(SUCCESS_TEXT, blocks)
+
+
+def _pretty(body: Any) -> str:
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return body
+    return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def failure_message(status: int | None, body: Any, error: str | None) -> Message:
+    """The result of a flush that did not run: status, the error body, and advice."""
+    if status is None:
+        outcome = f"*Status:* no response ({escape(error or 'unknown error')[:500]})"
+    else:
+        outcome = f"*Status:* HTTP {status}"
+    reason = body.get("message") if isinstance(body, dict) else None
+    if isinstance(reason, str) and reason:
+        outcome += f"\n*Message:* {escape(reason)[:500]}"
+    blocks = [_section(":x: *The cache flush did not run.*"), _section(outcome)]
+    if body not in (None, "", {}):
+        text = escape(_pretty(body))
+        if len(text) > ERROR_BODY_CHARS:
+            text = text[:ERROR_BODY_CHARS] + "\n… (truncated)"
+        blocks.append(_section(f"```{text}```"))
+    if status is not None and 400 <= status < 500:
+        advice = "Correct the request as the message above says, then try again."
+    else:
+        advice = "Try again in a few minutes; if it keeps failing, contact the app developer."
+    blocks.append(_section(advice))
+    return _message(FAILURE_TEXT, blocks)
+
+
+def view_closed_message() -> Message:
+    """DM when the modal was closed before the request could continue."""
+    return _message(
+        VIEW_CLOSED_TEXT,
+        [
+            _section(
+                "The cache flush view was closed before your request could continue. "
+                "Ignore this if you meant to close it; otherwise run `/flush` again and "
+                "keep the view open until the form appears."
+            )
+        ],
+    )
+
+
+def open_failed_message(error: str) -> Message:
+    """DM when the first view could not be opened."""
+    return _message(
+        OPEN_FAILED_TEXT,
+        [
+            _section(
+                f"The cache flush view could not be opened (Slack said `{escape(error)[:200]}`). "
+                "Please contact the app developer."
+            )
+        ],
+    )
+
+
+def processing_error_message(error: str) -> Message:
+    """DM for an unexpected error after the modal opened."""
+    return _message(
+        PROCESSING_ERROR_TEXT,
+        [
+            _section(
+                f"Your cache flush request hit an unexpected error (`{escape(error)[:200]}`). "
+                "Please contact the app developer."
+            )
+        ],
+    )

@@ -1,0 +1,126 @@
+"""Static checks of the function app: bindings, host.json, and side-effect-free imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.functions.meta import get_binding_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTIONS = {
+    "slash_start": "httpTrigger",
+    "orchestrator_client": "httpTrigger",
+    "flush_orchestrator": "orchestrationTrigger",
+    "call_cache_flush_activity": "activityTrigger",
+    "notify_user_activity": "activityTrigger",
+}
+ROUTES = {"slash_start": "slash-start", "orchestrator_client": "orchestrator-client"}
+
+
+def function_json(folder: str) -> dict[str, Any]:
+    return json.loads((ROOT / folder / "function.json").read_text())
+
+
+def test_the_app_has_exactly_the_five_functions() -> None:
+    found = {path.parent.name for path in ROOT.glob("*/function.json")}
+    assert found == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("folder", sorted(FUNCTIONS))
+def test_bindings_are_known_to_azure_functions(folder: str) -> None:
+    config = function_json(folder)
+    registry = get_binding_registry()
+    assert config["scriptFile"] == "__init__.py"
+    assert (ROOT / folder / config["scriptFile"]).is_file()
+    for binding in config["bindings"]:
+        assert registry.get(binding["type"]) is not None, binding["type"]
+        assert binding["direction"] in ("in", "out")
+    triggers = [b for b in config["bindings"] if b["type"].endswith("Trigger")]
+    assert [t["type"] for t in triggers] == [FUNCTIONS[folder]]
+
+
+@pytest.mark.parametrize("folder", sorted(ROUTES))
+def test_http_functions_route_method_and_auth_level(folder: str) -> None:
+    bindings = function_json(folder)["bindings"]
+    [trigger] = [b for b in bindings if b["type"] == "httpTrigger"]
+    assert trigger["route"] == ROUTES[folder]
+    assert trigger["methods"] == ["post"]
+    assert trigger["authLevel"] == "function"
+    assert trigger["name"] == "req"
+    assert {"type": "http", "direction": "out", "name": "$return"} in bindings
+
+
+def test_orchestrator_client_has_a_durable_client_binding() -> None:
+    bindings = function_json("orchestrator_client")["bindings"]
+    assert {"type": "durableClient", "direction": "in", "name": "starter"} in bindings
+
+
+def test_host_json_bundle_and_durable_settings() -> None:
+    host = json.loads((ROOT / "host.json").read_text())
+    assert host["version"] == "2.0"
+    assert host["extensionBundle"] == {
+        "id": "Microsoft.Azure.Functions.ExtensionBundle",
+        "version": "[4.*, 5.0.0)",
+    }
+    durable = host["extensions"]["durableTask"]
+    assert durable["overridableExistingInstanceStates"] == "NonRunningStates"
+
+
+def test_requirements_are_pinned_runtime_packages() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    names = {line.split("==")[0].lower() for line in lines}
+    assert all("==" in line for line in lines)
+    assert names == {
+        "azure-functions",
+        "azure-functions-durable",
+        "azure-storage-blob",
+        "requests",
+        "slack-sdk",
+    }
+
+
+IMPORT_PROBE = """
+import json, socket, sys
+calls = []
+def refuse(*args, **kwargs):
+    calls.append(args)
+    raise OSError("network use at import time")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+for name in sys.argv[1:]:
+    __import__(name)
+print(json.dumps(calls))
+"""
+
+
+def test_every_function_imports_without_side_effects(tmp_path: Path) -> None:
+    """Importing needs no settings and touches neither the network nor the file system."""
+    before = sorted(p.name for p in tmp_path.iterdir())
+    completed = subprocess.run(  # noqa: S603 (a fixed interpreter and arguments)
+        [sys.executable, "-c", IMPORT_PROBE, *sorted(FUNCTIONS)],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == []
+    assert completed.stderr == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_funcignore_keeps_development_files_out_of_the_package() -> None:
+    ignored = set((ROOT / ".funcignore").read_text().split())
+    for entry in ("tests/", ".venv/", "node_modules/", "local.settings.json", "devhost/"):
+        assert entry in ignored

@@ -1,0 +1,200 @@
+"""Every view and message is valid Block Kit within Slack's limits (SPEC section 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from shared import views
+from shared.orchestration import FlushRequest, notifications
+
+DOMAINS = ("nhs.uk",)
+HOSTS = ("campaignresources.dhsc.gov.uk",)
+
+
+def assert_valid_view(view: dict[str, Any]) -> None:
+    model = View(**view)
+    model.validate_json()
+    assert model.to_dict() == view, "the model dropped or changed a field"
+    assert len(view["blocks"]) <= views.MODAL_BLOCK_LIMIT
+    assert len(view["title"]["text"]) <= 24
+    assert view["title"]["text"] == "Cache Flush"
+    assert_section_limits(view["blocks"])
+
+
+def assert_valid_message(message: dict[str, Any]) -> None:
+    assert message["text"]
+    assert 1 <= len(message["blocks"]) <= views.MESSAGE_BLOCK_LIMIT
+    for block in Block.parse_all(message["blocks"]):
+        block.validate_json()
+    assert_section_limits(message["blocks"])
+
+
+def assert_section_limits(blocks: list[dict[str, Any]]) -> None:
+    for block in blocks:
+        if block["type"] == "section":
+            assert 0 < len(block["text"]["text"]) <= 3000
+
+
+def all_views() -> list[dict[str, Any]]:
+    return [
+        views.checking_view(),
+        views.form_view("", DOMAINS, HOSTS),
+        views.form_view("https://www.nhs.uk/a\nhttps://www.nhs.uk/b", DOMAINS, HOSTS),
+        views.not_allowed_view("jo_bloggs", "U123", "Ask in #help."),
+        views.processing_view(),
+        views.access_unavailable_view(),
+    ]
+
+
+def all_messages() -> list[dict[str, Any]]:
+    return [
+        views.not_allowed_message("jo_bloggs", "U123", "Ask in #help."),
+        views.success_message("jo", "U1", "staging", ["https://www.nhs.uk/a"], {}),
+        views.failure_message(403, {"message": "no", "urls": ["x"]}, None),
+        views.failure_message(None, None, "no response: timed out"),
+        views.view_closed_message(),
+        views.open_failed_message("expired_trigger_id"),
+        views.processing_error_message("KeyError"),
+    ]
+
+
+@pytest.mark.parametrize("view", all_views())
+def test_views_are_valid_block_kit(view: dict[str, Any]) -> None:
+    assert_valid_view(view)
+
+
+@pytest.mark.parametrize("message", all_messages())
+def test_messages_are_valid_block_kit(message: dict[str, Any]) -> None:
+    assert_valid_message(message)
+    assert_valid_view(views.result_view(message))
+
+
+def test_each_call_builds_a_fresh_object() -> None:
+    first = views.form_view("", DOMAINS, HOSTS)
+    first["blocks"][1]["element"]["options"].clear()
+    first["title"]["text"] = "changed"
+    assert views.form_view("", DOMAINS, HOSTS)["blocks"][1]["element"]["options"]
+    assert views.form_view("", DOMAINS, HOSTS)["title"]["text"] == "Cache Flush"
+
+
+def test_form_has_the_fields_slack_submits() -> None:
+    form = views.form_view("https://www.nhs.uk/a", DOMAINS, HOSTS)
+    assert form["callback_id"] == "cache_flush_request"
+    assert form["submit"]["text"] == "Submit"
+    assert form["close"]["text"] == "Cancel"
+    environment, urls = form["blocks"][1], form["blocks"][2]
+    assert environment["block_id"] == "environment"
+    assert environment["label"]["text"] == "Environment"
+    assert environment["element"]["action_id"] == "environment_input"
+    assert [o["value"] for o in environment["element"]["options"]] == ["production", "staging"]
+    assert urls["block_id"] == "urls"
+    assert urls["label"]["text"] == "URLs"
+    assert urls["element"]["action_id"] == "urls_input"
+    assert urls["element"]["multiline"] is True
+    assert urls["element"]["placeholder"]["text"] == "one URL per line"
+    assert urls["element"]["initial_value"] == "https://www.nhs.uk/a"
+    hint = urls["hint"]["text"]
+    assert "nhs.uk" in hint
+    assert "campaignresources.dhsc.gov.uk" in hint
+    assert "https://www.nhs.uk/path/to/flush" in hint
+
+
+def test_initial_urls_put_each_url_on_its_own_line() -> None:
+    text = "  https://www.nhs.uk/a https://www.nhs.uk/b\thttps://www.nhs.uk/c \n"
+    assert views.initial_urls(text) == (
+        "https://www.nhs.uk/a\nhttps://www.nhs.uk/b\nhttps://www.nhs.uk/c"
+    )
+    assert views.initial_urls("") == ""
+
+
+def test_not_allowed_names_the_user_and_member_id() -> None:
+    message = views.not_allowed_message("jo_bloggs", "U0ABC", "Ask *us* first.")
+    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    assert message["text"] == "User not allowed"
+    assert "jo_bloggs" in text
+    assert "U0ABC" in text
+    assert "Ask *us* first." in text
+
+
+def test_success_with_150_long_urls_fits_and_lists_every_url() -> None:
+    urls = [f"https://www.nhs.uk/{index:03d}/" + "x" * 77 for index in range(150)]
+    assert all(len(url) == 100 for url in urls)
+    body = {"estimatedSeconds": 420, "purgeId": "p-1", "supportId": "s-1"}
+    message = views.success_message("jo_bloggs", "U1", "production", urls, body)
+    assert_valid_message(message)
+    assert_valid_view(views.result_view(message))
+    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    assert message["text"] == "Cache flush succeeded"
+    assert all(url in text for url in urls)
+    assert "420 seconds" in text
+    assert "p-1" in text
+    assert "s-1" in text
+    assert "<@U1>" in text
+    assert "production" in text
+
+
+def test_success_defaults_the_estimate_to_five_seconds() -> None:
+    message = views.success_message("jo", "U1", "staging", ["https://www.nhs.uk/"], {})
+    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    assert "about 5 seconds" in text
+    assert "Purge ID" not in text
+
+
+def test_very_many_urls_end_with_and_n_more() -> None:
+    urls = [f"https://www.nhs.uk/{index}/" + "y" * 1000 for index in range(200)]
+    blocks = views.list_blocks(urls)
+    assert len(blocks) == views.URL_LIST_BLOCKS
+    assert blocks[-1]["text"]["text"].rstrip().split("\n")[-1].startswith("… and ")
+    assert_section_limits(blocks)
+
+
+def test_failure_with_a_20_kb_body_is_truncated_to_fit() -> None:
+    body = {"message": "Akamai said no", "error": {"name": "E", "message": "z" * 20_000}}
+    message = views.failure_message(500, body, None)
+    assert_valid_message(message)
+    assert_valid_view(views.result_view(message))
+    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    assert message["text"] == "Cache flush failed"
+    assert "HTTP 500" in text
+    assert "Akamai said no" in text
+    assert "(truncated)" in text
+    assert "```" in text
+
+
+def test_failure_pretty_prints_the_body_and_advises_on_client_errors() -> None:
+    message = views.failure_message(403, {"message": "Forbidden host", "urls": ["a"]}, None)
+    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    assert '"message": "Forbidden host"' in text
+    assert "HTTP 403" in text
+    assert "Correct the request" in text
+
+
+def test_failure_without_response_names_the_network_error() -> None:
+    message = views.failure_message(None, None, "no response: could not reach cache-flush")
+    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    assert "no response" in text
+    assert "could not reach cache-flush" in text
+
+
+def test_user_text_is_escaped_for_mrkdwn() -> None:
+    message = views.failure_message(400, "<!channel> & <http://evil|click>", None)
+    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt; &amp;" in text
+
+
+def test_notifications_follow_the_result() -> None:
+    request = FlushRequest("U1", "jo", "T1", "V1", "staging", ("https://www.nhs.uk/",), "ops", 5)
+    success = notifications(request, {"ok": True, "status": 201, "body": {}, "error": None})
+    assert [target for target, _ in success] == ["modal", "dm", "channel"]
+    failure = notifications(request, {"ok": False, "status": 403, "body": {}, "error": None})
+    assert [target for target, _ in failure] == ["modal", "dm"]
+    for _, payload in success + failure:
+        if payload["kind"] == "view":
+            assert_valid_view(payload["view"])
+        else:
+            assert_valid_message({"text": payload["text"], "blocks": payload["blocks"]})
