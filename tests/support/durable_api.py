@@ -1,0 +1,293 @@
+"""A stand-in for the Durable Functions extension's HTTP API, as the Python client uses it.
+
+``client_binding_json()`` is what the extension passes to a function as its ``durableClient``
+binding, pointing at this server, so ``DurableOrchestrationClient(binding_json)`` works
+unchanged. Starts honour ``overridableExistingInstanceStates: NonRunningStates``: starting an
+instance that is Pending/Running/ContinuedAsNew/Suspended is refused as the extension refuses it
+(409 with ``{"Message": ...}``, or with ``refusal="legacy"`` the 500 error body older extension
+versions sent); a start over a finished instance replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from tests.support.constants import DURABLE_SYSTEM_KEY, ORCHESTRATOR_NAME
+from tests.support.recording import RecordedRequest
+from tests.support.stub_server import Reply, StubServer
+
+RUNNING_STATES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
+ALL_STATES = RUNNING_STATES | {"Completed", "Failed", "Canceled", "Terminated"}
+_RPC_PREFIX = "/durabletask/"
+_WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+
+
+@dataclass(frozen=True)
+class DurableStart:
+    """One start request.
+
+    The Python client sends the input already serialized, so the body is a JSON string
+    holding JSON: ``raw_body`` is the body, ``input_json`` the body decoded once (that
+    string), ``input`` the input decoded fully. ``accepted`` is False when refused.
+    """
+
+    seq: int
+    name: str
+    instance_id: str
+    raw_body: bytes
+    input_json: Any
+    input: Any
+    accepted: bool
+    headers: dict[str, str] = field(repr=False)
+
+
+@dataclass
+class _Instance:
+    name: str
+    instance_id: str
+    runtime_status: str
+    input: Any
+    output: Any
+    custom_status: Any
+    created: datetime
+    updated: datetime
+    visible: bool
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _decode(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+class DurableApiStub(StubServer):
+    """Answers the extension's RPC endpoints for starting instances and reading their status."""
+
+    def __init__(
+        self, task_hub: str = "TestHubName", *, refusal: Literal["conflict", "legacy"] = "conflict"
+    ) -> None:
+        """Create the stand-in; ``start()`` (or ``with``) binds it."""
+        super().__init__("durable")
+        self.task_hub = task_hub
+        self.refusal = refusal
+        self._starts: list[DurableStart] = []
+        self._instances: dict[str, _Instance] = {}
+
+    @property
+    def rpc_base_url(self) -> str:
+        """The ``rpcBaseUrl`` the client calls, with a trailing slash."""
+        return f"{self.origin}{_RPC_PREFIX}"
+
+    def client_binding_json(self) -> str:
+        """The ``durableClient`` binding value the extension would pass, pointing here."""
+        base = f"{self.origin}{_WEBHOOK_PATH}"
+        common = f"taskHub={self.task_hub}&connection=Storage&code={DURABLE_SYSTEM_KEY}"
+        instance = f"{base}/instances/INSTANCEID"
+        return json.dumps(
+            {
+                "taskHubName": self.task_hub,
+                "creationUrls": {
+                    "createNewInstancePostUri": (
+                        f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                        f"?code={DURABLE_SYSTEM_KEY}"
+                    ),
+                    "createAndWaitOnNewInstancePostUri": (
+                        f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                        "?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}"
+                        f"&code={DURABLE_SYSTEM_KEY}"
+                    ),
+                },
+                "managementUrls": {
+                    "id": "INSTANCEID",
+                    "statusQueryGetUri": f"{instance}?{common}",
+                    "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{common}",
+                    "terminatePostUri": f"{instance}/terminate?reason={{text}}&{common}",
+                    "rewindPostUri": f"{instance}/rewind?reason={{text}}&{common}",
+                    "purgeHistoryDeleteUri": f"{instance}?{common}",
+                    "restartPostUri": f"{instance}/restart?{common}",
+                    "suspendPostUri": f"{instance}/suspend?reason={{text}}&{common}",
+                    "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
+                },
+                "baseUrl": base,
+                "requiredQueryStringParameters": f"code={DURABLE_SYSTEM_KEY}",
+                "rpcBaseUrl": self.rpc_base_url,
+                "httpBaseUrl": "",
+                "maxGrpcMessageSizeInBytes": 0,
+                "grpcHttpClientTimeout": "00:01:40",
+            }
+        )
+
+    @property
+    def starts(self) -> list[DurableStart]:
+        """Every start request received (accepted or refused), in arrival order."""
+        with self._cond:
+            return list(self._starts)
+
+    def accepted_starts(self) -> list[DurableStart]:
+        """The start requests that created or replaced an instance."""
+        return [s for s in self.starts if s.accepted]
+
+    def wait_for_starts(self, n: int, timeout: float = 5.0) -> list[DurableStart]:
+        """Wait until at least ``n`` start requests have arrived; return them all."""
+        self.wait_until(lambda: len(self._starts) >= n, timeout, f"{n} start request(s)")
+        return self.starts
+
+    def set_status(
+        self,
+        instance_id: str,
+        runtime_status: str,
+        *,
+        name: str | None = None,
+        input: Any = None,
+        output: Any = None,
+        custom_status: Any = None,
+        visible: bool = True,
+    ) -> None:
+        """Create or update an instance (``name`` defaults to the existing one, else the app's).
+
+        ``input`` is stored as given (the status endpoint returns it as is). With
+        ``visible=False`` the status endpoint answers 404 although the instance exists, so a
+        start is still refused: two submissions racing, each reading the status before the
+        other's start is recorded.
+        """
+        if runtime_status not in ALL_STATES:
+            raise ValueError(f"unknown runtime status {runtime_status!r}")
+        now = datetime.now(UTC)
+        with self._cond:
+            existing = self._instances.get(instance_id)
+            self._instances[instance_id] = _Instance(
+                name=name or (existing.name if existing else ORCHESTRATOR_NAME),
+                instance_id=instance_id,
+                runtime_status=runtime_status,
+                input=input if input is not None or existing is None else existing.input,
+                output=output,
+                custom_status=custom_status,
+                created=existing.created if existing else now,
+                updated=now,
+                visible=visible,
+            )
+            self._cond.notify_all()
+
+    def status(self, instance_id: str) -> str | None:
+        """The runtime status this stub holds for ``instance_id`` (visible or not), if any."""
+        with self._cond:
+            found = self._instances.get(instance_id)
+            return found.runtime_status if found else None
+
+    def clear(self) -> None:
+        """Forget starts, instances and recorded requests."""
+        with self._cond:
+            self._starts.clear()
+            self._instances.clear()
+        super().clear()
+
+    def handle(self, request: RecordedRequest) -> Reply:
+        """Route RPC calls: start an orchestrator, or read an instance's status."""
+        path = unquote(request.path)
+        if not path.startswith(_RPC_PREFIX):
+            return Reply(status=404)
+        parts = path[len(_RPC_PREFIX) :].strip("/").split("/")
+        if parts[0] == "orchestrators" and len(parts) in (2, 3) and request.method == "POST":
+            instance_id = parts[2] if len(parts) == 3 else uuid.uuid4().hex
+            return self._start(request, parts[1], instance_id)
+        if parts[0] == "instances" and len(parts) == 2 and request.method == "GET":
+            return self._status(request, parts[1])
+        return Reply(status=404)
+
+    def _start(self, request: RecordedRequest, name: str, instance_id: str) -> Reply:
+        try:
+            input_json = json.loads(request.body) if request.body else None
+        except ValueError as exc:
+            return Reply(
+                status=400,
+                json={
+                    "Message": "Invalid JSON content",
+                    "ExceptionMessage": str(exc),
+                    "ExceptionType": "Newtonsoft.Json.JsonReaderException",
+                    "StackTrace": "",
+                },
+            )
+        now = datetime.now(UTC)
+        with self._cond:
+            existing = self._instances.get(instance_id)
+            refused = existing is not None and existing.runtime_status in RUNNING_STATES
+            if not refused:
+                self._instances[instance_id] = _Instance(
+                    name, instance_id, "Pending", input_json, None, None, now, now, visible=True
+                )
+            self._starts.append(
+                DurableStart(
+                    seq=request.seq,
+                    name=name,
+                    instance_id=instance_id,
+                    raw_body=request.body,
+                    input_json=input_json,
+                    input=_decode(input_json),
+                    accepted=not refused,
+                    headers=dict(request.headers),
+                )
+            )
+            self._cond.notify_all()
+        if existing is not None and refused:
+            return self._refusal(existing.runtime_status)
+        payload = self._management_payload(instance_id)
+        return Reply(
+            status=202,
+            json=payload,
+            headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"},
+        )
+
+    def _refusal(self, runtime_status: str) -> Reply:
+        message = f"An Orchestration instance with the status {runtime_status} already exists."
+        if self.refusal == "legacy":
+            return Reply(
+                status=500,
+                json={
+                    "Message": "Something went wrong while processing your request",
+                    "ExceptionMessage": message,
+                    "ExceptionType": "System.InvalidOperationException",
+                    "StackTrace": "",
+                },
+            )
+        return Reply(status=409, json={"Message": message})
+
+    def _management_payload(self, instance_id: str) -> dict[str, str]:
+        urls = json.loads(self.client_binding_json())["managementUrls"]
+        return {key: value.replace("INSTANCEID", instance_id) for key, value in urls.items()}
+
+    def _status(self, request: RecordedRequest, instance_id: str) -> Reply:
+        with self._cond:
+            found = self._instances.get(instance_id)
+            if found is None or not found.visible:
+                return Reply(status=404)
+            show_input = request.query.get("showInput", "true").lower() != "false"
+            body = {
+                "name": found.name,
+                "instanceId": found.instance_id,
+                "runtimeStatus": found.runtime_status,
+                "input": found.input if show_input else None,
+                "customStatus": found.custom_status,
+                "output": found.output,
+                "createdTime": _timestamp(found.created),
+                "lastUpdatedTime": _timestamp(found.updated),
+            }
+            running = found.runtime_status in RUNNING_STATES
+        if running:
+            return Reply(
+                status=202,
+                json=body,
+                headers={"Location": f"{self.origin}{request.path}", "Retry-After": "5"},
+            )
+        return Reply(status=200, json=body)

@@ -1,0 +1,195 @@
+"""Slack request bodies shaped as Slack sends them, and their signature headers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from tests.support.constants import (
+    API_APP_ID,
+    CHANNEL_ID,
+    CHANNEL_NAME,
+    SLACK_SIGNING_SECRET,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    USER_ID,
+    USER_NAME,
+)
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+LEGACY_VERIFICATION_TOKEN = "legacy-verification-token"
+# Slack's response URLs; a loopback port nothing listens on, so a stray call fails fast.
+RESPONSE_URL_BASE = "http://127.0.0.1:9/slack-response"
+
+_trigger_counter = itertools.count(1)
+_trigger_lock = threading.Lock()
+
+
+def new_trigger_id() -> str:
+    """A fresh trigger ID in Slack's ``<number>.<number>.<hex>`` shape."""
+    with _trigger_lock:
+        n = next(_trigger_counter)
+    return f"{7000000000 + n}.{1234567890 + n}.{n:032x}"
+
+
+def slack_headers(
+    secret: str = SLACK_SIGNING_SECRET, body: bytes = b"", timestamp: int | None = None
+) -> dict[str, str]:
+    """The headers Slack sends with ``body``: content type, timestamp and v0 signature.
+
+    ``timestamp`` defaults to now (seconds since the epoch).
+    """
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "Content-Type": FORM_CONTENT_TYPE,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature or "",
+    }
+
+
+def slash_command_body(**overrides: str) -> bytes:
+    """A ``/flush`` slash-command form body; ``overrides`` replace or add fields."""
+    trigger_id = new_trigger_id()
+    fields = {
+        "token": LEGACY_VERIFICATION_TOKEN,
+        "team_id": TEAM_ID,
+        "team_domain": TEAM_DOMAIN,
+        "channel_id": CHANNEL_ID,
+        "channel_name": CHANNEL_NAME,
+        "user_id": USER_ID,
+        "user_name": USER_NAME,
+        "command": "/flush",
+        "text": "",
+        "api_app_id": API_APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": f"{RESPONSE_URL_BASE}/commands/{TEAM_ID}/{trigger_id.split('.')[0]}",
+        "trigger_id": trigger_id,
+    }
+    fields.update(overrides)
+    return urlencode(fields).encode("ascii")
+
+
+def interaction_body(payload: dict[str, Any]) -> bytes:
+    """An interactivity form body: ``payload=<JSON>``."""
+    return urlencode({"payload": json.dumps(payload)}).encode("ascii")
+
+
+def view_submission_payload(
+    *,
+    user_id: str = USER_ID,
+    user_name: str = USER_NAME,
+    team_id: str = TEAM_ID,
+    view_id: str = "V0FORM0001",
+    environment: str | None = "staging",
+    urls_text: str | None = "https://www.nhs.uk/conditions/",
+    callback_id: str = "cache_flush_request",
+    private_metadata: str = "",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A ``view_submission`` payload as Slack sends it for the form.
+
+    ``environment=None`` leaves the select without a selection, ``urls_text=None`` the text
+    input empty (Slack sends ``null`` for both). ``extra`` is merged into the top level.
+    """
+    selected = (
+        None
+        if environment is None
+        else {
+            "text": {"type": "plain_text", "text": environment.capitalize(), "emoji": True},
+            "value": environment,
+        }
+    )
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "api_app_id": API_APP_ID,
+        "token": LEGACY_VERIFICATION_TOKEN,
+        "trigger_id": new_trigger_id(),
+        "view": {
+            "id": view_id,
+            "team_id": team_id,
+            "type": "modal",
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": "environment",
+                    "label": {"type": "plain_text", "text": "Environment"},
+                    "element": {"type": "static_select", "action_id": "environment_input"},
+                },
+                {
+                    "type": "input",
+                    "block_id": "urls",
+                    "label": {"type": "plain_text", "text": "URLs"},
+                    "element": {
+                        "type": "plain_text_input",
+                        "action_id": "urls_input",
+                        "multiline": True,
+                    },
+                },
+            ],
+            "private_metadata": private_metadata,
+            "callback_id": callback_id,
+            "state": {
+                "values": {
+                    "environment": {
+                        "environment_input": {
+                            "type": "static_select",
+                            "selected_option": selected,
+                        }
+                    },
+                    "urls": {"urls_input": {"type": "plain_text_input", "value": urls_text}},
+                }
+            },
+            "hash": f"{int(time.time())}.abcDEF12",
+            "title": {"type": "plain_text", "text": "Cache Flush"},
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "submit": {"type": "plain_text", "text": "Submit"},
+            "previous_view_id": None,
+            "root_view_id": view_id,
+            "app_id": API_APP_ID,
+            "external_id": "",
+            "app_installed_team_id": team_id,
+            "bot_id": "B0BOTID01",
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    payload.update(extra)
+    return payload
+
+
+def view_submission_body(
+    *,
+    user_id: str = USER_ID,
+    user_name: str = USER_NAME,
+    team_id: str = TEAM_ID,
+    view_id: str = "V0FORM0001",
+    environment: str | None = "staging",
+    urls_text: str | None = "https://www.nhs.uk/conditions/",
+    callback_id: str = "cache_flush_request",
+    **extra: Any,
+) -> bytes:
+    """The form body of ``view_submission_payload(...)``."""
+    return interaction_body(
+        view_submission_payload(
+            user_id=user_id,
+            user_name=user_name,
+            team_id=team_id,
+            view_id=view_id,
+            environment=environment,
+            urls_text=urls_text,
+            callback_id=callback_id,
+            **extra,
+        )
+    )
