@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from shared.settings import Settings
@@ -58,6 +59,7 @@ class _Entry:
     users: frozenset[str]
     etag: str
     checked_at: float
+    due_at: float
 
 
 class AllowedUsersCache:
@@ -79,20 +81,21 @@ class AllowedUsersCache:
         ttl = settings.allowed_users_cache_seconds
         entry = self._entries.get(key)
         now = self._clock()
-        if entry is not None and now - entry.checked_at < ttl:
+        usable = entry is not None and now - entry.checked_at < ttl * STALE_FACTOR
+        if entry is not None and usable and now < entry.due_at:
             return entry.users
         try:
-            fresh = self._fetch(key, entry)
+            users, etag = self._fetch(key, entry)
         except Exception as error:
             reason = type(error).__name__
-            if entry is not None and now - entry.checked_at < ttl * STALE_FACTOR:
+            if entry is not None and usable:
                 logger.warning("Allowed-users refresh failed (%s); serving the cached list", reason)
+                entry.due_at = now + ttl
                 return entry.users
             logger.error("Allowed-users list %s/%s is unreadable: %s", key[1], key[2], reason)
             raise AccessCheckUnavailable(reason) from error
-        fresh.checked_at = now
-        self._entries[key] = fresh
-        return fresh.users
+        self._entries[key] = _Entry(users, etag, checked_at=now, due_at=now + ttl)
+        return users
 
     def is_allowed(self, settings: Settings, user_id: str) -> bool:
         """Whether the member ID is on the list (exact match after trimming)."""
@@ -111,27 +114,35 @@ class AllowedUsersCache:
                     connection_timeout=CONNECT_TIMEOUT_SECONDS,
                     read_timeout=READ_TIMEOUT_SECONDS,
                     retry_total=1,
-                    retry_backoff_factor=0.2,
+                    initial_backoff=1,
+                    increment_base=0,
+                    random_jitter_range=0,
                 )
                 self._clients[key] = client
             return client
 
-    def _fetch(self, key: tuple[str, str, str], entry: _Entry | None) -> _Entry:
+    def _fetch(
+        self, key: tuple[str, str, str], entry: _Entry | None
+    ) -> tuple[frozenset[str], str]:
+        """Download the list, or confirm by ETag that the cached copy is still current."""
         from azure.core import MatchConditions  # noqa: PLC0415 (deferred, see module doc)
-        from azure.core.exceptions import ResourceNotModifiedError  # noqa: PLC0415
+        from azure.core.exceptions import HttpResponseError  # noqa: PLC0415
 
         client = self._client(key)
-        if entry is not None:
+        if entry is None:
+            downloader = client.download_blob()
+        else:
             try:
                 downloader = client.download_blob(
                     etag=entry.etag, match_condition=MatchConditions.IfModified
                 )
-            except ResourceNotModifiedError:
-                return _Entry(entry.users, entry.etag, entry.checked_at)
-        else:
-            downloader = client.download_blob()
-        data = downloader.readall()
-        return _Entry(parse_allowed_users(data), downloader.properties.etag, 0.0)
+            except HttpResponseError as error:
+                # Storage answers 304 with the error code ConditionNotMet, which the SDK
+                # raises as ResourceModifiedError: check the status, not the class.
+                if error.status_code != HTTPStatus.NOT_MODIFIED:
+                    raise
+                return entry.users, entry.etag
+        return parse_allowed_users(downloader.readall()), downloader.properties.etag
 
 
 _default_cache = AllowedUsersCache()

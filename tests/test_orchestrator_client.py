@@ -28,6 +28,7 @@ from tests.support.signing import (
 )
 
 USER = constants.USER_ID
+SECRET = constants.SLACK_SIGNING_SECRET
 JSON_TYPE = "application/json"
 
 
@@ -79,15 +80,15 @@ def allowed(app_env: AppEnv) -> AppEnv:
         pytest.param(lambda body: slack_headers("not-the-secret", body), id="wrong-signature"),
         pytest.param(lambda body: {}, id="no-signature"),
         pytest.param(
-            lambda body: slack_headers(constants.SLACK_SIGNING_SECRET, body, int(time.time()) - 400),
+            lambda body: slack_headers(SECRET, body, int(time.time()) - 400),
             id="replayed",
         ),
         pytest.param(
-            lambda body: slack_headers(constants.SLACK_SIGNING_SECRET, body, int(time.time()) + 400),
+            lambda body: slack_headers(SECRET, body, int(time.time()) + 400),
             id="future",
         ),
         pytest.param(
-            lambda body: slack_headers(constants.SLACK_SIGNING_SECRET, body.replace(b"staging", b"x")),
+            lambda body: slack_headers(SECRET, body.replace(b"staging", b"x")),
             id="altered",
         ),
     ],
@@ -205,7 +206,11 @@ def test_duplicates_are_removed_and_order_kept(allowed: AppEnv) -> None:
     urls = "  https://www.nhs.uk/b \nhttps://www.nhs.uk/a\n\nhttps://www.nhs.uk/b\nhttps://nhs.uk/c"
     answer(submit(allowed, urls, environment="production"))
     [start] = allowed.durable_api.starts
-    assert start.input["urls"] == ["https://www.nhs.uk/b", "https://www.nhs.uk/a", "https://nhs.uk/c"]
+    assert start.input["urls"] == [
+        "https://www.nhs.uk/b",
+        "https://www.nhs.uk/a",
+        "https://nhs.uk/c",
+    ]
     assert start.input["environment"] == "production"
 
 
@@ -280,7 +285,9 @@ def test_the_same_submission_twice_starts_one_orchestration(allowed: AppEnv) -> 
 
 
 @pytest.mark.parametrize("state", ["Completed", "Failed", "Terminated", "Running", "Pending"])
-def test_an_existing_instance_in_any_state_is_not_started_again(allowed: AppEnv, state: str) -> None:
+def test_an_existing_instance_in_any_state_is_not_started_again(
+    allowed: AppEnv, state: str
+) -> None:
     allowed.durable_api.set_status(instance_id(constants.TEAM_ID, "V0DONE0001"), state)
     result = answer(submit(allowed, "https://www.nhs.uk/a", view_id="V0DONE0001"))
     assert result["response_action"] == "update"

@@ -17,6 +17,7 @@ from tests.support.signing import slack_headers, slash_command_body
 from tests.support.slack_stub import SlackReply
 
 USER = constants.USER_ID
+SECRET = constants.SLACK_SIGNING_SECRET
 
 
 def call(body: bytes, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -51,11 +52,11 @@ def test_a_valid_signature_is_accepted(app_env: AppEnv) -> None:
         pytest.param(lambda body: slack_headers("wrong-secret", body), id="wrong-signature"),
         pytest.param(lambda body: {"Content-Type": "application/x-www-form-urlencoded"}, id="none"),
         pytest.param(
-            lambda body: slack_headers(constants.SLACK_SIGNING_SECRET, body, int(time.time()) - 301),
+            lambda body: slack_headers(SECRET, body, int(time.time()) - 301),
             id="older-than-5-minutes",
         ),
         pytest.param(
-            lambda body: slack_headers(constants.SLACK_SIGNING_SECRET, body, int(time.time()) + 301),
+            lambda body: slack_headers(SECRET, body, int(time.time()) + 301),
             id="future-beyond-5-minutes",
         ),
         pytest.param(
@@ -182,9 +183,7 @@ def test_the_form_updates_the_view_that_was_opened(app_env: AppEnv) -> None:
 
 def test_a_user_not_on_the_list_gets_the_not_allowed_view_and_a_dm(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    body = slash_command_body(
-        user_id=constants.OTHER_USER_ID, user_name=constants.OTHER_USER_NAME
-    )
+    body = slash_command_body(user_id=constants.OTHER_USER_ID, user_name=constants.OTHER_USER_NAME)
     response = call(body)
     assert response.status_code == 200
     methods = [c.method for c in app_env.slack.calls()]
@@ -204,7 +203,7 @@ def test_an_unreadable_list_shows_access_unavailable_and_fails_closed(
 ) -> None:
     response = call(slash_command_body(user_id=USER))
     assert response.status_code == 200
-    opened, updated = app_env.slack.calls()
+    _, updated = app_env.slack.calls()
     text = texts(updated.args["view"]["blocks"])
     assert "could not be checked" in text
     assert "callback_id" not in updated.args["view"]
@@ -216,7 +215,7 @@ def test_a_failed_views_open_sends_a_dm(app_env: AppEnv) -> None:
     app_env.slack.reply("views.open", SlackReply(ok=False, error="expired_trigger_id"))
     response = call(slash_command_body(user_id=USER))
     assert response.status_code == 200
-    opened, dm = app_env.slack.calls()
+    _, dm = app_env.slack.calls()
     assert dm.method == "chat.postMessage"
     assert dm.args["channel"] == USER
     assert "expired_trigger_id" in texts(dm.args["blocks"])

@@ -1,0 +1,162 @@
+"""`notify_user_activity` against the Slack stand-in (SPEC sections 10.4 and 11)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+import notify_user_activity
+from tests.support import constants
+from tests.support.app_env import AppEnv
+from tests.support.logs import LogCapture
+from tests.support.slack_stub import SlackCall, SlackReply
+
+VIEW_ID = "V0RESULT01"
+VIEW = {
+    "type": "modal",
+    "callback_id": "flush_result",
+    "title": {"type": "plain_text", "text": "Cache Flush"},
+    "close": {"type": "plain_text", "text": "Close"},
+    "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Flushed 2 URLs* in staging"}}
+    ],
+}
+TEXT = "Flushed 2 URLs in staging"
+BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Flushed 2 URLs* in staging"}}]
+
+
+def view_request() -> dict[str, Any]:
+    return {"kind": "view", "view_id": VIEW_ID, "view": VIEW}
+
+
+def message_request(channel: str) -> dict[str, Any]:
+    return {"kind": "message", "channel": channel, "text": TEXT, "blocks": BLOCKS}
+
+
+def assert_bearer_token(call: SlackCall) -> None:
+    assert (call.headers.get("Authorization") or "").startswith("Bearer ")
+    assert call.has_token(constants.SLACK_BOT_TOKEN), "the bot token is sent as a Bearer token"
+    assert "token" not in call.args, "the token is not sent as an argument"
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+def test_a_view_request_updates_the_view(app_env: AppEnv, captured_logs: LogCapture) -> None:
+    result = notify_user_activity.main(view_request())
+    assert result["delivered"] is True
+    [call] = app_env.slack.calls()
+    assert call.method == "views.update"
+    assert call.args["view_id"] == VIEW_ID
+    assert call.args["view"] == VIEW
+    assert_bearer_token(call)
+    assert app_env.slack.view(VIEW_ID) is not None
+    captured_logs.assert_no_secrets()
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        pytest.param(constants.USER_ID, id="dm-to-a-user-id"),
+        pytest.param(constants.SLACK_CHANNEL_NAME, id="channel-by-name"),
+        pytest.param(constants.CHANNEL_ID, id="channel-by-id"),
+    ],
+)
+def test_a_message_request_posts_a_message(
+    app_env: AppEnv, captured_logs: LogCapture, channel: str
+) -> None:
+    result = notify_user_activity.main(message_request(channel))
+    assert result["delivered"] is True
+    [call] = app_env.slack.calls()
+    assert call.method == "chat.postMessage"
+    assert call.args["channel"] == channel
+    assert call.args["text"] == TEXT
+    assert call.args["blocks"] == BLOCKS
+    assert_bearer_token(call)
+    captured_logs.assert_no_secrets()
+
+
+# --- a closed view is not an error ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("error", ["not_found", "view_not_found"])
+def test_a_closed_view_is_reported_not_raised(
+    app_env: AppEnv, captured_logs: LogCapture, error: str
+) -> None:
+    app_env.slack.reply("views.update", SlackReply(ok=False, error=error))
+    assert notify_user_activity.main(view_request()) == {"delivered": False, "reason": error}
+    assert len(app_env.slack.calls()) == 1
+    captured_logs.assert_no_secrets()
+
+
+def test_a_view_the_stand_in_never_opened_is_reported_closed(app_env: AppEnv) -> None:
+    app_env.slack.strict_views = True
+    result = notify_user_activity.main(view_request())
+    assert result == {"delivered": False, "reason": "not_found"}
+
+
+# --- other Slack errors raise ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_for", "reply", "code"),
+    [
+        pytest.param(
+            lambda: message_request("C0MISSING1"),
+            SlackReply(ok=False, error="channel_not_found"),
+            "channel_not_found",
+            id="message-channel-not-found",
+        ),
+        pytest.param(
+            lambda: message_request(constants.USER_ID),
+            SlackReply(status=500),
+            "internal_error",
+            id="message-http-500",
+        ),
+        pytest.param(view_request, SlackReply(status=500), "internal_error", id="view-http-500"),
+        pytest.param(
+            view_request,
+            SlackReply(ok=False, error="invalid_arguments"),
+            "invalid_arguments",
+            id="view-invalid-arguments",
+        ),
+    ],
+)
+def test_other_slack_errors_raise(
+    app_env: AppEnv, captured_logs: LogCapture, request_for: Any, reply: SlackReply, code: str
+) -> None:
+    request = request_for()
+    method = "views.update" if request["kind"] == "view" else "chat.postMessage"
+    app_env.slack.reply(method, reply)
+    with pytest.raises(SlackApiError) as raised:
+        notify_user_activity.main(request)
+    assert raised.value.response["error"] == code
+    assert len(app_env.slack.calls()) == 1
+    assert constants.SLACK_BOT_TOKEN not in str(raised.value)
+    captured_logs.assert_no_secrets()
+
+
+def test_a_wrong_token_raises(app_env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_USER_OAUTH_ACCESS_TOKEN", "xoxb-not-the-right-one")
+    with pytest.raises(SlackApiError) as raised:
+        notify_user_activity.main(message_request(constants.USER_ID))
+    assert raised.value.response["error"] == "invalid_auth"
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+
+def test_one_rate_limit_answer_is_retried_after_retry_after(
+    app_env: AppEnv, captured_logs: LogCapture
+) -> None:
+    app_env.slack.reply("chat.postMessage", SlackReply(status=429, headers={"Retry-After": "0"}))
+    result = notify_user_activity.main(message_request(constants.USER_ID))
+    assert result["delivered"] is True
+    calls = app_env.slack.calls()
+    assert [call.method for call in calls] == ["chat.postMessage", "chat.postMessage"]
+    assert calls[0].args == calls[1].args
+    for call in calls:
+        assert_bearer_token(call)
+    captured_logs.assert_no_secrets()
