@@ -121,9 +121,7 @@ class AllowedUsersCache:
                 self._clients[key] = client
             return client
 
-    def _fetch(
-        self, key: tuple[str, str, str], entry: _Entry | None
-    ) -> tuple[frozenset[str], str]:
+    def _fetch(self, key: tuple[str, str, str], entry: _Entry | None) -> tuple[frozenset[str], str]:
         """Download the list, or confirm by ETag that the cached copy is still current."""
         from azure.core import MatchConditions  # noqa: PLC0415 (deferred, see module doc)
         from azure.core.exceptions import HttpResponseError  # noqa: PLC0415

@@ -8,13 +8,18 @@ from typing import Any
 import azure.functions as func
 
 MISCONFIGURED = "The app is not configured correctly"
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
 def json_response(body: Any, status: int = 200) -> func.HttpResponse:
-    """A JSON answer with `Content-Type: application/json; charset=utf-8`."""
+    """A JSON answer with `Content-Type: application/json; charset=utf-8`.
+
+    The header is set explicitly: the worker adds the charset only to `text/*` types.
+    """
     return func.HttpResponse(
         json.dumps(body, ensure_ascii=False),
         status_code=status,
+        headers={"Content-Type": JSON_CONTENT_TYPE},
         mimetype="application/json",
         charset="utf-8",
     )

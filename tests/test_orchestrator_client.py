@@ -29,7 +29,6 @@ from tests.support.signing import (
 
 USER = constants.USER_ID
 SECRET = constants.SLACK_SIGNING_SECRET
-JSON_TYPE = "application/json"
 
 
 def call(
@@ -53,8 +52,7 @@ def submit(
 
 def answer(response: func.HttpResponse) -> dict[str, Any]:
     assert response.status_code == 200
-    assert response.mimetype == JSON_TYPE
-    assert response.charset == "utf-8"
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     return json.loads(response.get_body())
 
 

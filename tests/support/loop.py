@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+LOOP_THREAD_NAME = "tests-event-loop"
+
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
@@ -32,7 +34,7 @@ def get_loop() -> asyncio.AbstractEventLoop:
                 loop.call_soon(ready.set)
                 loop.run_forever()
 
-            _thread = threading.Thread(target=serve, name="tests-event-loop", daemon=True)
+            _thread = threading.Thread(target=serve, name=LOOP_THREAD_NAME, daemon=True)
             _thread.start()
             ready.wait()
             _loop = loop

@@ -1,0 +1,324 @@
+"""The Durable extension's HTTP management API (the subset devhost implements).
+
+Served under ``/runtime/webhooks/durabletask/``, which is also the ``rpcBaseUrl`` handed to
+``DurableOrchestrationClient`` through the ``durableClient`` binding, so the SDK's client talks
+to these handlers unchanged. Answers follow the extension's: 202 with management URLs on start,
+404 with an empty body for an unknown instance, 409 when host.json forbids replacing a running
+instance, 410 for events or termination sent to a finished instance.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from azure.durable_functions.models.history.HistoryEventType import HistoryEventType
+
+from devhost.engine import (
+    ACTIVE_STATUSES,
+    ALL_STATUSES,
+    FAILED,
+    DurableEngine,
+    InstanceExistsError,
+    UnknownOrchestratorError,
+    format_timestamp,
+    parse_timestamp,
+)
+from devhost.store import InstanceRecord, Store
+
+WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+_UNSUPPORTED_OPERATIONS = frozenset({"rewind", "restart", "suspend", "resume"})
+_MAX_INSTANCE_ID_LENGTH = 256
+_HIDDEN_EVENT_TYPES = frozenset(
+    {HistoryEventType.ORCHESTRATOR_STARTED, HistoryEventType.ORCHESTRATOR_COMPLETED}
+)
+
+
+class DurableUrls:
+    """The URLs devhost advertises for its management API."""
+
+    def __init__(self, base_url: str, hub_name: str) -> None:
+        """Build URLs under ``base_url`` for task hub ``hub_name``."""
+        self.webhook = f"{base_url}{WEBHOOK_PATH}"
+        self.hub_name = hub_name
+        self._query = f"taskHub={quote(hub_name, safe='')}&connection=Storage"
+
+    def management_payload(self, instance_id: str) -> dict[str, str]:
+        """The URLs for one instance, as in the extension's 202 answer."""
+        instance = f"{self.webhook}/instances/{quote(instance_id, safe='')}"
+        return {
+            "id": instance_id,
+            "statusQueryGetUri": f"{instance}?{self._query}",
+            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{self._query}",
+            "terminatePostUri": f"{instance}/terminate?reason={{text}}&{self._query}",
+            "purgeHistoryDeleteUri": f"{instance}?{self._query}",
+        }
+
+    def client_binding(self) -> str:
+        """The ``durableClient`` binding value: the JSON the extension passes the worker."""
+        placeholder = "INSTANCEID"
+        management = self.management_payload(placeholder)
+        return json.dumps(
+            {
+                "taskHubName": self.hub_name,
+                "creationUrls": {
+                    "createNewInstancePostUri": (
+                        f"{self.webhook}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                    ),
+                    "createAndWaitOnNewInstancePostUri": (
+                        f"{self.webhook}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                        "?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}"
+                    ),
+                },
+                "managementUrls": management,
+                "baseUrl": self.webhook,
+                "requiredQueryStringParameters": "",
+                "rpcBaseUrl": f"{self.webhook}/",
+                "httpBaseUrl": "",
+            }
+        )
+
+
+def _load(text: str | None) -> Any:
+    return json.loads(text) if text is not None else None
+
+
+def _seconds(timestamp: str) -> str:
+    return parse_timestamp(timestamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _event_type_name(value: int) -> str:
+    try:
+        name = HistoryEventType(value).name
+    except ValueError:
+        return str(value)
+    return "".join(word.capitalize() for word in name.split("_"))
+
+
+def _history_view(events: list[dict[str, Any]], show_output: bool) -> list[dict[str, Any]]:
+    view = []
+    for event in events:
+        if event["EventType"] in _HIDDEN_EVENT_TYPES:
+            continue
+        entry: dict[str, Any] = {"EventType": _event_type_name(event["EventType"])}
+        for key, value in event.items():
+            if key in ("EventType", "IsPlayed", "OrchestrationInstance", "Version"):
+                continue
+            if key in ("Input", "Result") and not show_output:
+                continue
+            entry["FunctionName" if key == "Name" else key] = value
+        view.append(entry)
+    return view
+
+
+def status_payload(
+    record: InstanceRecord,
+    *,
+    show_input: bool = True,
+    history: list[dict[str, Any]] | None = None,
+    show_history_output: bool = False,
+) -> dict[str, Any]:
+    """The status JSON of one instance, shaped like the extension's."""
+    payload: dict[str, Any] = {
+        "name": record.name,
+        "instanceId": record.instance_id,
+        "runtimeStatus": record.runtime_status,
+        "input": _load(record.input) if show_input else None,
+        "customStatus": _load(record.custom_status),
+        "output": _load(record.output),
+        "createdTime": _seconds(record.created_time),
+        "lastUpdatedTime": _seconds(record.last_updated_time),
+    }
+    if history is not None:
+        payload["historyEvents"] = _history_view(history, show_history_output)
+    return payload
+
+
+def _flag(query: Mapping[str, str], name: str, default: bool) -> bool:
+    value = query.get(name)
+    if value is None or value.lower() not in ("true", "false"):
+        return default
+    return value.lower() == "true"
+
+
+def _error(status: int, message: str, exception_message: str | None = None) -> web.Response:
+    body = {"Message": message}
+    if exception_message is not None:
+        body["ExceptionMessage"] = exception_message
+    return web.json_response(body, status=status)
+
+
+def _instance_id_problem(instance_id: str) -> str | None:
+    if len(instance_id) > _MAX_INSTANCE_ID_LENGTH:
+        return f"Instance ID values must be {_MAX_INSTANCE_ID_LENGTH} characters or less."
+    if instance_id.startswith("@"):
+        return "Orchestration instance ids must not start with @."
+    if any(c in "/\\#?" or ord(c) < 32 or 127 <= ord(c) < 160 for c in instance_id):
+        return f"Instance ID '{instance_id}' contains invalid characters."
+    return None
+
+
+async def _json_body(request: web.Request) -> tuple[bool, Any]:
+    """Read a JSON body: (True, parsed) — parsed is ``None`` when empty — or (False, None)."""
+    raw = await request.read()
+    if not raw.strip():
+        return True, None
+    try:
+        return True, json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False, None
+
+
+class ManagementApi:
+    """Request handlers for the management API."""
+
+    def __init__(self, engine: DurableEngine, store: Store, urls: DurableUrls) -> None:
+        """Serve ``engine``'s instances, read from ``store``."""
+        self._engine = engine
+        self._store = store
+        self._urls = urls
+
+    def register(self, app: web.Application) -> None:
+        """Add the routes to ``app``."""
+        prefix = WEBHOOK_PATH
+        router = app.router
+        router.add_post(f"{prefix}/orchestrators/{{functionName}}", self.start)
+        router.add_post(f"{prefix}/orchestrators/{{functionName}}/{{instanceId}}", self.start)
+        router.add_get(f"{prefix}/instances", self.list_instances)
+        router.add_get(f"{prefix}/instances/", self.list_instances)
+        router.add_get(f"{prefix}/instances/{{instanceId}}", self.status)
+        router.add_delete(f"{prefix}/instances/{{instanceId}}", self.purge)
+        router.add_post(
+            f"{prefix}/instances/{{instanceId}}/raiseEvent/{{eventName}}", self.raise_event
+        )
+        router.add_post(f"{prefix}/instances/{{instanceId}}/{{operation}}", self.operation)
+
+    async def start(self, request: web.Request) -> web.Response:
+        """``POST orchestrators/{functionName}[/{instanceId}]``."""
+        name = request.match_info["functionName"]
+        instance_id = request.match_info.get("instanceId") or uuid.uuid4().hex
+        problem = _instance_id_problem(instance_id)
+        if problem:
+            return _error(400, "One or more of the arguments submitted is incorrect", problem)
+        raw = await request.read()
+        raw_input = raw.decode("utf-8", errors="replace") if raw.strip() else None
+        if raw_input is not None:
+            try:
+                json.loads(raw_input)
+            except json.JSONDecodeError as exc:
+                return _error(400, "Invalid JSON content", str(exc))
+        try:
+            self._engine.start_instance(name, instance_id, raw_input)
+        except UnknownOrchestratorError as exc:
+            return _error(400, "One or more of the arguments submitted is incorrect", str(exc))
+        except InstanceExistsError as exc:
+            return _error(409, str(exc))
+        payload = self._urls.management_payload(instance_id)
+        headers = {"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
+        return web.json_response(payload, status=202, headers=headers)
+
+    async def status(self, request: web.Request) -> web.Response:
+        """``GET instances/{instanceId}``: 404 with an empty body when unknown."""
+        instance_id = request.match_info["instanceId"]
+        record = self._store.get_instance(instance_id)
+        if record is None:
+            return web.Response(status=404)
+        query = request.query
+        show_history = _flag(query, "showHistory", default=False)
+        payload = status_payload(
+            record,
+            show_input=_flag(query, "showInput", default=True),
+            history=self._store.history(instance_id) if show_history else None,
+            show_history_output=_flag(query, "showHistoryOutput", default=False),
+        )
+        headers: dict[str, str] = {}
+        status = 200
+        if record.runtime_status in ACTIVE_STATUSES:
+            status = 202
+            headers = {"Location": str(request.url), "Retry-After": "5"}
+        elif record.runtime_status == FAILED and _flag(
+            query, "returnInternalServerErrorOnFailure", default=False
+        ):
+            status = 500
+        return web.json_response(payload, status=status, headers=headers)
+
+    async def list_instances(self, request: web.Request) -> web.Response:
+        """``GET instances``, filterable by runtimeStatus, instanceIdPrefix, created time, top."""
+        query = request.query
+        wanted = {
+            s.strip().lower() for v in query.getall("runtimeStatus", []) for s in v.split(",")
+        }
+        statuses = [s for s in ALL_STATUSES if s.lower() in wanted]
+        limit = query.get("top")
+        records = self._store.list_instances(
+            statuses=statuses,
+            prefix=query.get("instanceIdPrefix"),
+            created_from=_time_filter(query.get("createdTimeFrom")),
+            created_to=_time_filter(query.get("createdTimeTo")),
+            limit=int(limit) if limit and limit.isdigit() else None,
+        )
+        show_input = _flag(query, "showInput", default=True)
+        return web.json_response([status_payload(r, show_input=show_input) for r in records])
+
+    async def raise_event(self, request: web.Request) -> web.Response:
+        """``POST instances/{instanceId}/raiseEvent/{eventName}``."""
+        instance_id = request.match_info["instanceId"]
+        record = self._store.get_instance(instance_id)
+        if record is None:
+            return web.Response(status=404)
+        if record.runtime_status not in ACTIVE_STATUSES:
+            return web.Response(status=410)
+        if request.content_type.lower() != "application/json":
+            return _error(400, "Only application/json request content is supported")
+        valid, data = await _json_body(request)
+        if not valid:
+            return _error(400, "Invalid JSON content")
+        input_json = json.dumps(data) if data is not None else None
+        if not self._engine.raise_event(instance_id, request.match_info["eventName"], input_json):
+            return web.Response(status=410)
+        return web.Response(status=202)
+
+    async def operation(self, request: web.Request) -> web.Response:
+        """``POST instances/{instanceId}/terminate``; other operations are not supported."""
+        instance_id = request.match_info["instanceId"]
+        operation = request.match_info["operation"].lower()
+        if operation in _UNSUPPORTED_OPERATIONS:
+            return _error(501, f"devhost does not support the '{operation}' operation")
+        if operation != "terminate":
+            return web.Response(status=404)
+        record = self._store.get_instance(instance_id)
+        if record is None:
+            return web.Response(status=404)
+        if record.runtime_status not in ACTIVE_STATUSES:
+            return web.Response(status=410)
+        if not self._engine.terminate(instance_id, request.query.get("reason")):
+            return web.Response(status=410)
+        return web.Response(status=202)
+
+    async def purge(self, request: web.Request) -> web.Response:
+        """``DELETE instances/{instanceId}``: purge a finished instance's history."""
+        instance_id = request.match_info["instanceId"]
+        record = self._store.get_instance(instance_id)
+        if record is None:
+            return web.Response(status=404)
+        if record.runtime_status in ACTIVE_STATUSES:
+            return web.json_response(
+                "Only orchestrations in a terminal state can be purged, but the orchestration "
+                f"with instance ID {instance_id} has status {record.runtime_status}",
+                status=412,
+            )
+        self._store.purge(instance_id)
+        return web.json_response({"instancesDeleted": 1})
+
+
+def _time_filter(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return format_timestamp(parse_timestamp(value))
+    except ValueError:
+        return None

@@ -1,0 +1,71 @@
+"""Slack and cache-flush simulators for `python -m devhost --simulate`.
+
+`Simulators` fills the app's unset Slack and cache-flush settings with values
+pointing at the simulators and registers their `/sim/…` routes on devhost's
+aiohttp application. See README.md in this folder for every endpoint.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, MutableMapping
+
+from aiohttp import web
+
+from devhost.simulate.cache_flush import URL_SETTING, CacheFlushSimulator
+from devhost.simulate.events import EventLog
+from devhost.simulate.httputil import events_handler, json_answer
+from devhost.simulate.slack import SlackSimulator
+
+__all__ = ["DEFAULT_CHANNEL_NAME", "Simulators"]
+
+DEFAULT_CHANNEL_NAME = "cache-flush-notices"
+
+
+def simulator_settings(base_url: str) -> dict[str, str]:
+    """Return fresh default settings (with new random secrets) for simulators at `base_url`."""
+    return {
+        "SLACK_API_URL": f"{base_url}/sim/slack/api/",
+        "SLACK_BOT_USER_OAUTH_ACCESS_TOKEN": "xoxb-sim-" + secrets.token_hex(16),
+        "SLACK_SIGNING_SECRET": secrets.token_hex(16),
+        URL_SETTING: f"{base_url}/sim/cache-flush?code={secrets.token_hex(20)}",
+        "SLACK_CHANNEL_NAME": DEFAULT_CHANNEL_NAME,
+    }
+
+
+class Simulators:
+    """The Slack and cache-flush simulators served by devhost next to the app."""
+
+    def __init__(
+        self,
+        base_url: str,
+        environ: MutableMapping[str, str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Fill unset or empty settings in `environ` with simulator defaults.
+
+        Settings already set are kept, and both the simulators and the app read
+        them from `environ`, so they always agree. `clock` (monotonic seconds)
+        ages Slack trigger IDs; tests pass a fake one.
+        """
+        base = base_url.rstrip("/")
+        for name, value in simulator_settings(base).items():
+            if not environ.get(name):
+                environ[name] = value
+        self.events = EventLog()
+        self.slack = SlackSimulator(base, environ, self.events, clock)
+        self.cache_flush = CacheFlushSimulator(environ, self.events)
+
+    def register(self, app: web.Application) -> None:
+        """Add every `/sim/…` route to devhost's application."""
+        self.slack.register(app)
+        self.cache_flush.register(app)
+        app.router.add_get("/sim/events", events_handler(self.events, None))
+        app.router.add_post("/sim/reset", self._reset)
+
+    async def _reset(self, _request: web.Request) -> web.StreamResponse:
+        self.slack.reset()
+        self.cache_flush.reset()
+        return json_answer({"reset": True})

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Delete the review environment of a merged pull request: every resource that
+# AzureResourceGroup/AzureDeploy.json created for the review app, found by the "app-name"
+# tag the template puts on each of them (the shared consumption plan carries no such tag
+# and stays). Run it where az is logged in.
+#
+# Environment:
+#   REVIEW_APP_NAME_ROOT  review apps' name without the number, e.g. ...-dev-uks-pr-
+#   PR_NUMBER             the merged pull request's number
+#   RESOURCE_GROUP        the review apps' resource group
+set -euo pipefail
+
+# Azure Pipelines leaves a reference to an undefined variable as its literal text.
+is_set() {
+  local value="${!1-}"
+  [[ -n $value && $value != "\$($1)" ]]
+}
+
+error() {
+  echo "##vso[task.logissue type=error]$1"
+}
+
+for name in REVIEW_APP_NAME_ROOT PR_NUMBER RESOURCE_GROUP; do
+  if ! is_set "$name"; then
+    error "${name} is not set."
+    exit 1
+  fi
+done
+if [[ ! $PR_NUMBER =~ ^[1-9][0-9]*$ ]]; then
+  error "PR_NUMBER must be a pull request number, not '${PR_NUMBER}'."
+  exit 1
+fi
+app_name="${REVIEW_APP_NAME_ROOT}${PR_NUMBER}"
+
+listing="$(az resource list --resource-group "$RESOURCE_GROUP" --tag "app-name=${app_name}" \
+  --query "[].id" --output tsv)"
+ids=()
+if [[ -n $listing ]]; then
+  mapfile -t ids <<<"$listing"
+fi
+if ((${#ids[@]} == 0)); then
+  echo "Nothing tagged app-name=${app_name} in ${RESOURCE_GROUP}: already deleted."
+  exit 0
+fi
+
+# The function app goes first, so nothing uses its storage or telemetry while they go.
+sites=()
+others=()
+for id in "${ids[@]}"; do
+  if [[ ${id,,} == */providers/microsoft.web/sites/* ]]; then
+    sites+=("$id")
+  else
+    others+=("$id")
+  fi
+done
+delete() {
+  printf 'Deleting %s\n' "$@"
+  az resource delete --ids "$@" --output none
+}
+if ((${#sites[@]} > 0)); then
+  delete "${sites[@]}"
+fi
+if ((${#others[@]} > 0)); then
+  delete "${others[@]}"
+fi
+echo "Deleted the review environment ${app_name}."

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Read a deployment's variables from HashiCorp Vault (KV version 1 API) and hand each one
+# to Azure Pipelines as a secret variable for the steps that follow.
+#
+# Environment:
+#   VAULT_SERVER               Vault's base URL with its scheme, e.g. https://vault.example.org
+#   VAULT_TOKEN                a token allowed to read the paths below
+#   VAULT_APP_NAME             the application's name in Vault: nhsuk.cache-flush-slack-app
+#   VAULT_RELEASE_ENVIRONMENT  dev, int, staging or production; review reads dev's values,
+#                              so review apps need no secrets of their own
+#
+# Paths, read in this order (a key read later replaces the same key read earlier):
+#   /v1/secret/defaults                              shared by every app and environment
+#   /v1/secret/<environment>/defaults                shared by every app in the environment
+#   /v1/secret/defaults/<app>/env-vars               this app, every environment
+#   /v1/secret/<environment>/<app>/env-vars          this app in this environment
+#
+# A path with nothing stored (404) is skipped. Any other answer, or no answer, stops the
+# step: a deployment never goes ahead with part of its configuration.
+# When one of the four inputs is missing the script says which and exits 0 without asking
+# Vault (pipelines without access to Vault, such as pull requests from forks, still build).
+set -euo pipefail
+
+# Azure Pipelines leaves a reference to an undefined variable as its literal text, so an
+# env mapping "X: $(X)" yields "$(X)" when X does not exist: treat that as unset too.
+is_set() {
+  local value="${!1-}"
+  [[ -n $value && $value != "\$($1)" ]]
+}
+
+error() {
+  echo "##vso[task.logissue type=error]$1"
+}
+
+skip=0
+for input in VAULT_SERVER VAULT_TOKEN VAULT_RELEASE_ENVIRONMENT VAULT_APP_NAME; do
+  if ! is_set "$input"; then
+    echo "${input} is not set: skipping the variables from Vault."
+    skip=1
+  fi
+done
+if ((skip)); then
+  exit 0
+fi
+
+environment="$VAULT_RELEASE_ENVIRONMENT"
+if [[ $environment == review ]]; then
+  environment=dev
+fi
+server="${VAULT_SERVER%/}"
+
+workdir="$(mktemp -d)"
+trap 'rm -rf "$workdir"' EXIT
+# The token goes to curl in a file, never on its command line where other processes see it.
+(
+  umask 077
+  printf 'X-Vault-Token: %s\n' "$VAULT_TOKEN" >"$workdir/headers"
+)
+
+# Print one secret-variable command per key under .data. Values are escaped the way the
+# agent expects, so a value holding %, CR or LF arrives intact and is never split over
+# several log lines.
+# shellcheck disable=SC2016 # $-names in the jq program are jq's, not the shell's.
+to_commands='
+  .data | to_entries[]
+  | (.value | if type == "string" then . else tojson end) as $value
+  | "##vso[task.setvariable variable=\(.key);issecret=true]"
+    + ($value | gsub("%"; "%AZP25") | gsub("\r"; "%0D") | gsub("\n"; "%0A"))
+'
+key_pattern='^[A-Za-z_][A-Za-z0-9_.]*$'
+
+read_path() {
+  local path="$1" status
+  if ! status="$(curl --silent --show-error --max-time 30 --header "@$workdir/headers" \
+    --output "$workdir/body" --write-out '%{http_code}' "${server}${path}")"; then
+    error "Could not read ${path} from Vault at ${server}."
+    exit 1
+  fi
+  case "$status" in
+  200) ;;
+  404)
+    echo "Nothing stored at ${path}: skipped."
+    return
+    ;;
+  *)
+    local reason
+    reason="$(jq -r '(.errors // []) | join("; ")' "$workdir/body" 2>/dev/null || true)"
+    error "Vault answered ${status} for ${path}${reason:+ (${reason})}."
+    exit 1
+    ;;
+  esac
+  if ! jq -e '.data | type == "object"' "$workdir/body" >/dev/null 2>&1; then
+    error "Vault's answer for ${path} holds no data object."
+    exit 1
+  fi
+  local bad_keys
+  bad_keys="$(jq -r --arg pattern "$key_pattern" \
+    '[.data | keys[] | select(test($pattern) | not)] | join(", ")' "$workdir/body")"
+  if [[ -n $bad_keys ]]; then
+    error "${path} holds keys that cannot be pipeline variable names: ${bad_keys}."
+    exit 1
+  fi
+  local names
+  names="$(jq -r '.data | keys | join(", ")' "$workdir/body")"
+  echo "Read from ${path}: ${names:-no variables}."
+  jq -r "$to_commands" "$workdir/body"
+}
+
+read_path "/v1/secret/defaults"
+read_path "/v1/secret/${environment}/defaults"
+read_path "/v1/secret/defaults/${VAULT_APP_NAME}/env-vars"
+read_path "/v1/secret/${environment}/${VAULT_APP_NAME}/env-vars"

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Check the parameters given to azure-pipelines-templates/deployment-job.yml once Azure
+# Pipelines has expanded them, and fail the job, naming every problem, before anything is
+# deployed.
+#
+# Environment (one per template parameter):
+#   APP_NAME                   appName            the function app's name in Azure
+#   APP_TEST                   appTest            smoke test to run: deployed or running
+#   AZURE_SUBSCRIPTION         azureSubscription  the Azure service connection
+#   ENVIRONMENT                environment        the Azure DevOps environment
+#   VAULT_RELEASE_ENVIRONMENT  releaseEnvironment the environment's name in Vault
+set -euo pipefail
+
+problems=0
+problem() {
+  echo "##vso[task.logissue type=error]$1"
+  problems=$((problems + 1))
+}
+
+# Azure Pipelines leaves a reference to an undefined variable as its literal text, e.g.
+# "nhsuk-...-pr-$(System.PullRequest.PullRequestNumber)" outside a pull request build.
+check_present() {
+  local variable="$1" parameter="$2"
+  local value="${!variable-}"
+  if [[ -z $value ]]; then
+    problem "Missing template parameter \"${parameter}\"."
+    return 1
+  fi
+  if [[ $value == *"\$("*")"* ]]; then
+    problem "Template parameter \"${parameter}\" refers to an undefined variable: ${value}"
+    return 1
+  fi
+}
+
+if check_present APP_NAME appName; then
+  # App Service names: 2 to 60 letters, digits and hyphens, starting and ending with a
+  # letter or digit (they become the host name <name>.azurewebsites.net).
+  if [[ ! $APP_NAME =~ ^[A-Za-z0-9][A-Za-z0-9-]{0,58}[A-Za-z0-9]$ ]]; then
+    problem "Template parameter \"appName\" is not a valid function app name: ${APP_NAME}"
+  fi
+fi
+if check_present APP_TEST appTest; then
+  if [[ $APP_TEST != deployed && $APP_TEST != running ]]; then
+    problem "Template parameter \"appTest\" must be \"deployed\" or \"running\", not \"${APP_TEST}\"."
+  fi
+fi
+check_present AZURE_SUBSCRIPTION azureSubscription || true
+check_present ENVIRONMENT environment || true
+if check_present VAULT_RELEASE_ENVIRONMENT releaseEnvironment; then
+  if [[ ! $VAULT_RELEASE_ENVIRONMENT =~ ^[a-z][a-z0-9-]*$ ]]; then
+    problem "Template parameter \"releaseEnvironment\" is not a Vault environment name: ${VAULT_RELEASE_ENVIRONMENT}"
+  fi
+fi
+
+if ((problems > 0)); then
+  echo "${problems} template parameter problem(s) found."
+  exit 1
+fi
+echo "Template parameters are valid: appName=${APP_NAME} appTest=${APP_TEST} environment=${ENVIRONMENT} releaseEnvironment=${VAULT_RELEASE_ENVIRONMENT}."

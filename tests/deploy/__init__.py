@@ -1,0 +1,1 @@
+"""Tests of the deployment and operations files: pipeline, scripts, template, manifest."""

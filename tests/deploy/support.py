@@ -1,0 +1,213 @@
+"""Helpers for the deployment tests: run the scripts, serve HTTP on loopback, fake az."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts"
+FAKE_AZ = Path(__file__).with_name("fake_az.py")
+
+
+def run_script(
+    name: str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    path_prefix: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run scripts/<name> with a clean environment holding only PATH, HOME, LANG and ``env``."""
+    search_path = os.environ["PATH"]
+    if path_prefix is not None:
+        search_path = f"{path_prefix}{os.pathsep}{search_path}"
+    environment = {
+        "PATH": search_path,
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+    environment.update(env or {})
+    return subprocess.run(  # noqa: S603 - the project's own scripts
+        [str(SCRIPTS / name), *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def output_of(result: subprocess.CompletedProcess[str]) -> str:
+    """Everything the script printed, stdout then stderr."""
+    return result.stdout + result.stderr
+
+
+def unescape_logging_value(value: str) -> str:
+    """Undo the escaping of a logging command's value, as the Azure Pipelines agent does."""
+    for escaped, character in (("%0D", "\r"), ("%0A", "\n"), ("%AZP25", "%")):
+        value = value.replace(escaped, character)
+    return value
+
+
+def secret_variables(stdout: str) -> list[tuple[str, str]]:
+    """The (name, value) of every ``task.setvariable ...;issecret=true`` command, in order."""
+    prefix = "##vso[task.setvariable variable="
+    found = []
+    for line in stdout.splitlines():
+        if line.startswith(prefix):
+            properties, _, value = line[len(prefix) :].partition("]")
+            name, _, flags = properties.partition(";")
+            assert flags == "issecret=true", line
+            found.append((name, unescape_logging_value(value)))
+    return found
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request received by a ``LocalServer``."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a ``LocalServer`` handler returns."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, payload: Any) -> Answer:
+        """An answer with a JSON body."""
+        return cls(status, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+
+
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1 that records requests and asks ``handler`` to answer."""
+
+    def __init__(self, handler: Callable[[Request], Answer]) -> None:
+        """Bind a free loopback port; call ``start`` to serve."""
+        self.handler = handler
+        self.requests: list[Request] = []
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Stay quiet: requests are recorded instead."""
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                parts = urlsplit(self.path)
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query, keep_blank_values=True),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=self.rfile.read(length) if length else b"",
+                )
+                with owner._lock:
+                    owner.requests.append(request)
+                try:
+                    answer = owner.handler(request)
+                except Exception as error:
+                    owner.errors.append(repr(error))
+                    answer = Answer(599)
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        # A short poll interval lets ``stop`` return quickly.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, without a trailing slash."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalServer:
+        """Serve from a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+class FakeAz:
+    """An ``az`` command on PATH that logs its calls and answers as the test tells it."""
+
+    def __init__(self, directory: Path) -> None:
+        """Create the command and its log in ``directory``."""
+        self.bin = directory / "bin"
+        self.bin.mkdir()
+        self.log = directory / "az-calls.jsonl"
+        self.rules_file = directory / "az-rules.json"
+        self.rules: list[dict[str, Any]] = []
+        command = self.bin / "az"
+        command.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_AZ}" "$@"\n')
+        command.chmod(0o755)
+        self._save()
+
+    def answer(
+        self, args_prefix: list[str], stdout: str = "", exit_code: int = 0, times: int = -1
+    ) -> None:
+        """Answer calls whose arguments start with ``args_prefix``.
+
+        The first matching rule that is not used up wins; ``times`` limits how often a rule
+        answers (-1: always).
+        """
+        rule = {"args_prefix": args_prefix, "stdout": stdout, "exit": exit_code, "times": times}
+        self.rules.append(rule)
+        self._save()
+
+    def _save(self) -> None:
+        self.rules_file.write_text(json.dumps(self.rules))
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment variables the fake reads."""
+        return {"FAKE_AZ_LOG": str(self.log), "FAKE_AZ_RULES": str(self.rules_file)}
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Every call so far: its ``args`` and the content of each ``@file`` argument."""
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def commands(self) -> Iterator[list[str]]:
+        """The arguments of every call so far."""
+        return (call["args"] for call in self.calls())

@@ -1,0 +1,520 @@
+"""azure-pipelines.yml and its deployment template: structure, flow and what they deploy."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shared import settings
+from tests.deploy.pipeline_expressions import evaluate
+from tests.deploy.support import ROOT
+
+PIPELINE_FILE = ROOT / "azure-pipelines.yml"
+TEMPLATE_FILE = ROOT / "azure-pipelines-templates" / "deployment-job.yml"
+PIPELINE = yaml.safe_load(PIPELINE_FILE.read_text())
+TEMPLATE = yaml.safe_load(TEMPLATE_FILE.read_text())
+STAGES = {stage["stage"]: stage for stage in PIPELINE["stages"]}
+PLATFORM_SETTINGS = {
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_EXTENSION_VERSION",
+    "AzureWebJobsStorage",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+}
+FUNCTION_FOLDERS = sorted(p.parent.name for p in ROOT.glob("*/function.json"))
+
+
+def flatten(steps: list[dict[str, Any]]) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """Each step with the template condition (``${{ if ... }}``) it sits under, if any."""
+    for step in steps:
+        (key,) = step.keys() if len(step) == 1 else (None,)
+        if key is not None and key.startswith("${{"):
+            for inner in step[key]:
+                yield key, inner
+        else:
+            yield None, step
+
+
+def deploy_steps() -> list[tuple[str | None, dict[str, Any]]]:
+    (deployment,) = [job for job in TEMPLATE["jobs"] if "deployment" in job]
+    return list(flatten(deployment["strategy"]["runOnce"]["deploy"]["steps"]))
+
+
+def script_of(step: dict[str, Any]) -> str:
+    """The script a step runs: inline (bash/script) or the AzureCLI task's script path."""
+    if "bash" in step:
+        return step["bash"]
+    if "script" in step:
+        return step["script"]
+    return step.get("inputs", {}).get("scriptPath", "")
+
+
+def step_running(script: str) -> dict[str, Any]:
+    (step,) = [step for _, step in deploy_steps() if f"scripts/{script}" in script_of(step)]
+    return step
+
+
+def build_steps() -> list[dict[str, Any]]:
+    (job,) = STAGES["build"]["jobs"]
+    return job["steps"]
+
+
+def build_step(predicate) -> dict[str, Any]:
+    (step,) = [step for step in build_steps() if predicate(step)]
+    return step
+
+
+# Triggers and the flow between stages
+
+
+def test_builds_every_branch_tag_and_pull_request() -> None:
+    assert PIPELINE["trigger"] == {
+        "batch": False,
+        "branches": {"include": ["*"]},
+        "tags": {"include": ["*"]},
+    }
+    assert PIPELINE["pr"] == {"autoCancel": True, "branches": {"include": ["*"]}}
+
+
+def test_stages_and_their_dependencies() -> None:
+    assert [(name, stage.get("dependsOn")) for name, stage in STAGES.items()] == [
+        ("build", None),
+        ("deployReviewEnvironment", "build"),
+        ("deployIntegrationEnvironment", "build"),
+        ("deployStagingEnvironment", "build"),
+        ("deployProductionEnvironment", "deployStagingEnvironment"),
+    ]
+
+
+def stages_that_run(variables: dict[str, str], failing: frozenset[str] = frozenset()) -> list[str]:
+    """Which stages a run executes, every stage that runs succeeding unless in ``failing``."""
+    results: dict[str, str] = {}
+    previous: list[str] = []
+    for name, stage in STAGES.items():
+        depends_on = stage.get("dependsOn", previous)
+        depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
+        all_succeeded = all(results.get(dependency) == "Succeeded" for dependency in depends_on)
+        condition = stage.get("condition", "succeeded()")
+        runs = evaluate(condition, {"variables": variables}, succeeded=all_succeeded)
+        results[name] = ("Failed" if name in failing else "Succeeded") if runs else "Skipped"
+        previous = [name]
+    return [name for name, result in results.items() if result != "Skipped"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "branch", "expected"),
+    [
+        ("PullRequest", "refs/pull/42/merge", ["build", "deployReviewEnvironment"]),
+        ("IndividualCI", "refs/heads/master", ["build", "deployIntegrationEnvironment"]),
+        ("Manual", "refs/heads/master", ["build", "deployIntegrationEnvironment"]),
+        ("IndividualCI", "refs/heads/feature/channel-posts", ["build"]),
+        ("IndividualCI", "refs/heads/main", ["build"]),
+        (
+            "IndividualCI",
+            "refs/tags/1.0.0",
+            ["build", "deployStagingEnvironment", "deployProductionEnvironment"],
+        ),
+    ],
+)
+def test_which_stages_run_for_each_kind_of_build(
+    reason: str, branch: str, expected: list[str]
+) -> None:
+    variables = {"Build.Reason": reason, "Build.SourceBranch": branch}
+    assert stages_that_run(variables) == expected
+
+
+def test_a_failed_build_deploys_nothing() -> None:
+    for branch in ("refs/tags/1.0.0", "refs/heads/master", "refs/pull/1/merge"):
+        variables = {
+            "Build.Reason": "PullRequest" if "pull" in branch else "IndividualCI",
+            "Build.SourceBranch": branch,
+        }
+        assert stages_that_run(variables, failing=frozenset({"build"})) == ["build"]
+
+
+def test_production_only_follows_a_successful_staging_deployment() -> None:
+    variables = {"Build.Reason": "IndividualCI", "Build.SourceBranch": "refs/tags/1.0.0"}
+    ran = stages_that_run(variables, failing=frozenset({"deployStagingEnvironment"}))
+    assert ran == ["build", "deployStagingEnvironment"]
+
+
+ENVIRONMENTS = {
+    "deployReviewEnvironment": {
+        "appName": "$(REVIEW_APP_NAME_ROOT)$(System.PullRequest.PullRequestNumber)",
+        "appTest": "deployed",
+        "azureSubscription": "Development",
+        "environment": "cacheflush-slackapp-review",
+        "releaseEnvironment": "review",
+    },
+    "deployIntegrationEnvironment": {
+        "appName": "nhsuk-cache-flush-slack-app-func-int-uks",
+        "appTest": "running",
+        "azureSubscription": "www.nhs.uk",
+        "environment": "cacheflush-slackapp-int",
+        "releaseEnvironment": "int",
+    },
+    "deployStagingEnvironment": {
+        "appName": "nhsuk-cache-flush-slack-app-func-stag-uks",
+        "appTest": "running",
+        "azureSubscription": "www.nhs.uk",
+        "environment": "cacheflush-slackapp-staging",
+        "releaseEnvironment": "staging",
+    },
+    "deployProductionEnvironment": {
+        "appName": "nhsuk-cache-flush-slack-app-func-prod-uks",
+        "appTest": "running",
+        "azureSubscription": "www.nhs.uk",
+        "environment": "cacheflush-slackapp-production",
+        "releaseEnvironment": "production",
+    },
+}
+
+
+@pytest.mark.parametrize("stage", list(ENVIRONMENTS))
+def test_each_deployment_stage_uses_the_template_with_its_environment(stage: str) -> None:
+    (use,) = [job for job in STAGES[stage]["jobs"] if "template" in job]
+    assert (ROOT / use["template"]).resolve() == TEMPLATE_FILE
+    assert use["parameters"] == ENVIRONMENTS[stage]
+
+
+def test_review_apps_are_named_after_their_pull_request() -> None:
+    root = PIPELINE["variables"]["REVIEW_APP_NAME_ROOT"]
+    assert root + "42" == "nhsuk-cache-flush-slack-app-func-dev-uks-pr-42"
+
+
+def test_the_template_declares_exactly_the_parameters_the_stages_pass() -> None:
+    declared = {parameter["name"]: parameter for parameter in TEMPLATE["parameters"]}
+    for parameters in ENVIRONMENTS.values():
+        assert set(parameters) == set(declared)
+    assert declared["appTest"]["values"] == ["deployed", "running"]
+    assert all(parameter["type"] == "string" for parameter in declared.values())
+
+
+def test_the_template_validates_every_parameter_before_deploying() -> None:
+    (validate,) = [job for job in TEMPLATE["jobs"] if job.get("job") == "validateParameters"]
+    (step,) = validate["steps"]
+    assert script_of(step) == "scripts/validate-template-parameters.sh"
+    assert step["env"] == {
+        "APP_NAME": "${{ parameters.appName }}",
+        "APP_TEST": "${{ parameters.appTest }}",
+        "AZURE_SUBSCRIPTION": "${{ parameters.azureSubscription }}",
+        "ENVIRONMENT": "${{ parameters.environment }}",
+        "VAULT_RELEASE_ENVIRONMENT": "${{ parameters.releaseEnvironment }}",
+    }
+    (deployment,) = [job for job in TEMPLATE["jobs"] if "deployment" in job]
+    assert deployment["dependsOn"] == "validateParameters"
+    assert deployment["environment"] == "${{ parameters.environment }}"
+
+
+# Deleting review environments after the merge
+
+
+def test_the_merged_pull_request_number_comes_from_the_commit_message() -> None:
+    jobs = {job.get("job"): job for job in STAGES["deployIntegrationEnvironment"]["jobs"]}
+    (step,) = jobs["getNumberForMergedPR"]["steps"]
+    assert step["bash"] == 'scripts/get-pr-number.sh "$BUILD_SOURCEVERSIONMESSAGE"'
+    delete = jobs["deleteReviewEnvironment"]
+    assert delete["dependsOn"] == "getNumberForMergedPR"
+    reference = f"dependencies.getNumberForMergedPR.outputs['{step['name']}.PR_NUMBER']"
+    assert delete["variables"]["PR_NUMBER"] == f"$[ {reference} ]"
+    assert reference in delete["condition"]
+
+
+@pytest.mark.parametrize(
+    ("number", "runs"), [("0", False), ("7", True), ("42", True), ("1234", True)]
+)
+def test_the_review_environment_is_deleted_only_for_a_merged_pull_request(
+    number: str, runs: bool
+) -> None:
+    jobs = {job.get("job"): job for job in STAGES["deployIntegrationEnvironment"]["jobs"]}
+    condition = jobs["deleteReviewEnvironment"]["condition"]
+    context = {
+        "dependencies": {"getNumberForMergedPR": {"outputs": {"findPullRequest.PR_NUMBER": number}}}
+    }
+    assert evaluate(condition, context, succeeded=True) is runs
+    assert evaluate(condition, context, succeeded=False) is False
+
+
+def test_the_delete_job_reads_the_review_resource_group_from_vault() -> None:
+    jobs = {job.get("job"): job for job in STAGES["deployIntegrationEnvironment"]["jobs"]}
+    vault, delete = jobs["deleteReviewEnvironment"]["steps"]
+    assert script_of(vault) == "scripts/get-variables-from-vault.sh"
+    assert vault["env"]["VAULT_RELEASE_ENVIRONMENT"] == "review"
+    assert script_of(delete).endswith("scripts/delete-review-environment.sh")
+    assert (
+        delete["inputs"]["azureSubscription"]
+        == ENVIRONMENTS["deployReviewEnvironment"]["azureSubscription"]
+    )
+    assert delete["env"] == {
+        "PR_NUMBER": "$(PR_NUMBER)",
+        "RESOURCE_GROUP": "$(RESOURCE_GROUP)",
+        "REVIEW_APP_NAME_ROOT": "$(REVIEW_APP_NAME_ROOT)",
+    }
+
+
+# The build stage
+
+
+def test_the_build_uses_python_311_and_node() -> None:
+    python = build_step(lambda s: s.get("task") == "UsePythonVersion@0")
+    assert python["inputs"]["versionSpec"] == "$(PYTHON_VERSION)"
+    assert PIPELINE["variables"]["PYTHON_VERSION"] == "3.11"
+    node = build_step(lambda s: s.get("task") == "NodeTool@0")
+    assert node["inputs"]["versionSpec"] == "$(NODE_VERSION)"
+
+
+def test_the_build_installs_lints_then_runs_the_readme_test_command() -> None:
+    scripts = [step["script"].split()[:2] for step in build_steps() if "script" in step]
+    assert scripts[:3] == [["make", "install"], ["make", "lint"], ["make", "test"]]
+
+
+def pytest_arguments() -> list[str]:
+    test = build_step(lambda s: s.get("script", "").startswith("make test"))
+    (assignment,) = shlex.split(test["script"])[2:]
+    name, _, value = assignment.partition("=")
+    assert name == "PYTEST_ARGS"
+    return value.split()
+
+
+def option(arguments: list[str], name: str) -> list[str]:
+    return [a.split("=", 1)[1] for a in arguments if a.startswith(f"{name}=")]
+
+
+def test_the_tests_report_junit_and_cobertura_and_both_are_published() -> None:
+    arguments = pytest_arguments()
+    (junit,) = option(arguments, "--junitxml")
+    (coverage,) = [
+        v.removeprefix("xml:") for v in option(arguments, "--cov-report") if v.startswith("xml:")
+    ]
+    results = build_step(lambda s: s.get("task") == "PublishTestResults@2")
+    assert results["inputs"]["testResultsFormat"] == "JUnit"
+    assert results["inputs"]["testResultsFiles"] == junit
+    assert results["condition"] == "succeededOrFailed()"
+    published = build_step(lambda s: s.get("task") == "PublishCodeCoverageResults@2")
+    assert published["inputs"]["summaryFileLocation"] == coverage
+    assert published["condition"] == "succeededOrFailed()"
+    for report in (junit, coverage):
+        assert report.startswith("$(Common.TestResultsDirectory)/"), (
+            "reports stay out of the package"
+        )
+
+
+def test_coverage_measures_every_function_and_the_shared_package() -> None:
+    assert sorted(option(pytest_arguments(), "--cov")) == sorted([*FUNCTION_FOLDERS, "shared"])
+
+
+def test_pytest_cov_is_a_pinned_development_dependency() -> None:
+    lines = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    assert any(re.fullmatch(r"pytest-cov==[0-9][0-9.]*", line) for line in lines)
+
+
+def test_the_package_carries_its_runtime_dependencies() -> None:
+    steps = build_steps()
+    names = [step.get("task") or script_of(step) for step in steps]
+    install = next(i for i, s in enumerate(steps) if "--target" in s.get("script", ""))
+    stage = next(
+        i for i, s in enumerate(steps) if "scripts/stage-package.sh" in s.get("script", "")
+    )
+    archive = names.index("ArchiveFiles@2")
+    test = next(i for i, s in enumerate(steps) if s.get("script", "").startswith("make test"))
+    assert test < install < stage < archive
+    command = shlex.split(steps[install]["script"])
+    assert command[command.index("--target") + 1] == ".python_packages/lib/site-packages"
+    assert command[command.index("-r") + 1] == "requirements.txt"
+
+
+def test_the_staged_files_are_archived_and_published_where_the_deployment_finds_them() -> None:
+    stage = build_step(lambda s: "scripts/stage-package.sh" in s.get("script", ""))
+    (staging_directory,) = shlex.split(stage["script"])[1:]
+    archive = build_step(lambda s: s.get("task") == "ArchiveFiles@2")["inputs"]
+    assert archive["rootFolderOrFile"] == staging_directory
+    assert archive["includeRootFolder"] is False
+    assert archive["archiveType"] == "zip"
+    publish = build_step(lambda s: "publish" in s)
+    assert publish["artifact"] == "$(ARTIFACT_NAME)"
+    assert archive["archiveFile"] == f"{publish['publish']}/$(Build.BuildId).zip"
+    (deployment,) = [job for job in TEMPLATE["jobs"] if "deployment" in job]
+    assert (
+        deployment["variables"]["PACKAGE"]
+        == "$(Pipeline.Workspace)/$(ARTIFACT_NAME)/$(Build.BuildId).zip"
+    )
+    (download,) = [step for _, step in deploy_steps() if "download" in step]
+    assert download == {
+        "download": "current",
+        "artifact": "$(ARTIFACT_NAME)",
+        "displayName": download["displayName"],
+    }
+
+
+# The deployment job
+
+
+def test_the_deployment_runs_its_steps_in_order() -> None:
+    order = []
+    for condition, step in deploy_steps():
+        if "checkout" in step:
+            order.append("checkout")
+        elif "download" in step:
+            order.append("download")
+        elif step.get("task", "").startswith("AzureFunctionApp@"):
+            order.append("deploy the package")
+        else:
+            order.append((condition, Path(script_of(step)).name))
+    assert order == [
+        "checkout",
+        "download",
+        (None, "get-variables-from-vault.sh"),
+        (None, "deploy-infrastructure.sh"),
+        (None, "set-app-settings.sh"),
+        "deploy the package",
+        ("${{ if eq(parameters.appTest, 'deployed') }}", "test-app-is-deployed.sh"),
+        ("${{ if eq(parameters.appTest, 'running') }}", "test-app-is-running.sh"),
+    ]
+
+
+def test_the_variables_come_from_vault_for_the_release_environment() -> None:
+    step = step_running("get-variables-from-vault.sh")
+    assert step["env"] == {
+        "VAULT_APP_NAME": "$(VAULT_APP_NAME)",
+        "VAULT_RELEASE_ENVIRONMENT": "${{ parameters.releaseEnvironment }}",
+        "VAULT_SERVER": "$(VAULT_SERVER)",
+        "VAULT_TOKEN": "$(VAULT_TOKEN)",
+    }
+    assert PIPELINE["variables"]["VAULT_APP_NAME"] == "nhsuk.cache-flush-slack-app"
+
+
+def test_the_azure_cli_steps_use_the_environment_service_connection() -> None:
+    for _, step in deploy_steps():
+        if step.get("task", "").startswith(("AzureCLI@", "AzureFunctionApp@")):
+            assert step["inputs"]["azureSubscription"] == "${{ parameters.azureSubscription }}"
+
+
+def test_the_infrastructure_step_gets_what_the_template_needs() -> None:
+    step = step_running("deploy-infrastructure.sh")
+    assert step["task"] == "AzureCLI@2"
+    assert step["env"] == {
+        name: f"$({name})"
+        for name in ("APP_NAME", "APP_PLAN", "LOCATION", "RESOURCE_GROUP", "STORAGE_ACCOUNT_TYPE")
+    }
+
+
+def test_the_function_app_is_deployed_to_linux_with_python_311() -> None:
+    ((_, step),) = [(c, s) for c, s in deploy_steps() if s.get("task") == "AzureFunctionApp@2"]
+    assert step["inputs"]["appType"] == "functionAppLinux"
+    assert step["inputs"]["runtimeStack"] == "PYTHON|3.11"
+    assert step["inputs"]["appName"] == "$(APP_NAME)"
+    assert step["inputs"]["package"] == "$(PACKAGE)"
+    assert "appSettings" not in step["inputs"], "the settings step owns the app settings"
+
+
+def test_the_smoke_tests_target_the_deployed_app() -> None:
+    (deploy,) = [s for _, s in deploy_steps() if s.get("task") == "AzureFunctionApp@2"]
+    url = f"$({deploy['name']}.AppServiceApplicationUrl)"
+    deployed = step_running("test-app-is-deployed.sh")
+    assert deployed["env"] == {"APP_SERVICE_HOST": url}
+    running = step_running("test-app-is-running.sh")
+    assert running["task"] == "AzureCLI@2", "it reads the function key with az"
+    assert running["env"] == {
+        "APP_NAME": "$(APP_NAME)",
+        "APP_SERVICE_HOST": url,
+        "RESOURCE_GROUP": "$(RESOURCE_GROUP)",
+        "SLACK_SIGNING_SECRET": "$(SLACK_SIGNING_SECRET)",
+    }
+
+
+# The app settings: exactly what the app reads
+
+
+def names_read_from_the_environment(path: Path) -> set[str]:
+    """String literals a module passes to os.environ[...], os.environ.get or os.getenv."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        argument = None
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            argument = node.slice
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in {
+            "os.environ.get",
+            "os.getenv",
+        }:
+            argument = node.args[0] if node.args else None
+        if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+            names.add(argument.value)
+    return names
+
+
+def test_the_app_reads_its_settings_only_through_shared_settings() -> None:
+    deployed_code = [
+        path for folder in ["shared", *FUNCTION_FOLDERS] for path in (ROOT / folder).rglob("*.py")
+    ]
+    assert deployed_code
+    read_directly = set().union(*(names_read_from_the_environment(p) for p in deployed_code))
+    assert read_directly <= set(settings.REQUIRED) | set(settings.OPTIONAL_DEFAULTS)
+
+
+def test_the_settings_module_names_every_variable_once() -> None:
+    names = [*settings.REQUIRED, *settings.OPTIONAL_DEFAULTS]
+    assert len(names) == len(set(names))
+    assert set(names) == set(settings.ALL_VARIABLES)
+    assert all(re.fullmatch(r"[A-Z][A-Z0-9_]+", name) for name in names)
+
+
+def test_the_deployed_app_settings_are_exactly_the_variables_the_app_reads() -> None:
+    step = step_running("set-app-settings.sh")
+    env = step["env"]
+    required = env["REQUIRED_APP_SETTINGS"].split()
+    optional = env["OPTIONAL_APP_SETTINGS"].split()
+    assert sorted(required) == sorted(settings.REQUIRED)
+    assert sorted(optional) == sorted(settings.OPTIONAL_DEFAULTS)
+    values = {
+        name: value
+        for name, value in env.items()
+        if name
+        not in {"APP_NAME", "RESOURCE_GROUP", "REQUIRED_APP_SETTINGS", "OPTIONAL_APP_SETTINGS"}
+    }
+    assert values == {name: f"$({name})" for name in [*required, *optional]}
+
+
+def test_platform_settings_come_from_the_template_and_never_clash_with_the_app() -> None:
+    template = json.loads((ROOT / "AzureResourceGroup" / "AzureDeploy.json").read_text())
+    (site,) = [r for r in template["resources"] if r["type"] == "Microsoft.Web/sites"]
+    platform = {setting["name"] for setting in site["properties"]["siteConfig"]["appSettings"]}
+    assert platform == PLATFORM_SETTINGS
+    assert platform.isdisjoint(settings.ALL_VARIABLES)
+
+
+# Scripts the pipeline runs
+
+
+def referenced_scripts() -> set[str]:
+    text = PIPELINE_FILE.read_text() + TEMPLATE_FILE.read_text()
+    return set(re.findall(r"scripts/[A-Za-z0-9_.-]+\.sh", text))
+
+
+def test_every_script_the_pipeline_names_exists_and_is_executable() -> None:
+    scripts = referenced_scripts()
+    assert len(scripts) == 9
+    for script in scripts:
+        path = ROOT / script
+        assert path.is_file(), script
+        assert os.access(path, os.X_OK), f"{script} is not executable (chmod +x)"
+        assert path.read_text().startswith("#!/usr/bin/env bash\n"), script
+
+
+def test_no_script_step_pastes_free_text_variables_into_its_code() -> None:
+    """Commit messages and branch names reach scripts through the environment, never as
+    macros inside the script text, where a crafted value would become code."""
+    text = PIPELINE_FILE.read_text() + TEMPLATE_FILE.read_text()
+    for variable in (
+        "Build.SourceVersionMessage",
+        "Build.SourceBranchName",
+        "System.PullRequest.SourceBranch",
+    ):
+        assert f"$({variable})" not in text

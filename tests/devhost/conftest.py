@@ -1,0 +1,53 @@
+"""Fixtures: in-process devhosts for the toy apps, on one long-lived event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from devhost import DevHost, create_host
+from tests.devhost.toolkit import Client, LoopThread, write_app
+from tests.devhost.toyapp import STRICT_APP, TOY_APP
+
+
+@dataclass(frozen=True)
+class RunningHost:
+    host: DevHost
+    client: Client
+    work_dir: Path
+
+
+@pytest.fixture(scope="session")
+def loop_thread() -> LoopThread:
+    """The one event loop every in-process host of the run shares (as the worker's does)."""
+    return LoopThread()
+
+
+def _run(
+    loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory, name: str, files: dict
+) -> Iterator[RunningHost]:
+    root = write_app(tmp_path_factory.mktemp(name), files)
+    work_dir = tmp_path_factory.mktemp(f"{name}-work")
+    host = create_host(root, work_dir / "state", port=0)
+    loop_thread.run(host.start())
+    try:
+        yield RunningHost(host=host, client=Client(host.base_url), work_dir=work_dir)
+    finally:
+        loop_thread.run(host.stop())
+
+
+@pytest.fixture(scope="session")
+def toy(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHost]:
+    """devhost serving the toy app (default host.json: AnyState)."""
+    yield from _run(loop_thread, tmp_path_factory, "toyapp", TOY_APP)
+
+
+@pytest.fixture(scope="session")
+def strict(
+    loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningHost]:
+    """devhost serving an app whose host.json says NonRunningStates."""
+    yield from _run(loop_thread, tmp_path_factory, "strictapp", STRICT_APP)

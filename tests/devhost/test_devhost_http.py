@@ -1,0 +1,122 @@
+"""HTTP-triggered functions through devhost: routing, conversions, invocation logging."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.support.loop import LOOP_THREAD_NAME
+
+
+def test_request_reaches_the_function_as_an_http_request(toy):
+    response = toy.client.post(
+        "/api/echo/Alice?a=1&b=two",
+        data=b"raw body",
+        headers={"X-Test": "header value", "Content-Type": "text/plain"},
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    seen = response.json()
+    assert seen["method"] == "POST"
+    assert seen["url"] == f"{toy.host.base_url}/api/echo/Alice?a=1&b=two"
+    assert seen["params"] == {"a": "1", "b": "two"}
+    assert seen["route"] == {"name": "Alice"}
+    assert seen["body"] == "raw body"
+    assert seen["x_test"] == "header value"
+    assert seen["content_type"] == "text/plain"
+
+
+def test_routes_match_without_regard_to_case_and_optional_parameters_may_be_absent(toy):
+    response = toy.client.get("/API/Echo")
+    assert response.status_code == 200
+    assert response.json()["route"] == {}
+
+
+def test_unknown_route_is_404_and_wrong_method_is_405(toy):
+    assert toy.client.get("/api/no-such-route").status_code == 404
+    assert toy.client.get("/api/echo/a/b").status_code == 404
+    wrong = toy.client.request("DELETE", "/api/echo")
+    assert wrong.status_code == 405
+    assert set(wrong.headers["Allow"].split(", ")) == {"GET", "POST", "PUT"}
+
+
+def test_route_constraints_are_checked(toy):
+    assert toy.client.get("/api/items/42").text == "item 42"
+    assert toy.client.get("/api/items/abc").status_code == 404
+
+
+def test_mimetype_and_charset_become_the_content_type(toy):
+    response = toy.client.get("/api/html")
+    assert response.headers["Content-Type"] == "text/html; charset=latin-1"
+    assert response.content == "<p>café</p>".encode("latin-1")
+
+
+def test_returning_none_answers_204_without_a_body(toy):
+    response = toy.client.get("/api/none")
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_returning_a_string_answers_200_text(toy):
+    response = toy.client.get("/api/text")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.text == "plain text"
+
+
+def test_coroutine_functions_are_awaited_on_the_host_loop(toy, loop_thread):
+    response = toy.client.get("/api/async")
+    assert response.status_code == 200
+    loop_thread_name = LOOP_THREAD_NAME
+    assert response.text == f"async on {loop_thread_name}"
+
+
+def test_named_http_output_binding(toy):
+    response = toy.client.get("/api/out")
+    assert response.status_code == 201
+    assert response.headers["X-Made"] == "yes"
+    assert response.text == "created"
+
+
+def test_function_without_route_or_methods_uses_its_folder_name_and_any_method(toy):
+    for method in ("GET", "POST", "PATCH"):
+        response = toy.client.request(method, "/api/toy_default")
+        assert response.status_code == 200, method
+        assert response.text == "plain text"
+
+
+def test_context_argument_and_absolute_imports_from_the_app_root(toy):
+    name, invocation_id = toy.client.get("/api/context").text.split("|")
+    assert name == "toy_context"
+    assert len(invocation_id) == 36
+    assert toy.client.get("/api/shared", params={"name": "Bob"}).text == "hello Bob"
+
+
+def test_failing_function_answers_500_and_is_logged_as_failed(toy, caplog):
+    with caplog.at_level(logging.INFO, logger="devhost"):
+        response = toy.client.get("/api/boom")
+    assert response.status_code == 500
+    assert response.content == b""
+    messages = [r.getMessage() for r in caplog.records]
+    executing = [m for m in messages if m.startswith("Executing 'Functions.toy_boom'")]
+    executed = [m for m in messages if m.startswith("Executed 'Functions.toy_boom' (Failed")]
+    assert len(executing) == 1
+    assert len(executed) == 1
+    invocation_id = executing[0].split("Id=")[1].rstrip(")")
+    assert f"Id={invocation_id}, Duration=" in executed[0]
+    failure = [m for m in messages if m.startswith("Exception while executing function")]
+    assert len(failure) == 1
+    assert "RuntimeError: kaboom" in failure[0]
+    assert 'toy_boom/__init__.py", line' in failure[0]
+    assert "devhost/invocation.py" not in failure[0]
+
+
+@pytest.mark.parametrize("path", ["/api/echo", "/api/none"])
+def test_successful_invocations_are_logged_like_the_functions_host(toy, caplog, path):
+    with caplog.at_level(logging.INFO, logger="devhost"):
+        toy.client.get(path)
+    messages = [r.getMessage() for r in caplog.records]
+    reason = "Reason='This function was programmatically called via the host APIs.'"
+    assert any(m.startswith("Executing 'Functions.") and reason in m for m in messages)
+    assert any("(Succeeded, Id=" in m and "Duration=" in m for m in messages)

@@ -1,0 +1,197 @@
+"""Helpers for the devhost tests: toy apps on disk, an event-loop thread, a devhost process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+
+from tests.support.loop import get_loop, run
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WEBHOOK = "/runtime/webhooks/durabletask"
+DEADLINE_SECONDS = 30.0
+T = TypeVar("T")
+
+
+def write_app(root: Path, files: Mapping[str, str | dict[str, Any]]) -> Path:
+    """Write a toy function app: ``{relative path: text or JSON object}``."""
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = content if isinstance(content, str) else json.dumps(content, indent=2)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def http_function(route: str | None = None, methods: list[str] | None = None, **extra: Any):
+    """A function.json for an HTTP function returning through $return."""
+    trigger: dict[str, Any] = {"type": "httpTrigger", "direction": "in", "name": "req"}
+    if route is not None:
+        trigger["route"] = route
+    if methods is not None:
+        trigger["methods"] = methods
+    bindings = [trigger, {"type": "http", "direction": "out", "name": "$return"}]
+    if extra.get("client"):
+        bindings.append({"type": "durableClient", "direction": "in", "name": "starter"})
+    return {"scriptFile": "__init__.py", "bindings": bindings}
+
+
+ORCHESTRATOR_JSON = {
+    "bindings": [{"type": "orchestrationTrigger", "direction": "in", "name": "context"}]
+}
+
+
+def activity_json(name: str = "payload") -> dict[str, Any]:
+    return {"bindings": [{"type": "activityTrigger", "direction": "in", "name": name}]}
+
+
+def wait_until(condition: Callable[[], T], what: str, timeout: float = DEADLINE_SECONDS) -> T:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class LoopThread:
+    """The process-wide test event loop (tests.support.loop), shared with every async test.
+
+    The durable client keeps one aiohttp session bound to the loop that first used it, so
+    in-process hosts and function-level tests must all run on the same loop.
+    """
+
+    def __init__(self) -> None:
+        self.loop = get_loop()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = DEADLINE_SECONDS) -> T:
+        return run(coroutine, timeout)
+
+
+class Client:
+    """A small HTTP client for a running devhost."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.base_url + path, timeout=DEADLINE_SECONDS, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.post(self.base_url + path, timeout=DEADLINE_SECONDS, **kwargs)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.request(
+            method, self.base_url + path, timeout=DEADLINE_SECONDS, **kwargs
+        )
+
+    def start(self, orchestrator: str, payload: Any = None, instance_id: str | None = None) -> str:
+        """Start through the toy starter function (DurableOrchestrationClient inside)."""
+        params = {"id": instance_id} if instance_id else None
+        response = self.post(f"/api/start/{orchestrator}", json=payload, params=params)
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def status(self, instance_id: str, **params: str) -> requests.Response:
+        return self.get(f"{WEBHOOK}/instances/{instance_id}", params=params)
+
+    def wait_for(
+        self, instance_id: str, statuses: tuple[str, ...] = ("Completed", "Failed", "Terminated")
+    ) -> dict[str, Any]:
+        def reached() -> dict[str, Any] | None:
+            response = self.status(instance_id)
+            if response.status_code == 404:
+                return None
+            body = response.json()
+            return body if body["runtimeStatus"] in statuses else None
+
+        return wait_until(reached, f"instance {instance_id} to reach {statuses}")
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        response = self.status(instance_id, showHistory="true", showHistoryOutput="true")
+        return response.json()["historyEvents"]
+
+
+class DevhostProcess:
+    """``python -m devhost`` as a real subprocess, its output collected line by line."""
+
+    def __init__(
+        self,
+        app_root: Path,
+        state_dir: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        args: tuple[str, ...] = (),
+        unset: tuple[str, ...] = (),
+    ) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "devhost",
+            "--app-root",
+            str(app_root),
+            "--state-dir",
+            str(state_dir),
+            "--port",
+            "0",
+            *args,
+        ]
+        environment = {k: v for k, v in os.environ.items() if k not in unset}
+        self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            command,
+            cwd=REPO_ROOT,
+            env={**environment, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.base_url: str | None = None
+        self._listening = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if line.startswith("devhost listening on "):
+                self.base_url = line.split()[-1]
+                self._listening.set()
+        self._listening.set()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_listening(self) -> Client:
+        assert self._listening.wait(DEADLINE_SECONDS), "devhost did not start:\n" + self.output
+        assert self.base_url, "devhost exited before listening:\n" + self.output
+        return Client(self.base_url)
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
+        code = self.process.wait(DEADLINE_SECONDS)
+        self._reader.join(DEADLINE_SECONDS)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(DEADLINE_SECONDS)
+        self._reader.join(DEADLINE_SECONDS)

@@ -1,0 +1,231 @@
+"""A real aiohttp server on 127.0.0.1 running the simulators next to a small signed-request app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+import requests
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from devhost.simulate import Simulators
+
+FORM_VIEW: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "cache_flush_request",
+    "title": {"type": "plain_text", "text": "Cache Flush"},
+    "submit": {"type": "plain_text", "text": "Submit"},
+    "close": {"type": "plain_text", "text": "Cancel"},
+    "private_metadata": '{"channel": "C1"}',
+    "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Pick and paste."}},
+        {
+            "type": "input",
+            "block_id": "environment",
+            "label": {"type": "plain_text", "text": "Environment"},
+            "element": {
+                "type": "static_select",
+                "action_id": "environment_input",
+                "placeholder": {"type": "plain_text", "text": "Pick the environment"},
+                "options": [
+                    {"text": {"type": "plain_text", "text": "production"}, "value": "production"},
+                    {"text": {"type": "plain_text", "text": "staging"}, "value": "staging"},
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "urls",
+            "label": {"type": "plain_text", "text": "URLs"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "urls_input",
+                "multiline": True,
+                "initial_value": "https://www.nhs.uk/initial",
+            },
+        },
+    ],
+}
+
+
+def simple_view(title: str = "Checking", **extra: Any) -> dict[str, Any]:
+    """Return a minimal valid modal."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"{title} …"}}],
+        **extra,
+    }
+
+
+@dataclass
+class Received:
+    """One request the fake app got from the simulated Slack."""
+
+    path: str
+    headers: dict[str, str]
+    body: str
+    signature_ok: bool
+
+    @property
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body, keep_blank_values=True))
+
+    @property
+    def form_pairs(self) -> list[tuple[str, str]]:
+        return parse_qsl(self.body, keep_blank_values=True)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.form["payload"])
+
+
+Answer = tuple[int, str]
+
+
+@dataclass
+class FakeApp:
+    """Stands in for the Functions app: checks Slack signatures, records, answers as scripted."""
+
+    environ: dict[str, str]
+    received: list[Received] = field(default_factory=list)
+    answers: dict[str, list[Answer]] = field(default_factory=dict)
+    hook: Callable[[Received], Awaitable[None]] | None = None
+
+    def reset(self) -> None:
+        self.received.clear()
+        self.answers.clear()
+        self.hook = None
+
+    def answer_next(self, path: str, status: int, body: Any = "") -> None:
+        text = body if isinstance(body, str) else json.dumps(body)
+        self.answers.setdefault(path, []).append((status, text))
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.text()
+        verifier = SignatureVerifier(self.environ["SLACK_SIGNING_SECRET"])
+        ok = verifier.is_valid_request(body, dict(request.headers))
+        received = Received(request.path, dict(request.headers), body, ok)
+        self.received.append(received)
+        if not ok:
+            return web.Response(status=401, text="invalid signature")
+        if self.hook is not None:
+            await self.hook(received)
+        queued = self.answers.get(request.path) or []
+        status, text = queued.pop(0) if queued else (200, "")
+        content_type = "application/json" if text.startswith("{") else "text/plain"
+        return web.Response(status=status, text=text, content_type=content_type)
+
+
+class FakeClock:
+    """A monotonic clock the tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class SimServer:
+    """The running server and handles on its parts."""
+
+    base_url: str
+    environ: dict[str, str]
+    clock: FakeClock
+    app: FakeApp
+    sims: Simulators
+    loop: asyncio.AbstractEventLoop
+    http: requests.Session
+
+    @property
+    def token(self) -> str:
+        return self.environ["SLACK_BOT_USER_OAUTH_ACCESS_TOKEN"]
+
+    @property
+    def flush_url(self) -> str:
+        return self.environ["CACHE_FLUSH_FUNCTION_APP_FULL_URL_WITH_PATH_AND_CODE"]
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        return self.http.post(self.base_url + path, json=body, timeout=10, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.http.get(self.base_url + path, timeout=10, **kwargs)
+
+    def api(self, method: str, body: Any = None, token: str | None = "", **kwargs: Any) -> Any:
+        """Call a Web API method with a JSON body; `token=""` means the right token."""
+        headers = {} if token is None else {"Authorization": f"Bearer {token or self.token}"}
+        response = self.http.post(
+            f"{self.base_url}/sim/slack/api/{method}",
+            json=body or {},
+            headers=headers,
+            timeout=10,
+            **kwargs,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def command(self, user_id: str = "U0TESTUSR1", **extra: Any) -> dict[str, Any]:
+        response = self.post("/sim/slack/command", {"user_id": user_id, **extra})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def open_view(self, view: dict[str, Any], user_id: str = "U0TESTUSR1") -> dict[str, Any]:
+        trigger_id = self.command(user_id)["trigger_id"]
+        answer = self.api("views.open", {"trigger_id": trigger_id, "view": view})
+        assert answer["ok"], answer
+        return answer["view"]
+
+    def views(self, user_id: str = "U0TESTUSR1") -> list[dict[str, Any]]:
+        return self.get("/sim/slack/views", params={"user_id": user_id}).json()["views"]
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[SimServer]:
+    environ: dict[str, str] = {}
+    clock = FakeClock()
+    fake_app = FakeApp(environ)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sims = Simulators(base_url, environ, clock=clock)
+    app = web.Application()
+    sims.register(app)
+    app.router.add_post("/api/slash-start", fake_app.handle)
+    app.router.add_post("/api/orchestrator-client", fake_app.handle)
+
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, access_log=None)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.SockSite(runner, sock).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    with requests.Session() as http:
+        http.trust_env = False
+        yield SimServer(base_url, environ, clock, fake_app, sims, loop, http)
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    loop.close()
+
+
+@pytest.fixture
+def server(sim_server: SimServer) -> SimServer:
+    """The shared server, with every simulator and the fake app reset before each test."""
+    assert sim_server.post("/sim/reset").status_code == 200
+    sim_server.app.reset()
+    return sim_server
