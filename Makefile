@@ -42,7 +42,7 @@ test: install lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 run: install
-	@echo "Run the app with Azure Functions Core Tools: see README.md, 'Run locally'."
+	$(PY) -m devhost.demo
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis .devhost

@@ -1,0 +1,149 @@
+"""`make run`: Azurite with a demo allowed-users list, then devhost with its simulators.
+
+Everything started here stops with it: Ctrl-C (or SIGTERM) stops devhost, then Azurite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from azure.storage.blob import BlobServiceClient
+
+from devhost.azurite import Azurite
+from devhost.host import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STATE_DIR
+from devhost.simulate.demo_users import ALLOWED_DEMO_USER
+from shared import settings
+
+READY_LINE = "devhost listening on "
+STOP_SECONDS = 10.0
+
+
+def upload_demo_list(connection_string: str) -> None:
+    """Put the demo user alone on the allowed-users list, where the app looks for it."""
+    container = os.environ.get(settings.ALLOWED_USERS_CONTAINER) or str(
+        settings.OPTIONAL_DEFAULTS[settings.ALLOWED_USERS_CONTAINER]
+    )
+    blob = os.environ.get(settings.ALLOWED_USERS_BLOB) or str(
+        settings.OPTIONAL_DEFAULTS[settings.ALLOWED_USERS_BLOB]
+    )
+    member_id, name = ALLOWED_DEMO_USER
+    service = BlobServiceClient.from_connection_string(connection_string)
+    client = service.get_container_client(container)
+    if not client.exists():
+        client.create_container()
+    client.upload_blob(blob, f"member_id,name\n{member_id},{name}\n", overwrite=True)
+
+
+def instructions(base_url: str) -> str:
+    """What a newcomer types to see a flush succeed, and to see an inline URL error."""
+    member_id, name = ALLOWED_DEMO_USER
+    json_header = "-H 'Content-Type: application/json'"
+    return f"""
+The app is running at {base_url}, with simulated Slack and cache-flush.
+Open {base_url}/sim/slack/ in a browser to use it as in Slack, or use curl:
+
+  # 1. Type /flush as {name} ({member_id}, on the allowed list): the form opens
+  curl -s {base_url}/sim/slack/command {json_header} \\
+    -d '{{"user_id": "{member_id}", "user_name": "{name}", "text": "https://www.nhs.uk/conditions/ https://www.nhs.uk/live-well/"}}'
+
+  # 2. Submit the form for staging: the flush runs
+  curl -s {base_url}/sim/slack/submit {json_header} \\
+    -d '{{"user_id": "{member_id}", "environment": "staging"}}'
+
+  # 3. Read the result, sent as a direct message
+  curl -s '{base_url}/sim/slack/messages?user_id={member_id}'
+
+  # An inline URL error: run step 1 again, then submit a URL outside nhs.uk
+  curl -s {base_url}/sim/slack/submit {json_header} \\
+    -d '{{"user_id": "{member_id}", "environment": "staging", "urls": "https://evilnhs.uk/x"}}'
+
+Press Ctrl-C to stop.
+"""
+
+
+def _relay(stream: IO[str], ready: threading.Event, base_url: list[str]) -> None:
+    for line in stream:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        if not ready.is_set() and line.startswith(READY_LINE):
+            base_url.append(line[len(READY_LINE) :].strip())
+            ready.set()
+    ready.set()
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_SECONDS)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(host: str, port: int, state_dir: str) -> int:
+    """Start Azurite and devhost, print the demo commands, and wait; return devhost's status."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    with Azurite() as azurite:
+        upload_demo_list(azurite.connection_string)
+        print(f"Azurite (blob storage, in memory) on {azurite.blob_endpoint}", flush=True)
+        environ = {
+            **os.environ,
+            settings.AZURE_STORAGE_CONNECTION_STRING: azurite.connection_string,
+        }
+        command = [sys.executable, "-m", "devhost", "--simulate", "--host", host]
+        command += ["--port", str(port), "--state-dir", state_dir]
+        process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+            command,
+            cwd=Path(__file__).resolve().parents[1],
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        ready = threading.Event()
+        base_url: list[str] = []
+        relay = threading.Thread(target=_relay, args=(process.stdout, ready, base_url), daemon=True)
+        relay.start()
+        try:
+            ready.wait()
+            if base_url:
+                print(instructions(base_url[0]), flush=True)
+            return process.wait()
+        except KeyboardInterrupt:
+            print("\nStopping devhost and Azurite…", flush=True)
+            return 0
+        finally:
+            _stop(process)
+            relay.join(STOP_SECONDS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m devhost.demo`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m devhost.demo",
+        description="Run the app locally with Azurite, a demo allowed-users list, and "
+        "devhost's Slack and cache-flush simulators (what `make run` does).",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
+    args = parser.parse_args(argv)
+    return run(args.host, args.port, args.state_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
