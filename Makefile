@@ -8,7 +8,7 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test run clean
+.PHONY: help install lint format browser test run clean
 
 help:
 	@echo "make run     run the app locally (devhost, Azurite, Slack and cache-flush simulators)"
@@ -38,7 +38,18 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install lint
+# The browser tests drive Debian's Chromium; install it when missing and we are allowed to.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "WARNING: could not install chromium: the browser tests will be SKIPPED"; \
+	else \
+		echo "WARNING: /usr/bin/chromium is missing and cannot be installed here (needs root and apt-get):"; \
+		echo "WARNING: the browser tests will be SKIPPED. Install Debian's chromium to run them."; \
+	fi
+
+test: install lint browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 run: install

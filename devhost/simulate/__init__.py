@@ -16,6 +16,7 @@ from aiohttp import web
 from devhost.simulate.cache_flush import URL_SETTING, CacheFlushSimulator
 from devhost.simulate.events import EventLog
 from devhost.simulate.httputil import events_handler, json_answer
+from devhost.simulate.page import DemoPage
 from devhost.simulate.slack import SlackSimulator
 
 __all__ = ["DEFAULT_CHANNEL_NAME", "Simulators"]
@@ -57,11 +58,13 @@ class Simulators:
         self.events = EventLog()
         self.slack = SlackSimulator(base, environ, self.events, clock)
         self.cache_flush = CacheFlushSimulator(environ, self.events)
+        self.page = DemoPage(environ)
 
     def register(self, app: web.Application) -> None:
-        """Add every `/sim/…` route to devhost's application."""
+        """Add every `/sim/…` route (and the demo page) to devhost's application."""
         self.slack.register(app)
         self.cache_flush.register(app)
+        self.page.register(app)
         app.router.add_get("/sim/events", events_handler(self.events, None))
         app.router.add_post("/sim/reset", self._reset)
 

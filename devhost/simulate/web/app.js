@@ -1,0 +1,612 @@
+// The simulated Slack client: sends what a Slack user would send through devhost's Slack
+// simulator and draws the modal and messages from the Block Kit JSON the app produced.
+// Every piece of app text reaches the page as a DOM text node, never as markup.
+"use strict";
+
+(() => {
+  const POLL_WAIT_SECONDS = 25;
+  const RETRY_MS = 1000;
+  // A few shortcodes become a symbol the system fonts have; the rest stay as typed.
+  const EMOJI = {
+    white_check_mark: ["\u2714", "good"],
+    heavy_check_mark: ["\u2714", "good"],
+    x: ["\u2716", "bad"],
+    warning: ["\u26A0", "warn"],
+    hourglass: ["\u231B", "wait"],
+    hourglass_flowing_sand: ["\u231B", "wait"],
+    information_source: ["\u2139", "info"],
+  };
+  const LINK_SCHEMES = new Set(["http:", "https:", "mailto:"]);
+
+  const state = {
+    users: [],
+    userId: null,
+    commandChannel: { id: "C0SIMGENRL", name: "general" },
+    noticesChannel: null,
+    since: 0,
+    feed: [],
+    ephemeral: [],
+    modal: null,
+    rendered: { dms: "", notices: "", ephemeral: "" },
+  };
+
+  // --- DOM helpers -------------------------------------------------------------------------
+
+  function h(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === undefined || child === null || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  const $ = (id) => document.getElementById(id);
+
+  // --- Slack text: mrkdwn and plain_text ---------------------------------------------------
+
+  function decodeEntities(text) {
+    return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  }
+
+  function emojiNode(name) {
+    if (!Object.hasOwn(EMOJI, name)) return document.createTextNode(`:${name}:`);
+    const [symbol, tone] = EMOJI[name];
+    return h("span", { class: `emoji ${tone}`, title: `:${name}:`, role: "img", "aria-label": name },
+      symbol);
+  }
+
+  function withEmoji(text) {
+    const nodes = [];
+    let last = 0;
+    for (const match of text.matchAll(/:([a-z0-9_+-]+):/g)) {
+      nodes.push(text.slice(last, match.index), emojiNode(match[1]));
+      last = match.index + match[0].length;
+    }
+    nodes.push(text.slice(last));
+    return nodes.filter((node) => node !== "");
+  }
+
+  function userName(id) {
+    const user = state.users.find((candidate) => candidate.id === id);
+    return user ? user.name : id;
+  }
+
+  function safeHref(target) {
+    try {
+      const url = new URL(target);
+      return LINK_SCHEMES.has(url.protocol) ? url.href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // `<…>` in mrkdwn: a link, a user or channel mention, or a special mention.
+  function angleNode(inner) {
+    const bar = inner.indexOf("|");
+    const target = bar < 0 ? inner : inner.slice(0, bar);
+    const label = bar < 0 ? "" : decodeEntities(inner.slice(bar + 1));
+    if (target.startsWith("@")) {
+      return h("span", { class: "mention" }, "@", label || userName(target.slice(1)));
+    }
+    if (target.startsWith("#")) {
+      return h("span", { class: "mention" }, "#", label || target.slice(1));
+    }
+    if (target.startsWith("!")) {
+      return h("span", { class: "mention" }, "@", label || target.slice(1).split("^")[0]);
+    }
+    const href = safeHref(decodeEntities(target));
+    if (!href) return document.createTextNode(decodeEntities(`<${inner}>`));
+    return h("a", { href, target: "_blank", rel: "noopener noreferrer" }, label || href);
+  }
+
+  const INLINE = new RegExp(
+    [
+      "`([^`\\n]+)`",
+      "<([^<>\\n]+)>",
+      "(?<![\\w*])\\*(?!\\s)([^*\\n]+?)(?<!\\s)\\*(?![\\w*])",
+      "(?<![\\w_])_(?!\\s)([^_\\n]+?)(?<!\\s)_(?![\\w_])",
+      "(?<![\\w~])~(?!\\s)([^~\\n]+?)(?<!\\s)~(?![\\w~])",
+    ].join("|"),
+    "g",
+  );
+
+  function inline(text) {
+    const nodes = [];
+    let last = 0;
+    for (const match of text.matchAll(INLINE)) {
+      nodes.push(...withEmoji(decodeEntities(text.slice(last, match.index))));
+      const [, code, angle, bold, italic, strike] = match;
+      if (code !== undefined) nodes.push(h("code", null, decodeEntities(code)));
+      else if (angle !== undefined) nodes.push(angleNode(angle));
+      else if (bold !== undefined) nodes.push(h("strong", null, inline(bold)));
+      else if (italic !== undefined) nodes.push(h("em", null, inline(italic)));
+      else nodes.push(h("s", null, inline(strike)));
+      last = match.index + match[0].length;
+    }
+    nodes.push(...withEmoji(decodeEntities(text.slice(last))));
+    return nodes;
+  }
+
+  function mrkdwn(text) {
+    const nodes = [];
+    const parts = String(text).split("```");
+    parts.forEach((part, index) => {
+      const isCode = index % 2 === 1 && index < parts.length - 1;
+      if (isCode) nodes.push(h("pre", { class: "code-block" }, decodeEntities(part.replace(/^\n/, ""))));
+      else nodes.push(...inline(index % 2 === 1 ? "```" + part : part));
+    });
+    return nodes;
+  }
+
+  function textObject(object) {
+    if (!object || typeof object !== "object") return "";
+    const text = typeof object.text === "string" ? object.text : "";
+    if (object.type === "mrkdwn") return mrkdwn(text);
+    if (object.type === "plain_text") return object.emoji === false ? text : withEmoji(text);
+    return unsupported(`text object "${object.type}"`);
+  }
+
+  // --- Block Kit ---------------------------------------------------------------------------
+
+  function unsupported(what) {
+    return h("div", { class: "unsupported", "data-unsupported": what },
+      `Unsupported ${what}: this simulator does not draw it.`);
+  }
+
+  function sectionBlock(block) {
+    const fields = Array.isArray(block.fields) ? block.fields : [];
+    return h("div", { class: "block section" },
+      block.text ? h("div", { class: "text" }, textObject(block.text)) : null,
+      fields.length ? h("div", { class: "fields" },
+        fields.map((field) => h("div", { class: "text" }, textObject(field)))) : null,
+      block.accessory ? unsupported(`accessory "${block.accessory.type}"`) : null);
+  }
+
+  function contextBlock(block) {
+    const elements = Array.isArray(block.elements) ? block.elements : [];
+    return h("div", { class: "block context" }, elements.map((element) =>
+      ["mrkdwn", "plain_text"].includes(element.type)
+        ? h("span", { class: "text" }, textObject(element))
+        : unsupported(`context element "${element.type}"`)));
+  }
+
+  function selectElement(element, id) {
+    const initial = element.initial_option && element.initial_option.value;
+    const options = Array.isArray(element.options) ? element.options : [];
+    return h("select", { id, class: "field-input" },
+      h("option", { value: "", disabled: true, selected: initial === undefined },
+        element.placeholder ? element.placeholder.text : "Select an item"),
+      options.map((option) => h("option", { value: option.value, selected: option.value === initial },
+        option.text ? option.text.text : option.value)));
+  }
+
+  function textElement(element, id) {
+    const props = {
+      id,
+      class: "field-input",
+      placeholder: element.placeholder ? element.placeholder.text : null,
+      maxlength: element.max_length || null,
+    };
+    if (element.multiline) {
+      const area = h("textarea", { ...props, rows: 5, spellcheck: "false" });
+      area.value = element.initial_value || "";
+      return area;
+    }
+    const input = h("input", { ...props, type: "text" });
+    input.value = element.initial_value || "";
+    return input;
+  }
+
+  const INPUT_ELEMENTS = { static_select: selectElement, plain_text_input: textElement };
+
+  function inputBlock(block, index) {
+    const element = block.element || {};
+    const id = `field-${index}`;
+    const draw = INPUT_ELEMENTS[element.type];
+    const control = draw ? draw(element, id) : unsupported(`input element "${element.type}"`);
+    if (draw) {
+      control.dataset.blockId = block.block_id;
+      control.setAttribute("aria-describedby", `${id}-hint ${id}-error`);
+    }
+    return h("div", { class: "block input", "data-block-id": block.block_id },
+      h("label", { for: id, class: "label" }, textObject(block.label),
+        block.optional ? h("span", { class: "optional" }, " (optional)") : null),
+      control,
+      block.hint ? h("div", { class: "hint", id: `${id}-hint` }, textObject(block.hint)) : null,
+      h("div", { class: "field-error", id: `${id}-error`, role: "alert" }));
+  }
+
+  function renderBlocks(blocks, { inputs = false } = {}) {
+    if (!Array.isArray(blocks)) return [];
+    return blocks.map((block, index) => {
+      switch (block && block.type) {
+        case "section": return sectionBlock(block);
+        case "header": return h("h3", { class: "block header" }, textObject(block.text));
+        case "divider": return h("hr", { class: "block divider" });
+        case "context": return contextBlock(block);
+        case "input":
+          if (inputs) return inputBlock(block, index);
+          return unsupported('block "input" outside a modal');
+        default: return unsupported(`block "${block && block.type}"`);
+      }
+    });
+  }
+
+  // --- talking to the simulator ------------------------------------------------------------
+
+  async function getJSON(path) {
+    const response = await fetch(path, { cache: "no-store" });
+    if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+    return response.json();
+  }
+
+  async function postJSON(path, body) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    let data = {};
+    try {
+      data = await response.json();
+    } catch {
+      data = {};
+    }
+    return { status: response.status, data };
+  }
+
+  function currentUser() {
+    return state.users.find((user) => user.id === state.userId) || { id: state.userId, name: "" };
+  }
+
+  const who = () => ({ user_id: currentUser().id, user_name: currentUser().name });
+
+  // --- the channel feed: what you typed and what came back ---------------------------------
+
+  function addFeed(kind, text, detail) {
+    state.feed.push({ userId: state.userId, kind, text, detail, at: new Date() });
+    drawFeed();
+  }
+
+  function time(date) {
+    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
+  function drawFeed() {
+    const feed = $("feed");
+    const intro = feed.querySelector(".intro");
+    const items = state.feed.filter((item) => item.userId === state.userId).map((item) =>
+      h("li", { class: `feed-item ${item.kind}` },
+        h("div", { class: "meta" },
+          h("span", { class: "author" }, item.kind === "command" ? currentUser().name : "Slackbot"),
+          h("span", { class: "time" }, time(item.at))),
+        h("div", { class: item.kind === "command" ? "command-text" : "text" }, item.text),
+        item.detail ? h("div", { class: "detail" }, item.detail) : null));
+    const replies = state.ephemeral.map((record) => messageItem(record, "Only visible to you"));
+    feed.replaceChildren(intro, ...items, ...replies);
+    feed.scrollTop = feed.scrollHeight;
+  }
+
+  async function sendCommand(raw) {
+    const text = raw.trim();
+    if (!text) return;
+    const match = /^\/(\S+)\s*([\s\S]*)$/.exec(text);
+    if (!match) {
+      addFeed("notice", text, "This simulated workspace only understands the /flush command; " +
+        "messages are not posted.");
+      return;
+    }
+    if (match[1] !== "flush") {
+      addFeed("notice", text, `/${match[1]} is not a valid command here. Try /flush.`);
+      return;
+    }
+    addFeed("command", text);
+    const { status, data } = await postJSON("/sim/slack/command", {
+      ...who(),
+      command: "/flush",
+      text: match[2].trim(),
+      channel_id: state.commandChannel.id,
+      channel_name: state.commandChannel.name,
+    });
+    if (status !== 200) {
+      addFeed("error", "/flush failed", `The simulator answered HTTP ${status}: ${data.error || ""}`);
+    } else if (data.status === null || data.status === undefined) {
+      addFeed("error", "/flush failed", `Slack could not reach the app (${data.error}).`);
+    } else if (data.status !== 200) {
+      addFeed("error", "/flush failed", `The app answered HTTP ${data.status}.`);
+    }
+  }
+
+  // --- the modal ---------------------------------------------------------------------------
+
+  function topOpenView(views) {
+    const open = views.filter((record) => record.open);
+    return open.length ? open[open.length - 1] : null;
+  }
+
+  function drawModal(record) {
+    const overlay = $("overlay");
+    if (!record) {
+      state.modal = null;
+      overlay.replaceChildren();
+      overlay.hidden = true;
+      return;
+    }
+    const view = record.view;
+    const key = `${record.user_id}:${view.id}:${view.hash}`;
+    if (state.modal && state.modal.key === key) {
+      state.modal.serverErrors = record.errors || {};
+      showFieldErrors();
+      return;
+    }
+    const title = textObject(view.title);
+    const closeLabel = view.close ? view.close.text : "Cancel";
+    const submitLabel = view.submit ? view.submit.text : null;
+    const form = h("form", { class: "modal", role: "dialog", "aria-modal": "true",
+      "aria-labelledby": "modal-title", novalidate: true, "data-view-id": view.id,
+      onsubmit: (event) => { event.preventDefault(); submitModal(); } },
+      h("header", { class: "modal-header" }, h("h2", { id: "modal-title" }, title)),
+      h("div", { class: "modal-body" },
+        renderBlocks(view.blocks, { inputs: true }),
+        h("div", { class: "modal-alert", id: "modal-alert", role: "alert", hidden: true })),
+      h("footer", { class: "modal-footer" },
+        h("button", { type: "button", class: "secondary", id: "modal-close",
+          onclick: closeModal }, closeLabel),
+        submitLabel
+          ? h("button", { type: "submit", class: "primary", id: "modal-submit" }, submitLabel)
+          : null));
+    state.modal = { key, viewId: view.id, serverErrors: record.errors || {}, clientErrors: {} };
+    overlay.replaceChildren(form);
+    overlay.hidden = false;
+    showFieldErrors();
+    const first = form.querySelector(".field-input") || form.querySelector("button");
+    if (first) first.focus();
+  }
+
+  function showFieldErrors() {
+    const modal = state.modal;
+    for (const block of document.querySelectorAll(".modal .block.input")) {
+      const blockId = block.getAttribute("data-block-id");
+      const message = modal.clientErrors[blockId] || modal.serverErrors[blockId] || "";
+      const error = block.querySelector(".field-error");
+      error.textContent = message;
+      block.classList.toggle("has-error", Boolean(message));
+      const control = block.querySelector(".field-input");
+      if (control) control.setAttribute("aria-invalid", message ? "true" : "false");
+    }
+  }
+
+  function modalAlert(message) {
+    const alert = $("modal-alert");
+    if (!alert) return;
+    alert.textContent = message || "";
+    alert.hidden = !message;
+  }
+
+  function setModalBusy(busy) {
+    for (const button of document.querySelectorAll(".modal-footer button")) {
+      button.disabled = busy;
+    }
+    const submit = $("modal-submit");
+    if (submit) submit.classList.toggle("busy", busy);
+  }
+
+  function formValues() {
+    const values = {};
+    for (const control of document.querySelectorAll(".modal .field-input")) {
+      values[control.dataset.blockId] = control.value;
+    }
+    return values;
+  }
+
+  async function submitModal() {
+    const modal = state.modal;
+    if (!modal) return;
+    modal.clientErrors = {};
+    showFieldErrors();
+    modalAlert("");
+    setModalBusy(true);
+    try {
+      const { status, data } = await postJSON("/sim/slack/submit", {
+        ...who(), view_id: modal.viewId, values: formValues(),
+      });
+      if (state.modal !== modal) return;
+      if (status === 422 && data.client_errors) {
+        modal.clientErrors = data.client_errors;
+        showFieldErrors();
+      } else if (status !== 200) {
+        modalAlert(`The simulator refused the submission (HTTP ${status}): ${data.error || ""}`);
+      } else if (String(data.outcome).startsWith("kept_open")) {
+        modalAlert(`Slack kept the view open: ${String(data.outcome).replace(/^kept_open: /, "")}`);
+      }
+    } catch (error) {
+      modalAlert(`Could not reach devhost: ${error.message}`);
+    } finally {
+      if (state.modal === modal) setModalBusy(false);
+      scheduleRefresh();
+    }
+  }
+
+  async function closeModal() {
+    const modal = state.modal;
+    if (!modal) return;
+    drawModal(null);
+    $("message").focus();
+    await postJSON("/sim/slack/close", { ...who(), view_id: modal.viewId });
+    scheduleRefresh();
+  }
+
+  // --- messages ----------------------------------------------------------------------------
+
+  function messageTime(ts) {
+    const seconds = Number.parseFloat(ts);
+    return Number.isFinite(seconds) ? time(new Date(seconds * 1000)) : "";
+  }
+
+  function messageItem(record, note) {
+    const message = record.message || {};
+    const body = Array.isArray(message.blocks) && message.blocks.length
+      ? renderBlocks(message.blocks)
+      : [h("div", { class: "block section" }, h("div", { class: "text" }, mrkdwn(message.text || "")))];
+    return h("li", { class: "message", "data-ts": message.ts || "" },
+      h("div", { class: "meta" },
+        h("span", { class: "author" }, "Cache Flush"),
+        h("span", { class: "badge" }, "APP"),
+        h("span", { class: "time" }, messageTime(message.ts)),
+        note ? h("span", { class: "note" }, note) : null),
+      h("div", { class: "message-body" }, body));
+  }
+
+  function drawMessages(listId, records, emptyText) {
+    const signature = JSON.stringify(records.map((record) => record.message));
+    if (state.rendered[listId] === signature) return;
+    state.rendered[listId] = signature;
+    const list = $(listId);
+    list.replaceChildren(...(records.length
+      ? records.map((record) => messageItem(record))
+      : [h("li", { class: "empty" }, emptyText)]));
+    list.scrollTop = list.scrollHeight;
+  }
+
+  // --- keeping up with the simulator -------------------------------------------------------
+
+  function setConnection(live) {
+    const badge = $("connection");
+    badge.textContent = live ? "live" : "reconnecting…";
+    badge.classList.toggle("offline", !live);
+  }
+
+  async function refresh() {
+    const userId = state.userId;
+    const enc = encodeURIComponent;
+    const noticeQuery = state.noticesChannel
+      ? getJSON(`/sim/slack/messages?channel=${enc(state.noticesChannel)}`)
+      : Promise.resolve({ messages: [] });
+    const [views, dms, notices, general] = await Promise.all([
+      getJSON(`/sim/slack/views?user_id=${enc(userId)}`),
+      getJSON(`/sim/slack/messages?user_id=${enc(userId)}`),
+      noticeQuery,
+      getJSON(`/sim/slack/messages?channel=${enc(state.commandChannel.id)}`),
+    ]);
+    if (userId !== state.userId) return;
+    drawModal(topOpenView(views.views));
+    drawMessages("dms", dms.messages, "No direct messages yet.");
+    drawMessages("notices", notices.messages,
+      state.noticesChannel ? "No posts yet." : "No notices channel is configured.");
+    const ephemeral = general.messages.filter((record) => record.user_id === userId);
+    const signature = JSON.stringify(ephemeral.map((record) => record.message));
+    if (state.rendered.ephemeral !== signature) {
+      state.rendered.ephemeral = signature;
+      state.ephemeral = ephemeral;
+      drawFeed();
+    }
+  }
+
+  let refreshing = null;
+  let refreshAgain = false;
+
+  function scheduleRefresh() {
+    if (refreshing) {
+      refreshAgain = true;
+      return;
+    }
+    refreshing = (async () => {
+      do {
+        refreshAgain = false;
+        try {
+          await refresh();
+        } catch {
+          setConnection(false);
+        }
+      } while (refreshAgain);
+      refreshing = null;
+    })();
+  }
+
+  const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+  async function poll() {
+    for (;;) {
+      try {
+        const data = await getJSON(`/sim/events?since=${state.since}&wait=${POLL_WAIT_SECONDS}`);
+        setConnection(true);
+        if (data.last_seq < state.since) {
+          state.since = data.last_seq;
+          scheduleRefresh();
+        } else if (data.events.length) {
+          state.since = Math.max(...data.events.map((event) => event.seq));
+          scheduleRefresh();
+        }
+      } catch {
+        setConnection(false);
+        await pause(RETRY_MS);
+      }
+    }
+  }
+
+  // --- start -------------------------------------------------------------------------------
+
+  function chooseUser(userId) {
+    state.userId = userId;
+    state.modal = null;
+    state.rendered = { dms: "", notices: "", ephemeral: "" };
+    state.ephemeral = [];
+    $("overlay").replaceChildren();
+    $("overlay").hidden = true;
+    drawFeed();
+    scheduleRefresh();
+  }
+
+  function wireComposer() {
+    const box = $("message");
+    $("composer").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = box.value;
+      box.value = "";
+      sendCommand(text).catch((error) => addFeed("error", "/flush failed", error.message));
+    });
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        $("composer").requestSubmit();
+      }
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && state.modal) closeModal();
+    });
+  }
+
+  async function start() {
+    const demo = await getJSON("/sim/slack/demo");
+    state.users = demo.users;
+    state.commandChannel = demo.command_channel;
+    state.noticesChannel = demo.notices_channel;
+    $("workspace-name").textContent = demo.workspace;
+    $("channel-name").textContent = `# ${demo.command_channel.name}`;
+    document.querySelector("label[for=message]").textContent = `Message #${demo.command_channel.name}`;
+    $("notices-name").textContent = demo.notices_channel || "notices (not configured)";
+    const select = $("who");
+    select.replaceChildren(...demo.users.map((user) => h("option", { value: user.id },
+      `${user.name} (${user.id}) · ${user.allowed ? "allowed" : "not on the list"}`)));
+    select.disabled = false;
+    select.addEventListener("change", () => chooseUser(select.value));
+    wireComposer();
+    state.since = (await getJSON(`/sim/events?since=${Number.MAX_SAFE_INTEGER}`)).last_seq;
+    setConnection(true);
+    chooseUser(select.value);
+    poll();
+  }
+
+  start().catch((error) => {
+    setConnection(false);
+    $("feed").append(h("li", { class: "feed-item error" },
+      h("div", { class: "text" }, `The page could not start: ${error.message}`)));
+  });
+})();

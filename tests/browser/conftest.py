@@ -1,0 +1,186 @@
+"""Fixtures for the demo page's browser tests: Azurite, `devhost --simulate`, headless Chromium.
+
+The browser is Debian's Chromium at /usr/bin/chromium (no browser download). Without it the
+browser tests are skipped with a loud reason; `make test` installs it when it can.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+
+from devhost.simulate.demo_users import ALLOWED_DEMO_USER
+from tests.devhost.toolkit import REPO_ROOT, Client, DevhostProcess
+from tests.support.azurite import Azurite, delete_container, upload_allowed_users
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+]
+SKIP_REASON = (
+    "BROWSER TESTS SKIPPED: /usr/bin/chromium is missing. Install Debian's chromium "
+    "(`apt-get install chromium`, which `make test` does when run as root) to run them."
+)
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
+BOT_TOKEN = "xoxb-browser-tests"
+ALLOWED_USERS_BLOB = "allowed-users.csv"
+VIEWPORT = {"width": 1400, "height": 860}
+TIMEOUT_MS = 10_000
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@dataclass
+class DemoHost:
+    """A running `devhost --simulate` serving the app and the demo page."""
+
+    base_url: str
+    client: Client
+
+    @property
+    def page_url(self) -> str:
+        return f"{self.base_url}/sim/slack/"
+
+    def get_json(self, path: str) -> Any:
+        response = self.client.get(path)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post_json(self, path: str, body: Any = None, **headers: str) -> Any:
+        response = self.client.post(path, json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def flush_calls(self) -> list[dict[str, Any]]:
+        return self.get_json("/sim/cache-flush/calls")["calls"]
+
+    def slack_api(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Call the Slack Web API simulator as the app's bot would."""
+        answer = self.post_json(
+            f"/sim/slack/api/{method}", body, Authorization=f"Bearer {BOT_TOKEN}"
+        )
+        assert answer["ok"], answer
+        return answer
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoHost]:
+    """devhost with the simulators, the real app, and an allowed-users list naming demo_user.
+
+    Every setting is given explicitly (the port is chosen first so that the Slack and
+    cache-flush URLs can point at it), so a developer's local.settings.json cannot redirect
+    the app anywhere else.
+    """
+    container = f"demo-{uuid.uuid4().hex[:16]}"
+    user_id, user_name = ALLOWED_DEMO_USER
+    csv = f"member_id,name\n{user_id},{user_name}\n"
+    upload_allowed_users(azurite.connection_string, container, ALLOWED_USERS_BLOB, csv)
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = {
+        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+        "ALLOWED_USERS_CONTAINER": container,
+        "ALLOWED_USERS_BLOB": ALLOWED_USERS_BLOB,
+        "ALLOWED_USERS_CACHE_SECONDS": "60",
+        "SLACK_API_URL": f"{base_url}/sim/slack/api/",
+        "SLACK_BOT_USER_OAUTH_ACCESS_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "browser-tests-signing-secret",
+        "SLACK_CHANNEL_NAME": "cache-flush-notices",
+        "CACHE_FLUSH_FUNCTION_APP_FULL_URL_WITH_PATH_AND_CODE": (
+            f"{base_url}/sim/cache-flush?code=browser-tests-key"
+        ),
+        "CACHE_FLUSH_TIMEOUT_SECONDS": "10",
+        "CACHE_FLUSH_RETRY_INTERVAL_SECONDS": "0.2",
+        "FLUSH_ALLOWED_DOMAINS": "nhs.uk",
+        "FLUSH_ALLOWED_HOSTS": "campaignresources.dhsc.gov.uk",
+        "ACCESS_REQUEST_HINT": "Ask for access in the web team's support channel.",
+    }
+    process = DevhostProcess(
+        REPO_ROOT,
+        tmp_path_factory.mktemp("demo-state") / "state",
+        settings,
+        args=("--simulate", "--port", str(port)),
+    )
+    try:
+        client = process.wait_listening()
+        assert process.base_url == base_url, process.output
+        yield DemoHost(base_url, client)
+    finally:
+        code = process.stop() if process.process.poll() is None else process.process.returncode
+        delete_container(azurite.connection_string, container)
+    assert code == 0, f"devhost exited with {code}:\n{process.output}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, one per module; skips (loudly) when it is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(SKIP_REASON)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@dataclass
+class PageProblems:
+    """What went wrong inside the page: uncaught errors, console errors, JS dialogs."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def console(self, message: ConsoleMessage) -> None:
+        # HTTP error answers the page expects (a 422 for an empty required field) are logged
+        # by the browser as "Failed to load resource"; anything else is the page's own error.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(f"console: {message.text}")
+
+    def dialog(self, dialog: Dialog) -> None:
+        self.errors.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+
+@pytest.fixture
+def page(demo_host: DemoHost, browser: Browser) -> Iterator[Page]:
+    """A fresh browser context on the demo page, with the simulators reset."""
+    demo_host.post_json("/sim/reset")
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    problems = PageProblems()
+    tab = context.new_page()
+    tab.on("console", problems.console)
+    tab.on("pageerror", lambda error: problems.errors.append(f"uncaught: {error}"))
+    tab.on("dialog", problems.dialog)
+    tab.goto(demo_host.page_url)
+    expect(tab.locator("#connection")).to_have_text("live")
+    yield tab
+    context.close()
+    assert not problems.errors, problems.errors
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a screenshot of the page under test-artifacts/browser/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
