@@ -8,11 +8,12 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format browser test run clean
+.PHONY: help install lint format browser test run bench clean
 
 help:
 	@echo "make run     run the app locally (devhost, Azurite, Slack and cache-flush simulators)"
 	@echo "make test    install everything, lint, and run the whole test suite"
+	@echo "make bench   run the benchmarks (about 2 minutes): tables printed, JSON in bench/results/"
 	@echo "make lint    ruff, shellcheck and bandit"
 	@echo "make format  apply ruff's formatter and safe fixes"
 	@echo "make clean   remove the virtualenv, node_modules and caches"
@@ -33,6 +34,8 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/shellcheck scripts/*.sh
+	$(BIN)/bandit -q -c pyproject.toml -r shared devhost slash_start orchestrator_client \
+		flush_orchestrator call_cache_flush_activity notify_user_activity
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
@@ -54,6 +57,9 @@ test: install lint browser
 
 run: install
 	$(PY) -m devhost.demo
+
+bench: install
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis .devhost

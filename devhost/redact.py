@@ -7,6 +7,7 @@ account keys and the values of secret-looking environment variables are replaced
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -28,18 +29,25 @@ _PATTERNS = (
 )
 
 
-def _secret_values(environ: Mapping[str, str]) -> list[str]:
+@functools.lru_cache(maxsize=8)
+def _secret_values(variables: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """The values of secret-looking variables, longest first.
+
+    Cached by the variables themselves: every line is redacted, and the environment seldom
+    changes, so the name matching runs once per distinct environment, not once per line.
+    """
     values = {
         value
-        for name, value in environ.items()
+        for name, value in variables
         if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH
     }
-    return sorted(values, key=len, reverse=True)
+    return tuple(sorted(values, key=len, reverse=True))
 
 
 def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     """Return ``text`` with anything secret-looking masked."""
-    for value in _secret_values(os.environ if environ is None else environ):
+    variables = tuple((os.environ if environ is None else environ).items())
+    for value in _secret_values(variables):
         text = text.replace(value, MASK)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)

@@ -15,9 +15,11 @@ def json_response(body: Any, status: int = 200) -> func.HttpResponse:
     """A JSON answer with `Content-Type: application/json; charset=utf-8`.
 
     The header is set explicitly: the worker adds the charset only to `text/*` types.
+    Non-ASCII characters are escaped, so text echoed from a payload (a lone surrogate
+    included, which UTF-8 cannot encode) always makes a valid body.
     """
     return func.HttpResponse(
-        json.dumps(body, ensure_ascii=False),
+        json.dumps(body),
         status_code=status,
         headers={"Content-Type": JSON_CONTENT_TYPE},
         mimetype="application/json",

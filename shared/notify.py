@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from shared.settings import Settings
 from shared.slack_api import BACKGROUND_TIMEOUT_SECONDS, error_code, is_closed_view, web_client
 
 logger = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 2
+
+
+class DeliveryError(Exception):
+    """Slack refused a notification; the message names the method and Slack's error code."""
 
 
 def notify(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
@@ -21,16 +27,17 @@ def notify(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     orchestrator's retry policy can try again.
     """
     client = web_client(settings, BACKGROUND_TIMEOUT_SECONDS, RATE_LIMIT_RETRIES)
-    if request["kind"] == "view":
-        try:
+    method = "views.update" if request["kind"] == "view" else "chat.postMessage"
+    try:
+        if request["kind"] == "view":
             client.views_update(view_id=request["view_id"], view=request["view"])
-        except Exception as error:
-            if not is_closed_view(error):
-                raise
+        else:
+            client.chat_postMessage(
+                channel=request["channel"], text=request["text"], blocks=request["blocks"]
+            )
+    except SlackApiError as error:
+        if request["kind"] == "view" and is_closed_view(error):
             logger.info("The modal was closed before the result arrived")
             return {"delivered": False, "reason": error_code(error)}
-    else:
-        client.chat_postMessage(
-            channel=request["channel"], text=request["text"], blocks=request["blocks"]
-        )
+        raise DeliveryError(f"{method}: Slack answered {error_code(error)}") from error
     return {"delivered": True, "reason": None}

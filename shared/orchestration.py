@@ -18,6 +18,9 @@ NOTIFY_ACTIVITY = "notify_user_activity"
 FLUSH_ATTEMPTS = 3
 NOTIFY_ATTEMPTS = 3
 ERROR_CHARS = 300
+HOST_ERROR_PREFIX = re.compile(
+    r"^(?:Activity function '[^']*' failed:\s*)?(?:[\w.]*(?:Error|Exception):\s*)*"
+)
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,15 @@ def instance_id(team_id: str, view_id: str) -> str:
 
 
 def short_error(error: BaseException | str) -> str:
-    """The first line of an error, bounded, for messages and the summary."""
+    """The first line of an error, bounded, for messages and the summary.
+
+    The host reports a failed activity as "Activity function 'name' failed: Type: message";
+    only the message is meant for people.
+    """
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    first = lines[0] if lines else type(error).__name__
-    return first[:ERROR_CHARS]
+    first = HOST_ERROR_PREFIX.sub("", lines[0]) if lines else ""
+    fallback = "unknown error" if isinstance(error, str) else type(error).__name__
+    return (first or fallback)[:ERROR_CHARS]
 
 
 def failed_flush(error: BaseException) -> dict[str, Any]:

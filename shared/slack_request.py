@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
 SIGNATURE_HEADER = "x-slack-signature"
+MAX_TIMESTAMP_DIGITS = 20
 
 
 class RejectedRequest(Exception):
@@ -36,10 +37,25 @@ class _InjectedClock(Clock):
         return self._now()
 
 
+def _is_decimal(text: str) -> bool:
+    """Only ASCII digits: `str.isdigit` also accepts `²` or `٣`, which `int` refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def _declares_too_much(content_length: str) -> bool:
+    """Whether a decimal Content-Length exceeds 1 MiB.
+
+    Lengths are compared first, so a thousand-digit value never reaches `int`'s limit.
+    """
+    if not _is_decimal(content_length):
+        return False
+    digits = content_length.lstrip("0")
+    return len(digits) > len(str(MAX_BODY_BYTES)) or int(digits or "0") > MAX_BODY_BYTES
+
+
 def check_size(body: bytes, headers: Mapping[str, str]) -> None:
     """Refuse bodies over 1 MiB (413), whatever Content-Length claims."""
-    declared = headers.get("content-length", "")
-    if len(body) > MAX_BODY_BYTES or (declared.isdigit() and int(declared) > MAX_BODY_BYTES):
+    if len(body) > MAX_BODY_BYTES or _declares_too_much(headers.get("content-length", "")):
         raise RejectedRequest(413, "Request body is larger than 1 MiB")
 
 
@@ -66,7 +82,8 @@ def verify_signature(
     timestamp = lowered.get(TIMESTAMP_HEADER, "")
     signature = lowered.get(SIGNATURE_HEADER, "")
     verifier = SignatureVerifier(signing_secret, clock=_InjectedClock(now))
-    if not timestamp.isdigit() or not signature:
+    well_formed = _is_decimal(timestamp) and len(timestamp) <= MAX_TIMESTAMP_DIGITS
+    if not well_formed or not signature or not signature.isascii():
         reason = "missing or malformed signature headers"
     elif not _is_utf8(body):
         reason = "body is not UTF-8, so it cannot carry a Slack signature"

@@ -40,7 +40,10 @@ def host_allowed(host: str, domains: Sequence[str], hosts: Sequence[str]) -> boo
 
 
 def url_allowed(url: str, domains: Sequence[str], hosts: Sequence[str]) -> bool:
-    """Whether the URL is absolute http(s), without credentials, on an allowed host."""
+    """Whether the URL is absolute http(s), without credentials, on an allowed host.
+
+    The host is compared lower-cased and without its port (SPEC section 9).
+    """
     if len(url) > MAX_URL_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in url):
         return False
     if "\\" in url:
@@ -50,9 +53,10 @@ def url_allowed(url: str, domains: Sequence[str], hosts: Sequence[str]) -> bool:
         parts.port  # noqa: B018 (raises ValueError for a malformed port)
     except ValueError:
         return False
+    scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     return (
-        parts.scheme.lower() in ("http", "https")
+        scheme in ("http", "https")
         and "@" not in parts.netloc
         and HOST_NAME.fullmatch(host) is not None
         and ".." not in host

@@ -177,14 +177,16 @@ def test_one_failed_notification_does_not_stop_the_others() -> None:
     history = History("flush_orchestrator", request_input())
     flush_then(history, {"ok": True, "status": 201, "body": {}, "error": None})
     history.new_episode().scheduled(1, NOTIFY).scheduled(2, NOTIFY).scheduled(3, NOTIFY)
-    history.completed(1, DELIVERED).failed(2, "SlackApiError: channel_not_found")
+    history.completed(1, DELIVERED).failed(
+        2, "DeliveryError: chat.postMessage: Slack answered channel_not_found"
+    )
     next_id = 4
     for _ in range(2):
         assert run(history)["isDone"] is False
         history.new_episode().timer(next_id).fired(next_id)
         assert run(history)["isDone"] is False
         history.new_episode().scheduled(next_id + 1, NOTIFY).failed(
-            next_id + 1, "SlackApiError: channel_not_found"
+            next_id + 1, "DeliveryError: chat.postMessage: Slack answered channel_not_found"
         )
         next_id += 2
     assert run(history)["isDone"] is False
@@ -195,7 +197,7 @@ def test_one_failed_notification_does_not_stop_the_others() -> None:
     assert done["isDone"] is True
     assert done["output"]["notifications"] == {
         "modal": DELIVERED,
-        "dm": {"delivered": False, "reason": "SlackApiError: channel_not_found"},
+        "dm": {"delivered": False, "reason": "chat.postMessage: Slack answered channel_not_found"},
         "channel": DELIVERED,
     }
 

@@ -43,7 +43,7 @@ Answer = tuple[int, dict[str, Any]]
 
 
 def url_host(url: str) -> str | None:
-    """Return a URL's host as a browser's URL parser reports it (with any non-default port).
+    """Return a URL's host name, lower-cased and without its port (SPEC section 8).
 
     None means the text is not parseable as an absolute URL.
     """
@@ -51,7 +51,7 @@ def url_host(url: str) -> str | None:
         return None
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 (raises ValueError for a malformed port)
     except ValueError:
         return None
     hostname = parts.hostname or ""
@@ -60,8 +60,6 @@ def url_host(url: str) -> str | None:
         not hostname or _FORBIDDEN_HOST_CHARACTERS.intersection(hostname)
     ):
         return None
-    if port is not None and port != _SPECIAL_SCHEMES.get(scheme):
-        return f"{hostname}:{port}"
     return hostname
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import copy
 from datetime import UTC, datetime
 from typing import Any
@@ -54,10 +55,11 @@ class EventLog:
 
     def since(self, seq: int, source: str | None = None) -> list[dict[str, Any]]:
         """Return the events newer than `seq`, optionally only those from `source`."""
+        # Events are kept in sequence order, so the newer ones are found by bisection: a
+        # reader polling for what is new does not rescan the whole log each time.
+        first = bisect.bisect_right(self._events, seq, key=lambda event: event["seq"])
         return [
-            event
-            for event in self._events
-            if event["seq"] > seq and (source is None or event["source"] == source)
+            event for event in self._events[first:] if source is None or event["source"] == source
         ]
 
     async def wait_since(

@@ -39,8 +39,9 @@ def test_relative_links_lead_somewhere(document: Path) -> None:
             assert anchor in anchors(linked), f"{document.name}: {target}"
 
 
-def test_the_six_decisions_are_recorded_in_order() -> None:
-    assert [p.name[:4] for p in ADRS] == ["0001", "0002", "0003", "0004", "0005", "0006"]
+def test_the_decisions_are_recorded_in_order() -> None:
+    assert [p.name[:4] for p in ADRS] == [f"{n:04d}" for n in range(1, len(ADRS) + 1)]
+    assert len(ADRS) >= 7
     assert ADRS[0].name == "0001-record-architecture-decisions.md"
 
 

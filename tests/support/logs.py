@@ -92,7 +92,7 @@ class LogCapture(logging.Handler):
 
 
 def _forms(secret: str) -> set[str]:
-    return {secret, quote(secret, safe=""), quote_plus(secret)}
+    return {secret, quote(secret), quote(secret, safe=""), quote_plus(secret)}
 
 
 def assert_no_secrets(lines: Iterable[str], secrets: Mapping[str, str] | Iterable[str]) -> None:

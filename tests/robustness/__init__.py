@@ -1,0 +1,1 @@
+"""Robustness tests: fuzzed endpoints, URL rules, injected faults, replay and secret audits."""

@@ -1,0 +1,289 @@
+"""Both HTTP endpoints, fuzzed in-process with real ``HttpRequest`` objects and real stand-ins.
+
+Unsigned requests must be refused with 401 (413 when oversized) and reach nothing. Signed
+requests, however malformed, must get a 2xx or 4xx answer, never raise, never log an error,
+and only send Slack what Slack accepts.
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+import pytest
+from hypothesis import given
+
+import orchestrator_client
+import slash_start
+from devhost.simulate.cache_flush import evaluate
+from shared.settings import load_settings
+from shared.submission import url_allowed
+from tests.robustness.checks import (
+    NO_OUTBOUND,
+    assert_no_errors_logged,
+    assert_reason,
+    assert_secret_free,
+    assert_slack_json,
+    assert_valid_slack_calls,
+    is_utf8,
+    outbound,
+    reset,
+    too_large,
+)
+from tests.robustness.fuzzing import fuzz, tally
+from tests.robustness.strategies import (
+    interaction_bodies,
+    interaction_forms,
+    junk_bodies,
+    now_timestamp,
+    signature_for,
+    signed_requests,
+    slash_bodies,
+    slash_forms,
+    unsigned_requests,
+)
+from tests.support import constants
+from tests.support.app_env import AppEnv
+from tests.support.logs import LogCapture
+from tests.support.loop import run
+from tests.support.requests import http_request
+from tests.support.signing import interaction_body, view_submission_payload
+
+SECRETS = constants.SECRETS
+UNSIGNED_EXAMPLES = 60
+SIGNED_EXAMPLES = 100
+SIGNED_JUNK_EXAMPLES = 20
+
+
+def call_slash_start(body: bytes, headers: dict[str, str]) -> func.HttpResponse:
+    return slash_start.main(http_request("slash-start", body, headers))
+
+
+def call_orchestrator_client(
+    env: AppEnv, body: bytes, headers: dict[str, str]
+) -> func.HttpResponse:
+    request = http_request("orchestrator-client", body, headers)
+    return run(orchestrator_client.main(request, env.durable_client_binding))
+
+
+@pytest.fixture
+def allowed(app_env: AppEnv) -> AppEnv:
+    app_env.allow(constants.USER_ID)
+    return app_env
+
+
+def check_unsigned(
+    env: AppEnv,
+    logs: LogCapture,
+    response: func.HttpResponse,
+    body: bytes,
+    headers: dict[str, str],
+) -> None:
+    expected = 413 if too_large(body, headers) else 401
+    assert response.status_code == expected
+    assert_reason(response)
+    assert outbound(env) == NO_OUTBOUND
+    assert_secret_free(logs, [response.get_body().decode()], SECRETS)
+
+
+def expected_refusal(body: bytes, headers: dict[str, str]) -> int | None:
+    """The status a signed request must get before its content matters, if any."""
+    if too_large(body, headers):
+        return 413
+    if not is_utf8(body):
+        return 401
+    return None
+
+
+# --- /api/slash-start ---------------------------------------------------------------------
+
+
+@fuzz(UNSIGNED_EXAMPLES)
+@given(case=unsigned_requests(slash_bodies))
+def test_unsigned_slash_commands_are_refused_and_reach_nothing(
+    app_env: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str], str]
+) -> None:
+    body, headers, forgery = case
+    reset(app_env, captured_logs)
+    response = call_slash_start(body, headers)
+    check_unsigned(app_env, captured_logs, response, body, headers)
+    tally["examples: slash-start, unsigned"] += 1
+    tally[f"examples: slash-start, unsigned, {forgery}"] += 1
+
+
+@fuzz(SIGNED_EXAMPLES)
+@given(case=signed_requests(slash_forms()))
+def test_signed_slash_commands_never_fail(
+    allowed: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str]]
+) -> None:
+    body, headers = case
+    reset(allowed, captured_logs)
+    response = call_slash_start(body, headers)
+    status = response.status_code
+    refusal = expected_refusal(body, headers)
+    if refusal is not None:
+        assert status == refusal
+    else:
+        assert status in (200, 400)
+    outcome = f"HTTP {status}"
+    if status == 200:
+        assert response.get_body() == b""
+    else:
+        outcome += f" {assert_reason(response)}"
+        assert outbound(allowed) == NO_OUTBOUND
+    calls = allowed.slack.calls()
+    if calls:
+        first = min(r.seq for r in [*allowed.slack.requests(), *allowed.blob_proxy.requests()])
+        assert calls[0].method == "views.open"
+        assert calls[0].seq == first, "views.open must be the first outbound call"
+        assert len(allowed.slack.calls("views.open")) == 1
+    assert_valid_slack_calls(calls)
+    assert allowed.durable_api.requests() == []
+    assert allowed.cache_flush.requests() == []
+    assert_no_errors_logged(captured_logs)
+    assert_secret_free(captured_logs, [response.get_body().decode()], SECRETS)
+    tally["examples: slash-start, signed"] += 1
+    tally[f"examples: slash-start, signed, {outcome}"] += 1
+
+
+# --- /api/orchestrator-client -------------------------------------------------------------
+
+
+@fuzz(UNSIGNED_EXAMPLES)
+@given(case=unsigned_requests(interaction_bodies))
+def test_unsigned_interactions_are_refused_and_reach_nothing(
+    app_env: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str], str]
+) -> None:
+    body, headers, forgery = case
+    reset(app_env, captured_logs)
+    response = call_orchestrator_client(app_env, body, headers)
+    check_unsigned(app_env, captured_logs, response, body, headers)
+    tally["examples: orchestrator-client, unsigned"] += 1
+    tally[f"examples: orchestrator-client, unsigned, {forgery}"] += 1
+
+
+@fuzz(SIGNED_EXAMPLES)
+@given(case=signed_requests(interaction_forms()))
+def test_signed_interactions_never_fail(
+    allowed: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str]]
+) -> None:
+    body, headers = case
+    reset(allowed, captured_logs)
+    response = call_orchestrator_client(allowed, body, headers)
+    status = response.status_code
+    refusal = expected_refusal(body, headers)
+    if refusal is not None:
+        assert status == refusal
+    else:
+        assert status in (200, 400)
+    outcome = f"HTTP {status}"
+    if status != 200:
+        outcome += f" {assert_reason(response)}"
+        assert outbound(allowed) == NO_OUTBOUND
+    elif response.get_body():
+        answer = assert_slack_json(response)
+        outcome += f" {answer['response_action']}"
+    accepted = allowed.durable_api.accepted_starts()
+    assert len(accepted) <= 1
+    if accepted:
+        settings = load_settings()
+        urls = accepted[0].input["urls"]
+        domains, hosts = settings.flush_allowed_domains, settings.flush_allowed_hosts
+        assert all(url_allowed(url, domains, hosts) for url in urls)
+        assert (
+            evaluate({"environment": accepted[0].input["environment"], "objects": urls})[0] == 201
+        )
+        outcome += " (flush started)"
+    assert allowed.slack.requests() == [], "the interaction endpoint never calls Slack itself"
+    assert allowed.cache_flush.requests() == []
+    assert_no_errors_logged(captured_logs)
+    assert_secret_free(captured_logs, [response.get_body().decode()], SECRETS)
+    tally["examples: orchestrator-client, signed"] += 1
+    tally[f"examples: orchestrator-client, signed, {outcome}"] += 1
+
+
+# --- signed bodies that are not forms at all, on both endpoints ----------------------------
+
+
+@fuzz(SIGNED_JUNK_EXAMPLES)
+@given(case=signed_requests(junk_bodies))
+@pytest.mark.parametrize("endpoint", ["slash-start", "orchestrator-client"])
+def test_signed_junk_gets_a_reason_and_reaches_nothing(
+    app_env: AppEnv, captured_logs: LogCapture, endpoint: str, case: tuple[bytes, dict[str, str]]
+) -> None:
+    body, headers = case
+    reset(app_env, captured_logs)
+    if endpoint == "slash-start":
+        response = call_slash_start(body, headers)
+    else:
+        response = call_orchestrator_client(app_env, body, headers)
+    refusal = expected_refusal(body, headers)
+    assert response.status_code == (400 if refusal is None else refusal)
+    reason = assert_reason(response)
+    assert outbound(app_env) == NO_OUTBOUND
+    assert_no_errors_logged(captured_logs)
+    assert_secret_free(captured_logs, [reason], SECRETS)
+    tally[f"examples: {endpoint}, signed junk"] += 1
+    tally[f"examples: {endpoint}, signed junk, HTTP {response.status_code} {reason}"] += 1
+
+
+# --- failures the fuzzing found, kept as fixed regressions --------------------------------
+
+
+def signed(body: bytes, **extra: str) -> dict[str, str]:
+    timestamp = now_timestamp()
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature_for(body, timestamp),
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"X-Slack-Signature": "\x80"}, id="non-ascii-signature"),
+        pytest.param(
+            {"Content-Length": "²", "X-Slack-Signature": "v0=forged"},
+            id="superscript-content-length",
+        ),
+        pytest.param(
+            {"Content-Length": "9" * 5000, "X-Slack-Signature": "v0=forged"},
+            id="5000-digit-content-length",
+        ),
+        pytest.param({"X-Slack-Request-Timestamp": "9" * 5000}, id="5000-digit-timestamp"),
+        pytest.param({"X-Slack-Request-Timestamp": "²"}, id="superscript-timestamp"),
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["slash-start", "orchestrator-client"])
+def test_malformed_signature_headers_get_a_refusal_not_a_crash(
+    app_env: AppEnv, captured_logs: LogCapture, endpoint: str, headers: dict[str, str]
+) -> None:
+    body = b"payload=%7B%7D&user_id=U1&trigger_id=1.2.3"
+    sent = {**signed(body), **headers}
+    if endpoint == "slash-start":
+        response = call_slash_start(body, sent)
+    else:
+        response = call_orchestrator_client(app_env, body, sent)
+    check_unsigned(app_env, captured_logs, response, body, sent)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(
+            view_submission_payload(urls_text="https://evil.example/\ud800"), id="in-a-bad-url"
+        ),
+        pytest.param(
+            view_submission_payload(user_id=constants.OTHER_USER_ID, user_name="\udcff"),
+            id="in-a-refused-user-name",
+        ),
+    ],
+)
+def test_a_lone_surrogate_echoed_back_still_makes_valid_json(
+    allowed: AppEnv, captured_logs: LogCapture, payload: dict
+) -> None:
+    body = interaction_body(payload)
+    response = call_orchestrator_client(allowed, body, signed(body))
+    assert response.status_code == 200
+    assert_slack_json(response)
+    assert_no_errors_logged(captured_logs)
