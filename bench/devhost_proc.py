@@ -1,0 +1,206 @@
+"""devhost as a child process for the benchmarks, and a keep-alive HTTP client to drive it."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from bench.appenv import REPO_ROOT, child_environment
+
+_LISTENING = re.compile(r"devhost listening on (http://\S+)")
+_INVOCATION = re.compile(
+    r"Execut(?P<phase>ing|ed) 'Functions\.(?P<name>[^']+)' \((?:(?P<outcome>\w+), )?"
+    r"(?:Reason='[^']*', )?Id=(?P<id>[0-9a-f-]+)"
+)
+STARTUP_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One function invocation as devhost ran it (epoch seconds)."""
+
+    name: str
+    started: float
+    finished: float
+    outcome: str
+
+
+class Devhost:
+    """``python -m devhost --simulate`` (through ``bench.devhost_probe``) on a free port."""
+
+    def __init__(self, workdir: Path, settings: dict[str, str]) -> None:
+        """Prepare a host whose state, output and invocation log live in ``workdir``."""
+        self.workdir = workdir
+        self.settings = settings
+        self.invocation_log = workdir / "invocations.jsonl"
+        self.output_log = workdir / "devhost.log"
+        self.base_url = ""
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        """Start devhost and wait (with a deadline) until it listens.
+
+        Its output goes straight to a file, never through a pipe this process would have to
+        drain: a full pipe would stall devhost's logging, and with it the figures.
+        """
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = child_environment(self.settings) | {"BENCH_INVOCATION_LOG": str(self.invocation_log)}
+        command = [
+            sys.executable,
+            "-m",
+            "bench.devhost_probe",
+            "--simulate",
+            "--app-root",
+            str(REPO_ROOT),
+            "--state-dir",
+            str(self.workdir / "state"),
+            "--port",
+            "0",
+        ]
+        with self.output_log.open("wb") as output:
+            self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+                command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not self.base_url:
+            match = _LISTENING.search(self.output_log.read_text(encoding="utf-8", errors="replace"))
+            if match:
+                self.base_url = match.group(1)
+            elif self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = self.output_log.read_text(encoding="utf-8", errors="replace")[-2000:]
+                raise RuntimeError(f"devhost did not start:\n{tail}")
+            else:
+                time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) devhost has used so far; ``None`` where /proc is missing."""
+        if self._process is None:
+            return None
+        try:
+            stat = Path(f"/proc/{self._process.pid}/stat").read_text(encoding="ascii")
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def invocations(self) -> list[Invocation]:
+        """Every finished invocation so far, from the probe's log."""
+        started: dict[str, tuple[str, float]] = {}
+        finished: list[Invocation] = []
+        if not self.invocation_log.exists():
+            return finished
+        with self.invocation_log.open(encoding="utf-8") as log:
+            for line in log:
+                record = json.loads(line)
+                match = _INVOCATION.search(record["m"])
+                if match is None:
+                    continue
+                if match["phase"] == "ing":
+                    started[match["id"]] = (match["name"], record["t"])
+                elif match["id"] in started:
+                    name, begin = started.pop(match["id"])
+                    finished.append(Invocation(name, begin, record["t"], match["outcome"] or ""))
+        return finished
+
+    def __enter__(self) -> Self:
+        """Start devhost."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop devhost."""
+        self.stop()
+
+
+class HttpClient:
+    """One keep-alive HTTP/1.1 connection to a base URL (one per thread)."""
+
+    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+        """Connect lazily to ``base_url``."""
+        parts = urlsplit(base_url)
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 80
+        self._timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """Send one request and read the whole answer; return (status, body)."""
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        try:
+            self._conn.request(method, path, body=body, headers=headers or {})
+            response = self._conn.getresponse()
+            data = response.read()
+        except BaseException:
+            self.close()
+            raise
+        if response.will_close:
+            self.close()
+        return response.status, data
+
+    def post_json(self, path: str, data: Any) -> tuple[int, Any]:
+        """POST JSON; return (status, decoded JSON or None)."""
+        body = json.dumps(data).encode("utf-8")
+        status, raw = self.request("POST", path, body, {"Content-Type": "application/json"})
+        return status, _json(raw)
+
+    def get_json(self, path: str) -> tuple[int, Any]:
+        """GET; return (status, decoded JSON or None)."""
+        status, raw = self.request("GET", path)
+        return status, _json(raw)
+
+    def close(self) -> None:
+        """Close the connection (the next request opens a new one)."""
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.close()
+            self._conn = None
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None

@@ -1,0 +1,220 @@
+"""The benchmark's table (Markdown) and the targets it checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+IMPORT_RATIO_LIMIT = 1.5
+WARM_VIEWS_OPEN_P99_MS = 10.0
+ACK_P99_MS = 50.0
+END_TO_END_P50_MS = 100.0
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 10:
+        return f"{value:.2f}"
+    if value < 100:
+        return f"{value:.1f}"
+    return f"{value:.0f}"
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def _cores(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} cores"
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _spread(summary: dict[str, Any], unit: str) -> str:
+    return f"{_ms(summary['median'])} {unit} ({_ms(summary['min'])}-{_ms(summary['max'])})"
+
+
+def _runs_row(label: str, figure: dict[str, Any], unit: str = "ms") -> str:
+    return (
+        f"| {label} | {_spread(figure['p50'], unit)} | {_spread(figure['p99'], unit)} "
+        f"| {figure['runs']} x {figure['n_per_run']} |"
+    )
+
+
+def _runs_table(title: str, rows: list[str]) -> list[str]:
+    return [
+        title,
+        "",
+        "| case | p50 | p99 | runs x samples |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with the measured value and whether it is met."""
+    order = figures["views_open"]["order"]
+    slash_import = figures["cold_import"]["modules"]["slash_start"]
+    warm = figures["views_open"]["warm_ms"]["p99"]
+    ack = figures["ack"]
+    e2e = figures["end_to_end"]["end_to_end_ms"]
+    top = figures["throughput"]["levels"][-1]
+    unfinished = figures["throughput"]["orchestrations_not_completed"]
+    clean = top["errors"] == 0 and top["lost"] == 0 and not any(unfinished.values())
+    heavy = ", ".join(order["heavy_imports_before"]) or "none"
+    return [
+        {
+            "target": "views.open before any storage or heavy import (slash-start, cold)",
+            "measured": f"heavy imports before: {heavy}; "
+            f"storage connections before: {order['storage_connections_before']}",
+            "met": order["holds"],
+        },
+        {
+            "target": f"import slash_start <= {IMPORT_RATIO_LIMIT}x import azure.functions",
+            "measured": f"{_ratio(slash_import['process_ratio']['median'])} wall "
+            f"(CPU time {_ratio(slash_import['cpu_ratio']['median'])}, import alone "
+            f"{_ratio(slash_import['import_ratio']['median'])})",
+            "met": slash_import["process_ratio"]["median"] <= IMPORT_RATIO_LIMIT,
+        },
+        {
+            "target": f"warm time to views.open p99 < {WARM_VIEWS_OPEN_P99_MS:g} ms",
+            "measured": f"{_spread(warm, 'ms')}",
+            "met": warm["median"] < WARM_VIEWS_OPEN_P99_MS,
+        },
+        {
+            "target": f"warm acknowledgement p99 < {ACK_P99_MS:g} ms (both endpoints)",
+            "measured": f"slash-start {_spread(ack['slash_start_ms']['p99'], 'ms')}, "
+            f"orchestrator-client {_spread(ack['orchestrator_client_ms']['p99'], 'ms')}",
+            "met": ack["slash_start_ms"]["p99"]["median"] < ACK_P99_MS
+            and ack["orchestrator_client_ms"]["p99"]["median"] < ACK_P99_MS,
+        },
+        {
+            "target": f"end-to-end p50 < {END_TO_END_P50_MS:g} ms (instant simulators)",
+            "measured": f"{_spread(e2e['p50'], 'ms')}",
+            "met": e2e["p50"]["median"] < END_TO_END_P50_MS,
+        },
+        {
+            "target": f"no error, no lost result at {top['users']} concurrent users",
+            "measured": f"{top['flows']} flows: {top['errors']} errors, {top['lost']} lost; "
+            f"orchestrations not completed: {sum(unfinished.values())}",
+            "met": clean,
+        },
+    ]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The whole table set, as Markdown."""
+    figures = result["figures"]
+    machine = result["machine"]
+    lines = [
+        f"Measured {result['finished_at']} on {machine['cpus']} CPUs ({machine['cpu_model']}), "
+        f"Python {machine['python']}, {machine['system']}; `{result['mode']}` mode, "
+        f"{result['duration_seconds']:.0f} s. Latencies: median over runs of each run's p50 "
+        "and p99, with the min-max over runs in brackets.",
+        "",
+    ]
+    cold = figures["cold_import"]
+    base = cold["baseline"]
+    lines += [
+        "**1. Cold start**: a fresh interpreter importing the module, against importing "
+        f"`{base['module']}` alone; ratios within paired runs, median and min-max over "
+        f"{base['process_ms']['n'] // len(cold['modules'])} pairs per module.",
+        "",
+        "| module | wall time | ratio | ratio min-max | CPU-time ratio | import-alone ratio |",
+        "|---|---|---|---|---|---|",
+        f"| {base['module']} (baseline) | {_ms(base['process_ms']['median'])} ms | 1 | - | 1 | 1 |",
+    ]
+    for name, module in cold["modules"].items():
+        ratio = module["process_ratio"]
+        lines.append(
+            f"| {name} | {_ms(module['process_ms']['median'])} ms | {_ratio(ratio['median'])} "
+            f"| {_ratio(ratio['min'])}-{_ratio(ratio['max'])} "
+            f"| {_ratio(module['cpu_ratio']['median'])} "
+            f"| {_ratio(module['import_ratio']['median'])} |"
+        )
+    lines.append("")
+    views_open = figures["views_open"]
+    order = views_open["order"]
+    lines += _runs_table(
+        "**2. Time to `views.open`**: the request reaches `slash_start.main` -> the Slack "
+        "stand-in has read `views.open`.",
+        [
+            _runs_row("warm (same interpreter)", views_open["warm_ms"]),
+            _runs_row("cold (fresh interpreter, importing slash_start)", views_open["cold_ms"]),
+            _runs_row("cold: of which importing slash_start", views_open["cold_import_ms"]),
+            _runs_row("warm: whole handler, in-process", views_open["warm_handler_ms"]),
+        ],
+    )
+    lines += [
+        f"Audited cold runs ({order['runs']}): heavy modules imported before `views.open`: "
+        f"{', '.join(order['heavy_imports_before']) or 'none'}; storage connections before: "
+        f"{order['storage_connections_before']}, after: {order['storage_connections_after']}.",
+        "",
+    ]
+    ack = figures["ack"]
+    lines += _runs_table(
+        "**3. Acknowledgement**: signed POST to devhost over HTTP -> answer read, warm.",
+        [
+            _runs_row("/api/slash-start", ack["slash_start_ms"]),
+            _runs_row("/api/orchestrator-client", ack["orchestrator_client_ms"]),
+        ],
+    )
+    e2e = figures["end_to_end"]
+    functions_share, host_share = e2e["functions_share"], e2e["host_share"]
+    lines += _runs_table(
+        "**4. End-to-end**: submission -> result DM, instant simulators, one flow at a time.",
+        [_runs_row("submission -> result DM", e2e["end_to_end_ms"])],
+    )
+    lines += [
+        f"Share of that time with a function running: {_pct(functions_share['median'])} "
+        f"({_pct(functions_share['min'])}-{_pct(functions_share['max'])}); in devhost "
+        f"outside the functions (engine, HTTP, simulators): {_pct(host_share['median'])} "
+        f"({_pct(host_share['min'])}-{_pct(host_share['max'])}).",
+        "",
+    ]
+    allowed = figures["allowed_users"]
+    lines += _runs_table(
+        "**5. Allowed-users check**: one `is_allowed` call against Azurite.",
+        [
+            _runs_row("cold fetch (new cache and client)", allowed["cold_ms"]),
+            _runs_row("cached", allowed["cached_us"], "us"),
+            _runs_row("ETag revalidation (304)", allowed["revalidation_ms"]),
+        ],
+    )
+    throughput = figures["throughput"]
+    lines += [
+        "**6. Throughput**: N users each repeating whole flows (command, submission, result "
+        "DM); flows/s median and min-max over three windows; devhost CPU is the CPU time devhost "
+        "used per second of the level (1.00 = one core busy).",
+        "",
+        "| users | flows/s | min-max | e2e p50 | e2e p99 | devhost CPU | flows | errors | lost |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for level in throughput["levels"]:
+        rate = level["flows_per_second"]
+        latency = level["end_to_end_ms"] or {"p50": None, "p99": None}
+        lines.append(
+            f"| {level['users']} | {rate['median']:.1f} | {rate['min']:.1f}-{rate['max']:.1f} "
+            f"| {_ms(latency['p50'])} ms | {_ms(latency['p99'])} ms "
+            f"| {_cores(level['devhost_cpu_cores'])} | {level['flows']} "
+            f"| {level['errors']} | {level['lost']} |"
+        )
+    climbs = throughput["latency_climbs_at_users"]
+    lines += [
+        "",
+        f"Latency starts to climb (p50 above {throughput['climb_factor']}x the one-user p50) at "
+        f"{climbs if climbs is not None else 'none of these levels'} users.",
+        "",
+        "**Targets**",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+    ]
+    for target in result["targets"]:
+        lines.append(
+            f"| {target['target']} | {target['measured']} | {'yes' if target['met'] else 'NO'} |"
+        )
+    return "\n".join(lines) + "\n"

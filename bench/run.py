@@ -1,0 +1,200 @@
+"""Run every benchmark, print the table, write the results as JSON.
+
+``python -m bench`` (what ``make bench`` runs) takes about two minutes; ``--smoke`` runs each
+benchmark a handful of times, in seconds, to prove the harness works (its figures mean
+nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import ack, allowed, flows, imports, report, views_open
+from bench.appenv import (
+    BLOB,
+    CONTAINER,
+    LOOPBACK,
+    REPO_ROOT,
+    Secrets,
+    allowed_users_csv,
+    app_settings,
+    machine,
+    user_id,
+)
+from bench.devhost_proc import Devhost
+from shared.settings import load_settings
+from tests.support.azurite import Azurite, upload_allowed_users
+from tests.support.slack_stub import SlackStub
+
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How many runs each benchmark makes, and how many samples per run."""
+
+    runs: int
+    import_rounds: int
+    views_open_warm: int
+    views_open_cold: int
+    order_runs: int
+    ack: int
+    end_to_end: int
+    allowed_cold: int
+    allowed_cached: int
+    allowed_revalidated: int
+    levels: tuple[int, ...]
+    level_seconds: float
+    level_warmup: float
+    warmup: int
+
+
+FULL = Sizes(
+    runs=3,
+    import_rounds=12,
+    views_open_warm=200,
+    views_open_cold=10,
+    order_runs=3,
+    ack=200,
+    end_to_end=150,
+    allowed_cold=20,
+    allowed_cached=1000,
+    allowed_revalidated=50,
+    levels=(1, 2, 5, 10, 20, 50),
+    level_seconds=6.0,
+    level_warmup=1.0,
+    warmup=10,
+)
+SMOKE = Sizes(
+    runs=2,
+    import_rounds=1,
+    views_open_warm=3,
+    views_open_cold=1,
+    order_runs=1,
+    ack=3,
+    end_to_end=3,
+    allowed_cold=2,
+    allowed_cached=10,
+    allowed_revalidated=2,
+    levels=(1, 3),
+    level_seconds=1.5,
+    level_warmup=0.3,
+    warmup=1,
+)
+
+
+def _say(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def measure(sizes: Sizes, workdir: Path, rng: random.Random) -> dict[str, Any]:
+    """Run the six benchmarks; return their figures."""
+    figures: dict[str, Any] = {}
+    run_secrets = Secrets()
+    user = user_id(0)
+    with Azurite() as azurite:
+        upload_allowed_users(azurite.connection_string, CONTAINER, BLOB, allowed_users_csv())
+        storage = azurite.connection_string
+        _say("section 1: cold start: importing each function module in fresh interpreters")
+        figures["cold_import"] = imports.measure(
+            sizes.import_rounds, app_settings(run_secrets, storage), rng
+        )
+        with SlackStub(token=run_secrets.bot_token) as slack:
+            flush_url = "http://127.0.0.1:9/cache-flush?code=" + run_secrets.flush_key
+            settings = app_settings(
+                run_secrets, storage, slack_api_url=slack.base_url, cache_flush_url=flush_url
+            )
+            os.environ.update(settings)
+            secret = run_secrets.signing_secret
+            _say("section 2: time to views.open, warm in-process and cold interpreters")
+            figures["views_open"] = views_open.measure(
+                sizes.runs,
+                warm=sizes.views_open_warm,
+                cold=sizes.views_open_cold,
+                secret=secret,
+                stub=slack,
+                user=user,
+                settings=settings,
+            )
+            figures["views_open"]["order"] = views_open.check_order(
+                sizes.order_runs,
+                secret=secret,
+                stub=slack,
+                user=user,
+                settings=settings,
+                storage_port=azurite.port,
+            )
+            _say("section 5: allowed-users check: cold, cached, ETag revalidation")
+            figures["allowed_users"] = allowed.measure_allowed_users(
+                load_settings(),
+                user,
+                runs=sizes.runs,
+                cold=sizes.allowed_cold,
+                cached=sizes.allowed_cached,
+                revalidated=sizes.allowed_revalidated,
+            )
+            _say("section 3: acknowledgement through devhost over HTTP")
+            ack_settings = app_settings(run_secrets, storage, slack_api_url=slack.base_url)
+            with Devhost(workdir / "ack", ack_settings) as host:
+                figures["ack"] = ack.measure_ack(
+                    host,
+                    slack,
+                    secret,
+                    user,
+                    runs=sizes.runs,
+                    samples=sizes.ack,
+                    warmup=sizes.warmup,
+                )
+        with Devhost(workdir / "flows", app_settings(run_secrets, storage)) as host:
+            _say("section 4: end-to-end flows through devhost --simulate")
+            figures["end_to_end"] = flows.measure_end_to_end(
+                host, runs=sizes.runs, flows=sizes.end_to_end, warmup=sizes.warmup
+            )
+            _say(f"section 6: throughput with {', '.join(map(str, sizes.levels))} concurrent users")
+            figures["throughput"] = flows.measure_throughput(
+                host, sizes.levels, sizes.level_seconds, sizes.level_warmup
+            )
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks, print the table, write the JSON; exit 0 when every figure came out."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--smoke", action="store_true", help="a few iterations, to test the harness"
+    )
+    parser.add_argument("--out", type=Path, help="JSON file to write (default: bench/results/)")
+    args = parser.parse_args(argv)
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = LOOPBACK
+    sizes = SMOKE if args.smoke else FULL
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        figures = measure(sizes, Path(workdir), secrets.SystemRandom())
+    finished = datetime.now(UTC)
+    result: dict[str, Any] = {
+        "mode": "smoke" if args.smoke else "full",
+        "finished_at": finished.strftime("%Y-%m-%d %H:%M UTC"),
+        "duration_seconds": time.monotonic() - started,
+        "machine": machine(),
+        "sizes": vars(sizes) | {"levels": list(sizes.levels)},
+        "figures": figures,
+    }
+    result["targets"] = report.targets(figures)
+    out = args.out or RESULTS_DIR / f"bench-{finished.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(report.markdown(result), flush=True)
+    _say(f"results written to {out}")
+    return 0

@@ -1,0 +1,189 @@
+"""Section 2: from the slash command reaching the app to Slack receiving ``views.open``.
+
+The app's ``slash_start.main`` is called in-process with a real, signed
+``azure.functions.HttpRequest``; ``t0`` is taken just before the call. Slack is a local HTTP
+stand-in that stamps each request with ``time.monotonic()`` when it has read it; on Linux the
+monotonic clock is shared by all processes, so the cold samples (one fresh interpreter each,
+``bench.cold_child``) are timed against the same stand-in. The allowed-users list is read from
+Azurite after ``views.open``, as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import azure.functions as func
+
+import slash_start
+from bench.appenv import REPO_ROOT, child_environment
+from bench.stats import across_runs
+from tests.support.signing import new_trigger_id, slack_headers, slash_command_body
+from tests.support.slack_stub import SlackStub
+
+SLASH_URL = "http://127.0.0.1:7071/api/slash-start"
+WARMUP = 20
+# Modules that must not be loaded before views.open: storage, durable, and other HTTP stacks.
+HEAVY_PREFIXES = (
+    "azure.storage",
+    "azure.core",
+    "azure.durable_functions",
+    "requests",
+    "urllib3",
+    "aiohttp",
+)
+
+
+def signed_command(secret: str, user: str) -> tuple[bytes, dict[str, str], str]:
+    """A signed ``/flush`` slash command: body, headers and its trigger ID."""
+    trigger_id = new_trigger_id()
+    body = slash_command_body(user_id=user, trigger_id=trigger_id, text="")
+    return body, slack_headers(secret, body), trigger_id
+
+
+def views_open_arrival(stub: SlackStub, trigger_id: str) -> float:
+    """When the stand-in received the ``views.open`` for ``trigger_id`` (monotonic seconds)."""
+    for record in reversed(stub.requests()):
+        args = record.json if isinstance(record.json, dict) else (record.form or {})
+        if record.path.endswith("/views.open") and args.get("trigger_id") == trigger_id:
+            return record.received_at
+    raise RuntimeError("the app did not call views.open")
+
+
+def warm_run(
+    samples: int, secret: str, stub: SlackStub, user: str
+) -> tuple[list[float], list[float]]:
+    """One warm run: (time to ``views.open``, whole handler) per command, in seconds."""
+    to_views_open: list[float] = []
+    handler: list[float] = []
+    for _ in range(samples):
+        stub.clear()
+        body, headers, trigger_id = signed_command(secret, user)
+        request = func.HttpRequest("POST", SLASH_URL, headers=headers, body=body)
+        started = time.monotonic()
+        response = slash_start.main(request)
+        finished = time.monotonic()
+        if response.status_code != 200 or not stub.calls("views.update"):
+            raise RuntimeError(f"slash-start answered {response.status_code} without a form")
+        to_views_open.append(views_open_arrival(stub, trigger_id) - started)
+        handler.append(finished - started)
+    return to_views_open, handler
+
+
+def _run_cold_child(payload: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.cold_child"],
+        cwd=REPO_ROOT,
+        env=env,
+        input=json.dumps(payload),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _cold_sample(
+    secret: str, stub: SlackStub, user: str, env: dict[str, str], *, audit: bool
+) -> tuple[dict[str, Any], float]:
+    stub.clear()
+    body, headers, trigger_id = signed_command(secret, user)
+    payload = {"url": SLASH_URL, "headers": headers, "body": body.decode(), "audit": audit}
+    result = _run_cold_child(payload, env)
+    if result["status"] != 200 or not stub.calls("views.update"):
+        raise RuntimeError(f"cold slash-start answered {result['status']} without a form")
+    return result, views_open_arrival(stub, trigger_id)
+
+
+def cold_run(
+    samples: int, secret: str, stub: SlackStub, user: str, settings: dict[str, str]
+) -> tuple[list[float], list[float]]:
+    """One cold run: (time to ``views.open``, import part) per fresh interpreter, in seconds."""
+    env = child_environment(settings)
+    to_views_open: list[float] = []
+    importing: list[float] = []
+    for _ in range(samples):
+        result, arrival = _cold_sample(secret, stub, user, env, audit=False)
+        to_views_open.append(arrival - result["started"])
+        importing.append(result["imported"] - result["started"])
+    return to_views_open, importing
+
+
+def measure(
+    runs: int,
+    *,
+    warm: int,
+    cold: int,
+    secret: str,
+    stub: SlackStub,
+    user: str,
+    settings: dict[str, str],
+) -> dict[str, Any]:
+    """Alternate warm and cold runs; warm up both first (not counted)."""
+    warm_run(WARMUP, secret, stub, user)
+    cold_run(1, secret, stub, user, settings)
+    warm_runs: list[list[float]] = []
+    handler_runs: list[list[float]] = []
+    cold_runs: list[list[float]] = []
+    import_runs: list[list[float]] = []
+    for _ in range(runs):
+        to_views_open, handler = warm_run(warm, secret, stub, user)
+        warm_runs.append(to_views_open)
+        handler_runs.append(handler)
+        to_views_open, importing = cold_run(cold, secret, stub, user, settings)
+        cold_runs.append(to_views_open)
+        import_runs.append(importing)
+    return {
+        "warm_ms": across_runs(warm_runs, 1000),
+        "warm_handler_ms": across_runs(handler_runs, 1000),
+        "cold_ms": across_runs(cold_runs, 1000),
+        "cold_import_ms": across_runs(import_runs, 1000),
+    }
+
+
+def check_order(
+    runs: int,
+    *,
+    secret: str,
+    stub: SlackStub,
+    user: str,
+    settings: dict[str, str],
+    storage_port: int,
+) -> dict[str, Any]:
+    """On cold interpreters, list what was imported and connected before ``views.open``.
+
+    The target holds when no storage or other heavy module was imported, and no storage
+    connection was opened, before Slack received ``views.open`` (while both do happen after).
+    """
+    env = child_environment(settings)
+    heavy_before: set[str] = set()
+    packages_before: set[str] = set()
+    storage_before = storage_after = heavy_after = 0
+
+    def is_heavy(name: str) -> bool:
+        return name.startswith(HEAVY_PREFIXES)
+
+    def imported(events: list[Any]) -> list[str]:
+        return [event[1] for event in events if event[0] == "import"]
+
+    for _ in range(runs):
+        result, arrival = _cold_sample(secret, stub, user, env, audit=True)
+        before = [e for e in result["events"] if e[2] < arrival]
+        after = [e for e in result["events"] if e[2] >= arrival]
+        heavy_before.update(name for name in imported(before) if is_heavy(name))
+        packages_before.update(name.split(".")[0] for name in imported(before))
+        heavy_after += sum(1 for name in imported(after) if is_heavy(name))
+        storage_before += sum(1 for e in before if e[0] == "connect" and e[1] == str(storage_port))
+        storage_after += sum(1 for e in after if e[0] == "connect" and e[1] == str(storage_port))
+    return {
+        "runs": runs,
+        "heavy_imports_before": sorted(heavy_before),
+        "storage_connections_before": storage_before,
+        "storage_connections_after": storage_after,
+        "heavy_imports_after": heavy_after,
+        "packages_imported_before": sorted(packages_before),
+        "holds": not heavy_before and storage_before == 0 and storage_after > 0,
+    }

@@ -1,0 +1,101 @@
+"""The benchmark harness still runs: ``python -m bench --smoke`` produces every figure.
+
+Speed itself is measured by ``make bench``, not by tests: nothing here looks at a timing's
+value, only that each figure of doc/performance.md came out as a number.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.imports import FUNCTION_MODULES
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = (
+    "**1. Cold start**",
+    "**2. Time to `views.open`**",
+    "**3. Acknowledgement**",
+    "**4. End-to-end**",
+    "**5. Allowed-users check**",
+    "**6. Throughput**",
+    "**Targets**",
+)
+
+
+def _number(result: dict[str, Any], path: str) -> float:
+    value: Any = result
+    for key in path.split("."):
+        value = value[int(key)] if isinstance(value, list) else value[key]
+    assert isinstance(value, int | float), path
+    assert not isinstance(value, bool), path
+    assert math.isfinite(value), path
+    assert value >= 0, path
+    return value
+
+
+def _latency_paths(prefix: str) -> list[str]:
+    return [f"{prefix}.{q}.{s}" for q in ("p50", "p99") for s in ("median", "min", "max")]
+
+
+@pytest.mark.timeout(300)
+def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    for title in SECTIONS:
+        assert title in completed.stdout
+    result = json.loads(out.read_text(encoding="utf-8"))
+    figures = result["figures"]
+    assert result["mode"] == "smoke"
+    assert set(result["machine"]) >= {"cpus", "cpu_model", "python"}
+
+    paths = ["cold_import.baseline.process_ms.median"]
+    for module in FUNCTION_MODULES:
+        for kind in ("process", "cpu", "import"):
+            paths += [
+                f"cold_import.modules.{module}.{kind}_{unit}.median" for unit in ("ms", "ratio")
+            ]
+    for prefix in (
+        "views_open.warm_ms",
+        "views_open.cold_ms",
+        "views_open.cold_import_ms",
+        "ack.slash_start_ms",
+        "ack.orchestrator_client_ms",
+        "end_to_end.end_to_end_ms",
+        "allowed_users.cold_ms",
+        "allowed_users.cached_us",
+        "allowed_users.revalidation_ms",
+    ):
+        paths += _latency_paths(prefix)
+    paths += [f"end_to_end.{share}_share.median" for share in ("functions", "host")]
+    levels = figures["throughput"]["levels"]
+    assert [level["users"] for level in levels] == result["sizes"]["levels"]
+    for index in range(len(levels)):
+        paths += [
+            f"throughput.levels.{index}.flows_per_second.median",
+            f"throughput.levels.{index}.end_to_end_ms.p50",
+            f"throughput.levels.{index}.end_to_end_ms.p99",
+            f"throughput.levels.{index}.errors",
+            f"throughput.levels.{index}.lost",
+        ]
+    for path in paths:
+        _number(figures, path)
+
+    assert isinstance(figures["views_open"]["order"]["holds"], bool)
+    assert "latency_climbs_at_users" in figures["throughput"]
+    assert len(result["targets"]) == 6
+    assert all(isinstance(target["met"], bool) for target in result["targets"])
