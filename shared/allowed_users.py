@@ -28,6 +28,7 @@ MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 STALE_FACTOR = 10
 CONNECT_TIMEOUT_SECONDS = 2
 READ_TIMEOUT_SECONDS = 3
+AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 
 class AccessCheckUnavailable(Exception):
@@ -106,6 +107,9 @@ class AllowedUsersCache:
             client = self._clients.get(key)
             if client is None:
                 from azure.storage.blob import BlobClient  # noqa: PLC0415 (deferred, see module doc)
+
+                # The SDK logs every request and response at INFO; keep its warnings only.
+                logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
 
                 client = BlobClient.from_connection_string(
                     key[0],

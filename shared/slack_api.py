@@ -7,6 +7,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.client import WebClient
 
 from shared.settings import Settings
@@ -16,19 +19,56 @@ INTERACTIVE_TIMEOUT_SECONDS = 2
 BACKGROUND_TIMEOUT_SECONDS = 10
 
 
-def web_client(settings: Settings, timeout: float, rate_limit_retries: int = 1) -> WebClient:
+INTERACTIVE_MAX_RETRY_AFTER_SECONDS = 1
+
+
+class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack-sdk's 429 handler, retrying only when `Retry-After` fits a time budget.
+
+    The slash command must finish within Slack's 3 seconds; waiting out a longer
+    `Retry-After` would miss that window anyway, so the error surfaces at once instead.
+    """
+
+    def __init__(self, max_retry_count: int, max_retry_after_seconds: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_retry_after_seconds = max_retry_after_seconds
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        values = {name.lower(): value for name, value in response.headers.items()}
+        retry_after = (values.get("retry-after") or ["1"])[0]
+        return retry_after.isdecimal() and int(retry_after) <= self.max_retry_after_seconds
+
+
+def web_client(
+    settings: Settings,
+    timeout: float,
+    rate_limit_retries: int = 1,
+    max_retry_after_seconds: int | None = None,
+) -> WebClient:
     """A WebClient on the configured base URL, with a timeout and slack-sdk's retry handlers.
 
-    Connection resets are retried once; HTTP 429 is retried after its `Retry-After`.
+    Connection resets are retried once; HTTP 429 is retried after its `Retry-After`, or,
+    with `max_retry_after_seconds`, only when Slack asks for at most that long a wait.
     """
+    rate_limit = (
+        RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
+        if max_retry_after_seconds is None
+        else BoundedRateLimitRetryHandler(rate_limit_retries, max_retry_after_seconds)
+    )
     return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=timeout,  # type: ignore[arg-type] (urllib accepts fractions of a second)
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=1),
-            RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
-        ],
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), rate_limit],
     )
 
 

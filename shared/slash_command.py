@@ -8,7 +8,13 @@ from slack_sdk.web.client import WebClient
 
 from shared import allowed_users, views
 from shared.settings import Settings
-from shared.slack_api import INTERACTIVE_TIMEOUT_SECONDS, error_code, is_closed_view, web_client
+from shared.slack_api import (
+    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+    INTERACTIVE_TIMEOUT_SECONDS,
+    error_code,
+    is_closed_view,
+    web_client,
+)
 from shared.slack_request import SlashCommand
 
 logger = logging.getLogger(__name__)
@@ -27,7 +33,11 @@ def handle_slash_command(settings: Settings, command: SlashCommand) -> None:
 
     `views.open` is the first outbound call: the trigger ID expires after 3 seconds.
     """
-    client = web_client(settings, INTERACTIVE_TIMEOUT_SECONDS)
+    client = web_client(
+        settings,
+        INTERACTIVE_TIMEOUT_SECONDS,
+        max_retry_after_seconds=INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+    )
     try:
         opened = client.views_open(trigger_id=command.trigger_id, view=views.checking_view())
         view_id = opened["view"]["id"]

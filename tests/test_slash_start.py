@@ -261,3 +261,24 @@ def test_secrets_never_reach_the_logs(app_env: AppEnv, captured_logs: LogCapture
     call(body, slack_headers("wrong", body))
     assert captured_logs.lines, "the flows above log something"
     captured_logs.assert_no_secrets()
+
+
+def test_a_short_rate_limit_on_views_open_is_retried(app_env: AppEnv) -> None:
+    app_env.allow(USER)
+    app_env.slack.reply("views.open", SlackReply(status=429, headers={"Retry-After": "0"}))
+    call(slash_command_body(user_id=USER))
+    methods = [c.method for c in app_env.slack.calls()]
+    assert methods == ["views.open", "views.open", "views.update"]
+
+
+def test_a_rate_limit_longer_than_the_budget_is_not_waited_out(app_env: AppEnv) -> None:
+    app_env.allow(USER)
+    app_env.slack.reply("views.open", SlackReply(status=429, headers={"Retry-After": "30"}))
+    started = time.monotonic()
+    response = call(slash_command_body(user_id=USER))
+    assert response.status_code == 200
+    assert time.monotonic() - started < 10, "the 30-second Retry-After must not be waited out"
+    opened, dm = app_env.slack.calls()
+    assert opened.method == "views.open"
+    assert dm.method == "chat.postMessage"
+    assert "ratelimited" in texts(dm.args["blocks"])
