@@ -7,19 +7,15 @@ import http.client
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
 
 from bench.appenv import REPO_ROOT, child_environment
+from devhost.lifecycle import StartStop
+from devhost.process import DevhostProcess
 
-_LISTENING = re.compile(r"devhost listening on (http://\S+)")
 _INVOCATION = re.compile(
     r"Execut(?P<phase>ing|ed) 'Functions\.(?P<name>[^']+)' \((?:(?P<outcome>\w+), )?"
     r"(?:Reason='[^']*', )?Id=(?P<id>[0-9a-f-]+)"
@@ -37,7 +33,7 @@ class Invocation:
     outcome: str
 
 
-class Devhost:
+class Devhost(StartStop):
     """``python -m devhost --simulate`` (through ``bench.devhost_probe``) on a free port."""
 
     def __init__(self, workdir: Path, settings: dict[str, str]) -> None:
@@ -47,7 +43,7 @@ class Devhost:
         self.invocation_log = workdir / "invocations.jsonl"
         self.output_log = workdir / "devhost.log"
         self.base_url = ""
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: DevhostProcess | None = None
 
     def start(self) -> Self:
         """Start devhost and wait (with a deadline) until it listens.
@@ -57,52 +53,27 @@ class Devhost:
         """
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = child_environment(self.settings) | {"BENCH_INVOCATION_LOG": str(self.invocation_log)}
-        command = [
-            sys.executable,
-            "-m",
-            "bench.devhost_probe",
-            "--simulate",
-            "--app-root",
-            str(REPO_ROOT),
-            "--state-dir",
-            str(self.workdir / "state"),
-            "--port",
-            "0",
-        ]
-        with self.output_log.open("wb") as output:
-            self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-                command,
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not self.base_url:
-            match = _LISTENING.search(self.output_log.read_text(encoding="utf-8", errors="replace"))
-            if match:
-                self.base_url = match.group(1)
-            elif self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                tail = self.output_log.read_text(encoding="utf-8", errors="replace")[-2000:]
-                raise RuntimeError(f"devhost did not start:\n{tail}")
-            else:
-                time.sleep(0.02)
+        args = ["--simulate", "--app-root", str(REPO_ROOT)]
+        args += ["--state-dir", str(self.workdir / "state"), "--port", "0"]
+        process = DevhostProcess(
+            args, env=env, cwd=REPO_ROOT, module="bench.devhost_probe", output_file=self.output_log
+        )
+        self._process = process
+        try:
+            base_url = process.wait_listening(STARTUP_SECONDS)
+        except TimeoutError:
+            base_url = None
+        if base_url is None:
+            self.stop()
+            raise RuntimeError(f"devhost did not start:\n{process.output[-2000:]}")
+        self.base_url = base_url
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
+        if process is not None:
+            process.stop(timeout=timeout)
 
     def cpu_seconds(self) -> float | None:
         """CPU time (user + system) devhost has used so far; ``None`` where /proc is missing."""
@@ -133,19 +104,6 @@ class Devhost:
                     name, begin = started.pop(match["id"])
                     finished.append(Invocation(name, begin, record["t"], match["outcome"] or ""))
         return finished
-
-    def __enter__(self) -> Self:
-        """Start devhost."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop devhost."""
-        self.stop()
 
 
 class HttpClient:

@@ -43,13 +43,16 @@ def _runs_row(label: str, figure: dict[str, Any], unit: str = "ms") -> str:
     )
 
 
-def _runs_table(title: str, rows: list[str]) -> list[str]:
+def _runs_table(
+    title: str, *rows: tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str]
+) -> list[str]:
+    """A table of per-run latencies, one row per ``(label, figure[, unit])``."""
     return [
         title,
         "",
         "| case | p50 | p99 | runs x samples |",
         "|---|---|---|---|",
-        *rows,
+        *(_runs_row(*row) for row in rows),
         "",
     ]
 
@@ -141,12 +144,10 @@ def markdown(result: dict[str, Any]) -> str:
     lines += _runs_table(
         "**2. Time to `views.open`**: the request reaches `slash_start.main` -> the Slack "
         "stand-in has read `views.open`.",
-        [
-            _runs_row("warm (same interpreter)", views_open["warm_ms"]),
-            _runs_row("cold (fresh interpreter, importing slash_start)", views_open["cold_ms"]),
-            _runs_row("cold: of which importing slash_start", views_open["cold_import_ms"]),
-            _runs_row("warm: whole handler, in-process", views_open["warm_handler_ms"]),
-        ],
+        ("warm (same interpreter)", views_open["warm_ms"]),
+        ("cold (fresh interpreter, importing slash_start)", views_open["cold_ms"]),
+        ("cold: of which importing slash_start", views_open["cold_import_ms"]),
+        ("warm: whole handler, in-process", views_open["warm_handler_ms"]),
     )
     lines += [
         f"Audited cold runs ({order['runs']}): heavy modules imported before `views.open`: "
@@ -157,16 +158,14 @@ def markdown(result: dict[str, Any]) -> str:
     ack = figures["ack"]
     lines += _runs_table(
         "**3. Acknowledgement**: signed POST to devhost over HTTP -> answer read, warm.",
-        [
-            _runs_row("/api/slash-start", ack["slash_start_ms"]),
-            _runs_row("/api/orchestrator-client", ack["orchestrator_client_ms"]),
-        ],
+        ("/api/slash-start", ack["slash_start_ms"]),
+        ("/api/orchestrator-client", ack["orchestrator_client_ms"]),
     )
     e2e = figures["end_to_end"]
     functions_share, host_share = e2e["functions_share"], e2e["host_share"]
     lines += _runs_table(
         "**4. End-to-end**: submission -> result DM, instant simulators, one flow at a time.",
-        [_runs_row("submission -> result DM", e2e["end_to_end_ms"])],
+        ("submission -> result DM", e2e["end_to_end_ms"]),
     )
     lines += [
         f"Share of that time with a function running: {_pct(functions_share['median'])} "
@@ -178,11 +177,9 @@ def markdown(result: dict[str, Any]) -> str:
     allowed = figures["allowed_users"]
     lines += _runs_table(
         "**5. Allowed-users check**: one `is_allowed` call against Azurite.",
-        [
-            _runs_row("cold fetch (new cache and client)", allowed["cold_ms"]),
-            _runs_row("cached", allowed["cached_us"], "us"),
-            _runs_row("ETag revalidation (304)", allowed["revalidation_ms"]),
-        ],
+        ("cold fetch (new cache and client)", allowed["cold_ms"]),
+        ("cached", allowed["cached_us"], "us"),
+        ("ETag revalidation (304)", allowed["revalidation_ms"]),
     )
     throughput = figures["throughput"]
     lines += [

@@ -6,10 +6,10 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Self
 
 from bench.devhost_proc import HttpClient
+from devhost.lifecycle import StartStop
 
 POLL_WAIT_SECONDS = 0.5
 
@@ -22,7 +22,7 @@ class Arrival:
     at: float
 
 
-class SlackEvents:
+class SlackEvents(StartStop):
     """A background long poll of ``/sim/events``, waking waiters on every DM and channel post.
 
     Arrival times are taken when the poll's answer is read here, a little after the simulator
@@ -114,16 +114,3 @@ class SlackEvents:
         """How many channel posts have arrived."""
         with self._cond:
             return len(self._channel_posts)
-
-    def __enter__(self) -> Self:
-        """Start following."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop following."""
-        self.stop()

@@ -14,8 +14,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Self
+
+from devhost.lifecycle import StartStop
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
@@ -36,7 +37,7 @@ def connection_string(blob_endpoint: str) -> str:
     )
 
 
-class Azurite:
+class Azurite(StartStop):
     """An ``azurite-blob`` process on 127.0.0.1 with in-memory storage.
 
     ``start()`` waits (with a deadline) until it listens and answers; ``stop()`` terminates it
@@ -163,16 +164,3 @@ class Azurite:
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
-
-    def __enter__(self) -> Self:
-        """Start Azurite."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop Azurite."""
-        self.stop()

@@ -8,22 +8,18 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
-import threading
 from collections.abc import Sequence
-from pathlib import Path
 from types import FrameType
-from typing import IO
 
 from azure.storage.blob import BlobServiceClient
 
 from devhost.azurite import Azurite
 from devhost.host import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STATE_DIR
+from devhost.process import DevhostProcess
 from devhost.simulate.demo_users import ALLOWED_DEMO_USER
 from shared import settings
 
-READY_LINE = "devhost listening on "
 STOP_SECONDS = 10.0
 
 
@@ -70,26 +66,6 @@ Press Ctrl-C to stop.
 """
 
 
-def _relay(stream: IO[str], ready: threading.Event, base_url: list[str]) -> None:
-    for line in stream:
-        sys.stdout.write(line)
-        sys.stdout.flush()
-        if not ready.is_set() and line.startswith(READY_LINE):
-            base_url.append(line[len(READY_LINE) :].strip())
-            ready.set()
-    ready.set()
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_SECONDS)
-
-
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -104,31 +80,18 @@ def run(host: str, port: int, state_dir: str) -> int:
             **os.environ,
             settings.AZURE_STORAGE_CONNECTION_STRING: azurite.connection_string,
         }
-        command = [sys.executable, "-m", "devhost", "--simulate", "--host", host]
-        command += ["--port", str(port), "--state-dir", state_dir]
-        process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
-            command,
-            cwd=Path(__file__).resolve().parents[1],
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        ready = threading.Event()
-        base_url: list[str] = []
-        relay = threading.Thread(target=_relay, args=(process.stdout, ready, base_url), daemon=True)
-        relay.start()
+        args = ["--simulate", "--host", host, "--port", str(port), "--state-dir", state_dir]
+        process = DevhostProcess(args, env=environ, echo=sys.stdout)
         try:
-            ready.wait()
+            base_url = process.wait_listening(timeout=None)
             if base_url:
-                print(instructions(base_url[0]), flush=True)
+                print(instructions(base_url), flush=True)
             return process.wait()
         except KeyboardInterrupt:
             print("\nStopping devhost and Azurite…", flush=True)
             return 0
         finally:
-            _stop(process)
-            relay.join(STOP_SECONDS)
+            process.stop(signal.SIGINT, STOP_SECONDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from shared.allowed_users import AccessCheckUnavailable, AllowedUsersCache, pars
 from shared.settings import Settings, load_settings
 from tests.support import constants
 from tests.support.app_env import AppEnv
+from tests.support.clock import FakeClock
 from tests.support.logs import LogCapture
 from tests.support.recording import RecordedRequest
 from tests.support.stub_server import Reply
@@ -39,19 +40,6 @@ AUTH_FAILED = Reply(
 )
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def blob_reads(env: AppEnv) -> list[RecordedRequest]:
     """Requests for the allowed-users blob that the app sent through the proxy."""
     path = f"/devstoreaccount1/{env.container}/{env.blob}"
@@ -67,13 +55,18 @@ def current_etag(env: AppEnv) -> str:
         return client.get_blob_properties().etag
 
 
-def loaded_cache(env: AppEnv, clock: FakeClock) -> tuple[AllowedUsersCache, Settings]:
-    """A fresh cache that has read the list once (proxy recordings cleared afterwards)."""
+def loaded_cache(env: AppEnv) -> tuple[AllowedUsersCache, Settings, FakeClock]:
+    """ANN alone on the list, read once by a fresh cache on a clock the test moves.
+
+    The proxy's recordings are cleared afterwards.
+    """
+    env.allow(ANN)
+    clock = FakeClock()
     settings = load_settings()
     cache = AllowedUsersCache(clock=clock)
     assert cache.is_allowed(settings, ANN)
     env.blob_proxy.clear()
-    return cache, settings
+    return cache, settings, clock
 
 
 # --- parsing, through the real blob ---------------------------------------------------------
@@ -201,9 +194,7 @@ def test_the_first_check_downloads_the_list(app_env: AppEnv, captured_logs: LogC
 
 
 def test_a_check_within_the_cache_time_makes_no_storage_request(app_env: AppEnv) -> None:
-    app_env.allow(ANN)
-    clock = FakeClock()
-    cache, settings = loaded_cache(app_env, clock)
+    cache, settings, clock = loaded_cache(app_env)
     clock.advance(CACHE_SECONDS - 0.5)
     assert cache.is_allowed(settings, ANN)
     assert not cache.is_allowed(settings, STRANGER)
@@ -213,9 +204,7 @@ def test_a_check_within_the_cache_time_makes_no_storage_request(app_env: AppEnv)
 def test_an_unchanged_list_is_revalidated_by_etag_after_the_cache_time(
     app_env: AppEnv, captured_logs: LogCapture
 ) -> None:
-    app_env.allow(ANN)
-    clock = FakeClock()
-    cache, settings = loaded_cache(app_env, clock)
+    cache, settings, clock = loaded_cache(app_env)
     clock.advance(CACHE_SECONDS)
     assert cache.is_allowed(settings, ANN)
     reads = app_env.blob_proxy.requests()
@@ -228,9 +217,7 @@ def test_an_unchanged_list_is_revalidated_by_etag_after_the_cache_time(
 
 
 def test_a_revalidated_list_is_trusted_for_another_cache_time(app_env: AppEnv) -> None:
-    app_env.allow(ANN)
-    clock = FakeClock()
-    cache, settings = loaded_cache(app_env, clock)
+    cache, settings, clock = loaded_cache(app_env)
     clock.advance(CACHE_SECONDS)
     assert cache.is_allowed(settings, ANN)
     app_env.blob_proxy.clear()
@@ -240,9 +227,7 @@ def test_a_revalidated_list_is_trusted_for_another_cache_time(app_env: AppEnv) -
 
 
 def test_an_unchanged_list_stays_usable_past_ten_cache_times(app_env: AppEnv) -> None:
-    app_env.allow(ANN)
-    clock = FakeClock()
-    cache, settings = loaded_cache(app_env, clock)
+    cache, settings, clock = loaded_cache(app_env)
     for period in range(1, 12):
         clock.advance(CACHE_SECONDS)
         try:
@@ -256,9 +241,7 @@ def test_an_unchanged_list_stays_usable_past_ten_cache_times(app_env: AppEnv) ->
 
 
 def test_a_changed_list_is_picked_up_after_the_cache_time(app_env: AppEnv) -> None:
-    app_env.allow(ANN)
-    clock = FakeClock()
-    cache, settings = loaded_cache(app_env, clock)
+    cache, settings, clock = loaded_cache(app_env)
     app_env.allow(BOB)
     clock.advance(CACHE_SECONDS - 0.5)
     assert cache.is_allowed(settings, ANN), "still the cached list within the cache time"
@@ -277,9 +260,7 @@ def test_a_changed_list_is_picked_up_after_the_cache_time(app_env: AppEnv) -> No
 def test_a_failed_refresh_serves_the_cached_list_up_to_ten_cache_times(
     app_env: AppEnv, captured_logs: LogCapture
 ) -> None:
-    app_env.allow(ANN)
-    clock = FakeClock()
-    cache, settings = loaded_cache(app_env, clock)
+    cache, settings, clock = loaded_cache(app_env)
     app_env.blob_proxy.always(AUTH_FAILED)
     clock.advance(CACHE_SECONDS)
     assert cache.is_allowed(settings, ANN)
@@ -296,9 +277,7 @@ def test_a_failed_refresh_serves_the_cached_list_up_to_ten_cache_times(
 def test_a_failed_refresh_fails_closed_after_ten_cache_times(
     app_env: AppEnv, captured_logs: LogCapture
 ) -> None:
-    app_env.allow(ANN)
-    clock = FakeClock()
-    cache, settings = loaded_cache(app_env, clock)
+    cache, settings, clock = loaded_cache(app_env)
     app_env.blob_proxy.always(AUTH_FAILED)
     clock.advance(CACHE_SECONDS * 10 - 0.5)
     assert cache.is_allowed(settings, ANN)
@@ -309,9 +288,7 @@ def test_a_failed_refresh_fails_closed_after_ten_cache_times(
 
 
 def test_a_refresh_that_works_again_restarts_the_cache_time(app_env: AppEnv) -> None:
-    app_env.allow(ANN)
-    clock = FakeClock()
-    cache, settings = loaded_cache(app_env, clock)
+    cache, settings, clock = loaded_cache(app_env)
     app_env.blob_proxy.always(AUTH_FAILED)
     clock.advance(CACHE_SECONDS * 5)
     assert cache.is_allowed(settings, ANN)

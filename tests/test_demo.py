@@ -7,14 +7,13 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 from urllib.request import Request, urlopen
 
 import pytest
+
+from devhost.process import DevhostProcess
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 60.0
@@ -42,33 +41,6 @@ def refuses_connections(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) != 0
 
 
-def wait_until(condition, what: str):
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Output:
-    """Collects a child's output on a thread, so waiting on it never blocks."""
-
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream) -> None:
-        for line in stream:
-            self.lines.append(line)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.lines)
-
-
 @pytest.fixture
 def demo(tmp_path: Path):
     environ = {
@@ -76,33 +48,28 @@ def demo(tmp_path: Path):
         for key, value in os.environ.items()
         if not key.startswith(("SLACK_", "CACHE_FLUSH_", "ALLOWED_USERS_", "AZURE_STORAGE"))
     }
-    process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
-        [sys.executable, "-m", "devhost.demo", "--port", "0", "--state-dir", str(tmp_path)],
-        cwd=ROOT,
+    process = DevhostProcess(
+        ["--port", "0", "--state-dir", str(tmp_path)],
         env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+        cwd=ROOT,
+        module="devhost.demo",
+        new_session=True,
     )
-    output = Output(process.stdout)
     try:
-        yield process, output
+        yield process
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(DEADLINE)
 
 
-def test_the_printed_commands_flush_and_ctrl_c_stops_everything(demo) -> None:
-    process, output = demo
-    wait_until(lambda: "Press Ctrl-C to stop." in output.text, "the demo instructions")
-    base = re.search(r"The app is running at (http://[\d.]+:\d+)", output.text).group(1)
-    azurite = re.search(
-        r"Azurite \(blob storage, in memory\) on http://([\d.]+):(\d+)", output.text
-    )
-    assert f"{base}/sim/slack/command" in output.text
-    assert f"{base}/sim/slack/submit" in output.text
+def test_the_printed_commands_flush_and_ctrl_c_stops_everything(demo: DevhostProcess) -> None:
+    wait_until(lambda: "Press Ctrl-C to stop." in demo.output, "the demo instructions", DEADLINE)
+    output = demo.output
+    base = re.search(r"The app is running at (http://[\d.]+:\d+)", output).group(1)
+    azurite = re.search(r"Azurite \(blob storage, in memory\) on http://([\d.]+):(\d+)", output)
+    assert f"{base}/sim/slack/command" in output
+    assert f"{base}/sim/slack/submit" in output
 
     opened = post(
         f"{base}/sim/slack/command", {"user_id": DEMO_USER, "text": "https://www.nhs.uk/a"}
@@ -115,7 +82,8 @@ def test_the_printed_commands_flush_and_ctrl_c_stops_everything(demo) -> None:
         messages = get(f"{base}/sim/slack/messages?user_id={DEMO_USER}")["messages"]
         return messages[0] if messages else None
 
-    assert wait_until(result_dm, "the result DM")["message"]["text"] == "Cache flush succeeded"
+    result = wait_until(result_dm, "the result DM", DEADLINE)
+    assert result["message"]["text"] == "Cache flush succeeded"
 
     post(f"{base}/sim/slack/command", {"user_id": DEMO_USER, "text": ""})
     rejected = post(
@@ -124,8 +92,8 @@ def test_the_printed_commands_flush_and_ctrl_c_stops_everything(demo) -> None:
     )
     assert rejected["response_action"] == "errors"
 
-    os.killpg(process.pid, signal.SIGINT)
-    assert process.wait(DEADLINE) == 0
+    os.killpg(demo.pid, signal.SIGINT)
+    assert demo.wait(DEADLINE) == 0
     host, port = base.removeprefix("http://").split(":")
     assert refuses_connections(host, int(port))
     assert refuses_connections(azurite.group(1), int(azurite.group(2)))

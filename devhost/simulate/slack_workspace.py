@@ -215,22 +215,26 @@ class SlackWorkspace:
         view = self._open_record(args["view"], trigger.user_id, trigger.team_id, below)
         return {"ok": True, "view": view}
 
-    def _views_open(self, args: dict[str, Any]) -> Answer:
+    def _opening_problem(self, args: dict[str, Any]) -> Answer | None:
+        """Slack's error for a views.open or views.push call's trigger or view, if any."""
         problem = self._trigger_problem(args.get("trigger_id"))
         if problem:
             return problem
         errors = check_view(args.get("view"))
         if errors:
             return fail("invalid_arguments", *errors)
+        return None
+
+    def _views_open(self, args: dict[str, Any]) -> Answer:
+        problem = self._opening_problem(args)
+        if problem:
+            return problem
         return self._with_trigger(args, None)
 
     def _views_push(self, args: dict[str, Any]) -> Answer:
-        problem = self._trigger_problem(args.get("trigger_id"))
+        problem = self._opening_problem(args)
         if problem:
             return problem
-        errors = check_view(args.get("view"))
-        if errors:
-            return fail("invalid_arguments", *errors)
         trigger = self._triggers[args["trigger_id"]]
         below = self.open_view_of(trigger.user_id)
         if below is None:

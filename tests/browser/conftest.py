@@ -6,7 +6,6 @@ browser tests are skipped with a loud reason; `make test` installs it when it ca
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,8 +15,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
+from devhost.process import free_port
 from devhost.simulate.demo_users import ALLOWED_DEMO_USER
-from tests.devhost.toolkit import REPO_ROOT, Client, DevhostProcess
+from tests.devhost.toolkit import (
+    DEADLINE_SECONDS,
+    REPO_ROOT,
+    Client,
+    start_devhost,
+    wait_client,
+)
 from tests.support.azurite import Azurite, delete_container, upload_allowed_users
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -78,12 +84,6 @@ class DemoHost:
         return answer
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def demo_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoHost]:
     """devhost with the simulators, the real app, and an allowed-users list naming demo_user.
@@ -96,7 +96,7 @@ def demo_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Ite
     user_id, user_name = ALLOWED_DEMO_USER
     csv = f"member_id,name\n{user_id},{user_name}\n"
     upload_allowed_users(azurite.connection_string, container, ALLOWED_USERS_BLOB, csv)
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = {
         "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
@@ -116,18 +116,18 @@ def demo_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "FLUSH_ALLOWED_HOSTS": "campaignresources.dhsc.gov.uk",
         "ACCESS_REQUEST_HINT": "Ask for access in the web team's support channel.",
     }
-    process = DevhostProcess(
+    process = start_devhost(
         REPO_ROOT,
         tmp_path_factory.mktemp("demo-state") / "state",
         settings,
         args=("--simulate", "--port", str(port)),
     )
     try:
-        client = process.wait_listening()
+        client = wait_client(process)
         assert process.base_url == base_url, process.output
         yield DemoHost(base_url, client)
     finally:
-        code = process.stop() if process.process.poll() is None else process.process.returncode
+        code = process.stop(timeout=DEADLINE_SECONDS)
         delete_container(azurite.connection_string, container)
     assert code == 0, f"devhost exited with {code}:\n{process.output}"
 

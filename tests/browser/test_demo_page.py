@@ -9,7 +9,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from devhost.simulate.demo_users import ALLOWED_DEMO_USER, DEMO_USERS, OTHER_DEMO_USER
 from tests.browser.conftest import DemoHost, screenshot
-from tests.devhost.toolkit import wait_until
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.devhost.toolkit import WEBHOOK, wait_until
+from tests.devhost.toolkit import WEBHOOK
 from tests.support.loop import LOOP_THREAD_NAME
+from tests.support.waiting import wait_until
 
 
 def _unique(prefix: str) -> str:

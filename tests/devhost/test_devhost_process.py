@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 
 import pytest
 
+from devhost.process import DevhostProcess
 from tests.devhost.toolkit import (
     DEADLINE_SECONDS,
     ORCHESTRATOR_JSON,
-    REPO_ROOT,
-    DevhostProcess,
     activity_json,
     http_function,
-    wait_until,
+    start_devhost,
+    wait_client,
     write_app,
 )
+from tests.support.waiting import wait_until
 
 ECHO = """
 import json
@@ -95,17 +94,12 @@ def main(payload: dict) -> str:
 """
 
 
-def _run_to_exit(app_root, state_dir) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "devhost", "--app-root", str(app_root)]
-    command += ["--state-dir", str(state_dir), "--port", "0"]
-    return subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        command,
-        check=False,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE_SECONDS,
-    )
+def _run_to_exit(app_root, state_dir) -> tuple[int, list[str], list[str]]:
+    """Run devhost until it exits by itself: its status, stdout lines and stderr lines."""
+    args = ["--app-root", str(app_root), "--state-dir", str(state_dir), "--port", "0"]
+    with DevhostProcess(args, separate_stderr=True) as process:
+        code = process.wait(DEADLINE_SECONDS)
+    return code, process.lines, process.stderr_lines
 
 
 @pytest.mark.parametrize(
@@ -135,13 +129,13 @@ def _run_to_exit(app_root, state_dir) -> subprocess.CompletedProcess[str]:
 )
 def test_refuses_to_start_with_a_one_line_reason_naming_the_function(tmp_path, files, expected):
     app = write_app(tmp_path / "app", {"host.json": {"version": "2.0"}, **files})
-    result = _run_to_exit(app, tmp_path / "state")
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+    code, stdout, stderr = _run_to_exit(app, tmp_path / "state")
+    assert code != 0
+    lines = "".join(stderr).strip().splitlines()
+    assert len(lines) == 1, stderr
     for fragment in expected:
         assert fragment in lines[0]
-    assert "listening" not in result.stdout
+    assert "listening" not in "".join(stdout)
 
 
 def test_serves_logs_without_secrets_and_stops_cleanly_on_sigterm(tmp_path):
@@ -165,14 +159,14 @@ def test_serves_logs_without_secrets_and_stops_cleanly_on_sigterm(tmp_path):
             "proc_leak/__init__.py": LEAK,
         },
     )
-    process = DevhostProcess(app, tmp_path / "state", env={"PROC_OVERRIDE": "from-env"})
+    process = start_devhost(app, tmp_path / "state", env={"PROC_OVERRIDE": "from-env"})
     try:
-        client = process.wait_listening()
+        client = wait_client(process)
         echo = client.post("/api/echo?code=SECRETVALUE&x=1", data=b"BODYSECRET")
         assert echo.json() == {"setting": "from-settings", "override": "from-env"}
         assert client.get("/api/boom?code=SECRETVALUE").status_code == 500
         assert client.get("/api/leak").status_code == 204
-        code = process.stop(signal.SIGTERM)
+        code = process.stop(signal.SIGTERM, DEADLINE_SECONDS)
     finally:
         process.kill()
 
@@ -211,14 +205,12 @@ def test_simulate_serves_the_simulators_and_points_unset_settings_at_them(tmp_pa
             "proc_setting/__init__.py": SETTING,
         },
     )
-    process = DevhostProcess(
-        app, tmp_path / "state", args=("--simulate",), unset=("SLACK_API_URL",)
-    )
+    process = start_devhost(app, tmp_path / "state", args=("--simulate",), unset=("SLACK_API_URL",))
     try:
-        client = process.wait_listening()
+        client = wait_client(process)
         assert client.get("/api/setting").text == f"{client.base_url}/sim/slack/api/"
         assert client.get("/sim/events").status_code == 200
-        assert process.stop(signal.SIGTERM) == 0
+        assert process.stop(signal.SIGTERM, DEADLINE_SECONDS) == 0
     finally:
         process.kill()
 
@@ -242,9 +234,9 @@ def test_orchestration_survives_sigkill_and_sigterm_and_completes_after_restart(
     started = work / "started.txt"
 
     # Run 1: killed while the orchestration's timer is pending.
-    first = DevhostProcess(app, state)
+    first = start_devhost(app, state)
     try:
-        client = first.wait_listening()
+        client = wait_client(first)
         instance_id = client.post("/api/start", json={"dir": str(work)}).json()["id"]
 
         def timer_created() -> bool:
@@ -252,29 +244,29 @@ def test_orchestration_survives_sigkill_and_sigterm_and_completes_after_restart(
             return any(e["EventType"] == "TimerCreated" for e in events)
 
         wait_until(timer_created, "the timer to be created")
-        first.process.kill()
+        first.kill()
     finally:
         first.kill()
     assert not started.exists()
 
     # Run 2: the timer is re-armed and fires; SIGTERM arrives while the activity runs.
-    second = DevhostProcess(app, state)
+    second = start_devhost(app, state)
     try:
-        second.wait_listening()
+        wait_client(second)
         wait_until(started.exists, "the activity to start after the restart")
-        assert second.stop(signal.SIGTERM) == 0, second.output
+        assert second.stop(signal.SIGTERM, DEADLINE_SECONDS) == 0, second.output
     finally:
         second.kill()
     assert "Resumed 1 orchestration instance(s)" in second.output
 
     # Run 3: the unfinished activity runs again (at-least-once) and the instance completes.
     (work / "release").write_text("go")
-    third = DevhostProcess(app, state)
+    third = start_devhost(app, state)
     try:
-        client = third.wait_listening()
+        client = wait_client(third)
         status = client.wait_for(instance_id)
     finally:
-        third.stop(signal.SIGTERM)
+        third.stop(signal.SIGTERM, DEADLINE_SECONDS)
         third.kill()
     assert status["runtimeStatus"] == "Completed", json.dumps(status)
     assert status["output"] == "done"

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
 
+from devhost.process import DevhostProcess
 from tests.support.loop import get_loop, run
+from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "/runtime/webhooks/durabletask"
@@ -53,18 +50,6 @@ ORCHESTRATOR_JSON = {
 
 def activity_json(name: str = "payload") -> dict[str, Any]:
     return {"bindings": [{"type": "activityTrigger", "direction": "in", "name": name}]}
-
-
-def wait_until(condition: Callable[[], T], what: str, timeout: float = DEADLINE_SECONDS) -> T:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 class LoopThread:
@@ -127,71 +112,25 @@ class Client:
         return response.json()["historyEvents"]
 
 
-class DevhostProcess:
-    """``python -m devhost`` as a real subprocess, its output collected line by line."""
+def start_devhost(
+    app_root: Path,
+    state_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    args: tuple[str, ...] = (),
+    unset: tuple[str, ...] = (),
+) -> DevhostProcess:
+    """``python -m devhost`` on a free port, with this environment minus ``unset`` plus ``env``."""
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
+    return DevhostProcess(
+        ["--app-root", str(app_root), "--state-dir", str(state_dir), "--port", "0", *args],
+        env={**environment, **(env or {})},
+        cwd=REPO_ROOT,
+    )
 
-    def __init__(
-        self,
-        app_root: Path,
-        state_dir: Path,
-        env: Mapping[str, str] | None = None,
-        *,
-        args: tuple[str, ...] = (),
-        unset: tuple[str, ...] = (),
-    ) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "devhost",
-            "--app-root",
-            str(app_root),
-            "--state-dir",
-            str(state_dir),
-            "--port",
-            "0",
-            *args,
-        ]
-        environment = {k: v for k, v in os.environ.items() if k not in unset}
-        self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            command,
-            cwd=REPO_ROOT,
-            env={**environment, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self.base_url: str | None = None
-        self._listening = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if line.startswith("devhost listening on "):
-                self.base_url = line.split()[-1]
-                self._listening.set()
-        self._listening.set()
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def wait_listening(self) -> Client:
-        assert self._listening.wait(DEADLINE_SECONDS), "devhost did not start:\n" + self.output
-        assert self.base_url, "devhost exited before listening:\n" + self.output
-        return Client(self.base_url)
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        self.process.send_signal(signum)
-        code = self.process.wait(DEADLINE_SECONDS)
-        self._reader.join(DEADLINE_SECONDS)
-        return code
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(DEADLINE_SECONDS)
-        self._reader.join(DEADLINE_SECONDS)
+def wait_client(process: DevhostProcess) -> Client:
+    """Wait until ``process`` listens; a client for it."""
+    base_url = process.wait_listening(DEADLINE_SECONDS)
+    assert base_url, "devhost exited before listening:\n" + process.output
+    return Client(base_url)

@@ -17,6 +17,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from devhost.simulate import Simulators
+from tests.support.clock import FakeClock
 
 FORM_VIEW: dict[str, Any] = {
     "type": "modal",
@@ -124,19 +125,6 @@ class FakeApp:
         status, text = queued.pop(0) if queued else (200, "")
         content_type = "application/json" if text.startswith("{") else "text/plain"
         return web.Response(status=status, text=text, content_type=content_type)
-
-
-class FakeClock:
-    """A monotonic clock the tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import time
 from typing import Any
 
 import aiohttp
 
 from tests.devhost_simulate.conftest import FORM_VIEW, Received, SimServer, simple_view
+from tests.support.signing import SLASH_COMMAND_FIELDS, signature_for
 
 USER = "U0TESTUSR1"
-SLASH_FIELDS = [
-    "token",
-    "team_id",
-    "team_domain",
-    "channel_id",
-    "channel_name",
-    "user_id",
-    "user_name",
-    "command",
-    "text",
-    "api_app_id",
-    "is_enterprise_install",
-    "response_url",
-    "trigger_id",
-]
-
-
-def _expected_signature(secret: str, received: Received) -> str:
-    timestamp = received.headers["X-Slack-Request-Timestamp"]
-    base = f"v0:{timestamp}:{received.body}".encode()
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 def test_slash_command_is_a_signed_slack_form(server: SimServer) -> None:
@@ -43,12 +21,13 @@ def test_slash_command_is_a_signed_slack_form(server: SimServer) -> None:
     assert answer["body"] == ""
     [received] = server.app.received
     assert received.signature_ok
-    assert received.headers["X-Slack-Signature"] == _expected_signature(
-        server.environ["SLACK_SIGNING_SECRET"], received
-    )
+    timestamp = received.headers["X-Slack-Request-Timestamp"]
+    secret = server.environ["SLACK_SIGNING_SECRET"]
+    expected = signature_for(received.body.encode(), timestamp, secret)
+    assert received.headers["X-Slack-Signature"] == expected
     assert abs(int(received.headers["X-Slack-Request-Timestamp"]) - time.time()) < 60
     assert received.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert [name for name, _ in received.form_pairs] == SLASH_FIELDS
+    assert [name for name, _ in received.form_pairs] == list(SLASH_COMMAND_FIELDS)
     form = received.form
     assert form["user_id"] == USER
     assert form["user_name"] == "jane_doe"

@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
+from devhost.process import DevhostProcess
 from shared.settings import ALL_VARIABLES
+from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "/runtime/webhooks/durabletask"
 DEADLINE_SECONDS = 30.0
-STOP_SECONDS = 10.0
-LISTENING_PREFIX = "devhost listening on "
 # Recognisable secrets, set explicitly so the tests can look for them in devhost's output.
 BOT_TOKEN = "xoxb-e2e-secret-token"
 SIGNING_SECRET = "e2e-signing-secret"
@@ -38,28 +32,6 @@ ALLOWED_USERS_BLOB = "allowed-users.csv"
 # so a local.settings.json in the app root can never fill one in.
 APP_VARIABLES = ALL_VARIABLES
 FINAL_STATUSES = ("Completed", "Failed", "Terminated")
-T = TypeVar("T")
-
-
-def wait_until(
-    condition: Callable[[], T | None], what: str, timeout: float = DEADLINE_SECONDS
-) -> T:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.02)
-
-
-def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago (devhost binds it with SO_REUSEADDR)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def app_environment(
@@ -101,122 +73,26 @@ def allowed_users_csv(user_ids: Iterable[str]) -> str:
     return "member_id,name\n" + "".join(f"{uid},user_{uid.lower()}\n" for uid in user_ids)
 
 
-class _Output:
-    """Lines of one stream of the process, collected by a reader thread."""
-
-    def __init__(self, stream: Any, on_line: Callable[[str], None] | None = None) -> None:
-        self.lines: list[str] = []
-        self._stream = stream
-        self._on_line = on_line
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        for line in self._stream:
-            self.lines.append(line)
-            if self._on_line is not None:
-                self._on_line(line)
-        self._stream.close()
-
-    def join(self) -> None:
-        self._thread.join(STOP_SECONDS)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.lines)
-
-
-class DevhostProcess:
+def start_devhost(
+    app_root: Path,
+    state_dir: Path,
+    env: Mapping[str, str],
+    *,
+    port: int = 0,
+    cwd: Path | None = None,
+) -> DevhostProcess:
     """``python -m devhost --simulate`` as a subprocess, stdout and stderr collected apart.
 
     The environment is the test process's minus every app variable, plus ``env``; the
     working directory is ``cwd`` (the state directory is passed as an absolute path).
     """
-
-    def __init__(
-        self,
-        app_root: Path,
-        state_dir: Path,
-        env: Mapping[str, str],
-        *,
-        port: int = 0,
-        cwd: Path | None = None,
-    ) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "devhost",
-            "--simulate",
-            "--port",
-            str(port),
-            "--app-root",
-            str(app_root),
-            "--state-dir",
-            str(state_dir.resolve()),
-        ]
-        inherited = {k: v for k, v in os.environ.items() if k not in APP_VARIABLES}
-        inherited["PYTHONPATH"] = str(REPO_ROOT)
-        self.base_url: str | None = None
-        self._listening = threading.Event()
-        self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            command,
-            cwd=cwd or state_dir.parent,
-            env={**inherited, **env},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.stdout = _Output(self.process.stdout, self._watch)
-        self.stderr = _Output(self.process.stderr)
-
-    def _watch(self, line: str) -> None:
-        if line.startswith(LISTENING_PREFIX) and self.base_url is None:
-            self.base_url = line[len(LISTENING_PREFIX) :].strip()
-            self._listening.set()
-
-    @property
-    def output(self) -> str:
-        """Everything written so far: stdout, then stderr."""
-        return self.stdout.text + self.stderr.text
-
-    def wait_listening_or_exit(self) -> None:
-        """Wait until devhost prints its ``listening`` line (``base_url`` is set) or exits."""
-
-        def settled() -> bool:
-            return self._listening.is_set() or self.process.poll() is not None
-
-        wait_until(settled, "devhost to listen or exit")
-        if self.base_url is None:
-            self.wait_exit()
-
-    def wait_exit(self, timeout: float = DEADLINE_SECONDS) -> int:
-        """Wait for the process to end by itself; return its exit status."""
-        code = self.process.wait(timeout)
-        self.stdout.join()
-        self.stderr.join()
-        return code
-
-    def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL if it lingers; safe to call more than once."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_SECONDS)
-        self.stdout.join()
-        self.stderr.join()
-        return self.process.returncode
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(STOP_SECONDS)
-        self.stdout.join()
-        self.stderr.join()
+    inherited = {k: v for k, v in os.environ.items() if k not in APP_VARIABLES}
+    inherited["PYTHONPATH"] = str(REPO_ROOT)
+    args = ["--simulate", "--port", str(port), "--app-root", str(app_root)]
+    args += ["--state-dir", str(state_dir.resolve())]
+    return DevhostProcess(
+        args, env={**inherited, **env}, cwd=cwd or state_dir.parent, separate_stderr=True
+    )
 
 
 class Slack:

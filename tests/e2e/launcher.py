@@ -6,15 +6,16 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from devhost.process import DevhostProcess, free_port
 from tests.e2e.harness import (
     ALLOWED_USERS_BLOB,
+    DEADLINE_SECONDS,
     REPO_ROOT,
     SECRETS,
-    DevhostProcess,
     Slack,
     allowed_users_csv,
     app_environment,
-    free_port,
+    start_devhost,
 )
 from tests.support.azurite import ACCOUNT_KEY, Azurite, delete_container, upload_allowed_users
 
@@ -74,11 +75,10 @@ class AppLauncher:
                 self.container,
                 port=chosen if known_secrets else None,
             )
-            process = DevhostProcess(REPO_ROOT, state, env, port=chosen, cwd=self.work_dir)
+            process = start_devhost(REPO_ROOT, state, env, port=chosen, cwd=self.work_dir)
             self.processes.append(process)
-            process.wait_listening_or_exit()
-            if process.base_url:
-                base_url = process.base_url
+            base_url = process.wait_listening(DEADLINE_SECONDS)
+            if base_url:
                 return RunningApp(
                     process=process,
                     slack=Slack(base_url),

@@ -20,11 +20,11 @@ from tests.e2e.harness import (
     SIGNING_SECRET,
     Slack,
     block_texts,
-    wait_until,
 )
 from tests.e2e.launcher import AppLauncher
 from tests.support.azurite import ACCOUNT_KEY
 from tests.support.signing import slack_headers, slash_command_body, view_submission_body
+from tests.support.waiting import wait_until
 
 ALICE = "U0E2EALICE"
 BOB = "U0E2EBOBBY"

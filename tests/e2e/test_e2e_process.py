@@ -7,8 +7,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import WEBHOOK, DevhostProcess, Slack, wait_until
+from tests.e2e.harness import DEADLINE_SECONDS, WEBHOOK, Slack, start_devhost
 from tests.e2e.launcher import AppLauncher
+from tests.support.waiting import wait_until
 
 ALICE = "U0E2EALICE"
 URL = "https://www.nhs.uk/conditions/"
@@ -47,8 +48,7 @@ def test_flush_in_flight_when_devhost_is_killed_resumes_after_restart(
     instance_id = instance["instanceId"]
     wait_until(lambda: _cache_flush_in_flight(slack, instance_id), "cache-flush to be called")
 
-    first.process.kill()
-    assert first.process.process.returncode == -signal.SIGKILL
+    assert first.process.kill() == -signal.SIGKILL
 
     # Same state directory, same port, same settings: as after `make run` is restarted.
     second = launcher.start(port=first.port, state_dir=first.state_dir)
@@ -94,14 +94,13 @@ def test_devhost_refuses_an_app_with_an_unsupported_binding(tmp_path: Path) -> N
         ),
         encoding="utf-8",
     )
-    process = DevhostProcess(app_root, tmp_path / "state", {}, cwd=tmp_path)
+    process = start_devhost(app_root, tmp_path / "state", {}, cwd=tmp_path)
     try:
-        process.wait_listening_or_exit()
-        assert process.base_url is None, process.output
-        assert process.wait_exit() == 2, process.output
+        assert process.wait_listening(DEADLINE_SECONDS) is None, process.output
+        assert process.wait(DEADLINE_SECONDS) == 2, process.output
     finally:
         process.stop()
-    refusal = [line for line in process.stderr.lines if line.strip()]
+    refusal = [line for line in process.stderr_lines if line.strip()]
     assert len(refusal) == 1, process.output
     assert "queue_reader" in refusal[0], refusal
     assert "queueTrigger" in refusal[0], refusal

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devhost.process import DevhostProcess, free_port
 from shared.settings import ALL_VARIABLES
 from tests.robustness.simhost import (
     DEADLINE_SECONDS,
@@ -29,12 +26,11 @@ from tests.robustness.simhost import (
     SimApp,
     allowed_users_container,
     app_settings,
-    wait_until,
 )
 from tests.support.azurite import Azurite, delete_container
+from tests.support.waiting import wait_until
 
 SLOW_SECONDS = 10.5  # beyond the notifications' 10 s Slack client timeout
-LISTENING = "devhost listening on "
 PORT_ATTEMPTS = 3
 
 
@@ -51,58 +47,6 @@ class SlowOutcome:
     observed: list[str] = field(repr=False)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class _Devhost:
-    """``python -m devhost --simulate`` on a port chosen in advance, its output collected."""
-
-    def __init__(self, env: dict[str, str], port: int, state_dir: Path) -> None:
-        command = [sys.executable, "-m", "devhost", "--simulate", "--port", str(port)]
-        command += ["--app-root", str(REPO_ROOT), "--state-dir", str(state_dir)]
-        self.lines: list[str] = []
-        self.base_url: str | None = None
-        self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if line.startswith(LISTENING):
-                self.base_url = line[len(LISTENING) :].strip()
-
-    def wait_listening(self) -> bool:
-        """True once it listens, False if it exited first (e.g. the port was taken)."""
-        wait_until(
-            lambda: self.base_url or self.process.poll() is not None, "devhost to listen or exit"
-        )
-        return self.base_url is not None
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it lingers."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(DEADLINE_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(DEADLINE_SECONDS)
-        self._reader.join(DEADLINE_SECONDS)
-
-
 class SlowSlackScenario:
     """Starts devhost and drives the scenario on a thread; ``outcome()`` waits for it."""
 
@@ -115,20 +59,23 @@ class SlowSlackScenario:
         self._thread = threading.Thread(target=self._run, name="slow-slack-scenario", daemon=True)
         self._thread.start()
 
-    def _launch(self, state_dir: Path) -> _Devhost:
+    def _launch(self, state_dir: Path) -> DevhostProcess:
         inherited = {k: v for k, v in os.environ.items() if k not in ALL_VARIABLES}
         for attempt in range(PORT_ATTEMPTS):
-            port = _free_port()
+            port = free_port()
             settings = app_settings(
                 self._azurite.connection_string,
                 self._container,
                 f"http://127.0.0.1:{port}/sim/cache-flush?code={FUNCTION_KEY}",
             )
-            devhost = _Devhost({**inherited, **settings}, port, state_dir / f"state-{attempt}")
-            if devhost.wait_listening():
+            args = ["--simulate", "--port", str(port), "--app-root", str(REPO_ROOT)]
+            args += ["--state-dir", str(state_dir / f"state-{attempt}")]
+            devhost = DevhostProcess(args, env={**inherited, **settings}, cwd=REPO_ROOT)
+            # None: it exited first (e.g. the port was taken).
+            if devhost.wait_listening(DEADLINE_SECONDS):
                 return devhost
-            devhost.stop()
-        raise AssertionError("devhost did not start:\n" + "".join(devhost.lines))
+            devhost.stop(timeout=DEADLINE_SECONDS)
+        raise AssertionError("devhost did not start:\n" + devhost.output)
 
     def _run(self) -> None:
         try:
@@ -168,11 +115,11 @@ class SlowSlackScenario:
     @property
     def output(self) -> str:
         """devhost's output so far."""
-        return "".join(self._devhost.lines)
+        return self._devhost.output
 
     def close(self) -> None:
         """Stop devhost (ending the scenario if it still runs) and remove the container."""
-        self._devhost.stop()
+        self._devhost.stop(timeout=DEADLINE_SECONDS)
         self._thread.join(DEADLINE_SECONDS)
         with contextlib.suppress(Exception):
             delete_container(self._azurite.connection_string, self._container)

@@ -1,4 +1,6 @@
-"""Assertions shared by the robustness tests: answers, Slack payloads, side effects, secrets."""
+"""Shared by the robustness tests: calling an endpoint, and assertions on answers, Slack
+payloads, side effects and secrets.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import Any
 
 import azure.functions as func
 
+import orchestrator_client
+import slash_start
 from devhost.simulate.slack_blocks import (
     MAX_MESSAGE_BLOCKS,
     MAX_MESSAGE_TEXT,
@@ -17,6 +21,8 @@ from devhost.simulate.slack_blocks import (
 )
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture, assert_no_secrets
+from tests.support.loop import run
+from tests.support.requests import http_request
 
 MIB = 1024 * 1024
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -24,6 +30,14 @@ INPUT_BLOCKS = frozenset({"environment", "urls"})
 MAX_REASON_CHARS = 200
 MAX_ERROR_CHARS = 500
 _DIGITS = re.compile(r"[0-9]+")
+
+
+def send(env: AppEnv, endpoint: str, body: bytes, headers: dict[str, str]) -> func.HttpResponse:
+    """Send a request to ``slash-start`` or ``orchestrator-client`` as the Functions host would."""
+    request = http_request(endpoint, body, headers)
+    if endpoint == "slash-start":
+        return slash_start.main(request)
+    return run(orchestrator_client.main(request, env.durable_client_binding))
 
 
 def is_utf8(body: bytes) -> bool:

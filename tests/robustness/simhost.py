@@ -9,7 +9,6 @@ anywhere (log, answer, durable status, Slack message) can be found.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from tests.support.azurite import (
     upload_allowed_users,
 )
 from tests.support.loop import run
+from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "/runtime/webhooks/durabletask"
@@ -58,18 +58,6 @@ FINAL_STATUSES = ("Completed", "Failed", "Terminated")
 def view_text(view: dict[str, Any]) -> str:
     """Every text of a view's (or message's) section blocks, joined."""
     return "\n".join(block["text"]["text"] for block in view.get("blocks", []) if "text" in block)
-
-
-def wait_until(condition: Any, what: str, timeout: float = DEADLINE_SECONDS) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.02)
 
 
 class SimApp:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import operator
 import time
@@ -16,28 +14,15 @@ from hypothesis import strategies as st
 from tests.support import constants
 from tests.support.signing import (
     FORM_CONTENT_TYPE,
+    SLASH_COMMAND_FIELDS,
     new_trigger_id,
+    signature_for,
     slash_command_body,
     view_submission_payload,
 )
 
 SECRET = constants.SLACK_SIGNING_SECRET
 MIB = 1024 * 1024
-SLASH_FIELDS = (
-    "token",
-    "team_id",
-    "team_domain",
-    "channel_id",
-    "channel_name",
-    "user_id",
-    "user_name",
-    "command",
-    "text",
-    "api_app_id",
-    "is_enterprise_install",
-    "response_url",
-    "trigger_id",
-)
 GOOD_URLS = (
     "https://www.nhs.uk/conditions/",
     "http://nhs.uk",
@@ -176,9 +161,9 @@ _BREAKAGES = ("drop", "drop", "other", "other", "huge")
 def slash_forms(draw: st.DrawFn) -> bytes:
     """A slash-command form: a few fields dropped, retyped or huge, plus extra fields."""
     count = draw(st.sampled_from((0, 0, 0, 1, 1, 2, 3)))
-    broken = draw(st.lists(st.sampled_from(SLASH_FIELDS), min_size=count, max_size=count))
+    broken = draw(st.lists(st.sampled_from(SLASH_COMMAND_FIELDS), min_size=count, max_size=count))
     fields: list[tuple[str, str]] = []
-    for name in SLASH_FIELDS:
+    for name in SLASH_COMMAND_FIELDS:
         fate = draw(st.sampled_from(_BREAKAGES)) if name in broken else "keep"
         if fate == "keep":
             fields.append((name, draw(_realistic(name))))
@@ -303,15 +288,6 @@ _content_lengths = st.one_of(
     st.integers(min_value=0, max_value=4 * MIB).map(str),
     st.sampled_from(["", "-1", "²", "١٢", "1e9", "9" * 5000, " 12"]),
 )
-
-
-def signature_for(body: bytes, timestamp: str, secret: str = SECRET) -> str:
-    """Slack's ``v0=`` signature of the raw ``body`` bytes at ``timestamp`` with ``secret``.
-
-    Computed over bytes, so bodies that are not UTF-8 can be signed too.
-    """
-    base = b"v0:" + timestamp.encode("utf-8", "surrogatepass") + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 @st.composite

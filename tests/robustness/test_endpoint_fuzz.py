@@ -11,8 +11,6 @@ import azure.functions as func
 import pytest
 from hypothesis import given
 
-import orchestrator_client
-import slash_start
 from devhost.simulate.cache_flush import evaluate
 from shared.settings import load_settings
 from shared.submission import url_allowed
@@ -26,6 +24,7 @@ from tests.robustness.checks import (
     is_utf8,
     outbound,
     reset,
+    send,
     too_large,
 )
 from tests.robustness.fuzzing import fuzz, tally
@@ -34,7 +33,6 @@ from tests.robustness.strategies import (
     interaction_forms,
     junk_bodies,
     now_timestamp,
-    signature_for,
     signed_requests,
     slash_bodies,
     slash_forms,
@@ -43,9 +41,7 @@ from tests.robustness.strategies import (
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
-from tests.support.loop import run
-from tests.support.requests import http_request
-from tests.support.signing import interaction_body, view_submission_payload
+from tests.support.signing import interaction_body, signature_for, view_submission_payload
 
 SECRETS = constants.SECRETS
 UNSIGNED_EXAMPLES = 60
@@ -53,21 +49,19 @@ SIGNED_EXAMPLES = 100
 SIGNED_JUNK_EXAMPLES = 20
 
 
-def call_slash_start(body: bytes, headers: dict[str, str]) -> func.HttpResponse:
-    return slash_start.main(http_request("slash-start", body, headers))
-
-
-def call_orchestrator_client(
-    env: AppEnv, body: bytes, headers: dict[str, str]
-) -> func.HttpResponse:
-    request = http_request("orchestrator-client", body, headers)
-    return run(orchestrator_client.main(request, env.durable_client_binding))
+ENDPOINTS = ["slash-start", "orchestrator-client"]
 
 
 @pytest.fixture
 def allowed(app_env: AppEnv) -> AppEnv:
     app_env.allow(constants.USER_ID)
     return app_env
+
+
+def count(endpoint: str, kind: str, outcome: str) -> None:
+    """Add one example to the run's tally, in all and by its outcome."""
+    tally[f"examples: {endpoint}, {kind}"] += 1
+    tally[f"examples: {endpoint}, {kind}, {outcome}"] += 1
 
 
 def check_unsigned(
@@ -84,6 +78,17 @@ def check_unsigned(
     assert_secret_free(logs, [response.get_body().decode()], SECRETS)
 
 
+def check_unsigned_example(
+    env: AppEnv, logs: LogCapture, endpoint: str, case: tuple[bytes, dict[str, str], str]
+) -> None:
+    """One fuzzed unsigned request: refused, and nothing reached."""
+    body, headers, forgery = case
+    reset(env, logs)
+    response = send(env, endpoint, body, headers)
+    check_unsigned(env, logs, response, body, headers)
+    count(endpoint, "unsigned", forgery)
+
+
 def expected_refusal(body: bytes, headers: dict[str, str]) -> int | None:
     """The status a signed request must get before its content matters, if any."""
     if too_large(body, headers):
@@ -91,6 +96,32 @@ def expected_refusal(body: bytes, headers: dict[str, str]) -> int | None:
     if not is_utf8(body):
         return 401
     return None
+
+
+def check_signed_status(
+    env: AppEnv, response: func.HttpResponse, body: bytes, headers: dict[str, str]
+) -> str:
+    """A signed request's status: its refusal if due, else 200 or 400; the outcome to tally.
+
+    Any answer but 200 carries a reason, and nothing was called.
+    """
+    status = response.status_code
+    refusal = expected_refusal(body, headers)
+    if refusal is not None:
+        assert status == refusal
+    else:
+        assert status in (200, 400)
+    if status == 200:
+        return "HTTP 200"
+    reason = assert_reason(response)
+    assert outbound(env) == NO_OUTBOUND
+    return f"HTTP {status} {reason}"
+
+
+def check_quiet(logs: LogCapture, response: func.HttpResponse) -> None:
+    """No error logged, and no secret in the logs or the answer."""
+    assert_no_errors_logged(logs)
+    assert_secret_free(logs, [response.get_body().decode()], SECRETS)
 
 
 # --- /api/slash-start ---------------------------------------------------------------------
@@ -101,12 +132,7 @@ def expected_refusal(body: bytes, headers: dict[str, str]) -> int | None:
 def test_unsigned_slash_commands_are_refused_and_reach_nothing(
     app_env: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str], str]
 ) -> None:
-    body, headers, forgery = case
-    reset(app_env, captured_logs)
-    response = call_slash_start(body, headers)
-    check_unsigned(app_env, captured_logs, response, body, headers)
-    tally["examples: slash-start, unsigned"] += 1
-    tally[f"examples: slash-start, unsigned, {forgery}"] += 1
+    check_unsigned_example(app_env, captured_logs, "slash-start", case)
 
 
 @fuzz(SIGNED_EXAMPLES)
@@ -116,19 +142,10 @@ def test_signed_slash_commands_never_fail(
 ) -> None:
     body, headers = case
     reset(allowed, captured_logs)
-    response = call_slash_start(body, headers)
-    status = response.status_code
-    refusal = expected_refusal(body, headers)
-    if refusal is not None:
-        assert status == refusal
-    else:
-        assert status in (200, 400)
-    outcome = f"HTTP {status}"
-    if status == 200:
+    response = send(allowed, "slash-start", body, headers)
+    outcome = check_signed_status(allowed, response, body, headers)
+    if response.status_code == 200:
         assert response.get_body() == b""
-    else:
-        outcome += f" {assert_reason(response)}"
-        assert outbound(allowed) == NO_OUTBOUND
     calls = allowed.slack.calls()
     if calls:
         first = min(r.seq for r in [*allowed.slack.requests(), *allowed.blob_proxy.requests()])
@@ -138,10 +155,8 @@ def test_signed_slash_commands_never_fail(
     assert_valid_slack_calls(calls)
     assert allowed.durable_api.requests() == []
     assert allowed.cache_flush.requests() == []
-    assert_no_errors_logged(captured_logs)
-    assert_secret_free(captured_logs, [response.get_body().decode()], SECRETS)
-    tally["examples: slash-start, signed"] += 1
-    tally[f"examples: slash-start, signed, {outcome}"] += 1
+    check_quiet(captured_logs, response)
+    count("slash-start", "signed", outcome)
 
 
 # --- /api/orchestrator-client -------------------------------------------------------------
@@ -152,12 +167,7 @@ def test_signed_slash_commands_never_fail(
 def test_unsigned_interactions_are_refused_and_reach_nothing(
     app_env: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str], str]
 ) -> None:
-    body, headers, forgery = case
-    reset(app_env, captured_logs)
-    response = call_orchestrator_client(app_env, body, headers)
-    check_unsigned(app_env, captured_logs, response, body, headers)
-    tally["examples: orchestrator-client, unsigned"] += 1
-    tally[f"examples: orchestrator-client, unsigned, {forgery}"] += 1
+    check_unsigned_example(app_env, captured_logs, "orchestrator-client", case)
 
 
 @fuzz(SIGNED_EXAMPLES)
@@ -167,18 +177,9 @@ def test_signed_interactions_never_fail(
 ) -> None:
     body, headers = case
     reset(allowed, captured_logs)
-    response = call_orchestrator_client(allowed, body, headers)
-    status = response.status_code
-    refusal = expected_refusal(body, headers)
-    if refusal is not None:
-        assert status == refusal
-    else:
-        assert status in (200, 400)
-    outcome = f"HTTP {status}"
-    if status != 200:
-        outcome += f" {assert_reason(response)}"
-        assert outbound(allowed) == NO_OUTBOUND
-    elif response.get_body():
+    response = send(allowed, "orchestrator-client", body, headers)
+    outcome = check_signed_status(allowed, response, body, headers)
+    if response.status_code == 200 and response.get_body():
         answer = assert_slack_json(response)
         outcome += f" {answer['response_action']}"
     accepted = allowed.durable_api.accepted_starts()
@@ -194,10 +195,8 @@ def test_signed_interactions_never_fail(
         outcome += " (flush started)"
     assert allowed.slack.requests() == [], "the interaction endpoint never calls Slack itself"
     assert allowed.cache_flush.requests() == []
-    assert_no_errors_logged(captured_logs)
-    assert_secret_free(captured_logs, [response.get_body().decode()], SECRETS)
-    tally["examples: orchestrator-client, signed"] += 1
-    tally[f"examples: orchestrator-client, signed, {outcome}"] += 1
+    check_quiet(captured_logs, response)
+    count("orchestrator-client", "signed", outcome)
 
 
 # --- signed bodies that are not forms at all, on both endpoints ----------------------------
@@ -205,24 +204,20 @@ def test_signed_interactions_never_fail(
 
 @fuzz(SIGNED_JUNK_EXAMPLES)
 @given(case=signed_requests(junk_bodies))
-@pytest.mark.parametrize("endpoint", ["slash-start", "orchestrator-client"])
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_signed_junk_gets_a_reason_and_reaches_nothing(
     app_env: AppEnv, captured_logs: LogCapture, endpoint: str, case: tuple[bytes, dict[str, str]]
 ) -> None:
     body, headers = case
     reset(app_env, captured_logs)
-    if endpoint == "slash-start":
-        response = call_slash_start(body, headers)
-    else:
-        response = call_orchestrator_client(app_env, body, headers)
+    response = send(app_env, endpoint, body, headers)
     refusal = expected_refusal(body, headers)
     assert response.status_code == (400 if refusal is None else refusal)
     reason = assert_reason(response)
     assert outbound(app_env) == NO_OUTBOUND
     assert_no_errors_logged(captured_logs)
     assert_secret_free(captured_logs, [reason], SECRETS)
-    tally[f"examples: {endpoint}, signed junk"] += 1
-    tally[f"examples: {endpoint}, signed junk, HTTP {response.status_code} {reason}"] += 1
+    count(endpoint, "signed junk", f"HTTP {response.status_code} {reason}")
 
 
 # --- failures the fuzzing found, kept as fixed regressions --------------------------------
@@ -254,16 +249,13 @@ def signed(body: bytes, **extra: str) -> dict[str, str]:
         pytest.param({"X-Slack-Request-Timestamp": "²"}, id="superscript-timestamp"),
     ],
 )
-@pytest.mark.parametrize("endpoint", ["slash-start", "orchestrator-client"])
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_malformed_signature_headers_get_a_refusal_not_a_crash(
     app_env: AppEnv, captured_logs: LogCapture, endpoint: str, headers: dict[str, str]
 ) -> None:
     body = b"payload=%7B%7D&user_id=U1&trigger_id=1.2.3"
     sent = {**signed(body), **headers}
-    if endpoint == "slash-start":
-        response = call_slash_start(body, sent)
-    else:
-        response = call_orchestrator_client(app_env, body, sent)
+    response = send(app_env, endpoint, body, sent)
     check_unsigned(app_env, captured_logs, response, body, sent)
 
 
@@ -283,7 +275,7 @@ def test_a_lone_surrogate_echoed_back_still_makes_valid_json(
     allowed: AppEnv, captured_logs: LogCapture, payload: dict
 ) -> None:
     body = interaction_body(payload)
-    response = call_orchestrator_client(allowed, body, signed(body))
+    response = send(allowed, "orchestrator-client", body, signed(body))
     assert response.status_code == 200
     assert_slack_json(response)
     assert_no_errors_logged(captured_logs)

@@ -23,9 +23,9 @@ from tests.robustness.simhost import (
     USER,
     SimApp,
     view_text,
-    wait_until,
 )
 from tests.support.logs import LogCapture, assert_no_secrets
+from tests.support.waiting import wait_until
 
 URL = "https://www.nhs.uk/conditions/"
 SLACK_LIMIT_SECONDS = 3.0

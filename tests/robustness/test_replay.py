@@ -9,17 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import azure.functions as func
 import pytest
 
-import orchestrator_client
-import slash_start
 from shared.slack_request import RejectedRequest, verify_signature
-from tests.robustness.checks import NO_OUTBOUND, assert_reason, outbound
+from tests.robustness.checks import NO_OUTBOUND, assert_reason, outbound, send
 from tests.support import constants
 from tests.support.app_env import AppEnv
-from tests.support.loop import run
-from tests.support.requests import http_request
 from tests.support.signing import slack_headers, slash_command_body, view_submission_body
 
 SECRET = constants.SLACK_SIGNING_SECRET
@@ -27,17 +22,17 @@ CAPTURED_AT = 1_767_225_600  # the moment the request was signed and captured
 SIX_MINUTES = 360
 
 
-def send(env: AppEnv, endpoint: str, body: bytes, headers: dict[str, str]) -> func.HttpResponse:
-    if endpoint == "slash-start":
-        return slash_start.main(http_request("slash-start", body, headers))
-    request = http_request("orchestrator-client", body, headers)
-    return run(orchestrator_client.main(request, env.durable_client_binding))
-
-
 BODIES: dict[str, Callable[[], bytes]] = {
     "slash-start": lambda: slash_command_body(text="https://www.nhs.uk/a"),
     "orchestrator-client": lambda: view_submission_body(urls_text="https://www.nhs.uk/a"),
 }
+
+
+def captured_six_minutes_ago(env: AppEnv, endpoint: str) -> tuple[bytes, dict[str, str]]:
+    """An allowed user's request to ``endpoint`` and its headers, signed six minutes ago."""
+    env.allow(constants.USER_ID)
+    body = BODIES[endpoint]()
+    return body, slack_headers(SECRET, body, int(time.time()) - SIX_MINUTES)
 
 
 @pytest.mark.parametrize(
@@ -72,9 +67,7 @@ def test_a_captured_request_verifies_only_within_five_minutes(delay: int, accept
 def test_a_request_captured_six_minutes_ago_is_refused_and_reaches_nothing(
     app_env: AppEnv, endpoint: str
 ) -> None:
-    app_env.allow(constants.USER_ID)
-    body = BODIES[endpoint]()
-    captured = slack_headers(SECRET, body, int(time.time()) - SIX_MINUTES)
+    body, captured = captured_six_minutes_ago(app_env, endpoint)
     app_env.blob_proxy.clear()
     response = send(app_env, endpoint, body, captured)
     assert response.status_code == 401
@@ -89,9 +82,7 @@ def test_a_request_captured_six_minutes_ago_is_refused_and_reaches_nothing(
 def test_moving_a_captured_timestamp_forward_breaks_its_signature(
     app_env: AppEnv, endpoint: str
 ) -> None:
-    app_env.allow(constants.USER_ID)
-    body = BODIES[endpoint]()
-    captured = slack_headers(SECRET, body, int(time.time()) - SIX_MINUTES)
+    body, captured = captured_six_minutes_ago(app_env, endpoint)
     refreshed = {**captured, "X-Slack-Request-Timestamp": str(int(time.time()))}
     app_env.blob_proxy.clear()
     response = send(app_env, endpoint, body, refreshed)

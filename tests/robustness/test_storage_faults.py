@@ -14,17 +14,13 @@ from collections.abc import Callable
 import azure.functions as func
 import pytest
 
-import orchestrator_client
-import slash_start
-from tests.robustness.checks import assert_secret_free, assert_slack_json
+from tests.robustness.checks import assert_secret_free, assert_slack_json, send
 from tests.robustness.fuzzing import tally
 from tests.robustness.simhost import view_text
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.azurite import connection_string
 from tests.support.logs import LogCapture
-from tests.support.loop import run
-from tests.support.requests import http_request
 from tests.support.signing import slack_headers, slash_command_body, view_submission_body
 from tests.support.stub_server import Reply
 
@@ -48,15 +44,23 @@ FAULTS: dict[str, Callable[[AppEnv, pytest.MonkeyPatch], None]] = {
 }
 
 
-def signed_call(env: AppEnv, endpoint: str, body: bytes) -> func.HttpResponse:
-    headers = slack_headers(constants.SLACK_SIGNING_SECRET, body)
-    if endpoint == "slash-start":
-        return slash_start.main(http_request("slash-start", body, headers))
-    request = http_request("orchestrator-client", body, headers)
-    return run(orchestrator_client.main(request, env.durable_client_binding))
+def call_with_storage_failing(
+    env: AppEnv, monkeypatch: pytest.MonkeyPatch, kind: str, endpoint: str, body: bytes
+) -> func.HttpResponse:
+    """Break storage as ``kind`` says, then send a signed request; it is answered within 3 s."""
+    env.allow(constants.USER_ID)
+    env.blob_proxy.clear()
+    FAULTS[kind](env, monkeypatch)
+    started = time.monotonic()
+    response = send(env, endpoint, body, slack_headers(constants.SLACK_SIGNING_SECRET, body))
+    assert time.monotonic() - started < SLACK_LIMIT_SECONDS
+    return response
 
 
-def check_failed_closed(env: AppEnv, logs: LogCapture, kind: str) -> None:
+def check_failed_closed(
+    env: AppEnv, logs: LogCapture, kind: str, scenario: str, answers: list[str]
+) -> None:
+    """Nothing started or flushed, the error logged, no secret anywhere; tally the faults."""
     assert len(env.blob_proxy.requests()) <= MAX_STORAGE_ATTEMPTS
     assert env.durable_api.starts == []
     assert env.cache_flush.requests() == []
@@ -65,46 +69,37 @@ def check_failed_closed(env: AppEnv, logs: LogCapture, kind: str) -> None:
     )
     if kind != "unreachable":
         assert env.blob_proxy.requests(), "the proxy saw the attempts"
+    assert_secret_free(logs, answers, constants.SECRETS)
     tally["faults injected (answers replaced or delayed)"] += max(1, len(env.blob_proxy.requests()))
+    tally["fault scenarios"] += 1
+    tally[f"faults: {scenario}, storage {kind}"] += 1
 
 
 @pytest.mark.parametrize("kind", sorted(FAULTS))
 def test_slash_command_with_storage_failing_shows_access_unavailable(
     app_env: AppEnv, captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
-    app_env.allow(constants.USER_ID)
-    app_env.blob_proxy.clear()
-    FAULTS[kind](app_env, monkeypatch)
-    started = time.monotonic()
-    response = signed_call(app_env, "slash-start", slash_command_body())
-    assert time.monotonic() - started < SLACK_LIMIT_SECONDS
+    response = call_with_storage_failing(
+        app_env, monkeypatch, kind, "slash-start", slash_command_body()
+    )
     assert response.status_code == 200
     opened, updated = app_env.slack.calls()
     assert opened.method == "views.open"
     assert updated.method == "views.update"
     assert "could not be checked" in view_text(updated.args["view"])
     assert "callback_id" not in updated.args["view"], "no form: access fails closed"
-    check_failed_closed(app_env, captured_logs, kind)
-    assert_secret_free(captured_logs, [], constants.SECRETS)
-    tally["fault scenarios"] += 1
-    tally[f"faults: slash command, storage {kind}"] += 1
+    check_failed_closed(app_env, captured_logs, kind, "slash command", [])
 
 
 @pytest.mark.parametrize("kind", sorted(FAULTS))
 def test_submission_with_storage_failing_shows_access_unavailable_and_starts_nothing(
     app_env: AppEnv, captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
-    app_env.allow(constants.USER_ID)
-    app_env.blob_proxy.clear()
-    FAULTS[kind](app_env, monkeypatch)
-    started = time.monotonic()
-    response = signed_call(app_env, "orchestrator-client", view_submission_body())
-    assert time.monotonic() - started < SLACK_LIMIT_SECONDS
+    response = call_with_storage_failing(
+        app_env, monkeypatch, kind, "orchestrator-client", view_submission_body()
+    )
     answer = assert_slack_json(response)
     assert answer["response_action"] == "update"
     assert "could not be checked" in view_text(answer["view"])
     assert app_env.slack.calls() == []
-    check_failed_closed(app_env, captured_logs, kind)
-    assert_secret_free(captured_logs, [response.get_body().decode()], constants.SECRETS)
-    tally["fault scenarios"] += 1
-    tally[f"faults: submission, storage {kind}"] += 1
+    check_failed_closed(app_env, captured_logs, kind, "submission", [response.get_body().decode()])

@@ -10,7 +10,7 @@ from azure.storage.blob import BlobServiceClient
 
 from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite, connection_string
 from tests.support.recording import RecordedRequest
-from tests.support.stub_server import HOP_BY_HOP_HEADERS, Reply, ReplyScript, StubServer
+from tests.support.stub_server import HOP_BY_HOP_HEADERS, Reply, ScriptedStubServer
 
 __all__ = [
     "ACCOUNT_KEY",
@@ -21,11 +21,10 @@ __all__ = [
     "upload_allowed_users",
 ]
 
-_SCRIPT_KEY = "storage"
 _NOT_FORWARDED = HOP_BY_HOP_HEADERS | {"expect"}
 
 
-class BlobProxy(StubServer):
+class BlobProxy(ScriptedStubServer):
     """A recording reverse proxy in front of Azurite.
 
     Every request is forwarded unchanged (method, path, query, headers including ``Host``,
@@ -40,7 +39,6 @@ class BlobProxy(StubServer):
         super().__init__("blob")
         self.upstream_port = upstream_port
         self.delay = 0.0
-        self._script: ReplyScript[Reply] = ReplyScript()
 
     @property
     def blob_endpoint(self) -> str:
@@ -52,23 +50,14 @@ class BlobProxy(StubServer):
         """A connection string whose ``BlobEndpoint`` is this proxy."""
         return connection_string(self.blob_endpoint)
 
-    def reply(self, *replies: Reply) -> None:
-        """Answer the next requests with ``replies`` (once each) instead of forwarding them."""
-        self._script.push(_SCRIPT_KEY, *replies)
-
-    def always(self, reply: Reply | None) -> None:
-        """Answer every later request with ``reply``; ``None`` forwards again."""
-        self._script.set_standing(_SCRIPT_KEY, reply)
-
     def clear(self) -> None:
         """Forget recordings, scripted replies and the delay."""
-        self._script.clear()
         self.delay = 0.0
         super().clear()
 
     def handle(self, request: RecordedRequest) -> Reply:
         """Play a scripted reply, or forward ``request`` to Azurite and relay the answer."""
-        scripted = self._script.take(_SCRIPT_KEY)
+        scripted = self.scripted()
         if scripted is not None:
             return scripted
         if self.delay > 0 and self.stopping.wait(self.delay):

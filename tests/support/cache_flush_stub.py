@@ -8,14 +8,13 @@ import threading
 from typing import Any
 
 from tests.support.recording import RecordedRequest
-from tests.support.stub_server import Reply, ReplyScript, StubServer
+from tests.support.stub_server import Reply, ScriptedStubServer
 
 PATH = "/api/cache-flush"
 ENVIRONMENTS = ("staging", "production")
-_SCRIPT_KEY = "cache-flush"
 
 
-class CacheFlushStub(StubServer):
+class CacheFlushStub(ScriptedStubServer):
     """Answers ``POST /api/cache-flush`` like the real function app, recording every request.
 
     The function key is checked as Azure Functions does (``code`` query parameter or
@@ -28,7 +27,6 @@ class CacheFlushStub(StubServer):
         """Create the stand-in expecting function key ``key``; ``start()`` binds it."""
         super().__init__("cache-flush")
         self.key = key
-        self._script: ReplyScript[Reply] = ReplyScript()
         self._ids = itertools.count(1)
         self._ids_lock = threading.Lock()
 
@@ -36,19 +34,6 @@ class CacheFlushStub(StubServer):
     def url(self) -> str:
         """The full URL with its ``code``, as configured in the app's environment."""
         return f"{self.origin}{PATH}?code={self.key}"
-
-    def reply(self, *replies: Reply) -> None:
-        """Queue one-shot ``replies`` for the next requests (in order, once each)."""
-        self._script.push(_SCRIPT_KEY, *replies)
-
-    def always(self, reply: Reply | None) -> None:
-        """Answer every later request with ``reply`` (``None`` restores the real behaviour)."""
-        self._script.set_standing(_SCRIPT_KEY, reply)
-
-    def clear(self) -> None:
-        """Forget recorded requests and scripted replies."""
-        self._script.clear()
-        super().clear()
 
     def key_sent(self, request: RecordedRequest) -> bool:
         """Whether ``request`` carried the right key (header or query), compared silently."""
@@ -63,7 +48,7 @@ class CacheFlushStub(StubServer):
             return Reply(status=404)
         if not self.key_sent(request):
             return Reply(status=401)
-        scripted = self._script.take(_SCRIPT_KEY)
+        scripted = self.scripted()
         if scripted is not None:
             return scripted
         if request.method != "POST":

@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Self
 from urllib.parse import quote, quote_plus
 
+from devhost.lifecycle import StartStop
 from tests.support.constants import SECRETS
 
 LOG_FORMAT = "%(levelname)s %(name)s [%(threadName)s] %(message)s"
 
 
-class LogCapture(logging.Handler):
+class LogCapture(StartStop, logging.Handler):
     """A root handler at DEBUG that keeps each record formatted (message, exception, stack).
 
     ``start()`` lowers the root logger to DEBUG so library loggers (slack_sdk, urllib3, azure,
@@ -72,19 +72,6 @@ class LogCapture(logging.Handler):
         if self._previous_level is not None:
             root.setLevel(self._previous_level)
             self._previous_level = None
-
-    def __enter__(self) -> Self:
-        """Start capturing."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop capturing."""
-        self.stop()
 
     def assert_no_secrets(self, secrets: Mapping[str, str] | Iterable[str] = SECRETS) -> None:
         """Fail if any secret appears in the captured output (see ``assert_no_secrets``)."""

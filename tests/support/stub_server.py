@@ -20,10 +20,10 @@ from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from devhost.lifecycle import StartStop
 from tests.support.recording import RecordedRequest, next_seq
 
 NO_BODY_STATUSES = frozenset({204, 304})
@@ -233,7 +233,7 @@ class _Server(ThreadingHTTPServer):
             self.owner.errors.append(traceback.format_exc())
 
 
-class StubServer:
+class StubServer(StartStop):
     """Base of every stand-in: subclasses implement ``handle`` to choose the ``Reply``."""
 
     def __init__(self, name: str) -> None:
@@ -295,19 +295,6 @@ class StubServer:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._server = None
 
-    def __enter__(self) -> Self:
-        """Start the server."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop the server."""
-        self.stop()
-
     @property
     def port(self) -> int:
         """The port the server listens on."""
@@ -368,3 +355,33 @@ class StubServer:
         except Exception:
             self.errors.append(traceback.format_exc())
             return Reply(status=500, json={"stub_error": f"{self.name} failed to answer"})
+
+
+class ScriptedStubServer(StubServer):
+    """A stand-in whose next answers a test can script, instead of its usual ones.
+
+    ``reply`` queues one-shot replies (in order, once each); ``always`` sets a standing reply
+    for every later request. ``handle`` asks ``scripted()`` first.
+    """
+
+    def __init__(self, name: str) -> None:
+        """Prepare a server called ``name`` with nothing scripted; ``start()`` binds it."""
+        super().__init__(name)
+        self._script: ReplyScript[Reply] = ReplyScript()
+
+    def reply(self, *replies: Reply) -> None:
+        """Queue one-shot ``replies`` for the next requests (in order, once each)."""
+        self._script.push(self.name, *replies)
+
+    def always(self, reply: Reply | None) -> None:
+        """Answer every later request with ``reply`` (``None`` restores the usual answers)."""
+        self._script.set_standing(self.name, reply)
+
+    def scripted(self) -> Reply | None:
+        """The scripted reply for the request at hand, if any."""
+        return self._script.take(self.name)
+
+    def clear(self) -> None:
+        """Forget recorded requests and scripted replies."""
+        self._script.clear()
+        super().clear()
