@@ -72,7 +72,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def run(host: str, port: int, state_dir: str) -> int:
     """Start Azurite and devhost, print the demo commands, and wait; return devhost's status."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _raise_interrupt)
     with Azurite() as azurite:
         upload_demo_list(azurite.connection_string)
         print(f"Azurite (blob storage, in memory) on {azurite.blob_endpoint}", flush=True)
