@@ -82,17 +82,17 @@ class AllowedUsersCache:
         ttl = settings.allowed_users_cache_seconds
         entry = self._entries.get(key)
         now = self._clock()
-        usable = entry is not None and now - entry.checked_at < ttl * STALE_FACTOR
-        if entry is not None and usable and now < entry.due_at:
-            return entry.users
+        servable = entry if entry and now - entry.checked_at < ttl * STALE_FACTOR else None
+        if servable is not None and now < servable.due_at:
+            return servable.users
         try:
             users, etag = self._fetch(key, entry)
         except Exception as error:
             reason = type(error).__name__
-            if entry is not None and usable:
+            if servable is not None:
                 logger.warning("Allowed-users refresh failed (%s); serving the cached list", reason)
-                entry.due_at = now + ttl
-                return entry.users
+                servable.due_at = now + ttl
+                return servable.users
             logger.error("Allowed-users list %s/%s is unreadable: %s", key[1], key[2], reason)
             raise AccessCheckUnavailable(reason) from error
         self._entries[key] = _Entry(users, etag, checked_at=now, due_at=now + ttl)

@@ -17,8 +17,6 @@ from shared.settings import Settings
 CLOSED_VIEW_ERRORS = frozenset({"not_found", "view_not_found"})
 INTERACTIVE_TIMEOUT_SECONDS = 2
 BACKGROUND_TIMEOUT_SECONDS = 10
-
-
 INTERACTIVE_MAX_RETRY_AFTER_SECONDS = 1
 
 
