@@ -1,15 +1,19 @@
-"""Validated configuration read from environment variables (SPEC section 3)."""
+"""Validated configuration read from environment variables (doc/behaviour.md, Configuration)."""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
 
 AZURE_STORAGE_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
+ALLOWED_USERS_BLOB_ENDPOINT = "ALLOWED_USERS_BLOB_ENDPOINT"
 CACHE_FLUSH_URL = "CACHE_FLUSH_FUNCTION_APP_FULL_URL_WITH_PATH_AND_CODE"
 SLACK_BOT_TOKEN = "SLACK_BOT_USER_OAUTH_ACCESS_TOKEN"  # noqa: S105 (a variable name)
 SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"  # noqa: S105 (a variable name)
@@ -23,6 +27,11 @@ FLUSH_ALLOWED_HOSTS = "FLUSH_ALLOWED_HOSTS"
 CACHE_FLUSH_TIMEOUT_SECONDS = "CACHE_FLUSH_TIMEOUT_SECONDS"
 CACHE_FLUSH_RETRY_INTERVAL_SECONDS = "CACHE_FLUSH_RETRY_INTERVAL_SECONDS"
 ACCESS_REQUEST_HINT = "ACCESS_REQUEST_HINT"
+APPROVAL_REQUIRED_ENVIRONMENTS = "APPROVAL_REQUIRED_ENVIRONMENTS"
+APPROVAL_CHANNEL = "APPROVAL_CHANNEL"
+APPROVAL_TIMEOUT_MINUTES = "APPROVAL_TIMEOUT_MINUTES"
+ALLOWED_USERGROUPS = "ALLOWED_USERGROUPS"
+APPROVER_USERGROUPS = "APPROVER_USERGROUPS"
 
 REQUIRED = (
     AZURE_STORAGE_CONNECTION_STRING,
@@ -31,6 +40,7 @@ REQUIRED = (
     SLACK_SIGNING_SECRET,
 )
 OPTIONAL_DEFAULTS: Mapping[str, str | None] = {
+    ALLOWED_USERS_BLOB_ENDPOINT: None,
     SLACK_CHANNEL_NAME: None,
     SLACK_API_URL: "https://slack.com/api/",
     ALLOWED_USERS_CONTAINER: "cache-flush-slack-app",
@@ -43,8 +53,23 @@ OPTIONAL_DEFAULTS: Mapping[str, str | None] = {
     ACCESS_REQUEST_HINT: (
         "To ask for access, post the request below in the team's support channel."
     ),
+    APPROVAL_REQUIRED_ENVIRONMENTS: "",
+    APPROVAL_CHANNEL: None,
+    APPROVAL_TIMEOUT_MINUTES: "60",
+    ALLOWED_USERGROUPS: "",
+    APPROVER_USERGROUPS: "",
 }
 ALL_VARIABLES = (*REQUIRED, *OPTIONAL_DEFAULTS)
+
+ENVIRONMENTS = ("production", "staging")
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+USERGROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
+
+# Inclusive ranges of the numeric settings: (lowest, highest).
+CACHE_SECONDS_RANGE = (0.0, 86_400.0)
+TIMEOUT_SECONDS_RANGE = (0.1, 600.0)
+RETRY_INTERVAL_SECONDS_RANGE = (0.01, 3_600.0)
+APPROVAL_MINUTES_RANGE = (0.01, 10_080.0)
 
 _reported: set[str] = set()
 
@@ -57,7 +82,8 @@ class ConfigurationError(Exception):
 class Settings:
     """Everything the app reads from its environment, parsed and checked."""
 
-    storage_connection_string: str
+    storage_connection_string: str | None
+    allowed_users_blob_endpoint: str | None
     cache_flush_url: str
     slack_bot_token: str
     slack_signing_secret: str
@@ -71,6 +97,11 @@ class Settings:
     cache_flush_timeout_seconds: float
     retry_interval_seconds: float
     access_request_hint: str
+    approval_required_environments: tuple[str, ...] = ()
+    approval_channel: str | None = None
+    approval_timeout_minutes: float = 60.0
+    allowed_usergroups: tuple[str, ...] = ()
+    approver_usergroups: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         """Name the non-secret settings only, so a stray log of the object leaks nothing."""
@@ -80,21 +111,17 @@ class Settings:
             f"allowed_users={self.allowed_users_container}/{self.allowed_users_blob})"
         )
 
+    def needs_approval(self, environment: str) -> bool:
+        """Whether a flush of this environment waits for an approver's decision."""
+        return environment in self.approval_required_environments
+
 
 def _names(raw: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
 
 
-def _positive_number(environ: Mapping[str, str], name: str, problems: list[str]) -> float:
-    raw = _value(environ, name) or ""
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not value > 0:
-        problems.append(f"{name} must be a positive number")
-        return 1.0
-    return value
+def _ids(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
 
 
 def _value(environ: Mapping[str, str], name: str) -> str | None:
@@ -104,6 +131,51 @@ def _value(environ: Mapping[str, str], name: str) -> str | None:
     return OPTIONAL_DEFAULTS.get(name)
 
 
+def _number(
+    environ: Mapping[str, str], name: str, bounds: tuple[float, float], problems: list[str]
+) -> float:
+    """A finite number within `bounds` (inclusive), or a problem naming the variable."""
+    low, high = bounds
+    raw = _value(environ, name) or ""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        problems.append(f"{name} must be a number from {low:g} to {high:g}")
+        return low
+    return value
+
+
+def is_local_host(host: str) -> bool:
+    """Whether a URL host is this machine (where plain http is acceptable)."""
+    return host.lower().strip("[]") in LOCAL_HOSTS
+
+
+def _check_https(environ: Mapping[str, str], name: str, problems: list[str]) -> str:
+    """The URL setting, which must be https unless it points at this machine."""
+    url = _value(environ, name) or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = urlsplit(""), ""
+    if not host:
+        problems.append(f"{name} must be an absolute URL")
+    elif parts.scheme.lower() != "https" and not (
+        parts.scheme.lower() == "http" and is_local_host(host)
+    ):
+        problems.append(f"{name} must use https (plain http only for localhost)")
+    return url
+
+
+def _usergroups(environ: Mapping[str, str], name: str, problems: list[str]) -> tuple[str, ...]:
+    groups = _ids(_value(environ, name) or "")
+    if any(USERGROUP_ID.fullmatch(group) is None for group in groups):
+        problems.append(f"{name} must list Slack user group IDs (S…), separated by commas")
+    return groups
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raise ConfigurationError naming every problem.
 
@@ -111,22 +183,45 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     flood the log on every request.
     """
     env = os.environ if environ is None else environ
-    problems = [f"{name} is not set" for name in REQUIRED if not env.get(name, "").strip()]
-    cache_seconds = _positive_number(env, ALLOWED_USERS_CACHE_SECONDS, problems)
-    timeout = _positive_number(env, CACHE_FLUSH_TIMEOUT_SECONDS, problems)
-    retry_interval = _positive_number(env, CACHE_FLUSH_RETRY_INTERVAL_SECONDS, problems)
+    endpoint = _value(env, ALLOWED_USERS_BLOB_ENDPOINT)
+    required = [n for n in REQUIRED if not (n == AZURE_STORAGE_CONNECTION_STRING and endpoint)]
+    problems = [f"{name} is not set" for name in required if not env.get(name, "").strip()]
+    cache_seconds = _number(env, ALLOWED_USERS_CACHE_SECONDS, CACHE_SECONDS_RANGE, problems)
+    timeout = _number(env, CACHE_FLUSH_TIMEOUT_SECONDS, TIMEOUT_SECONDS_RANGE, problems)
+    retry_interval = _number(
+        env, CACHE_FLUSH_RETRY_INTERVAL_SECONDS, RETRY_INTERVAL_SECONDS_RANGE, problems
+    )
+    approval_minutes = _number(env, APPROVAL_TIMEOUT_MINUTES, APPROVAL_MINUTES_RANGE, problems)
     domains = _names(_value(env, FLUSH_ALLOWED_DOMAINS) or "")
     if not domains:
         problems.append(f"{FLUSH_ALLOWED_DOMAINS} must name at least one domain")
+    if env.get(CACHE_FLUSH_URL, "").strip():
+        _check_https(env, CACHE_FLUSH_URL, problems)
+    api_url = _check_https(env, SLACK_API_URL, problems)
+    if endpoint:
+        _check_https(env, ALLOWED_USERS_BLOB_ENDPOINT, problems)
+    approval_environments = _names(_value(env, APPROVAL_REQUIRED_ENVIRONMENTS) or "")
+    if any(name not in ENVIRONMENTS for name in approval_environments):
+        problems.append(
+            f"{APPROVAL_REQUIRED_ENVIRONMENTS} may list only {' and '.join(ENVIRONMENTS)}"
+        )
+    approval_channel = _value(env, APPROVAL_CHANNEL)
+    if approval_environments and not approval_channel:
+        problems.append(
+            f"{APPROVAL_CHANNEL} is not set, but {APPROVAL_REQUIRED_ENVIRONMENTS} turns "
+            "approvals on"
+        )
+    allowed_groups = _usergroups(env, ALLOWED_USERGROUPS, problems)
+    approver_groups = _usergroups(env, APPROVER_USERGROUPS, problems)
     if problems:
         message = "The app is not configured correctly: " + "; ".join(problems)
         if message not in _reported:
             _reported.add(message)
             logger.error(message)
         raise ConfigurationError(message)
-    api_url = _value(env, SLACK_API_URL) or ""
     return Settings(
-        storage_connection_string=env[AZURE_STORAGE_CONNECTION_STRING].strip(),
+        storage_connection_string=_value(env, AZURE_STORAGE_CONNECTION_STRING),
+        allowed_users_blob_endpoint=endpoint,
         cache_flush_url=env[CACHE_FLUSH_URL].strip(),
         slack_bot_token=env[SLACK_BOT_TOKEN].strip(),
         slack_signing_secret=env[SLACK_SIGNING_SECRET].strip(),
@@ -140,4 +235,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         cache_flush_timeout_seconds=timeout,
         retry_interval_seconds=retry_interval,
         access_request_hint=_value(env, ACCESS_REQUEST_HINT) or "",
+        approval_required_environments=approval_environments,
+        approval_channel=approval_channel,
+        approval_timeout_minutes=approval_minutes,
+        allowed_usergroups=allowed_groups,
+        approver_usergroups=approver_groups,
     )
