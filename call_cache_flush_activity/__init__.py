@@ -1,20 +1,20 @@
-"""Activity: one HTTP call to cache-flush; raises for failures worth retrying."""
+"""Activity: one HTTP call to cache-flush; every answer comes back as a result."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from shared.cache_flush import request_flush
+from shared.handoffs import FlushCall
 from shared.settings import load_settings
 
 
 def main(request: dict[str, Any]) -> dict[str, Any]:
-    """Flush `request["urls"]` in `request["environment"]`; return `{ok, status, body, error}`."""
+    """Flush the call's URLs in its environment; return the `FlushResult` as a dict."""
     settings = load_settings()
     result = request_flush(
         settings.cache_flush_url,
-        request["environment"],
-        request["urls"],
+        FlushCall.from_dict(request),
         settings.cache_flush_timeout_seconds,
     )
     return result.to_dict()

@@ -1,4 +1,4 @@
-"""Orchestrator: call cache-flush under a retry policy, then fan out the notifications.
+"""Orchestrator: call cache-flush (retrying transient failures), then notify the user.
 
 Replay-safe: everything it needs is in its input; it reads no clock, environment or
 randomness and does no I/O of its own.
@@ -12,16 +12,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from shared.handoffs import FlushSummary
 from shared.orchestration import (
-    CACHE_FLUSH_ACTIVITY,
-    FLUSH_ATTEMPTS,
-    NOTIFY_ACTIVITY,
-    NOTIFY_ATTEMPTS,
     FlushRequest,
-    failed_flush,
-    notifications,
-    short_error,
-    summary,
+    deliver_all,
+    flush_with_retries,
+    plan_notifications,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,34 +35,10 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
             request.environment,
             " ".join(request.urls),
         )
-    flush_retry = df.RetryOptions(request.retry_interval_ms, FLUSH_ATTEMPTS)
-    try:
-        result = yield context.call_activity_with_retry(
-            CACHE_FLUSH_ACTIVITY,
-            flush_retry,
-            {"environment": request.environment, "urls": list(request.urls)},
-        )
-    except Exception as error:
-        result = failed_flush(error)
-
-    notify_retry = df.RetryOptions(request.retry_interval_ms, NOTIFY_ATTEMPTS)
-    planned = notifications(request, result)
-    tasks = [
-        context.call_activity_with_retry(NOTIFY_ACTIVITY, notify_retry, payload)
-        for _, payload in planned
-    ]
-    try:
-        yield context.task_all(tasks)
-    except Exception:
-        if not context.is_replaying:
-            logger.warning("A notification failed; waiting for the others")
-    outcomes: dict[str, dict[str, Any]] = {}
-    for (target, _), task in zip(planned, tasks, strict=True):
-        try:
-            outcomes[target] = yield task
-        except Exception as error:
-            outcomes[target] = {"delivered": False, "reason": short_error(error)}
-    return summary(result, outcomes)
+    result, attempts = yield from flush_with_retries(context, request)
+    planned = plan_notifications(request, result, attempts)
+    deliveries = yield from deliver_all(context, request, planned)
+    return FlushSummary.of(result, deliveries).to_dict()
 
 
 main = df.Orchestrator.create(orchestrate)

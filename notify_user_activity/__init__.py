@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.notify import notify
+from shared.handoffs import Notification
+from shared.notify import deliver
 from shared.settings import load_settings
 
 
 def main(request: dict[str, Any]) -> dict[str, Any]:
-    """Deliver one notification; a closed view is reported, other Slack errors raise."""
-    return notify(load_settings(), request)
+    """Deliver one `Notification`; a closed view is reported, other Slack errors raise."""
+    return deliver(load_settings(), Notification.from_dict(request)).to_dict()

@@ -1,43 +1,33 @@
-"""Client for the cache-flush API (SPEC sections 8 and 10.2).
+"""Client for the cache-flush API (doc/behaviour.md, "The cache-flush API").
 
-The function key is moved from the configured URL's `code` parameter into the
-`x-functions-key` header, so it never sits in a URL that a library might log.
+One call, one typed result: every answer, a timeout or a network error comes back as a
+`FlushResult` (never as an exception), so the orchestrator can retry and still tell the user
+what cache-flush last said. The function key is moved from the configured URL's `code`
+parameter into the `x-functions-key` header, so it never sits in a URL that a library might
+log; redirects are never followed, so the key only ever goes to the configured host.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from shared.handoffs import FlushCall, FlushResult
+from shared.settings import is_local_host
+
 logger = logging.getLogger(__name__)
 
-TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 CONNECT_TIMEOUT_SECONDS = 5.0
-MAX_BODY_CHARS = 64 * 1024
+MAX_BODY_BYTES = 64 * 1024
+READ_CHUNK_BYTES = 8 * 1024
+TRUNCATED = "\n… (truncated)"
 KEY_HEADER = "x-functions-key"
-
-
-class TransientFlushError(Exception):
-    """A failure worth retrying: no response, a timeout, or 429/502/503/504."""
-
-
-@dataclass(frozen=True)
-class FlushResult:
-    """A final answer from cache-flush: `ok` for any 2xx."""
-
-    ok: bool
-    status: int | None
-    body: Any
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form passed back to the orchestrator."""
-        return asdict(self)
+REDIRECT_NOT_FOLLOWED = "cache-flush answered with a redirect, which the app does not follow"
+NOT_HTTPS = "the cache-flush URL must use https (plain http only for localhost)"
 
 
 def split_function_key(url: str) -> tuple[str, str | None]:
@@ -49,42 +39,67 @@ def split_function_key(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=urlencode(rest))), (keys[0] if keys else None)
 
 
-def _body(response: requests.Response) -> Any:
+def is_secure(url: str) -> bool:
+    """Whether the URL is https, or plain http to this machine."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme == "https" or (scheme == "http" and is_local_host(parts.hostname or ""))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _read_body(response: requests.Response) -> Any:
+    """At most MAX_BODY_BYTES of the body: parsed JSON, or text (marked when truncated).
+
+    A body the connection cuts short is logged and kept only as far as it could be read
+    (often nothing): the status alone still answers.
+    """
+    data = b""
     try:
-        return response.json()
+        for chunk in response.iter_content(READ_CHUNK_BYTES):
+            data += chunk
+            if len(data) > MAX_BODY_BYTES:
+                break
+    except requests.RequestException as error:
+        logger.warning("The cache-flush answer's body was cut short (%s)", type(error).__name__)
+    if len(data) > MAX_BODY_BYTES:
+        return data[:MAX_BODY_BYTES].decode("utf-8", errors="replace") + TRUNCATED
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
     except ValueError:
-        return response.text[:MAX_BODY_CHARS]
+        return data.decode("utf-8", errors="replace")
 
 
 def request_flush(
     configured_url: str,
-    environment: str,
-    urls: Sequence[str],
+    call: FlushCall,
     timeout_seconds: float,
     session: requests.Session | None = None,
 ) -> FlushResult:
-    """POST the flush request; return a final result or raise TransientFlushError."""
+    """POST the flush request once; return what happened as a `FlushResult`."""
     url, key = split_function_key(configured_url)
+    if not is_secure(url):
+        return FlushResult.not_sent(NOT_HTTPS)
     headers = {KEY_HEADER: key} if key else {}
     sender = session or requests
     try:
-        response = sender.post(
+        with sender.post(
             url,
-            json={"environment": environment, "objects": list(urls)},
+            json={"environment": call.environment, "objects": list(call.urls)},
             headers=headers,
             timeout=(min(CONNECT_TIMEOUT_SECONDS, timeout_seconds), timeout_seconds),
-        )
-    except requests.Timeout as error:
-        raise TransientFlushError(
-            f"no response: cache-flush did not answer within {timeout_seconds:g} s"
-        ) from error
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            status = response.status_code
+            body = _read_body(response)
+    except requests.Timeout:
+        return FlushResult.no_response(f"cache-flush did not answer within {timeout_seconds:g} s")
     except requests.RequestException as error:
-        raise TransientFlushError(
-            f"no response: could not reach cache-flush ({type(error).__name__})"
-        ) from error
-    body = _body(response)
-    if response.status_code in TRANSIENT_STATUSES:
-        raise TransientFlushError(f"cache-flush answered HTTP {response.status_code}")
-    ok = 200 <= response.status_code < 300
-    logger.info("cache-flush answered HTTP %d", response.status_code)
-    return FlushResult(ok=ok, status=response.status_code, body=body)
+        return FlushResult.no_response(f"could not reach cache-flush ({type(error).__name__})")
+    logger.info("cache-flush answered HTTP %d", status)
+    if 300 <= status < 400:
+        return FlushResult.answered(status, body, REDIRECT_NOT_FOLLOWED)
+    return FlushResult.answered(status, body)

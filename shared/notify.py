@@ -1,14 +1,28 @@
-"""Delivery of one notification to Slack, for the notify activity (SPEC 10.4)."""
+"""Delivery of one notification to Slack, for the notify activity (doc/behaviour.md).
+
+A view the user closed, or Slack expired, counts as delivered-nothing; any other Slack error
+raises `DeliveryError`, so the orchestrator's retry policy can try again. A rate limit is
+waited out only when Slack asks for a short wait: a longer one raises at once, and the
+durable retry policy takes over instead of the activity sleeping until its timeout.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, assert_never
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.slack_response import SlackResponse
 
+from shared.handoffs import Delivery, Notification, NotificationKind
 from shared.settings import Settings
-from shared.slack_api import BACKGROUND_TIMEOUT_SECONDS, error_code, is_closed_view, web_client
+from shared.slack_api import (
+    BACKGROUND_MAX_RETRY_AFTER_SECONDS,
+    BACKGROUND_TIMEOUT_SECONDS,
+    error_code,
+    is_closed_view,
+    web_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -19,25 +33,39 @@ class DeliveryError(Exception):
     """Slack refused a notification; the message names the method and Slack's error code."""
 
 
-def notify(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
-    """Update a view (`kind: view`) or post a message (`kind: message`).
+def _text(response: SlackResponse, name: str) -> str | None:
+    value: Any = response.get(name)
+    return value if isinstance(value, str) and value else None
 
-    A view the user closed, or Slack expired, counts as delivered-nothing and returns
-    `{"delivered": False, "reason": ...}`; any other Slack error raises, so the
-    orchestrator's retry policy can try again.
-    """
-    client = web_client(settings, BACKGROUND_TIMEOUT_SECONDS, RATE_LIMIT_RETRIES)
-    method = "views.update" if request["kind"] == "view" else "chat.postMessage"
+
+def deliver(settings: Settings, notification: Notification) -> Delivery:
+    """Make the notification's Slack call; for a post, report where the message landed."""
+    client = web_client(
+        settings,
+        BACKGROUND_TIMEOUT_SECONDS,
+        rate_limit_retries=RATE_LIMIT_RETRIES,
+        max_retry_after_seconds=BACKGROUND_MAX_RETRY_AFTER_SECONDS,
+    )
     try:
-        if request["kind"] == "view":
-            client.views_update(view_id=request["view_id"], view=request["view"])
-        else:
-            client.chat_postMessage(
-                channel=request["channel"], text=request["text"], blocks=request["blocks"]
-            )
+        match notification.kind:
+            case NotificationKind.UPDATE_VIEW:
+                client.views_update(view_id=notification.view_id, view=notification.view)
+                return Delivery(delivered=True)
+            case NotificationKind.POST_MESSAGE:
+                posted = client.chat_postMessage(
+                    channel=notification.channel,
+                    text=notification.text,
+                    blocks=list(notification.blocks),
+                )
+                return Delivery(
+                    delivered=True, channel=_text(posted, "channel"), ts=_text(posted, "ts")
+                )
+            case _:
+                assert_never(notification.kind)
     except SlackApiError as error:
-        if request["kind"] == "view" and is_closed_view(error):
+        code = error_code(error)
+        if notification.kind is NotificationKind.UPDATE_VIEW and is_closed_view(error):
             logger.info("The modal was closed before the result arrived")
-            return {"delivered": False, "reason": error_code(error)}
-        raise DeliveryError(f"{method}: Slack answered {error_code(error)}") from error
-    return {"delivered": True, "reason": None}
+            return Delivery(delivered=False, reason=code)
+        method = notification.kind.slack_method
+        raise DeliveryError(f"{method}: Slack answered {code}") from error

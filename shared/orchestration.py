@@ -1,16 +1,26 @@
-"""The flush orchestration's data: its input, the notifications it sends, its summary.
+"""The flush orchestration's steps: its input, the cache-flush retries, the notifications.
 
-Pure functions only: the orchestrator calls them during replay, so they must not read a
-clock, the environment, randomness or the network (SPEC section 10).
+Replay-safe: the orchestrator runs this code again on every replay, so nothing here reads a
+clock (only the context's), the environment or randomness, or does I/O of its own
+(doc/behaviour.md, "The orchestration").
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import re
+from collections.abc import Generator, Mapping
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
+import azure.durable_functions as df
+
 from shared import views
+from shared.handoffs import Delivery, FlushCall, FlushResult, Notification
+
+logger = logging.getLogger(__name__)
 
 ORCHESTRATOR = "flush_orchestrator"
 CACHE_FLUSH_ACTIVITY = "call_cache_flush_activity"
@@ -18,9 +28,18 @@ NOTIFY_ACTIVITY = "notify_user_activity"
 FLUSH_ATTEMPTS = 3
 NOTIFY_ATTEMPTS = 3
 ERROR_CHARS = 300
-HOST_ERROR_PREFIX = re.compile(
-    r"^(?:Activity function '[^']*' failed:\s*)?(?:[\w.]*(?:Error|Exception):\s*)*"
-)
+DEFAULT_RETRY_INTERVAL_MS = 5_000
+RETRY_INTERVAL_MS_RANGE = (1, 3_600_000)
+ACTIVITY_FAILED = "the app hit an unexpected error while calling cache-flush"
+NOTIFY_FAILED = "{method} failed after {attempts} attempts; see the instance history"
+
+
+def _interval_ms(value: Any) -> int:
+    """A retry interval the SDK accepts, whatever the input holds: whole ms, in range."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return DEFAULT_RETRY_INTERVAL_MS
+    low, high = RETRY_INTERVAL_MS_RANGE
+    return min(max(round(value), low), high)
 
 
 @dataclass(frozen=True)
@@ -41,8 +60,8 @@ class FlushRequest:
         return {**asdict(self), "urls": list(self.urls)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FlushRequest:
-        """Rebuild from the orchestration input."""
+    def from_dict(cls, data: Mapping[str, Any]) -> FlushRequest:
+        """Rebuild from the orchestration input; the retry interval is brought into range."""
         return cls(
             user_id=data["user_id"],
             user_name=data["user_name"],
@@ -51,8 +70,17 @@ class FlushRequest:
             environment=data["environment"],
             urls=tuple(data["urls"]),
             channel=data.get("channel"),
-            retry_interval_ms=int(data["retry_interval_ms"]),
+            retry_interval_ms=_interval_ms(data.get("retry_interval_ms")),
         )
+
+    def retry_options(self, attempts: int) -> df.RetryOptions:
+        """A durable retry policy: `attempts` in all, the first retry after the interval."""
+        return df.RetryOptions(_interval_ms(self.retry_interval_ms), attempts)
+
+    @property
+    def retry_interval(self) -> timedelta:
+        """The wait between two cache-flush attempts."""
+        return timedelta(milliseconds=_interval_ms(self.retry_interval_ms))
 
 
 def instance_id(team_id: str, view_id: str) -> str:
@@ -62,53 +90,93 @@ def instance_id(team_id: str, view_id: str) -> str:
 
 
 def short_error(error: BaseException | str) -> str:
-    """The first line of an error, bounded, for messages and the summary.
-
-    The host reports a failed activity as "Activity function 'name' failed: Type: message";
-    only the message is meant for people.
-    """
+    """The first line of an error, bounded, for log lines; its text decides nothing."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    first = HOST_ERROR_PREFIX.sub("", lines[0]) if lines else ""
     fallback = "unknown error" if isinstance(error, str) else type(error).__name__
-    return (first or fallback)[:ERROR_CHARS]
+    return (lines[0] if lines else fallback)[:ERROR_CHARS]
 
 
-def failed_flush(error: BaseException) -> dict[str, Any]:
-    """The flush result when every attempt failed: no response, with the last error."""
-    return {"ok": False, "status": None, "body": None, "error": short_error(error)}
+def flush_with_retries(
+    context: df.DurableOrchestrationContext, request: FlushRequest
+) -> Generator[Any, Any, tuple[FlushResult, int]]:
+    """Call cache-flush up to FLUSH_ATTEMPTS times; return the last result and the attempts.
+
+    A transient result (no response, 429, 502, 503, 504) is tried again after a durable
+    timer of the request's retry interval; any other result is final. The activity returns
+    a result for every answer, so an exception from it is unexpected: it ends the retries
+    as a result that was not sent, without reading the exception's text.
+    """
+    call = FlushCall(request.environment, request.urls).to_dict()
+    attempt = 1
+    while True:
+        try:
+            answer = yield context.call_activity(CACHE_FLUSH_ACTIVITY, call, expected_type=dict)
+            result = FlushResult.from_dict(answer)
+        except Exception as error:
+            if not context.is_replaying:
+                logger.error("The cache-flush activity failed: %s", short_error(error))
+            result = FlushResult.not_sent(ACTIVITY_FAILED)
+        if not result.transient or attempt == FLUSH_ATTEMPTS:
+            return result, attempt
+        if not context.is_replaying:
+            logger.warning(
+                "cache-flush attempt %d of %d: %s; trying again",
+                attempt,
+                FLUSH_ATTEMPTS,
+                f"HTTP {result.status}" if result.status is not None else result.error,
+            )
+        yield context.create_timer(context.current_utc_datetime + request.retry_interval)
+        attempt += 1
 
 
-def result_message(request: FlushRequest, result: dict[str, Any]) -> views.Message:
-    """The success or failure content for a cache-flush result."""
-    if result.get("ok"):
+def result_message(request: FlushRequest, result: FlushResult, attempts: int) -> views.Message:
+    """The success or failure content for the last cache-flush result."""
+    if result.ok:
         return views.success_message(
-            request.user_name,
-            request.user_id,
-            request.environment,
-            request.urls,
-            result.get("body"),
+            request.user_name, request.user_id, request.environment, request.urls, result.body
         )
-    return views.failure_message(result.get("status"), result.get("body"), result.get("error"))
+    return views.failure_message(result, request.environment, request.urls, attempts)
 
 
-def notifications(
-    request: FlushRequest, result: dict[str, Any]
-) -> list[tuple[str, dict[str, Any]]]:
-    """Each notification as (target, activity input): modal, DM, and channel on success."""
-    message = result_message(request, result)
-    planned = [
-        ("modal", {"kind": "view", "view_id": request.view_id, "view": views.result_view(message)}),
-        ("dm", {"kind": "message", "channel": request.user_id, **message}),
-    ]
-    if result.get("ok") and request.channel:
-        planned.append(("channel", {"kind": "message", "channel": request.channel, **message}))
+def plan_notifications(
+    request: FlushRequest, result: FlushResult, attempts: int
+) -> dict[str, Notification]:
+    """Each notification by name: the modal, the DM, and on success the channel."""
+    message = result_message(request, result, attempts)
+    planned = {
+        "modal": Notification.update_view(request.view_id, views.result_view(message)),
+        "dm": Notification.post_message(request.user_id, message),
+    }
+    if result.ok and request.channel:
+        planned["channel"] = Notification.post_message(request.channel, message)
     return planned
 
 
-def summary(result: dict[str, Any], outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The orchestration's output: the flush outcome and each notification's outcome."""
-    return {
-        "flush": {"ok": bool(result.get("ok")), "status": result.get("status")},
-        "error": result.get("error"),
-        "notifications": outcomes,
+def deliver_all(
+    context: df.DurableOrchestrationContext,
+    request: FlushRequest,
+    planned: Mapping[str, Notification],
+) -> Generator[Any, Any, dict[str, Delivery]]:
+    """Send every notification at once, each under a retry policy; one failure stops none."""
+    retry = request.retry_options(NOTIFY_ATTEMPTS)
+    tasks = {
+        name: context.call_activity_with_retry(
+            NOTIFY_ACTIVITY, retry, notification.to_dict(), expected_type=dict
+        )
+        for name, notification in planned.items()
     }
+    try:
+        yield context.task_all(list(tasks.values()))
+    except Exception:
+        if not context.is_replaying:
+            logger.warning("A notification failed; waiting for the others")
+    deliveries: dict[str, Delivery] = {}
+    for name, task in tasks.items():
+        try:
+            deliveries[name] = Delivery.from_dict((yield task))
+        except Exception:
+            reason = NOTIFY_FAILED.format(
+                method=planned[name].kind.slack_method, attempts=NOTIFY_ATTEMPTS
+            )
+            deliveries[name] = Delivery(delivered=False, reason=reason)
+    return deliveries

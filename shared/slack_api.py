@@ -1,4 +1,7 @@
-"""Slack Web API access: a configured slack-sdk WebClient and its error vocabulary (SPEC 11)."""
+"""Slack Web API access: a configured slack-sdk WebClient and its error vocabulary.
+
+See doc/behaviour.md, "Using the Slack Web API".
+"""
 
 from __future__ import annotations
 
@@ -18,13 +21,14 @@ CLOSED_VIEW_ERRORS = frozenset({"not_found", "view_not_found"})
 INTERACTIVE_TIMEOUT_SECONDS = 2
 BACKGROUND_TIMEOUT_SECONDS = 10
 INTERACTIVE_MAX_RETRY_AFTER_SECONDS = 1
+BACKGROUND_MAX_RETRY_AFTER_SECONDS = 5
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
     """slack-sdk's 429 handler, retrying only when `Retry-After` fits a time budget.
 
-    The slash command must finish within Slack's 3 seconds; waiting out a longer
-    `Retry-After` would miss that window anyway, so the error surfaces at once instead.
+    The slash command must finish within Slack's 3 seconds, and an activity must not sleep
+    until its function timeout: a longer `Retry-After` surfaces the error at once instead.
     """
 
     def __init__(self, max_retry_count: int, max_retry_after_seconds: int) -> None:
@@ -49,24 +53,23 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
 def web_client(
     settings: Settings,
     timeout: float,
+    *,
+    max_retry_after_seconds: int,
     rate_limit_retries: int = 1,
-    max_retry_after_seconds: int | None = None,
 ) -> WebClient:
-    """A WebClient on the configured base URL, with a timeout and slack-sdk's retry handlers.
+    """A WebClient on the configured base URL, with a timeout and bounded retry handlers.
 
-    Connection resets are retried once; HTTP 429 is retried after its `Retry-After`, or,
-    with `max_retry_after_seconds`, only when Slack asks for at most that long a wait.
+    Connection resets are retried once; HTTP 429 is retried after its `Retry-After` only
+    when Slack asks for at most `max_retry_after_seconds`, so no call ever sleeps longer.
     """
-    rate_limit = (
-        RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
-        if max_retry_after_seconds is None
-        else BoundedRateLimitRetryHandler(rate_limit_retries, max_retry_after_seconds)
-    )
     return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        timeout=timeout,  # type: ignore[arg-type] (urllib accepts fractions of a second)
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), rate_limit],
+        timeout=timeout,  # type: ignore[arg-type]  # urllib accepts fractions of a second
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            BoundedRateLimitRetryHandler(rate_limit_retries, max_retry_after_seconds),
+        ],
     )
 
 

@@ -1,4 +1,4 @@
-"""Block Kit views and messages (SPEC section 7).
+"""Block Kit views and messages (doc/behaviour.md, "Views and messages").
 
 Every function builds a fresh object, so concurrent requests never share state, and keeps
 within Slack's limits: section text at most 3000 characters, at most 100 blocks in a
@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from shared.handoffs import FlushResult
 from shared.submission import (
     ENVIRONMENT_ACTION,
     ENVIRONMENT_BLOCK,
@@ -39,6 +40,18 @@ VIEW_CLOSED_TEXT = "View must be open"
 NOT_ALLOWED_TEXT = "User not allowed"
 OPEN_FAILED_TEXT = "Cache flush could not start"
 PROCESSING_ERROR_TEXT = "Cache flush hit an unexpected error"
+
+TRUNCATED_MARK = "\n… (truncated)"
+CORRECT_REQUEST = "Correct the request as the message above says, then try again."
+MISCONFIGURED = (
+    "cache-flush refused the app's key or address, so the app is misconfigured and trying "
+    "again will not help. Please contact the app developer."
+)
+CONTACT_DEVELOPER = (
+    "The app could not complete this request, and trying again is unlikely to help. "
+    "Please contact the app developer."
+)
+TRY_AGAIN = "Try again in a few minutes; if it keeps failing, contact the app developer."
 
 
 def escape(text: str) -> str:
@@ -211,7 +224,7 @@ def success_message(
     """The result of an accepted flush, with the timing and IDs cache-flush returned."""
     details = body if isinstance(body, dict) else {}
     seconds = details.get("estimatedSeconds")
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
         seconds = DEFAULT_ESTIMATED_SECONDS
     blocks = [
         _section(
@@ -226,9 +239,12 @@ def success_message(
         *list_blocks(urls),
     ]
     ids = [
-        f"*{label}:* `{escape(str(details[key]))[:200]}`"
-        for key, label in (("purgeId", "Purge ID"), ("supportId", "Support ID"))
-        if details.get(key)
+        f"*{label}:* `{escape(str(value))[:200]}`"
+        for label, value in (
+            ("Purge ID", details.get("purgeId") or details.get("purgeID")),
+            ("Support ID", details.get("supportId")),
+        )
+        if value
     ]
     if ids:
         blocks.append(_section("\n".join(ids)))
@@ -236,34 +252,90 @@ def success_message(
 
 
 def _pretty(body: Any) -> str:
+    """The body as indented JSON; text that is not JSON as it is."""
     if isinstance(body, str):
         try:
             body = json.loads(body)
         except ValueError:
-            return body
+            return str(body)
     return json.dumps(body, indent=2, ensure_ascii=False)
 
 
-def failure_message(status: int | None, body: Any, error: str | None) -> Message:
-    """The result of a flush that did not run: status, the error body, and advice."""
+def _fit(text: str, limit: int) -> str:
+    """`text` escaped for mrkdwn, cut (never inside an entity) to at most `limit` characters."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    kept: list[str] = []
+    size = len(TRUNCATED_MARK)
+    for char in text:
+        piece = escape(char)
+        if size + len(piece) > limit:
+            break
+        kept.append(piece)
+        size += len(piece)
+    return "".join(kept) + TRUNCATED_MARK
+
+
+def _reason(body: Any) -> str | None:
+    """The human-readable message of an error body: cache-flush's `message` or Akamai's `detail`."""
+    if not isinstance(body, dict):
+        return None
+    for key in ("message", "detail", "title"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def failure_advice(result: FlushResult) -> str:
+    """What the user can do about a failed flush, by the last status received."""
+    status = result.status
     if status is None:
-        outcome = f"*Status:* no response ({escape(error or 'unknown error')[:500]})"
+        return TRY_AGAIN if result.transient else CONTACT_DEVELOPER
+    if status in (400, 403) and _reason(result.body):
+        return CORRECT_REQUEST
+    if status in (401, 404):
+        return MISCONFIGURED
+    if status == 429 or status >= 500:
+        return TRY_AGAIN
+    return CONTACT_DEVELOPER
+
+
+def _outcome(result: FlushResult, attempts: int) -> str:
+    if result.status is not None:
+        outcome = f"*Status:* HTTP {result.status}"
+    elif result.transient:
+        outcome = f"*Status:* no response ({escape(result.error or 'unknown error')[:500]})"
     else:
-        outcome = f"*Status:* HTTP {status}"
-    reason = body.get("message") if isinstance(body, dict) else None
-    if isinstance(reason, str) and reason:
+        outcome = f"*Status:* not sent ({escape(result.error or 'unknown error')[:500]})"
+    if attempts > 1:
+        outcome += f", the last of {attempts} attempts"
+    reason = _reason(result.body)
+    if reason:
         outcome += f"\n*Message:* {escape(reason)[:500]}"
-    blocks = [_section(":x: *The cache flush did not run.*"), _section(outcome)]
-    if body not in (None, "", {}):
-        text = escape(_pretty(body))
-        if len(text) > ERROR_BODY_CHARS:
-            text = text[:ERROR_BODY_CHARS] + "\n… (truncated)"
-        blocks.append(_section(f"```{text}```"))
-    if status is not None and 400 <= status < 500:
-        advice = "Correct the request as the message above says, then try again."
-    else:
-        advice = "Try again in a few minutes; if it keeps failing, contact the app developer."
-    blocks.append(_section(advice))
+    elif result.status is not None and result.error:
+        outcome += f"\n*Note:* {escape(result.error)[:500]}"
+    return outcome
+
+
+def failure_message(
+    result: FlushResult, environment: str, urls: Sequence[str], attempts: int = 1
+) -> Message:
+    """The result of a flush that did not run.
+
+    Names the environment and the URLs (a user may have several requests in their DMs), the
+    status of the last answer with its body pretty-printed, and advice that fits the status.
+    """
+    blocks = [
+        _section(":x: *The cache flush did not run.*"),
+        _section(f"*Environment:* {escape(environment)}\n*URLs ({len(urls)}):*"),
+        *list_blocks(urls),
+        _section(_outcome(result, attempts)),
+    ]
+    if result.body not in (None, "", {}):
+        blocks.append(_section(f"```{_fit(_pretty(result.body), ERROR_BODY_CHARS)}```"))
+    blocks.append(_section(failure_advice(result)))
     return _message(FAILURE_TEXT, blocks)
 
 

@@ -1,22 +1,32 @@
-"""`call_cache_flush_activity` against the cache-flush stand-in (SPEC sections 8 and 10.2)."""
+"""`call_cache_flush_activity` against the cache-flush stand-in (doc/behaviour.md)."""
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
 import time
-import traceback
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import call_cache_flush_activity
-from shared.cache_flush import TransientFlushError
+from devhost.standins.recording import RecordedRequest
+from devhost.standins.stub_server import Reply
+from shared import views
+from shared.cache_flush import (
+    MAX_BODY_BYTES,
+    NOT_HTTPS,
+    REDIRECT_NOT_FOLLOWED,
+    TRUNCATED,
+    request_flush,
+)
+from shared.handoffs import FlushCall, FlushResult
 from tests.support import constants
 from tests.support.app_env import AppEnv
-from tests.support.cache_flush_stub import PATH
+from tests.support.cache_flush_stub import PATH, CacheFlushStub
 from tests.support.logs import LogCapture
-from tests.support.recording import RecordedRequest
-from tests.support.stub_server import Reply
 
 URLS = ["https://www.nhs.uk/conditions/", "https://www.nhs.uk/service-search/"]
 REQUEST = {"environment": "staging", "urls": URLS}
@@ -44,10 +54,19 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def assert_key_not_in(error: BaseException) -> None:
-    """Neither the exception nor anything it chains to shows the function key."""
-    text = "".join(traceback.format_exception(error))
-    assert constants.CACHE_FLUSH_KEY not in text, "the function key is in the error"
+def assert_key_not_in(result: dict[str, Any]) -> None:
+    """The result (as durable history would store it) does not show the function key."""
+    assert constants.CACHE_FLUSH_KEY not in json.dumps(result), "the function key is in the result"
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[CacheFlushStub]:
+    """A second cache-flush stand-in, on another port, accepting the same key."""
+    server = CacheFlushStub(constants.CACHE_FLUSH_KEY).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- the request ----------------------------------------------------------------------------
@@ -116,8 +135,9 @@ def test_a_url_without_a_key_sends_no_key_and_gets_the_401_as_a_final_answer(
 
 def test_201_is_parsed_into_a_successful_result(app_env: AppEnv) -> None:
     result = flush()
-    assert set(result) == {"ok", "status", "body", "error"}
+    assert set(result) == {"ok", "status", "body", "error", "transient"}
     assert result["ok"] is True
+    assert result["transient"] is False
     assert result["status"] == 201
     assert result["error"] is None
     body = result["body"]
@@ -132,12 +152,12 @@ def test_201_is_parsed_into_a_successful_result(app_env: AppEnv) -> None:
 @pytest.mark.parametrize("status", [200, 201, 202, 299])
 def test_any_2xx_is_ok(app_env: AppEnv, status: int) -> None:
     app_env.cache_flush.reply(Reply(status=status, json={"detail": "accepted"}))
-    assert flush() == {"ok": True, "status": status, "body": {"detail": "accepted"}, "error": None}
+    assert flush() == FlushResult.answered(status, {"detail": "accepted"}).to_dict()
 
 
 def test_204_without_a_body_is_ok(app_env: AppEnv) -> None:
     app_env.cache_flush.reply(Reply(status=204))
-    assert flush() == {"ok": True, "status": 204, "body": "", "error": None}
+    assert flush() == FlushResult(ok=True, status=204, body="").to_dict()
 
 
 @pytest.mark.parametrize(
@@ -167,7 +187,7 @@ def test_error_answers_are_final_results_not_exceptions(
     app_env: AppEnv, status: int, body: dict[str, Any]
 ) -> None:
     app_env.cache_flush.reply(Reply(status=status, json=body))
-    assert flush() == {"ok": False, "status": status, "body": body, "error": None}
+    assert flush() == FlushResult(ok=False, status=status, body=body).to_dict()
     assert len(app_env.cache_flush.requests()) == 1
 
 
@@ -188,35 +208,43 @@ def test_a_body_that_is_not_json_is_returned_as_text(
     app_env.cache_flush.reply(
         Reply(status=status, body=html.encode(), headers={"Content-Type": "text/html"})
     )
-    assert flush() == {"ok": ok, "status": status, "body": html, "error": None}
+    assert flush() == FlushResult(ok=ok, status=status, body=html).to_dict()
 
 
-# --- transient failures raise ---------------------------------------------------------------
+# --- transient failures are results too -------------------------------------------------------
 
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
-def test_transient_statuses_raise(app_env: AppEnv, captured_logs: LogCapture, status: int) -> None:
+def test_transient_statuses_keep_their_status_and_body(
+    app_env: AppEnv, captured_logs: LogCapture, status: int
+) -> None:
     app_env.cache_flush.reply(
-        Reply(status=status, json={"message": "busy"}, headers={"Retry-After": "1"})
+        Reply(status=status, json={"message": "cold start"}, headers={"Retry-After": "1"})
     )
-    with pytest.raises(TransientFlushError, match=str(status)) as raised:
-        flush()
+    result = flush()
+    assert result == {
+        "ok": False,
+        "status": status,
+        "body": {"message": "cold start"},
+        "error": None,
+        "transient": True,
+    }
     assert len(app_env.cache_flush.requests()) == 1, "retries are the orchestrator's job"
-    assert_key_not_in(raised.value)
+    assert_key_not_in(result)
     captured_logs.assert_no_secrets()
 
 
-def test_a_timeout_raises_within_the_configured_time(
+def test_a_timeout_is_a_transient_result_within_the_configured_time(
     app_env: AppEnv, captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CACHE_FLUSH_TIMEOUT_SECONDS", "0.5")
     app_env.cache_flush.reply(Reply(status=201, json={"detail": "late"}, delay=HANG_SECONDS))
     started = time.monotonic()
-    with pytest.raises(TransientFlushError, match="did not answer") as raised:
-        flush()
+    result = flush()
     assert time.monotonic() - started < TIMEOUT_BOUND_SECONDS
+    assert result == FlushResult.no_response("cache-flush did not answer within 0.5 s").to_dict()
     assert len(app_env.cache_flush.requests()) == 1
-    assert_key_not_in(raised.value)
+    assert_key_not_in(result)
     captured_logs.assert_no_secrets()
 
 
@@ -236,35 +264,146 @@ def test_the_timeout_setting_is_honoured(
 ) -> None:
     monkeypatch.setenv("CACHE_FLUSH_TIMEOUT_SECONDS", timeout)
     app_env.cache_flush.reply(Reply(status=201, json={"detail": "slow"}, delay=delay))
+    result = flush()
     if answered:
-        assert flush()["body"] == {"detail": "slow"}
+        assert result["body"] == {"detail": "slow"}
     else:
-        with pytest.raises(TransientFlushError):
-            flush()
+        assert result["status"] is None
+        assert result["transient"] is True
 
 
-def test_a_dropped_connection_raises(app_env: AppEnv, captured_logs: LogCapture) -> None:
+def test_a_dropped_connection_is_no_response(app_env: AppEnv, captured_logs: LogCapture) -> None:
     app_env.cache_flush.reply(Reply(drop=True))
-    with pytest.raises(TransientFlushError, match="could not reach") as raised:
-        flush()
+    result = flush()
+    assert result["status"] is None
+    assert result["transient"] is True
+    assert result["error"].startswith("could not reach cache-flush (")
     assert len(app_env.cache_flush.requests()) == 1
-    assert_key_not_in(raised.value)
+    assert_key_not_in(result)
     captured_logs.assert_no_secrets()
 
 
-def test_a_refused_connection_raises(
+def test_a_refused_connection_is_no_response(
     app_env: AppEnv, captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     configured = f"http://127.0.0.1:{closed_port()}{PATH}?code={constants.CACHE_FLUSH_KEY}"
     monkeypatch.setenv("CACHE_FLUSH_FUNCTION_APP_FULL_URL_WITH_PATH_AND_CODE", configured)
-    with pytest.raises(TransientFlushError, match="could not reach") as raised:
-        flush()
-    assert_key_not_in(raised.value)
+    result = flush()
+    assert (
+        result == FlushResult.no_response("could not reach cache-flush (ConnectionError)").to_dict()
+    )
+    assert_key_not_in(result)
     captured_logs.assert_no_secrets()
+
+
+# --- redirects, plain http, large bodies ----------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_final_answer_and_the_key_never_follows_it(
+    app_env: AppEnv, elsewhere: CacheFlushStub, captured_logs: LogCapture, status: int
+) -> None:
+    app_env.cache_flush.reply(
+        Reply(status=status, headers={"Location": f"{elsewhere.origin}{PATH}"})
+    )
+    result = flush()
+    assert result == FlushResult.answered(status, "", REDIRECT_NOT_FOLLOWED).to_dict()
+    assert result["transient"] is False
+    assert len(app_env.cache_flush.requests()) == 1
+    assert elsewhere.requests() == [], "the request (and its key) went to the redirect target"
+    captured_logs.assert_no_secrets()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://cache-flush.example{PATH}?code={constants.CACHE_FLUSH_KEY}",
+        f"ftp://cache-flush.example{PATH}?code={constants.CACHE_FLUSH_KEY}",
+        f"http://localhost.example{PATH}?code={constants.CACHE_FLUSH_KEY}",
+    ],
+)
+def test_the_key_is_never_sent_over_plain_http_except_to_localhost(url: str) -> None:
+    result = request_flush(url, FlushCall("staging", tuple(URLS)), 1.0)
+    assert result == FlushResult.not_sent(NOT_HTTPS)
+
+
+def test_plain_http_to_localhost_is_allowed(app_env: AppEnv) -> None:
+    configured = app_env.cache_flush.url.replace("127.0.0.1", "localhost")
+    assert configured.startswith("http://localhost:")
+    result = request_flush(configured, FlushCall("staging", tuple(URLS)), 5.0)
+    assert result.status == 201
+
+
+def test_a_large_body_is_cut_before_it_enters_durable_history(app_env: AppEnv) -> None:
+    body = {"message": "cold start", "trace": "x" * (4 * MAX_BODY_BYTES)}
+    app_env.cache_flush.reply(Reply(status=503, json=body))
+    result = flush()
+    assert result["status"] == 503
+    assert result["transient"] is True
+    text = result["body"]
+    assert isinstance(text, str)
+    assert text.startswith('{"message": "cold start"')
+    assert text.endswith(TRUNCATED)
+    assert len(text.encode()) <= MAX_BODY_BYTES + len(TRUNCATED.encode())
+    assert len(json.dumps(result)) < MAX_BODY_BYTES + 1024
+
+
+def test_a_body_at_the_cap_is_still_parsed(app_env: AppEnv) -> None:
+    filler = "y" * (MAX_BODY_BYTES - len(json.dumps({"message": ""})))
+    app_env.cache_flush.reply(Reply(status=500, json={"message": filler}))
+    assert flush()["body"] == {"message": filler}
+
+
+def test_json_constants_that_are_not_json_are_kept_as_text(app_env: AppEnv) -> None:
+    raw = b'{"estimatedSeconds": NaN}'
+    app_env.cache_flush.reply(
+        Reply(status=201, body=raw, headers={"Content-Type": "application/json"})
+    )
+    result = flush()
+    assert result["body"] == raw.decode()
+    json.loads(json.dumps(result), parse_constant=pytest.fail)
+
+
+@pytest.mark.parametrize("key", ["purgeId", "purgeID"])
+def test_the_purge_id_is_shown_in_either_spelling(app_env: AppEnv, key: str) -> None:
+    answer = {"estimatedSeconds": 240, key: "edcp-123", "supportId": "17PY1", "httpStatus": 201}
+    app_env.cache_flush.reply(Reply(status=201, json=answer))
+    result = FlushResult.from_dict(flush())
+    message = views.success_message("jo", "U1", "staging", URLS, result.body)
+    text = "\n".join(block["text"]["text"] for block in message["blocks"])
+    assert "`edcp-123`" in text
+    assert "about 240 seconds" in text
 
 
 def test_logs_of_a_successful_call_hold_no_key(app_env: AppEnv, captured_logs: LogCapture) -> None:
     flush()
     assert any("urllib3" in line for line in captured_logs.lines), "urllib3 DEBUG is captured"
     assert any("201" in line for line in captured_logs.lines)
+    captured_logs.assert_no_secrets()
+
+
+def test_an_answer_cut_short_keeps_its_status(captured_logs: LogCapture) -> None:
+    """A 503 whose body stops half-way (the connection closes early) is still a 503."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+
+        def answer_partly() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    b'Content-Length: 100\r\n\r\n{"message": "cold'
+                )
+
+        server = threading.Thread(target=answer_partly, daemon=True)
+        server.start()
+        url = f"http://127.0.0.1:{port}{PATH}?code={constants.CACHE_FLUSH_KEY}"
+        result = request_flush(url, FlushCall("staging", tuple(URLS)), 5.0)
+        server.join(TIMEOUT_BOUND_SECONDS)
+    assert result == FlushResult.answered(503, "")
+    assert result.transient is True
+    assert any("cut short" in line for line in captured_logs.lines)
     captured_logs.assert_no_secrets()

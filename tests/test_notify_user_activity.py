@@ -1,18 +1,22 @@
-"""`notify_user_activity` against the Slack stand-in (SPEC sections 10.4 and 11)."""
+"""`notify_user_activity` against the Slack stand-in (doc/behaviour.md)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from slack_sdk.errors import SlackApiError
 
 import notify_user_activity
+from devhost.standins.slack_requests import CHANNEL_ID, USER_ID
+from devhost.standins.slack_stub import SlackCall, SlackReply
+from shared.handoffs import Notification
 from shared.notify import DeliveryError
+from shared.slack_api import BACKGROUND_MAX_RETRY_AFTER_SECONDS
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
-from tests.support.slack_stub import SlackCall, SlackReply
 
 VIEW_ID = "V0RESULT01"
 VIEW = {
@@ -29,11 +33,11 @@ BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Flushed 2 URL
 
 
 def view_request() -> dict[str, Any]:
-    return {"kind": "view", "view_id": VIEW_ID, "view": VIEW}
+    return Notification.update_view(VIEW_ID, VIEW).to_dict()
 
 
 def message_request(channel: str) -> dict[str, Any]:
-    return {"kind": "message", "channel": channel, "text": TEXT, "blocks": BLOCKS}
+    return Notification.post_message(channel, {"text": TEXT, "blocks": BLOCKS}).to_dict()
 
 
 def assert_bearer_token(call: SlackCall) -> None:
@@ -47,7 +51,7 @@ def assert_bearer_token(call: SlackCall) -> None:
 
 def test_a_view_request_updates_the_view(app_env: AppEnv, captured_logs: LogCapture) -> None:
     result = notify_user_activity.main(view_request())
-    assert result["delivered"] is True
+    assert result == {"delivered": True, "reason": None, "channel": None, "ts": None}
     [call] = app_env.slack.calls()
     assert call.method == "views.update"
     assert call.args["view_id"] == VIEW_ID
@@ -60,9 +64,9 @@ def test_a_view_request_updates_the_view(app_env: AppEnv, captured_logs: LogCapt
 @pytest.mark.parametrize(
     "channel",
     [
-        pytest.param(constants.USER_ID, id="dm-to-a-user-id"),
+        pytest.param(USER_ID, id="dm-to-a-user-id"),
         pytest.param(constants.SLACK_CHANNEL_NAME, id="channel-by-name"),
-        pytest.param(constants.CHANNEL_ID, id="channel-by-id"),
+        pytest.param(CHANNEL_ID, id="channel-by-id"),
     ],
 )
 def test_a_message_request_posts_a_message(
@@ -70,6 +74,9 @@ def test_a_message_request_posts_a_message(
 ) -> None:
     result = notify_user_activity.main(message_request(channel))
     assert result["delivered"] is True
+    assert result["reason"] is None
+    assert result["channel"], "Slack's channel ID of the posted message"
+    assert result["ts"], "the posted message's timestamp, so it can be updated later"
     [call] = app_env.slack.calls()
     assert call.method == "chat.postMessage"
     assert call.args["channel"] == channel
@@ -87,7 +94,12 @@ def test_a_closed_view_is_reported_not_raised(
     app_env: AppEnv, captured_logs: LogCapture, error: str
 ) -> None:
     app_env.slack.reply("views.update", SlackReply(ok=False, error=error))
-    assert notify_user_activity.main(view_request()) == {"delivered": False, "reason": error}
+    assert notify_user_activity.main(view_request()) == {
+        "delivered": False,
+        "reason": error,
+        "channel": None,
+        "ts": None,
+    }
     assert len(app_env.slack.calls()) == 1
     captured_logs.assert_no_secrets()
 
@@ -95,7 +107,8 @@ def test_a_closed_view_is_reported_not_raised(
 def test_a_view_the_stand_in_never_opened_is_reported_closed(app_env: AppEnv) -> None:
     app_env.slack.strict_views = True
     result = notify_user_activity.main(view_request())
-    assert result == {"delivered": False, "reason": "not_found"}
+    assert result["delivered"] is False
+    assert result["reason"] == "not_found"
 
 
 # --- other Slack errors raise ---------------------------------------------------------------
@@ -111,7 +124,7 @@ def test_a_view_the_stand_in_never_opened_is_reported_closed(app_env: AppEnv) ->
             id="message-channel-not-found",
         ),
         pytest.param(
-            lambda: message_request(constants.USER_ID),
+            lambda: message_request(USER_ID),
             SlackReply(status=500),
             "internal_error",
             id="message-http-500",
@@ -129,7 +142,7 @@ def test_other_slack_errors_raise(
     app_env: AppEnv, captured_logs: LogCapture, request_for: Any, reply: SlackReply, code: str
 ) -> None:
     request = request_for()
-    method = "views.update" if request["kind"] == "view" else "chat.postMessage"
+    method = "views.update" if request["kind"] == "update_view" else "chat.postMessage"
     app_env.slack.reply(method, reply)
     with pytest.raises(DeliveryError, match=f"^{method}: Slack answered {code}$") as raised:
         notify_user_activity.main(request)
@@ -142,7 +155,7 @@ def test_other_slack_errors_raise(
 def test_a_wrong_token_raises(app_env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_USER_OAUTH_ACCESS_TOKEN", "xoxb-not-the-right-one")
     with pytest.raises(DeliveryError, match="invalid_auth"):
-        notify_user_activity.main(message_request(constants.USER_ID))
+        notify_user_activity.main(message_request(USER_ID))
 
 
 # --- rate limits ----------------------------------------------------------------------------
@@ -152,7 +165,7 @@ def test_one_rate_limit_answer_is_retried_after_retry_after(
     app_env: AppEnv, captured_logs: LogCapture
 ) -> None:
     app_env.slack.reply("chat.postMessage", SlackReply(status=429, headers={"Retry-After": "0"}))
-    result = notify_user_activity.main(message_request(constants.USER_ID))
+    result = notify_user_activity.main(message_request(USER_ID))
     assert result["delivered"] is True
     calls = app_env.slack.calls()
     assert [call.method for call in calls] == ["chat.postMessage", "chat.postMessage"]
@@ -160,3 +173,25 @@ def test_one_rate_limit_answer_is_retried_after_retry_after(
     for call in calls:
         assert_bearer_token(call)
     captured_logs.assert_no_secrets()
+
+
+@pytest.mark.parametrize("request_for", [view_request, lambda: message_request(USER_ID)])
+def test_a_long_retry_after_fails_at_once_for_the_durable_retry(
+    app_env: AppEnv, captured_logs: LogCapture, request_for: Any
+) -> None:
+    request = request_for()
+    method = "views.update" if request["kind"] == "update_view" else "chat.postMessage"
+    wait = str(BACKGROUND_MAX_RETRY_AFTER_SECONDS + 55)
+    app_env.slack.reply(method, SlackReply(status=429, headers={"Retry-After": wait}))
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match=f"^{method}: Slack answered "):
+        notify_user_activity.main(request)
+    assert time.monotonic() - started < BACKGROUND_MAX_RETRY_AFTER_SECONDS
+    assert len(app_env.slack.calls()) == 1, "no sleep, no retry inside the activity"
+    captured_logs.assert_no_secrets()
+
+
+def test_a_notification_the_orchestrator_could_not_have_built_is_refused(app_env: AppEnv) -> None:
+    with pytest.raises(ValueError, match="needs a channel"):
+        notify_user_activity.main({**message_request(USER_ID), "channel": ""})
+    assert app_env.slack.calls() == []

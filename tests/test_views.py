@@ -1,4 +1,4 @@
-"""Every view and message is valid Block Kit within Slack's limits (SPEC section 7)."""
+"""Every view and message is valid Block Kit within Slack's limits (doc/behaviour.md)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from shared import views
-from shared.orchestration import FlushRequest, notifications
+from shared.handoffs import FlushResult, NotificationKind
+from shared.orchestration import FlushRequest, plan_notifications
 
 DOMAINS = ("nhs.uk",)
+URLS = ("https://www.nhs.uk/a", "https://www.nhs.uk/b")
 HOSTS = ("campaignresources.dhsc.gov.uk",)
 
 
@@ -39,6 +41,14 @@ def assert_section_limits(blocks: list[dict[str, Any]]) -> None:
             assert 0 < len(block["text"]["text"]) <= 3000
 
 
+def failure(result: FlushResult, attempts: int = 1) -> dict[str, Any]:
+    return views.failure_message(result, "production", URLS, attempts)
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return "\n".join(b["text"]["text"] for b in message["blocks"])
+
+
 def all_views() -> list[dict[str, Any]]:
     return [
         views.checking_view(),
@@ -54,8 +64,10 @@ def all_messages() -> list[dict[str, Any]]:
     return [
         views.not_allowed_message("jo_bloggs", "U123", "Ask in #help."),
         views.success_message("jo", "U1", "staging", ["https://www.nhs.uk/a"], {}),
-        views.failure_message(403, {"message": "no", "urls": ["x"]}, None),
-        views.failure_message(None, None, "no response: timed out"),
+        failure(FlushResult.answered(403, {"message": "no", "urls": ["x"]})),
+        failure(FlushResult.no_response("cache-flush did not answer within 30 s")),
+        failure(FlushResult.not_sent("the app hit an unexpected error")),
+        failure(FlushResult.answered(307, "", "redirected"), attempts=1),
         views.view_closed_message(),
         views.open_failed_message("expired_trigger_id"),
         views.processing_error_message("KeyError"),
@@ -152,49 +164,106 @@ def test_very_many_urls_end_with_and_n_more() -> None:
     assert_section_limits(blocks)
 
 
+def test_success_reads_purge_id_in_either_spelling() -> None:
+    for key in ("purgeId", "purgeID"):
+        body = {key: "p-42", "supportId": "s-42", "estimatedSeconds": 7}
+        text = text_of(views.success_message("jo", "U1", "staging", URLS, body))
+        assert "*Purge ID:* `p-42`" in text
+        assert "*Support ID:* `s-42`" in text
+        assert "about 7 seconds" in text
+
+
 def test_failure_with_a_20_kb_body_is_truncated_to_fit() -> None:
-    body = {"message": "Akamai said no", "error": {"name": "E", "message": "z" * 20_000}}
-    message = views.failure_message(500, body, None)
+    body = {"message": "Akamai said no", "error": {"name": "E", "message": "<&>" * 7_000}}
+    message = failure(FlushResult.answered(500, body))
     assert_valid_message(message)
     assert_valid_view(views.result_view(message))
-    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    text = text_of(message)
     assert message["text"] == "Cache flush failed"
     assert "HTTP 500" in text
     assert "Akamai said no" in text
-    assert "(truncated)" in text
-    assert "```" in text
+    assert "(truncated)```" in text, "the code block is closed after the cut"
+    assert "&lt;&amp;&gt;" in text
+    code = text.split("```")[1]
+    for entity in ("&lt;", "&gt;", "&amp;"):
+        code = code.replace(entity, "")
+    assert "&" not in code, "the cut never splits an entity"
 
 
-def test_failure_pretty_prints_the_body_and_advises_on_client_errors() -> None:
-    message = views.failure_message(403, {"message": "Forbidden host", "urls": ["a"]}, None)
-    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+def test_failure_names_the_environment_the_urls_the_status_and_the_body() -> None:
+    body = {"message": "Forbidden host", "urls": ["a"]}
+    text = text_of(failure(FlushResult.answered(403, body)))
+    assert "*Environment:* production" in text
+    assert all(url in text for url in URLS)
+    assert "*Status:* HTTP 403" in text
+    assert "*Message:* Forbidden host" in text
     assert '"message": "Forbidden host"' in text
-    assert "HTTP 403" in text
-    assert "Correct the request" in text
+
+
+@pytest.mark.parametrize(
+    ("result", "advice"),
+    [
+        pytest.param(
+            FlushResult.answered(400, {"message": "bad"}), views.CORRECT_REQUEST, id="400"
+        ),
+        pytest.param(FlushResult.answered(403, {"message": "no"}), views.CORRECT_REQUEST, id="403"),
+        pytest.param(
+            FlushResult.answered(403, {"title": "Forbidden", "detail": "unauthorized ARL"}),
+            views.CORRECT_REQUEST,
+            id="403-akamai",
+        ),
+        pytest.param(FlushResult.answered(403, ""), views.CONTACT_DEVELOPER, id="403-no-message"),
+        pytest.param(FlushResult.answered(401, ""), views.MISCONFIGURED, id="401"),
+        pytest.param(FlushResult.answered(404, {"message": "x"}), views.MISCONFIGURED, id="404"),
+        pytest.param(FlushResult.answered(429, {"title": "limit"}), views.TRY_AGAIN, id="429"),
+        pytest.param(FlushResult.answered(500, {"message": "x"}), views.TRY_AGAIN, id="500"),
+        pytest.param(FlushResult.answered(503, "cold start"), views.TRY_AGAIN, id="503"),
+        pytest.param(FlushResult.no_response("timed out"), views.TRY_AGAIN, id="no-response"),
+        pytest.param(FlushResult.not_sent("bad"), views.CONTACT_DEVELOPER, id="not-sent"),
+        pytest.param(FlushResult.answered(307, "", "redirect"), views.CONTACT_DEVELOPER, id="3xx"),
+        pytest.param(FlushResult.answered(405, ""), views.CONTACT_DEVELOPER, id="405"),
+    ],
+)
+def test_advice_fits_the_status(result: FlushResult, advice: str) -> None:
+    text = text_of(failure(result))
+    assert advice in text
+    others = {views.CORRECT_REQUEST, views.MISCONFIGURED, views.CONTACT_DEVELOPER, views.TRY_AGAIN}
+    assert not any(other in text for other in others - {advice})
+
+
+def test_failure_after_retries_says_which_attempt_answered() -> None:
+    text = text_of(failure(FlushResult.answered(503, {"message": "cold start"}), attempts=3))
+    assert "*Status:* HTTP 503, the last of 3 attempts" in text
+    assert "no response" not in text
 
 
 def test_failure_without_response_names_the_network_error() -> None:
-    message = views.failure_message(None, None, "no response: could not reach cache-flush")
-    text = "\n".join(b["text"]["text"] for b in message["blocks"])
-    assert "no response" in text
-    assert "could not reach cache-flush" in text
+    text = text_of(failure(FlushResult.no_response("could not reach cache-flush (ConnectTimeout)")))
+    assert "*Status:* no response (could not reach cache-flush (ConnectTimeout))" in text
+
+
+def test_a_redirect_is_explained() -> None:
+    text = text_of(failure(FlushResult.answered(302, "", "cache-flush answered with a redirect")))
+    assert "*Status:* HTTP 302" in text
+    assert "*Note:* cache-flush answered with a redirect" in text
 
 
 def test_user_text_is_escaped_for_mrkdwn() -> None:
-    message = views.failure_message(400, "<!channel> & <http://evil|click>", None)
-    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    text = text_of(failure(FlushResult.answered(400, "<!channel> & <http://evil|click>")))
     assert "<!channel>" not in text
     assert "&lt;!channel&gt; &amp;" in text
 
 
 def test_notifications_follow_the_result() -> None:
     request = FlushRequest("U1", "jo", "T1", "V1", "staging", ("https://www.nhs.uk/",), "ops", 5)
-    success = notifications(request, {"ok": True, "status": 201, "body": {}, "error": None})
-    assert [target for target, _ in success] == ["modal", "dm", "channel"]
-    failure = notifications(request, {"ok": False, "status": 403, "body": {}, "error": None})
-    assert [target for target, _ in failure] == ["modal", "dm"]
-    for _, payload in success + failure:
-        if payload["kind"] == "view":
-            assert_valid_view(payload["view"])
+    success = plan_notifications(request, FlushResult.answered(201, {}), 1)
+    assert list(success) == ["modal", "dm", "channel"]
+    failed = plan_notifications(request, FlushResult.answered(403, {"message": "no"}), 1)
+    assert list(failed) == ["modal", "dm"]
+    for notification in [*success.values(), *failed.values()]:
+        if notification.kind is NotificationKind.UPDATE_VIEW:
+            assert notification.view_id == "V1"
+            assert_valid_view(notification.view)
         else:
-            assert_valid_message({"text": payload["text"], "blocks": payload["blocks"]})
+            assert notification.channel in {"U1", "ops"}
+            assert_valid_message({"text": notification.text, "blocks": list(notification.blocks)})

@@ -22,6 +22,7 @@ ORCHESTRATOR_COMPLETED = 13
 
 CALL_ACTIVITY = 0
 CALL_ACTIVITY_WITH_RETRY = 1
+CREATE_TIMER = 5
 
 TIMESTAMP = "2026-01-01T00:00:00.000Z"
 
@@ -61,7 +62,7 @@ class History:
         return self
 
     def timer(self, event_id: int) -> History:
-        """A retry timer the host created (TimerCreated, before the new episode)."""
+        """A timer the host created (TimerCreated, before the new episode)."""
         self.events.insert(-1, self._event(TIMER_CREATED, event_id, FireAt=TIMESTAMP))
         return self
 
@@ -82,7 +83,7 @@ class History:
         return self
 
     def fired(self, timer_id: int) -> History:
-        """A retry timer fired."""
+        """A timer fired."""
         self.events.append(self._event(TIMER_FIRED, -1, TimerId=timer_id, FireAt=TIMESTAMP))
         return self
 
@@ -105,8 +106,8 @@ def replay(orchestrator: Callable[[str], str], history: History) -> dict[str, An
     return json.loads(orchestrator(history.context_json()))
 
 
-def activity_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every activity call in the state's actions, compound actions flattened, in order."""
+def _actions(state: dict[str, Any], types: tuple[int, ...]) -> list[dict[str, Any]]:
+    """The state's actions of the given types, compound actions flattened, in order."""
     found: list[dict[str, Any]] = []
 
     def walk(action: Any) -> None:
@@ -114,10 +115,20 @@ def activity_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
             for item in action:
                 walk(item)
         elif isinstance(action, dict):
-            if action.get("actionType") in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
+            if action.get("actionType") in types:
                 found.append(action)
             for child in action.get("compoundActions", []):
                 walk(child)
 
     walk(state.get("actions", []))
     return found
+
+
+def activity_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every activity call in the state's actions, compound actions flattened, in order."""
+    return _actions(state, (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY))
+
+
+def timers(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every durable timer the orchestrator created, in order."""
+    return _actions(state, (CREATE_TIMER,))

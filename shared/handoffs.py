@@ -1,0 +1,275 @@
+"""Typed values passed between the flush orchestrator and its activities.
+
+Each value crosses durable history as plain JSON: `to_dict` gives the JSON-ready form handed
+to the Durable Functions SDK, and `from_dict` rebuilds the value from what the SDK hands back.
+Nothing here reads a clock, the environment or the network, so the orchestrator may use it
+during replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+JsonObject = dict[str, Any]
+
+# Answers worth another attempt: rate limited, or a gateway or host that is not ready yet.
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class FlushCall:
+    """The cache-flush activity's input: the environment and the URLs to flush."""
+
+    environment: str
+    urls: tuple[str, ...]
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {"environment": self.environment, "urls": list(self.urls)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FlushCall:
+        """Rebuild from the activity's input."""
+        return cls(environment=str(data["environment"]), urls=tuple(map(str, data["urls"])))
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    """One answer from cache-flush, or why there was none.
+
+    `ok` for any 2xx. `status` is the answer's HTTP status; it is None when nothing answered
+    (`transient`, with the network error in `error`) or when the call was never made (not
+    `transient`, with the reason in `error`). `transient` marks a failure worth another
+    attempt: no response, or HTTP 429, 502, 503 or 504.
+    """
+
+    ok: bool
+    status: int | None
+    body: Any = None
+    error: str | None = None
+    transient: bool = False
+
+    @classmethod
+    def answered(cls, status: int, body: Any, error: str | None = None) -> FlushResult:
+        """The result for an HTTP answer."""
+        return cls(
+            ok=200 <= status < 300,
+            status=status,
+            body=body,
+            error=error,
+            transient=status in TRANSIENT_STATUSES,
+        )
+
+    @classmethod
+    def no_response(cls, error: str) -> FlushResult:
+        """Nothing answered (a timeout or a network error): worth another attempt."""
+        return cls(ok=False, status=None, error=error, transient=True)
+
+    @classmethod
+    def not_sent(cls, error: str) -> FlushResult:
+        """The app could not make the call at all: another attempt would not help."""
+        return cls(ok=False, status=None, error=error, transient=False)
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {
+            "ok": self.ok,
+            "status": self.status,
+            "body": self.body,
+            "error": self.error,
+            "transient": self.transient,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FlushResult:
+        """Rebuild from the activity's output."""
+        status = data["status"]
+        return cls(
+            ok=bool(data["ok"]),
+            status=None if status is None else int(status),
+            body=data["body"],
+            error=_optional_text(data["error"]),
+            transient=bool(data["transient"]),
+        )
+
+
+class NotificationKind(Enum):
+    """The Slack call a notification makes."""
+
+    UPDATE_VIEW = "update_view"
+    POST_MESSAGE = "post_message"
+
+    @property
+    def slack_method(self) -> str:
+        """The Slack Web API method that delivers this kind."""
+        return SLACK_METHODS[self]
+
+
+SLACK_METHODS = {
+    NotificationKind.UPDATE_VIEW: "views.update",
+    NotificationKind.POST_MESSAGE: "chat.postMessage",
+}
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One Slack call for the notify activity.
+
+    `UPDATE_VIEW` replaces the modal `view_id` with `view` (`views.update`); `POST_MESSAGE`
+    posts `text` (the notification fallback) and `blocks` to `channel`, a channel or a user
+    ID for a direct message (`chat.postMessage`). Build them with the class methods.
+    """
+
+    kind: NotificationKind
+    view_id: str = ""
+    view: JsonObject = field(default_factory=dict)
+    channel: str = ""
+    text: str = ""
+    blocks: tuple[JsonObject, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse a notification that lacks what its kind needs."""
+        if self.kind is NotificationKind.UPDATE_VIEW and not (self.view_id and self.view):
+            raise ValueError("a view update needs a view ID and a view")
+        if self.kind is NotificationKind.POST_MESSAGE and not (self.channel and self.text):
+            raise ValueError("a message needs a channel and a fallback text")
+
+    @classmethod
+    def update_view(cls, view_id: str, view: JsonObject) -> Notification:
+        """Replace the modal `view_id` with `view`."""
+        return cls(NotificationKind.UPDATE_VIEW, view_id=view_id, view=view)
+
+    @classmethod
+    def post_message(cls, channel: str, message: Mapping[str, Any]) -> Notification:
+        """Post `message` (`text` and `blocks`) to a channel or, given a user ID, as a DM."""
+        return cls(
+            NotificationKind.POST_MESSAGE,
+            channel=channel,
+            text=str(message["text"]),
+            blocks=tuple(message["blocks"]),
+        )
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {
+            "kind": self.kind.value,
+            "view_id": self.view_id,
+            "view": self.view,
+            "channel": self.channel,
+            "text": self.text,
+            "blocks": list(self.blocks),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Notification:
+        """Rebuild from the activity's input."""
+        return cls(
+            kind=NotificationKind(data["kind"]),
+            view_id=str(data["view_id"]),
+            view=dict(data["view"]),
+            channel=str(data["channel"]),
+            text=str(data["text"]),
+            blocks=tuple(data["blocks"]),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A notification's outcome as the orchestration's summary records it."""
+
+    delivered: bool
+    reason: str | None = None
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {"delivered": self.delivered, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
+        """Rebuild from the summary."""
+        return cls(delivered=bool(data["delivered"]), reason=_optional_text(data["reason"]))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the notify activity did: delivered, or why not (Slack's error code).
+
+    For a posted message, `channel` (Slack's channel ID) and `ts` identify the message, so a
+    later step can update it.
+    """
+
+    delivered: bool
+    reason: str | None = None
+    channel: str | None = None
+    ts: str | None = None
+
+    def outcome(self) -> Outcome:
+        """The part the summary records."""
+        return Outcome(self.delivered, self.reason)
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {
+            "delivered": self.delivered,
+            "reason": self.reason,
+            "channel": self.channel,
+            "ts": self.ts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Delivery:
+        """Rebuild from the activity's output."""
+        return cls(
+            delivered=bool(data["delivered"]),
+            reason=_optional_text(data["reason"]),
+            channel=_optional_text(data["channel"]),
+            ts=_optional_text(data["ts"]),
+        )
+
+
+@dataclass(frozen=True)
+class FlushSummary:
+    """The orchestration's output: the flush outcome and each notification's outcome."""
+
+    ok: bool
+    status: int | None
+    error: str | None
+    notifications: Mapping[str, Outcome]
+
+    @classmethod
+    def of(cls, result: FlushResult, deliveries: Mapping[str, Delivery]) -> FlushSummary:
+        """Summarise the last flush result and the notifications' deliveries."""
+        return cls(
+            ok=result.ok,
+            status=result.status,
+            error=result.error,
+            notifications={name: delivery.outcome() for name, delivery in deliveries.items()},
+        )
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form, as the durable status endpoint shows it."""
+        return {
+            "flush": {"ok": self.ok, "status": self.status},
+            "error": self.error,
+            "notifications": {name: o.to_dict() for name, o in self.notifications.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FlushSummary:
+        """Rebuild from the orchestration's output."""
+        flush = data["flush"]
+        return cls(
+            ok=bool(flush["ok"]),
+            status=None if flush["status"] is None else int(flush["status"]),
+            error=_optional_text(data["error"]),
+            notifications={
+                name: Outcome.from_dict(item) for name, item in data["notifications"].items()
+            },
+        )
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
