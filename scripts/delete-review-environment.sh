@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Delete the review environment of a merged pull request: every resource that
 # AzureResourceGroup/AzureDeploy.json created for the review app, found by the "app-name"
-# tag the template puts on each of them (the shared consumption plan carries no such tag
-# and stays). Run it where az is logged in.
+# tag the template puts on each of them (its own Flex Consumption plan included), and the
+# role assignments of the app's managed identity, which carry no tags and would otherwise
+# outlive it. Run it where az is logged in.
 #
 # Environment:
 #   REVIEW_APP_NAME_ROOT  review apps' name without the number, e.g. ...-dev-uks-pr-
@@ -43,7 +44,8 @@ if ((${#ids[@]} == 0)); then
   exit 0
 fi
 
-# The function app goes first, so nothing uses its storage or telemetry while they go.
+# The function app goes first, so nothing uses its storage or telemetry while they go; its
+# identity's role assignments go just before it, while the identity can still be named.
 sites=()
 others=()
 for id in "${ids[@]}"; do
@@ -57,6 +59,18 @@ delete() {
   printf 'Deleting %s\n' "$@"
   az resource delete --ids "$@" --output none
 }
+for site in "${sites[@]}"; do
+  principal="$(az resource show --ids "$site" --query identity.principalId --output tsv)"
+  if [[ -n $principal ]]; then
+    assignments="$(az role assignment list --assignee "$principal" --all --query "[].id" \
+      --output tsv)"
+    if [[ -n $assignments ]]; then
+      mapfile -t assignment_ids <<<"$assignments"
+      printf 'Deleting the role assignment %s\n' "${assignment_ids[@]}"
+      az role assignment delete --ids "${assignment_ids[@]}" --output none
+    fi
+  fi
+done
 if ((${#sites[@]} > 0)); then
   delete "${sites[@]}"
 fi

@@ -1,54 +1,61 @@
 #!/usr/bin/env bash
-# Copy the function app's deployable files into a directory, ready to be zipped: every
-# file of the working tree that .funcignore does not exclude (the rules Core Tools applies
-# when it publishes). Install the runtime dependencies into .python_packages first, so
-# that they are part of the package.
+# Copy the function app's deployable files into a directory, ready to be zipped. The
+# package is built from an allowlist (package-lib.sh): the function folders, shared/,
+# host.json, requirements.txt and the runtime dependencies in .python_packages, which must
+# be installed first. Nothing else is copied, so a stray .env or a new development folder
+# never ships; the result is then checked, and the script fails naming every problem.
 #
 # Usage: stage-package.sh DESTINATION [SOURCE]
 #   DESTINATION  an empty or new directory outside SOURCE
 #   SOURCE       the app's root directory (default: this repository)
-#
-# .funcignore uses .gitignore's syntax, so git applies it: an index-less repository
-# created on the side lists the untracked files of SOURCE, excluding only what
-# .funcignore matches (not what .gitignore matches: .python_packages must ship).
 set -euo pipefail
+script_dir="$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck source=scripts/package-lib.sh
+source "${script_dir}/package-lib.sh"
+
+error() {
+  echo "##vso[task.logissue type=error]$1"
+}
 
 if (($# < 1 || $# > 2)); then
   echo "Usage: $0 DESTINATION [SOURCE]" >&2
   exit 2
 fi
-source_dir="$(realpath "${2:-$(dirname "${BASH_SOURCE[0]}")/..}")"
+source_dir="$(realpath "${2:-${script_dir}/..}")"
 destination="$(realpath -m "$1")"
 
-if [[ ! -f ${source_dir}/.funcignore ]]; then
-  echo "##vso[task.logissue type=error]${source_dir} has no .funcignore."
-  exit 1
-fi
 if [[ $destination == "$source_dir" || $destination == "$source_dir"/* ]]; then
-  echo "##vso[task.logissue type=error]The destination must be outside ${source_dir}."
+  error "The destination must be outside ${source_dir}."
   exit 1
 fi
 if [[ -e $destination && -n "$(ls -A "$destination")" ]]; then
-  echo "##vso[task.logissue type=error]${destination} is not empty."
+  error "${destination} is not empty."
+  exit 1
+fi
+if [[ ! -d ${source_dir}/.python_packages/lib/site-packages ]]; then
+  error "${source_dir}/.python_packages/lib/site-packages is missing: install the runtime dependencies first (pip install --target .python_packages/lib/site-packages -r requirements.txt)."
+  exit 1
+fi
+missing=()
+for entry in "${package_entries[@]}"; do
+  if [[ ! -e ${source_dir}/${entry} ]]; then
+    missing+=("$entry")
+  fi
+done
+if ((${#missing[@]} > 0)); then
+  error "${source_dir} has no ${missing[*]}."
   exit 1
 fi
 mkdir -p "$destination"
 
-workdir="$(mktemp -d)"
-trap 'rm -rf "$workdir"' EXIT
-git init --quiet "${workdir}/lister"
-(
-  cd "$source_dir"
-  git --git-dir="${workdir}/lister/.git" --work-tree=. ls-files -z --others \
-    --exclude-from=.funcignore >"${workdir}/files"
-)
-tar --create --file=- --directory="$source_dir" --null --files-from="${workdir}/files" |
-  tar --extract --file=- --directory="$destination"
+tar --create --file=- --directory="$source_dir" --exclude=__pycache__ --exclude='*.pyc' \
+  "${package_entries[@]}" | tar --extract --file=- --directory="$destination"
 
-if [[ ! -f ${destination}/host.json ]] ||
-  ! compgen -G "${destination}/*/function.json" >/dev/null; then
-  echo "##vso[task.logissue type=error]The package has no host.json or no function: check .funcignore."
+if ! problems="$(cd "$destination" && find . -mindepth 1 | package_problems)"; then
+  while IFS= read -r problem; do
+    error "Package: ${problem}."
+  done <<<"$problems"
   exit 1
 fi
-count="$(tr -cd '\0' <"${workdir}/files" | wc -c)"
+count="$(find "$destination" -type f | wc -l)"
 echo "Staged ${count} files from ${source_dir} in ${destination}."

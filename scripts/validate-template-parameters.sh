@@ -9,6 +9,8 @@
 #   AZURE_SUBSCRIPTION         azureSubscription  the Azure service connection
 #   ENVIRONMENT                environment        the Azure DevOps environment
 #   VAULT_RELEASE_ENVIRONMENT  releaseEnvironment the environment's name in Vault
+#   VAULT_VARIABLE_GROUP       vaultVariableGroup the variable group with the Vault token
+#   ALWAYS_READY_HTTP_INSTANCES alwaysReadyHttpInstances  warm instances for /flush
 set -euo pipefail
 
 problems=0
@@ -52,8 +54,20 @@ if check_present VAULT_RELEASE_ENVIRONMENT releaseEnvironment; then
   fi
 fi
 
+if check_present VAULT_VARIABLE_GROUP vaultVariableGroup &&
+  [[ ${VAULT_RELEASE_ENVIRONMENT-} == staging || ${VAULT_RELEASE_ENVIRONMENT-} == production ]] &&
+  [[ $VAULT_VARIABLE_GROUP != *"-${VAULT_RELEASE_ENVIRONMENT}" ]]; then
+  # Staging and production each read Vault with their own token, never a shared one.
+  problem "Template parameter \"vaultVariableGroup\" must be ${VAULT_RELEASE_ENVIRONMENT}'s own group (a name ending in -${VAULT_RELEASE_ENVIRONMENT}), not ${VAULT_VARIABLE_GROUP}"
+fi
+if check_present ALWAYS_READY_HTTP_INSTANCES alwaysReadyHttpInstances; then
+  if [[ ! $ALWAYS_READY_HTTP_INSTANCES =~ ^([0-9]|10)$ ]]; then
+    problem "Template parameter \"alwaysReadyHttpInstances\" must be a whole number from 0 to 10, not \"${ALWAYS_READY_HTTP_INSTANCES}\"."
+  fi
+fi
+
 if ((problems > 0)); then
   echo "${problems} template parameter problem(s) found."
   exit 1
 fi
-echo "Template parameters are valid: appName=${APP_NAME} appTest=${APP_TEST} environment=${ENVIRONMENT} releaseEnvironment=${VAULT_RELEASE_ENVIRONMENT}."
+echo "Template parameters are valid: appName=${APP_NAME} appTest=${APP_TEST} environment=${ENVIRONMENT} releaseEnvironment=${VAULT_RELEASE_ENVIRONMENT} vaultVariableGroup=${VAULT_VARIABLE_GROUP} alwaysReadyHttpInstances=${ALWAYS_READY_HTTP_INSTANCES}."

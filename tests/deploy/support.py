@@ -176,6 +176,7 @@ class FakeAz:
         self.bin.mkdir()
         self.log = directory / "az-calls.jsonl"
         self.rules_file = directory / "az-rules.json"
+        self.state_file = directory / "az-state.json"
         self.rules: list[dict[str, Any]] = []
         command = self.bin / "az"
         command.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_AZ}" "$@"\n')
@@ -197,10 +198,22 @@ class FakeAz:
     def _save(self) -> None:
         self.rules_file.write_text(json.dumps(self.rules))
 
+    def model_app(self, state: dict[str, Any]) -> None:
+        """Let calls that no rule answers act on a model of the function app (fake_az.py):
+        ``host``, ``app_settings`` and optionally ``function_key``."""
+        self.state_file.write_text(json.dumps(state))
+
+    def app(self) -> dict[str, Any]:
+        """The modelled function app as the calls so far left it."""
+        return json.loads(self.state_file.read_text())
+
     @property
     def env(self) -> dict[str, str]:
         """The environment variables the fake reads."""
-        return {"FAKE_AZ_LOG": str(self.log), "FAKE_AZ_RULES": str(self.rules_file)}
+        env = {"FAKE_AZ_LOG": str(self.log), "FAKE_AZ_RULES": str(self.rules_file)}
+        if self.state_file.exists():
+            env["FAKE_AZ_STATE"] = str(self.state_file)
+        return env
 
     def calls(self) -> list[dict[str, Any]]:
         """Every call so far: its ``args`` and the content of each ``@file`` argument."""

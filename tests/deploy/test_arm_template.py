@@ -1,21 +1,59 @@
-"""AzureResourceGroup/AzureDeploy.json: parameters, resources and their settings."""
+"""AzureResourceGroup/AzureDeploy.json: checked against the Azure SDK's models of its resource
+types, and for what the app needs on Flex Consumption with a managed identity."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 
+from shared import settings
+from tests.deploy.arm_models import RESOURCE_MODELS, is_expression, problems
 from tests.deploy.support import ROOT
 
-TEMPLATE = json.loads((ROOT / "AzureResourceGroup" / "AzureDeploy.json").read_text())
+TEMPLATE_FILE = ROOT / "AzureResourceGroup" / "AzureDeploy.json"
+TEMPLATE = json.loads(TEMPLATE_FILE.read_text())
+TODAY = date(2026, 11, 30)
+ROLES = {
+    "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+    "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+}
+# Settings the Flex Consumption plan rejects or ignores: the runtime is set in
+# functionAppConfig, the package lives in the deployment container, nothing is built.
+NOT_ON_FLEX = {
+    "FUNCTIONS_EXTENSION_VERSION",
+    "FUNCTIONS_WORKER_RUNTIME",
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_CONTENTSHARE",
+    "SCM_DO_BUILD_DURING_DEPLOYMENT",
+    "ENABLE_ORYX_BUILD",
+    "WEBSITE_NODE_DEFAULT_VERSION",
+}
+
+
+def all_resources(template: dict[str, Any] = TEMPLATE) -> Iterator[dict[str, Any]]:
+    """Every resource, those of nested deployments' templates included."""
+    for item in template["resources"]:
+        yield item
+        inner = item.get("properties", {}).get("template")
+        if item["type"] == "Microsoft.Resources/deployments" and inner:
+            yield from all_resources(inner)
+
+
+def resources(kind: str) -> list[dict[str, Any]]:
+    return [r for r in all_resources() if r["type"].lower() == kind.lower()]
 
 
 def resource(kind: str) -> dict[str, Any]:
-    (found,) = [r for r in TEMPLATE["resources"] if r["type"].lower() == kind.lower()]
+    (found,) = resources(kind)
     return found
 
 
@@ -31,100 +69,286 @@ def strings(value: Any) -> Iterator[str]:
             yield from strings(item)
 
 
+def site() -> dict[str, Any]:
+    return resource("Microsoft.Web/sites")
+
+
 def app_settings() -> dict[str, str]:
-    site = resource("Microsoft.Web/sites")
-    return {s["name"]: s["value"] for s in site["properties"]["siteConfig"]["appSettings"]}
+    return {s["name"]: s["value"] for s in site()["properties"]["siteConfig"]["appSettings"]}
 
 
-def test_is_a_resource_group_template() -> None:
-    assert TEMPLATE["$schema"].endswith("/deploymentTemplate.json#")
-    assert TEMPLATE["contentVersion"] == "1.0.0.0"
+# Offline validation: the SDK's models and the checks that need no Azure
 
 
-def test_keeps_the_original_parameters() -> None:
-    parameters = TEMPLATE["parameters"]
-    assert list(parameters) == ["appName", "appPlan", "storageAccountType", "location"]
-    assert all(p["type"] == "string" for p in parameters.values())
-    assert "defaultValue" not in parameters["appName"]
-    assert "defaultValue" not in parameters["appPlan"]
-    assert parameters["storageAccountType"]["allowedValues"] == ["Standard_LRS", "Standard_GRS"]
-    assert parameters["storageAccountType"]["defaultValue"] == "Standard_LRS"
-    assert parameters["location"]["defaultValue"] == "[resourceGroup().location]"
+def test_every_resource_matches_the_sdk_model_of_its_type_and_api_version() -> None:
+    assert problems(TEMPLATE) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "mistake", "found"),
+    [
+        (["properties", "httpsOnly"], "httpsonly", "has no such property"),
+        (["properties", "functionAppConfig"], "siteConfig.functionAppConfig", "has no such"),
+        (["properties", "defaultHostName"], "set", "read-only"),
+        (["properties", "httpsOnly"], "a string", "is not a bool"),
+        (["properties", "functionAppConfig", "runtime", "name"], "pyhton", "is none of"),
+    ],
+)
+def test_the_validation_fails_a_misspelt_misplaced_or_mistyped_property(
+    path: list[str], mistake: str, found: str
+) -> None:
+    broken = copy.deepcopy(TEMPLATE)
+    (target,) = [r for r in broken["resources"] if r["type"] == "Microsoft.Web/sites"]
+    parent = target
+    for key in path[:-1]:
+        parent = parent[key]
+    if mistake == "httpsonly":
+        parent["httpsonly"] = parent.pop(path[-1])
+    elif mistake == "siteConfig.functionAppConfig":
+        parent["siteConfig"]["functionAppConfig"] = parent.pop(path[-1])
+    elif mistake == "set":
+        parent[path[-1]] = "example.azurewebsites.net"
+    elif mistake == "a string":
+        parent[path[-1]] = "true"
+    else:
+        parent[path[-1]] = mistake
+    (problem,) = problems(broken)
+    assert found in problem
+
+
+def test_the_validation_reaches_into_nested_deployments() -> None:
+    broken = copy.deepcopy(TEMPLATE)
+    (nested,) = [r for r in broken["resources"] if r["type"] == "Microsoft.Resources/deployments"]
+    (assignment,) = nested["properties"]["template"]["resources"]
+    assignment["properties"]["principalID"] = assignment["properties"].pop("principalId")
+    (problem,) = problems(broken)
+    assert "principalID" in problem
+
+
+def test_every_resource_type_has_a_model() -> None:
+    assert {r["type"].lower() for r in all_resources()} <= set(RESOURCE_MODELS)
+
+
+def api_date(version: str) -> date:
+    return date.fromisoformat(version[:10])
+
+
+@pytest.mark.parametrize("item", list(all_resources()), ids=lambda r: r["type"])
+def test_api_versions_are_recent(item: dict[str, Any]) -> None:
+    """No older than two years, unless the SDK knows no newer stable version of the type."""
+    version = item["apiVersion"]
+    assert "preview" not in version
+    if api_date(version) >= TODAY.replace(year=TODAY.year - 2):
+        return
+    known = RESOURCE_MODELS[item["type"].lower()].api_versions()
+    stable = [v for v in known if "preview" not in v]
+    assert version == max(stable, key=api_date), f"{item['type']}: use {max(stable)}"
+
+
+def test_no_location_is_written_into_the_template() -> None:
+    for item in all_resources():
+        if "location" in item:
+            assert item["location"] == "[parameters('location')]", item["type"]
+    regions = re.compile(r"\b(uk ?south|uk ?west|west ?europe|north ?europe|east ?us)\b", re.I)
+    assert not any(regions.search(text) for text in strings(TEMPLATE))
+    assert TEMPLATE["parameters"]["location"]["defaultValue"] == "[resourceGroup().location]"
+
+
+def test_secure_parameters_never_reach_the_outputs_or_a_default() -> None:
+    secure = [n for n, p in TEMPLATE["parameters"].items() if p["type"].lower() == "securestring"]
+    assert secure
+    outputs = json.dumps(TEMPLATE.get("outputs", {}))
+    for name in secure:
+        assert f"parameters('{name}')" not in outputs
+        assert TEMPLATE["parameters"][name].get("defaultValue", "") == ""
+    assert "listKeys" not in outputs
 
 
 def test_every_expression_uses_declared_parameters_and_variables() -> None:
-    expressions = [s for s in strings(TEMPLATE) if s.startswith("[") and not s.startswith("[[")]
-    assert expressions
+    expressions = [s for s in strings(TEMPLATE["resources"]) if is_expression(s)]
+    inner_names: set[str] = set()
+    for nested in resources("Microsoft.Resources/deployments"):
+        inner_names |= set(nested["properties"]["template"]["parameters"])
     for expression in expressions:
         assert expression.endswith("]"), expression
         assert expression.count("(") == expression.count(")"), expression
         for name in re.findall(r"parameters\('([^']+)'\)", expression):
-            assert name in TEMPLATE["parameters"], expression
+            assert name in TEMPLATE["parameters"] or name in inner_names, expression
         for name in re.findall(r"variables\('([^']+)'\)", expression):
             assert name in TEMPLATE["variables"], expression
 
 
-def test_resource_types() -> None:
-    assert sorted(r["type"] for r in TEMPLATE["resources"]) == sorted(
-        [
-            "Microsoft.Storage/storageAccounts",
-            "Microsoft.OperationalInsights/workspaces",
-            "Microsoft.Insights/components",
-            "Microsoft.Web/serverfarms",
-            "Microsoft.Web/sites",
-            "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
-        ]
-    )
+# Flex Consumption
 
 
-def test_the_plan_is_a_linux_consumption_plan() -> None:
+def test_the_plan_is_the_apps_own_flex_consumption_plan() -> None:
     plan = resource("Microsoft.Web/serverfarms")
-    assert plan["name"] == "[variables('hostingPlanName')]"
-    assert TEMPLATE["variables"]["hostingPlanName"] == "[parameters('appPlan')]"
-    assert plan["sku"] == {"name": "Y1", "tier": "Dynamic"}
+    assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
     assert plan["properties"]["reserved"] is True
+    assert TEMPLATE["variables"]["hostingPlanName"] == "[concat(parameters('appName'), '-plan')]"
+    assert "variables('appTags')" in plan["tags"], "deleted with its review app"
 
 
-def test_the_function_app_runs_python_311_on_linux_over_https_only() -> None:
-    site = resource("Microsoft.Web/sites")
-    assert TEMPLATE["variables"]["functionAppName"] == "[parameters('appName')]"
-    assert site["kind"] == "functionapp,linux"
-    properties = site["properties"]
-    assert properties["reserved"] is True
+def test_the_function_app_runs_python_311_on_flex_consumption() -> None:
+    app = site()
+    assert app["kind"] == "functionapp,linux"
+    properties = app["properties"]
+    assert properties["serverFarmId"] == (
+        "[resourceId('Microsoft.Web/serverfarms', variables('hostingPlanName'))]"
+    )
     assert properties["httpsOnly"] is True
+    assert properties["functionAppConfig"]["runtime"] == {"name": "python", "version": "3.11"}
     config = properties["siteConfig"]
-    assert config["linuxFxVersion"] == "Python|3.11"
+    assert "linuxFxVersion" not in config, (
+        "Flex Consumption takes the runtime from functionAppConfig"
+    )
     assert config["minTlsVersion"] == "1.2"
     assert config["ftpsState"] == "Disabled"
 
 
-def test_ftp_publishing_is_switched_off() -> None:
-    policy = resource("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
-    assert policy["name"] == "[concat(variables('functionAppName'), '/ftp')]"
-    assert policy["properties"] == {"allow": False}
+def test_the_http_functions_have_always_ready_instances_set_by_a_parameter() -> None:
+    scale = site()["properties"]["functionAppConfig"]["scaleAndConcurrency"]
+    assert scale["alwaysReady"] == [
+        {"name": "http", "instanceCount": "[parameters('alwaysReadyHttpInstances')]"}
+    ]
+    parameter = TEMPLATE["parameters"]["alwaysReadyHttpInstances"]
+    assert parameter["type"] == "int"
+    assert parameter["defaultValue"] == 0, "nothing billed while idle unless asked for"
+    assert scale["maximumInstanceCount"] == "[parameters('maximumInstanceCount')]"
+    assert scale["instanceMemoryMB"] == 2048
 
 
-def test_the_platform_app_settings() -> None:
-    settings = app_settings()
-    assert settings["FUNCTIONS_EXTENSION_VERSION"] == "~4"
-    assert settings["FUNCTIONS_WORKER_RUNTIME"] == "python"
-    assert (
-        "listKeys(resourceId('Microsoft.Storage/storageAccounts'" in settings["AzureWebJobsStorage"]
+def test_the_package_is_deployed_to_a_blob_container_reached_with_the_identity() -> None:
+    storage = site()["properties"]["functionAppConfig"]["deployment"]["storage"]
+    assert storage["type"] == "blobContainer"
+    assert storage["authentication"] == {"type": "SystemAssignedIdentity"}
+    assert "primaryEndpoints.blob" in storage["value"]
+    assert "variables('deploymentContainerName')" in storage["value"]
+    container = resource("Microsoft.Storage/storageAccounts/blobServices/containers")
+    assert container["name"].endswith("'/default/', variables('deploymentContainerName'))]")
+    assert container["properties"] == {"publicAccess": "None"}
+
+
+def test_settings_flex_consumption_rejects_are_absent() -> None:
+    assert NOT_ON_FLEX.isdisjoint(app_settings())
+
+
+# Managed identity instead of account keys
+
+
+def test_the_app_has_a_system_assigned_identity() -> None:
+    assert site()["identity"] == {"type": "SystemAssigned"}
+
+
+def test_no_account_key_is_read_or_stored_anywhere() -> None:
+    text = TEMPLATE_FILE.read_text()
+    assert "listKeys" not in text
+    assert "AccountKey" not in text
+    assert "AzureWebJobsStorage" not in app_settings()
+    assert app_settings()["AzureWebJobsStorage__accountName"] == "[variables('storageAccountName')]"
+    storage = resource("Microsoft.Storage/storageAccounts")["properties"]
+    assert storage["allowSharedKeyAccess"] is False
+
+
+def role_assignments() -> dict[str, dict[str, Any]]:
+    """Role assignments by role name (the nested deployment's gets its role as a parameter)."""
+    by_id = {v: k for k, v in ROLES.items()}
+    found = {}
+    for assignment in resources("Microsoft.Authorization/roleAssignments"):
+        definition = assignment["properties"]["roleDefinitionId"]
+        if "parameters('roleId')" in definition:
+            (nested,) = resources("Microsoft.Resources/deployments")
+            definition = nested["properties"]["parameters"]["roleId"]["value"]
+        key = re.search(r"variables\('roles'\)\.(\w+)", definition).group(1)
+        found[by_id[TEMPLATE["variables"]["roles"][key]]] = assignment
+    return found
+
+
+def test_durable_functions_get_blob_queue_and_table_roles_on_the_apps_storage() -> None:
+    assignments = role_assignments()
+    assert set(assignments) == set(ROLES)
+    for role in (
+        "Storage Blob Data Owner",
+        "Storage Queue Data Contributor",
+        "Storage Table Data Contributor",
+    ):
+        assignment = assignments[role]
+        assert assignment["scope"] == (
+            "[concat('Microsoft.Storage/storageAccounts/', variables('storageAccountName'))]"
+        )
+        assert "identity.principalId" in assignment["properties"]["principalId"]
+        assert assignment["properties"]["principalType"] == "ServicePrincipal"
+        assert "resourceId('Microsoft.Web/sites'" in assignment["name"], "one per app"
+
+
+def test_the_allowed_users_container_is_readable_and_only_readable() -> None:
+    assignment = role_assignments()["Storage Blob Data Reader"]
+    assert assignment["scope"].endswith(
+        "'/blobServices/default/containers/', parameters('container'))]"
     )
-    assert "DefaultEndpointsProtocol=https" in settings["AzureWebJobsStorage"]
-    assert settings["APPLICATIONINSIGHTS_CONNECTION_STRING"].endswith(".ConnectionString]")
-    assert "APPINSIGHTS_INSTRUMENTATIONKEY" not in settings
-    assert "AzureWebJobsDashboard" not in settings
+    (nested,) = resources("Microsoft.Resources/deployments")
+    assert nested["condition"] == "[not(empty(parameters('allowedUsersStorageAccount')))]"
+    assert nested["resourceGroup"] == "[parameters('allowedUsersStorageResourceGroup')]"
+    passed = nested["properties"]["parameters"]
+    assert passed["container"] == {"value": "[variables('allowedUsersContainer')]"}
+    default = settings.OPTIONAL_DEFAULTS[settings.ALLOWED_USERS_CONTAINER]
+    assert f"'{default}'" in TEMPLATE["variables"]["allowedUsersContainer"]
+    endpoint = app_settings()[settings.ALLOWED_USERS_BLOB_ENDPOINT]
+    assert "parameters('allowedUsersStorageAccount')" in endpoint
+    assert "environment().suffixes.storage" in endpoint
 
 
-def test_the_storage_account_is_locked_down() -> None:
-    storage = resource("Microsoft.Storage/storageAccounts")
-    assert storage["kind"] == "StorageV2"
-    assert storage["sku"] == {"name": "[parameters('storageAccountType')]"}
-    properties = storage["properties"]
-    assert properties["supportsHttpsTrafficOnly"] is True
-    assert properties["minimumTlsVersion"] == "TLS1_2"
-    assert properties["allowBlobPublicAccess"] is False
+def test_basic_auth_publishing_is_off_for_ftp_and_scm() -> None:
+    policies = resources("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+    names = sorted(p["name"] for p in policies)
+    assert names == [
+        "[concat(variables('functionAppName'), '/ftp')]",
+        "[concat(variables('functionAppName'), '/scm')]",
+    ]
+    assert all(p["properties"] == {"allow": False} for p in policies)
+
+
+# App settings: all of them, in the template
+
+
+def test_the_template_carries_every_setting_the_app_reads() -> None:
+    settings_in_template = app_settings()
+    assert set(settings.ALL_VARIABLES) <= set(settings_in_template)
+    platform = set(settings_in_template) - set(settings.ALL_VARIABLES)
+    assert platform == {"AzureWebJobsStorage__accountName", "APPLICATIONINSIGHTS_CONNECTION_STRING"}
+    for name in settings.ALL_VARIABLES:
+        if name != settings.ALLOWED_USERS_BLOB_ENDPOINT:
+            assert settings_in_template[name] == f"[parameters('{name}')]"
+
+
+def test_secrets_are_secure_parameters_and_only_the_required_ones_have_no_default() -> None:
+    parameters = TEMPLATE["parameters"]
+    secrets = {
+        settings.AZURE_STORAGE_CONNECTION_STRING,
+        settings.CACHE_FLUSH_URL,
+        settings.SLACK_BOT_TOKEN,
+        settings.SLACK_SIGNING_SECRET,
+    }
+    for name in settings.ALL_VARIABLES:
+        if name == settings.ALLOWED_USERS_BLOB_ENDPOINT:
+            continue
+        expected = "secureString" if name in secrets else "string"
+        assert parameters[name]["type"] == expected, name
+    without_default = {n for n in settings.ALL_VARIABLES if n in parameters} - {
+        n for n, p in parameters.items() if "defaultValue" in p
+    }
+    assert without_default == secrets - {settings.AZURE_STORAGE_CONNECTION_STRING}
+
+
+def test_application_insights_is_workspace_based() -> None:
+    insights = resource("Microsoft.Insights/components")
+    assert insights["properties"]["Application_Type"] == "web"
+    workspace_id = (
+        "[resourceId('Microsoft.OperationalInsights/workspaces', variables('logAnalyticsName'))]"
+    )
+    assert insights["properties"]["WorkspaceResourceId"] == workspace_id
+    assert workspace_id in insights["dependsOn"]
+    assert app_settings()["APPLICATIONINSIGHTS_CONNECTION_STRING"].endswith(".ConnectionString]")
 
 
 def test_each_app_gets_its_own_storage_account() -> None:
@@ -132,31 +356,12 @@ def test_each_app_gets_its_own_storage_account() -> None:
     characters of the name, the same for every app here) and on Durable Functions state."""
     name = TEMPLATE["variables"]["storageAccountName"]
     assert "uniqueString(resourceGroup().id, parameters('appName'))" in name
-    # uniqueString gives 13 characters; a storage account name has at most 24.
     suffix = re.search(r"'([a-z0-9]+)'\)\]$", name).group(1)
     assert 13 + len(suffix) <= 24
-
-
-def test_application_insights_is_workspace_based() -> None:
-    insights = resource("Microsoft.Insights/components")
-    assert insights["kind"] == "web"
-    assert insights["properties"]["Application_Type"] == "web"
-    workspace_id = (
-        "[resourceId('Microsoft.OperationalInsights/workspaces', variables('logAnalyticsName'))]"
-    )
-    assert insights["properties"]["WorkspaceResourceId"] == workspace_id
-    assert workspace_id in insights["dependsOn"]
-
-
-def test_the_site_waits_for_everything_it_references() -> None:
-    site = resource("Microsoft.Web/sites")
-    assert sorted(site["dependsOn"]) == sorted(
-        [
-            "[resourceId('Microsoft.Web/serverfarms', variables('hostingPlanName'))]",
-            "[resourceId('Microsoft.Storage/storageAccounts', variables('storageAccountName'))]",
-            "[resourceId('Microsoft.Insights/components', variables('applicationInsightsName'))]",
-        ]
-    )
+    storage = resource("Microsoft.Storage/storageAccounts")["properties"]
+    assert storage["supportsHttpsTrafficOnly"] is True
+    assert storage["minimumTlsVersion"] == "TLS1_2"
+    assert storage["allowBlobPublicAccess"] is False
 
 
 @pytest.mark.parametrize(
@@ -165,6 +370,7 @@ def test_the_site_waits_for_everything_it_references() -> None:
         "Microsoft.Storage/storageAccounts",
         "Microsoft.OperationalInsights/workspaces",
         "Microsoft.Insights/components",
+        "Microsoft.Web/serverfarms",
         "Microsoft.Web/sites",
     ],
 )
@@ -173,12 +379,6 @@ def test_the_apps_own_resources_carry_the_tag_that_review_clean_up_deletes_by(ki
     assert "variables('appTags')" in resource(kind)["tags"]
 
 
-def test_the_shared_plan_carries_no_app_tag() -> None:
-    assert "tags" not in resource("Microsoft.Web/serverfarms")
-
-
-def test_every_resource_is_placed_at_the_location_parameter() -> None:
-    for item in TEMPLATE["resources"]:
-        if "/" in item["type"].split("/", 1)[1]:
-            continue  # child resources take their parent's location
-        assert item["location"] == "[parameters('location')]", item["type"]
+def test_the_host_name_is_the_only_output() -> None:
+    assert list(TEMPLATE["outputs"]) == ["functionAppHostName"]
+    assert TEMPLATE["outputs"]["functionAppHostName"]["value"].endswith(".defaultHostName]")

@@ -1,9 +1,11 @@
 """The scripts that drive the Azure CLI, run against a stand-in ``az`` that records its calls:
-deploy-infrastructure.sh, set-app-settings.sh and delete-review-environment.sh."""
+deploy-infrastructure.sh, deploy-package.sh and delete-review-environment.sh."""
 
 from __future__ import annotations
 
 import json
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -23,34 +25,83 @@ INFRA = {
     "RESOURCE_GROUP": "nhsuk-utils-rg-dev-uks",
     "LOCATION": "uksouth",
     "APP_NAME": "nhsuk-cache-flush-slack-app-func-dev-uks-pr-7",
-    "APP_PLAN": "nhsuk-utils-linux-plan-dev-uks",
+    "ALWAYS_READY_HTTP_INSTANCES": "0",
+    "REQUIRED_APP_SETTINGS": " ".join(REQUIRED),
+    "OPTIONAL_APP_SETTINGS": " ".join(OPTIONAL),
+    "SECRET_A": "xoxb-123",
+    "SECRET_B": "https://cache-flush.example.org/api/flush?code=abc==",
+    "ALLOWED_USERS_STORAGE_ACCOUNT": "allowedusers",
 }
 
 
-def deployment_call(fake_az: FakeAz) -> list[str]:
-    (call,) = [c for c in fake_az.commands() if c[:3] == ["deployment", "group", "create"]]
+def deployment_call(fake_az: FakeAz) -> dict:
+    (call,) = [c for c in fake_az.calls() if c["args"][:3] == ["deployment", "group", "create"]]
     return call
+
+
+def parameters_sent(fake_az: FakeAz) -> dict[str, object]:
+    call = deployment_call(fake_az)
+    args = call["args"]
+    argument = args[args.index("--parameters") + 1]
+    assert argument.startswith("@")
+    document = json.loads(call["files"][argument])
+    assert document["$schema"].endswith("/deploymentParameters.json#")
+    return {name: item["value"] for name, item in document["parameters"].items()}
 
 
 def test_infrastructure_is_deployed_into_an_existing_group(fake_az: FakeAz) -> None:
     fake_az.answer(["group", "exists"], stdout="true\n")
+    fake_az.answer(["deployment", "group", "create"], stdout="app.azurewebsites.net\n")
     result = run(fake_az, "deploy-infrastructure.sh", INFRA)
     assert result.returncode == 0, output_of(result)
     commands = list(fake_az.commands())
     assert commands[0] == ["group", "exists", "--name", "nhsuk-utils-rg-dev-uks"]
     assert not any(c[:2] == ["group", "create"] for c in commands)
-    call = deployment_call(fake_az)
-    template = call[call.index("--template-file") + 1]
+    args = deployment_call(fake_az)["args"]
+    template = args[args.index("--template-file") + 1]
     assert (ROOT / template).resolve() == ROOT / "AzureResourceGroup" / "AzureDeploy.json"
-    assert call[call.index("--resource-group") + 1] == "nhsuk-utils-rg-dev-uks"
-    assert call[call.index("--name") + 1] == INFRA["APP_NAME"]
-    assert call[call.index("--mode") + 1] == "Incremental"
-    parameters = call[call.index("--parameters") + 1 : call.index("--output")]
-    assert parameters == [
-        "appName=nhsuk-cache-flush-slack-app-func-dev-uks-pr-7",
-        "appPlan=nhsuk-utils-linux-plan-dev-uks",
-        "location=uksouth",
-    ]
+    assert args[args.index("--resource-group") + 1] == "nhsuk-utils-rg-dev-uks"
+    assert args[args.index("--name") + 1] == INFRA["APP_NAME"]
+    assert args[args.index("--mode") + 1] == "Incremental"
+    assert args[args.index("--query") + 1] == "properties.outputs.functionAppHostName.value"
+    assert "##vso[task.setvariable variable=APP_SERVICE_HOST]app.azurewebsites.net" in (
+        result.stdout.splitlines()
+    )
+
+
+def test_every_setting_goes_into_the_one_deployment(fake_az: FakeAz) -> None:
+    env = {**INFRA, "OPTION_D": "#cache-flush", "OPTION_E": "$(OPTION_E)"}
+    result = run(fake_az, "deploy-infrastructure.sh", env)
+    assert result.returncode == 0, output_of(result)
+    assert parameters_sent(fake_az) == {
+        "appName": INFRA["APP_NAME"],
+        "location": "uksouth",
+        "allowedUsersStorageAccount": "allowedusers",
+        "SECRET_A": "xoxb-123",
+        "SECRET_B": "https://cache-flush.example.org/api/flush?code=abc==",
+        "OPTION_C": "",
+        "OPTION_D": "#cache-flush",
+        "OPTION_E": "",
+        "alwaysReadyHttpInstances": 0,
+    }
+    assert not any(c[:3] == ["functionapp", "config", "appsettings"] for c in fake_az.commands())
+
+
+def test_the_optional_deployment_variables_are_passed_when_set(fake_az: FakeAz) -> None:
+    env = {
+        **INFRA,
+        "STORAGE_ACCOUNT_TYPE": "Standard_GRS",
+        "MAXIMUM_INSTANCE_COUNT": "100",
+        "ALWAYS_READY_HTTP_INSTANCES": "1",
+        "ALLOWED_USERS_STORAGE_RESOURCE_GROUP": "shared-rg",
+    }
+    result = run(fake_az, "deploy-infrastructure.sh", env)
+    assert result.returncode == 0, output_of(result)
+    sent = parameters_sent(fake_az)
+    assert sent["storageAccountType"] == "Standard_GRS"
+    assert sent["maximumInstanceCount"] == 100
+    assert sent["alwaysReadyHttpInstances"] == 1
+    assert sent["allowedUsersStorageResourceGroup"] == "shared-rg"
 
 
 def test_a_missing_group_is_created_first(fake_az: FakeAz) -> None:
@@ -71,163 +122,148 @@ def test_a_missing_group_is_created_first(fake_az: FakeAz) -> None:
     assert commands[2][:3] == ["deployment", "group", "create"]
 
 
-def test_the_storage_account_type_is_passed_when_set(fake_az: FakeAz) -> None:
-    fake_az.answer(["group", "exists"], stdout="true\n")
-    result = run(
-        fake_az, "deploy-infrastructure.sh", {**INFRA, "STORAGE_ACCOUNT_TYPE": "Standard_GRS"}
-    )
-    assert result.returncode == 0, output_of(result)
-    assert "storageAccountType=Standard_GRS" in deployment_call(fake_az)
-
-
-def test_an_undefined_storage_account_type_is_left_to_the_template(fake_az: FakeAz) -> None:
-    fake_az.answer(["group", "exists"], stdout="true\n")
-    env = {**INFRA, "STORAGE_ACCOUNT_TYPE": "$(STORAGE_ACCOUNT_TYPE)"}
-    result = run(fake_az, "deploy-infrastructure.sh", env)
-    assert result.returncode == 0, output_of(result)
-    assert not any(p.startswith("storageAccountType") for p in deployment_call(fake_az))
-
-
-@pytest.mark.parametrize("missing", list(INFRA))
-def test_infrastructure_needs_its_variables(fake_az: FakeAz, missing: str) -> None:
-    env = {**INFRA, missing: f"$({missing})"}
-    result = run(fake_az, "deploy-infrastructure.sh", env)
-    assert result.returncode == 1
-    assert f"Not set (add them to Vault): {missing}." in result.stdout
-    assert list(fake_az.commands()) == []
-
-
-def test_a_failed_deployment_fails_the_script(fake_az: FakeAz) -> None:
-    fake_az.answer(["group", "exists"], stdout="true\n")
-    fake_az.answer(["deployment", "group", "create"], exit_code=1)
-    result = run(fake_az, "deploy-infrastructure.sh", INFRA)
-    assert result.returncode == 1
-
-
-# set-app-settings.sh
-
-SETTINGS_TARGET = {
-    "APP_NAME": "nhsuk-cache-flush-slack-app-func-int-uks",
-    "RESOURCE_GROUP": "rg-int",
-    "REQUIRED_APP_SETTINGS": " ".join(REQUIRED),
-    "OPTIONAL_APP_SETTINGS": " ".join(OPTIONAL),
-}
-
-
-def settings_sent(fake_az: FakeAz) -> list[dict[str, object]]:
-    (call,) = [
-        c
-        for c in fake_az.calls()
-        if c["args"][:4] == ["functionapp", "config", "appsettings", "set"]
-    ]
-    args = call["args"]
-    assert args[args.index("--name") + 1] == SETTINGS_TARGET["APP_NAME"]
-    assert args[args.index("--resource-group") + 1] == SETTINGS_TARGET["RESOURCE_GROUP"]
-    settings_argument = args[args.index("--settings") + 1]
-    assert settings_argument.startswith("@")
-    return json.loads(call["files"][settings_argument])
-
-
-def removed(fake_az: FakeAz) -> list[str]:
-    calls = [
-        c for c in fake_az.commands() if c[:4] == ["functionapp", "config", "appsettings", "delete"]
-    ]
-    if not calls:
-        return []
-    (call,) = calls
-    return call[call.index("--setting-names") + 1 : call.index("--output")]
-
-
-def test_required_and_present_optional_settings_are_set_the_rest_removed(fake_az: FakeAz) -> None:
-    env = {
-        **SETTINGS_TARGET,
-        "SECRET_A": "xoxb-123",
-        "SECRET_B": "https://cache-flush.example.org/api/flush?code=abc==",
-        "OPTION_D": "#cache-flush",
-        "OPTION_E": "$(OPTION_E)",
-    }
-    result = run(fake_az, "set-app-settings.sh", env)
-    assert result.returncode == 0, output_of(result)
-    assert settings_sent(fake_az) == [
-        {"name": "SECRET_A", "value": "xoxb-123", "slotSetting": False},
-        {
-            "name": "SECRET_B",
-            "value": "https://cache-flush.example.org/api/flush?code=abc==",
-            "slotSetting": False,
-        },
-        {"name": "OPTION_D", "value": "#cache-flush", "slotSetting": False},
-    ]
-    assert removed(fake_az) == ["OPTION_C", "OPTION_E"]
-
-
-def test_nothing_is_removed_when_every_optional_setting_has_a_value(fake_az: FakeAz) -> None:
-    env = {**SETTINGS_TARGET, **dict.fromkeys(REQUIRED + OPTIONAL, "v")}
-    result = run(fake_az, "set-app-settings.sh", env)
-    assert result.returncode == 0, output_of(result)
-    assert [s["name"] for s in settings_sent(fake_az)] == list(REQUIRED + OPTIONAL)
-    assert removed(fake_az) == []
-
-
 @pytest.mark.parametrize(
     "value",
     ['say "hello"', "it's", "a;b=c", "line one\nline two", "100% $(HOME) `x` \\n", "  padded  "],
 )
 def test_values_reach_az_exactly_and_never_on_its_command_line(fake_az: FakeAz, value: str) -> None:
-    env = {**SETTINGS_TARGET, "SECRET_A": value, "SECRET_B": "b"}
-    result = run(fake_az, "set-app-settings.sh", env)
+    result = run(fake_az, "deploy-infrastructure.sh", {**INFRA, "SECRET_A": value})
     assert result.returncode == 0, output_of(result)
-    assert settings_sent(fake_az)[0] == {"name": "SECRET_A", "value": value, "slotSetting": False}
+    assert parameters_sent(fake_az)["SECRET_A"] == value
     for args in fake_az.commands():
         assert not any(value in arg for arg in args)
     assert value not in output_of(result)
 
 
-def test_the_settings_file_is_gone_when_the_script_ends(fake_az: FakeAz) -> None:
-    env = {**SETTINGS_TARGET, "SECRET_A": "a", "SECRET_B": "b"}
-    result = run(fake_az, "set-app-settings.sh", env)
+def test_the_parameters_file_is_gone_when_the_script_ends(fake_az: FakeAz) -> None:
+    result = run(fake_az, "deploy-infrastructure.sh", INFRA)
     assert result.returncode == 0, output_of(result)
-    (call,) = [c for c in fake_az.calls() if "--settings" in c["args"]]
-    path = call["args"][call["args"].index("--settings") + 1][1:]
-    assert not (ROOT / path).exists()
+    args = deployment_call(fake_az)["args"]
+    assert not Path(args[args.index("--parameters") + 1][1:]).exists()
+
+
+@pytest.mark.parametrize("missing", ["RESOURCE_GROUP", "LOCATION", "APP_NAME"])
+def test_infrastructure_needs_its_variables(fake_az: FakeAz, missing: str) -> None:
+    result = run(fake_az, "deploy-infrastructure.sh", {**INFRA, missing: f"$({missing})"})
+    assert result.returncode == 1
+    assert f"Not set (add them to Vault): {missing}." in result.stdout
+    assert list(fake_az.commands()) == []
 
 
 @pytest.mark.parametrize("how", ["absent", "empty", "undefined pipeline variable"])
 def test_a_missing_required_setting_stops_before_any_change(fake_az: FakeAz, how: str) -> None:
-    env = {**SETTINGS_TARGET, "SECRET_A": "a"}
-    if how == "empty":
-        env["SECRET_B"] = ""
-    elif how == "undefined pipeline variable":
-        env["SECRET_B"] = "$(SECRET_B)"
-    result = run(fake_az, "set-app-settings.sh", env)
+    env = dict(INFRA)
+    if how == "absent":
+        del env["SECRET_B"]
+    else:
+        env["SECRET_B"] = "" if how == "empty" else "$(SECRET_B)"
+    result = run(fake_az, "deploy-infrastructure.sh", env)
     assert result.returncode == 1
     assert "Required app settings without a value (add them to Vault): SECRET_B." in result.stdout
     assert list(fake_az.commands()) == []
 
 
-def test_every_missing_required_setting_is_named(fake_az: FakeAz) -> None:
-    result = run(fake_az, "set-app-settings.sh", SETTINGS_TARGET)
+def test_the_allowed_users_list_must_be_readable_one_way_or_the_other(fake_az: FakeAz) -> None:
+    env = {k: v for k, v in INFRA.items() if k != "ALLOWED_USERS_STORAGE_ACCOUNT"}
+    result = run(fake_az, "deploy-infrastructure.sh", env)
     assert result.returncode == 1
-    assert "SECRET_A SECRET_B" in result.stdout
+    assert "ALLOWED_USERS_STORAGE_ACCOUNT" in result.stdout
+    assert list(fake_az.commands()) == []
+    with_key = {**env, "AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;x"}
+    assert run(fake_az, "deploy-infrastructure.sh", with_key).returncode == 0
 
 
-@pytest.mark.parametrize("missing", ["APP_NAME", "RESOURCE_GROUP", "REQUIRED_APP_SETTINGS"])
-def test_set_app_settings_needs_its_target(fake_az: FakeAz, missing: str) -> None:
-    env = {**SETTINGS_TARGET, "SECRET_A": "a", "SECRET_B": "b"}
-    del env[missing]
-    result = run(fake_az, "set-app-settings.sh", env)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ALWAYS_READY_HTTP_INSTANCES", "11"),
+        ("ALWAYS_READY_HTTP_INSTANCES", "$(ALWAYS_READY_HTTP_INSTANCES)"),
+        ("MAXIMUM_INSTANCE_COUNT", "0"),
+        ("MAXIMUM_INSTANCE_COUNT", "1001"),
+        ("MAXIMUM_INSTANCE_COUNT", "many"),
+    ],
+)
+def test_scale_settings_are_checked(fake_az: FakeAz, name: str, value: str) -> None:
+    result = run(fake_az, "deploy-infrastructure.sh", {**INFRA, name: value})
     assert result.returncode == 1
-    assert f"{missing} is not set." in result.stdout
+    assert name in result.stdout
     assert list(fake_az.commands()) == []
 
 
-def test_a_failing_az_fails_the_script(fake_az: FakeAz) -> None:
-    fake_az.answer(["functionapp", "config", "appsettings", "set"], exit_code=1)
-    env = {**SETTINGS_TARGET, "SECRET_A": "a", "SECRET_B": "b"}
-    result = run(fake_az, "set-app-settings.sh", env)
+def test_a_failed_deployment_fails_the_script(fake_az: FakeAz) -> None:
+    fake_az.answer(["deployment", "group", "create"], exit_code=1)
+    result = run(fake_az, "deploy-infrastructure.sh", INFRA)
     assert result.returncode == 1
-    assert not any(
-        c[:4] == ["functionapp", "config", "appsettings", "delete"] for c in fake_az.commands()
-    )
+    assert "APP_SERVICE_HOST" not in result.stdout
+
+
+# deploy-package.sh
+
+PACKAGE_FILES = [
+    "host.json",
+    "requirements.txt",
+    "shared/__init__.py",
+    ".python_packages/lib/site-packages/slack_sdk/__init__.py",
+    *(
+        f"{folder}/{name}"
+        for folder in sorted(p.parent.name for p in ROOT.glob("*/function.json"))
+        for name in ("function.json", "__init__.py")
+    ),
+]
+
+
+def make_package(path: Path, extra: tuple[str, ...] = ()) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in [*PACKAGE_FILES, *extra]:
+            archive.writestr(name, "x")
+    return path
+
+
+def test_the_package_is_zip_deployed(fake_az: FakeAz, tmp_path: Path) -> None:
+    package = make_package(tmp_path / "42.zip")
+    env = {"APP_NAME": "app", "RESOURCE_GROUP": "rg", "PACKAGE": str(package)}
+    result = run(fake_az, "deploy-package.sh", env)
+    assert result.returncode == 0, output_of(result)
+    assert list(fake_az.commands()) == [
+        [
+            "functionapp",
+            "deployment",
+            "source",
+            "config-zip",
+            "--resource-group",
+            "rg",
+            "--name",
+            "app",
+            "--src",
+            str(package),
+            "--build-remote",
+            "false",
+            "--output",
+            "none",
+        ]
+    ]
+
+
+@pytest.mark.parametrize("extra", [".env", "tests/test_x.py", "devhost/run.py", "bench/x.py"])
+def test_a_package_holding_more_than_the_app_is_not_deployed(
+    fake_az: FakeAz, tmp_path: Path, extra: str
+) -> None:
+    package = make_package(tmp_path / "42.zip", (extra,))
+    env = {"APP_NAME": "app", "RESOURCE_GROUP": "rg", "PACKAGE": str(package)}
+    result = run(fake_az, "deploy-package.sh", env)
+    assert result.returncode == 1
+    assert extra.split("/", maxsplit=1)[0] in result.stdout
+    assert list(fake_az.commands()) == []
+
+
+def test_a_missing_or_broken_package_is_not_deployed(fake_az: FakeAz, tmp_path: Path) -> None:
+    env = {"APP_NAME": "app", "RESOURCE_GROUP": "rg", "PACKAGE": str(tmp_path / "none.zip")}
+    assert "No package" in run(fake_az, "deploy-package.sh", env).stdout
+    (tmp_path / "bad.zip").write_text("not a zip")
+    result = run(fake_az, "deploy-package.sh", {**env, "PACKAGE": str(tmp_path / "bad.zip")})
+    assert result.returncode == 1
+    assert "is not a zip file" in result.stdout
+    assert list(fake_az.commands()) == []
 
 
 # delete-review-environment.sh
@@ -243,12 +279,22 @@ SITE = f"{GROUP}/Microsoft.Web/sites/{APP}"
 INSIGHTS = f"{GROUP}/microsoft.insights/components/{APP}"
 STORAGE = f"{GROUP}/Microsoft.Storage/storageAccounts/abcdefghijklmazfunctions"
 WORKSPACE = f"{GROUP}/Microsoft.OperationalInsights/workspaces/{APP}"
+PLAN = f"{GROUP}/Microsoft.Web/serverfarms/{APP}-plan"
+PRINCIPAL = "6c1f2f1e-0000-4000-8000-00000000abcd"
+ASSIGNMENTS = [
+    f"{GROUP}/Microsoft.Storage/storageAccounts/x/providers/Microsoft.Authorization/roleAssignments/1",
+    "/subscriptions/0000/resourceGroups/shared/providers/Microsoft.Storage/storageAccounts/"
+    "allowedusers/blobServices/default/containers/c/providers/Microsoft.Authorization/"
+    "roleAssignments/2",
+]
 
 
 def test_the_review_app_goes_first_then_everything_tagged_with_its_name(fake_az: FakeAz) -> None:
     fake_az.answer(
-        ["resource", "list"], stdout="\n".join([INSIGHTS, STORAGE, SITE, WORKSPACE]) + "\n"
+        ["resource", "list"], stdout="\n".join([INSIGHTS, STORAGE, PLAN, SITE, WORKSPACE]) + "\n"
     )
+    fake_az.answer(["resource", "show"], stdout=PRINCIPAL + "\n")
+    fake_az.answer(["role", "assignment", "list"], stdout="\n".join(ASSIGNMENTS) + "\n")
     result = run(fake_az, "delete-review-environment.sh", REVIEW)
     assert result.returncode == 0, output_of(result)
     commands = list(fake_az.commands())
@@ -265,8 +311,34 @@ def test_the_review_app_goes_first_then_everything_tagged_with_its_name(fake_az:
         "tsv",
     ]
     assert commands[1:] == [
+        ["resource", "show", "--ids", SITE, "--query", "identity.principalId", "--output", "tsv"],
+        [
+            "role",
+            "assignment",
+            "list",
+            "--assignee",
+            PRINCIPAL,
+            "--all",
+            "--query",
+            "[].id",
+            "--output",
+            "tsv",
+        ],
+        ["role", "assignment", "delete", "--ids", *ASSIGNMENTS, "--output", "none"],
         ["resource", "delete", "--ids", SITE, "--output", "none"],
-        ["resource", "delete", "--ids", INSIGHTS, STORAGE, WORKSPACE, "--output", "none"],
+        ["resource", "delete", "--ids", INSIGHTS, STORAGE, PLAN, WORKSPACE, "--output", "none"],
+    ]
+
+
+def test_an_app_without_identity_or_roles_is_deleted_all_the_same(fake_az: FakeAz) -> None:
+    fake_az.answer(["resource", "list"], stdout=SITE + "\n")
+    fake_az.answer(["resource", "show"], stdout="\n")
+    result = run(fake_az, "delete-review-environment.sh", REVIEW)
+    assert result.returncode == 0, output_of(result)
+    assert [c[:2] for c in fake_az.commands()] == [
+        ["resource", "list"],
+        ["resource", "show"],
+        ["resource", "delete"],
     ]
 
 

@@ -23,12 +23,18 @@ TEMPLATE_FILE = ROOT / "azure-pipelines-templates" / "deployment-job.yml"
 PIPELINE = yaml.safe_load(PIPELINE_FILE.read_text())
 TEMPLATE = yaml.safe_load(TEMPLATE_FILE.read_text())
 STAGES = {stage["stage"]: stage for stage in PIPELINE["stages"]}
-PLATFORM_SETTINGS = {
-    "FUNCTIONS_WORKER_RUNTIME",
-    "FUNCTIONS_EXTENSION_VERSION",
-    "AzureWebJobsStorage",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+PLATFORM_SETTINGS = {"AzureWebJobsStorage__accountName", "APPLICATIONINSIGHTS_CONNECTION_STRING"}
+# What the deployment needs from Vault besides the app's settings.
+DEPLOYMENT_VARIABLES = {
+    "RESOURCE_GROUP",
+    "LOCATION",
+    "STORAGE_ACCOUNT_TYPE",
+    "MAXIMUM_INSTANCE_COUNT",
+    "ALLOWED_USERS_STORAGE_ACCOUNT",
+    "ALLOWED_USERS_STORAGE_RESOURCE_GROUP",
 }
+# Settings the template computes rather than takes from Vault.
+COMPUTED_SETTINGS = {settings.ALLOWED_USERS_BLOB_ENDPOINT}
 FUNCTION_FOLDERS = sorted(p.parent.name for p in ROOT.glob("*/function.json"))
 
 
@@ -153,27 +159,35 @@ ENVIRONMENTS = {
         "azureSubscription": "Development",
         "environment": "cacheflush-slackapp-review",
         "releaseEnvironment": "review",
+        "vaultVariableGroup": "cacheflush-slackapp-vault-nonprod",
+        "alwaysReadyHttpInstances": 0,
     },
     "deployIntegrationEnvironment": {
         "appName": "nhsuk-cache-flush-slack-app-func-int-uks",
         "appTest": "running",
-        "azureSubscription": "www.nhs.uk",
+        "azureSubscription": "nhsuk.utilities_wwwnhs.uk",
         "environment": "cacheflush-slackapp-int",
         "releaseEnvironment": "int",
+        "vaultVariableGroup": "cacheflush-slackapp-vault-nonprod",
+        "alwaysReadyHttpInstances": 0,
     },
     "deployStagingEnvironment": {
         "appName": "nhsuk-cache-flush-slack-app-func-stag-uks",
         "appTest": "running",
-        "azureSubscription": "www.nhs.uk",
+        "azureSubscription": "nhsuk.utilities_wwwnhs.uk",
         "environment": "cacheflush-slackapp-staging",
         "releaseEnvironment": "staging",
+        "vaultVariableGroup": "cacheflush-slackapp-vault-staging",
+        "alwaysReadyHttpInstances": 1,
     },
     "deployProductionEnvironment": {
         "appName": "nhsuk-cache-flush-slack-app-func-prod-uks",
         "appTest": "running",
-        "azureSubscription": "www.nhs.uk",
+        "azureSubscription": "nhsuk.utilities_wwwnhs.uk",
         "environment": "cacheflush-slackapp-production",
         "releaseEnvironment": "production",
+        "vaultVariableGroup": "cacheflush-slackapp-vault-production",
+        "alwaysReadyHttpInstances": 1,
     },
 }
 
@@ -195,7 +209,9 @@ def test_the_template_declares_exactly_the_parameters_the_stages_pass() -> None:
     for parameters in ENVIRONMENTS.values():
         assert set(parameters) == set(declared)
     assert declared["appTest"]["values"] == ["deployed", "running"]
-    assert all(parameter["type"] == "string" for parameter in declared.values())
+    assert declared["alwaysReadyHttpInstances"]["type"] == "number"
+    others = set(declared) - {"alwaysReadyHttpInstances"}
+    assert all(declared[name]["type"] == "string" for name in others)
 
 
 def test_the_template_validates_every_parameter_before_deploying() -> None:
@@ -208,6 +224,8 @@ def test_the_template_validates_every_parameter_before_deploying() -> None:
         "AZURE_SUBSCRIPTION": "${{ parameters.azureSubscription }}",
         "ENVIRONMENT": "${{ parameters.environment }}",
         "VAULT_RELEASE_ENVIRONMENT": "${{ parameters.releaseEnvironment }}",
+        "VAULT_VARIABLE_GROUP": "${{ parameters.vaultVariableGroup }}",
+        "ALWAYS_READY_HTTP_INSTANCES": "${{ parameters.alwaysReadyHttpInstances }}",
     }
     (deployment,) = [job for job in TEMPLATE["jobs"] if "deployment" in job]
     assert deployment["dependsOn"] == "validateParameters"
@@ -224,7 +242,8 @@ def test_the_merged_pull_request_number_comes_from_the_commit_message() -> None:
     delete = jobs["deleteReviewEnvironment"]
     assert delete["dependsOn"] == "getNumberForMergedPR"
     reference = f"dependencies.getNumberForMergedPR.outputs['{step['name']}.PR_NUMBER']"
-    assert delete["variables"]["PR_NUMBER"] == f"$[ {reference} ]"
+    variables = {v["name"]: v["value"] for v in delete["variables"] if "name" in v}
+    assert variables["PR_NUMBER"] == f"$[ {reference} ]"
     assert reference in delete["condition"]
 
 
@@ -248,6 +267,10 @@ def test_the_delete_job_reads_the_review_resource_group_from_vault() -> None:
     vault, delete = jobs["deleteReviewEnvironment"]["steps"]
     assert script_of(vault) == "scripts/get-variables-from-vault.sh"
     assert vault["env"]["VAULT_RELEASE_ENVIRONMENT"] == "review"
+    assert vault["env"]["VAULT_ACCEPTED_KEYS"] == "RESOURCE_GROUP"
+    assert {"group": "cacheflush-slackapp-vault-nonprod"} in jobs["deleteReviewEnvironment"][
+        "variables"
+    ]
     assert script_of(delete).endswith("scripts/delete-review-environment.sh")
     assert (
         delete["inputs"]["azureSubscription"]
@@ -342,9 +365,8 @@ def test_the_staged_files_are_archived_and_published_where_the_deployment_finds_
     assert publish["artifact"] == "$(ARTIFACT_NAME)"
     assert archive["archiveFile"] == f"{publish['publish']}/$(Build.BuildId).zip"
     (deployment,) = [job for job in TEMPLATE["jobs"] if "deployment" in job]
-    assert (
-        deployment["variables"]["PACKAGE"]
-        == "$(Pipeline.Workspace)/$(ARTIFACT_NAME)/$(Build.BuildId).zip"
+    assert job_variables(deployment)["PACKAGE"] == (
+        "$(Pipeline.Workspace)/$(ARTIFACT_NAME)/$(Build.BuildId).zip"
     )
     (download,) = [step for _, step in deploy_steps() if "download" in step]
     assert download == {
@@ -357,6 +379,16 @@ def test_the_staged_files_are_archived_and_published_where_the_deployment_finds_
 # The deployment job
 
 
+def job_variables(job: dict[str, Any]) -> dict[str, str]:
+    """A job's named variables (its list also holds variable groups)."""
+    return {item["name"]: item["value"] for item in job["variables"] if "name" in item}
+
+
+def deployment_job() -> dict[str, Any]:
+    (deployment,) = [job for job in TEMPLATE["jobs"] if "deployment" in job]
+    return deployment
+
+
 def test_the_deployment_runs_its_steps_in_order() -> None:
     order = []
     for condition, step in deploy_steps():
@@ -364,8 +396,6 @@ def test_the_deployment_runs_its_steps_in_order() -> None:
             order.append("checkout")
         elif "download" in step:
             order.append("download")
-        elif step.get("task", "").startswith("AzureFunctionApp@"):
-            order.append("deploy the package")
         else:
             order.append((condition, Path(script_of(step)).name))
     assert order == [
@@ -373,8 +403,7 @@ def test_the_deployment_runs_its_steps_in_order() -> None:
         "download",
         (None, "get-variables-from-vault.sh"),
         (None, "deploy-infrastructure.sh"),
-        (None, "set-app-settings.sh"),
-        "deploy the package",
+        (None, "deploy-package.sh"),
         ("${{ if eq(parameters.appTest, 'deployed') }}", "test-app-is-deployed.sh"),
         ("${{ if eq(parameters.appTest, 'running') }}", "test-app-is-running.sh"),
     ]
@@ -382,42 +411,106 @@ def test_the_deployment_runs_its_steps_in_order() -> None:
 
 def test_the_variables_come_from_vault_for_the_release_environment() -> None:
     step = step_running("get-variables-from-vault.sh")
-    assert step["env"] == {
+    env = dict(step["env"])
+    accepted = env.pop("VAULT_ACCEPTED_KEYS").split()
+    assert env == {
         "VAULT_APP_NAME": "$(VAULT_APP_NAME)",
         "VAULT_RELEASE_ENVIRONMENT": "${{ parameters.releaseEnvironment }}",
         "VAULT_SERVER": "$(VAULT_SERVER)",
         "VAULT_TOKEN": "$(VAULT_TOKEN)",
     }
     assert PIPELINE["variables"]["VAULT_APP_NAME"] == "nhsuk.cache-flush-slack-app"
+    assert len(accepted) == len(set(accepted))
+    assert set(accepted) == DEPLOYMENT_VARIABLES | (set(settings.ALL_VARIABLES) - COMPUTED_SETTINGS)
+
+
+def test_vault_never_supplies_a_variable_the_job_sets_itself() -> None:
+    accepted = set(
+        step_running("get-variables-from-vault.sh")["env"]["VAULT_ACCEPTED_KEYS"].split()
+    )
+    own = set(job_variables(deployment_job())) | set(PIPELINE["variables"]) | {"APP_SERVICE_HOST"}
+    assert accepted.isdisjoint(own)
+
+
+# Vault tokens: each environment its own, from a variable group, never the pipeline's
+
+
+def test_no_vault_token_is_a_pipeline_variable() -> None:
+    """A pipeline variable reaches every run of every branch, with that branch's YAML."""
+    assert not any("VAULT_TOKEN" in name for name in PIPELINE["variables"])
+    assert (
+        "VAULT_TOKEN (secret) as variables" not in PIPELINE_FILE.read_text().split("\nname:", 1)[0]
+    )
+
+
+def test_every_job_that_reads_vault_gets_its_token_from_a_variable_group() -> None:
+    jobs = [deployment_job()]
+    jobs += [job for stage in STAGES.values() for job in stage["jobs"] if "job" in job]
+    readers = 0
+    for job in jobs:
+        steps = job.get("steps") or job.get("strategy", {}).get("runOnce", {}).get("deploy", {})
+        steps = steps.get("steps", []) if isinstance(steps, dict) else steps
+        if any("get-variables-from-vault.sh" in script_of(step) for _, step in flatten(steps)):
+            readers += 1
+            groups = [v["group"] for v in job.get("variables", []) if "group" in v]
+            assert len(groups) == 1, job.get("job") or job.get("deployment")
+    assert readers == 2
+
+
+def test_each_environment_reads_vault_with_its_own_group() -> None:
+    assert {"group": "${{ parameters.vaultVariableGroup }}"} in deployment_job()["variables"]
+    groups = {stage: ENVIRONMENTS[stage]["vaultVariableGroup"] for stage in ENVIRONMENTS}
+    assert groups["deployReviewEnvironment"] == groups["deployIntegrationEnvironment"]
+    production = groups["deployProductionEnvironment"]
+    staging = groups["deployStagingEnvironment"]
+    assert production.endswith("-production")
+    assert staging.endswith("-staging")
+    assert len({production, staging, groups["deployReviewEnvironment"]}) == 3
+
+
+def test_the_service_connections_are_those_of_the_original() -> None:
+    connections = {stage: ENVIRONMENTS[stage]["azureSubscription"] for stage in ENVIRONMENTS}
+    assert connections.pop("deployReviewEnvironment") == "Development"
+    assert set(connections.values()) == {"nhsuk.utilities_wwwnhs.uk"}
+
+
+def test_always_ready_instances_only_where_users_are() -> None:
+    warm = {
+        ENVIRONMENTS[s]["releaseEnvironment"]: ENVIRONMENTS[s]["alwaysReadyHttpInstances"]
+        for s in ENVIRONMENTS
+    }
+    assert warm == {"review": 0, "int": 0, "staging": 1, "production": 1}
 
 
 def test_the_azure_cli_steps_use_the_environment_service_connection() -> None:
-    for _, step in deploy_steps():
-        if step.get("task", "").startswith(("AzureCLI@", "AzureFunctionApp@")):
-            assert step["inputs"]["azureSubscription"] == "${{ parameters.azureSubscription }}"
+    steps = [step for _, step in deploy_steps() if step.get("task", "").startswith("AzureCLI@")]
+    assert len(steps) == 3
+    for step in steps:
+        assert step["inputs"]["azureSubscription"] == "${{ parameters.azureSubscription }}"
 
 
 def test_the_infrastructure_step_gets_what_the_template_needs() -> None:
     step = step_running("deploy-infrastructure.sh")
     assert step["task"] == "AzureCLI@2"
+    env = step["env"]
+    assert env["ALWAYS_READY_HTTP_INSTANCES"] == "${{ parameters.alwaysReadyHttpInstances }}"
+    for name in [*DEPLOYMENT_VARIABLES, "APP_NAME"]:
+        assert env[name] == f"$({name})"
+
+
+def test_the_package_is_deployed_by_zip_deploy_of_the_downloaded_artifact() -> None:
+    step = step_running("deploy-package.sh")
+    assert step["task"] == "AzureCLI@2"
     assert step["env"] == {
-        name: f"$({name})"
-        for name in ("APP_NAME", "APP_PLAN", "LOCATION", "RESOURCE_GROUP", "STORAGE_ACCOUNT_TYPE")
+        "APP_NAME": "$(APP_NAME)",
+        "PACKAGE": "$(PACKAGE)",
+        "RESOURCE_GROUP": "$(RESOURCE_GROUP)",
     }
-
-
-def test_the_function_app_is_deployed_to_linux_with_python_311() -> None:
-    ((_, step),) = [(c, s) for c, s in deploy_steps() if s.get("task") == "AzureFunctionApp@2"]
-    assert step["inputs"]["appType"] == "functionAppLinux"
-    assert step["inputs"]["runtimeStack"] == "PYTHON|3.11"
-    assert step["inputs"]["appName"] == "$(APP_NAME)"
-    assert step["inputs"]["package"] == "$(PACKAGE)"
-    assert "appSettings" not in step["inputs"], "the settings step owns the app settings"
+    assert not any(s.get("task", "").startswith("AzureFunctionApp@") for _, s in deploy_steps())
 
 
 def test_the_smoke_tests_target_the_deployed_app() -> None:
-    (deploy,) = [s for _, s in deploy_steps() if s.get("task") == "AzureFunctionApp@2"]
-    url = f"$({deploy['name']}.AppServiceApplicationUrl)"
+    url = "$(APP_SERVICE_HOST)"
     deployed = step_running("test-app-is-deployed.sh")
     assert deployed["env"] == {"APP_SERVICE_HOST": url}
     running = step_running("test-app-is-running.sh")
@@ -467,27 +560,31 @@ def test_the_settings_module_names_every_variable_once() -> None:
 
 
 def test_the_deployed_app_settings_are_exactly_the_variables_the_app_reads() -> None:
-    step = step_running("set-app-settings.sh")
-    env = step["env"]
+    env = step_running("deploy-infrastructure.sh")["env"]
     required = env["REQUIRED_APP_SETTINGS"].split()
     optional = env["OPTIONAL_APP_SETTINGS"].split()
-    assert sorted(required) == sorted(settings.REQUIRED)
-    assert sorted(optional) == sorted(settings.OPTIONAL_DEFAULTS)
-    values = {
-        name: value
-        for name, value in env.items()
-        if name
-        not in {"APP_NAME", "RESOURCE_GROUP", "REQUIRED_APP_SETTINGS", "OPTIONAL_APP_SETTINGS"}
+    assert len(required + optional) == len(set(required + optional))
+    assert set(required) | set(optional) | COMPUTED_SETTINGS == set(settings.ALL_VARIABLES)
+    # The storage connection string may give way to the identity; the others may not.
+    assert set(required) == set(settings.REQUIRED) - {settings.AZURE_STORAGE_CONNECTION_STRING}
+    for name in required + optional:
+        assert env[name] == f"$({name})"
+    other = set(env) - {"REQUIRED_APP_SETTINGS", "OPTIONAL_APP_SETTINGS", "APP_NAME"}
+    assert other - set(required) - set(optional) == DEPLOYMENT_VARIABLES | {
+        "ALWAYS_READY_HTTP_INSTANCES"
     }
-    assert values == {name: f"$({name})" for name in [*required, *optional]}
 
 
 def test_platform_settings_come_from_the_template_and_never_clash_with_the_app() -> None:
     template = json.loads((ROOT / "AzureResourceGroup" / "AzureDeploy.json").read_text())
     (site,) = [r for r in template["resources"] if r["type"] == "Microsoft.Web/sites"]
-    platform = {setting["name"] for setting in site["properties"]["siteConfig"]["appSettings"]}
-    assert platform == PLATFORM_SETTINGS
-    assert platform.isdisjoint(settings.ALL_VARIABLES)
+    names = {setting["name"] for setting in site["properties"]["siteConfig"]["appSettings"]}
+    assert names - set(settings.ALL_VARIABLES) == PLATFORM_SETTINGS
+    assert PLATFORM_SETTINGS.isdisjoint(settings.ALL_VARIABLES)
+    parameters = template["parameters"]
+    env = step_running("deploy-infrastructure.sh")["env"]
+    for name in env["REQUIRED_APP_SETTINGS"].split() + env["OPTIONAL_APP_SETTINGS"].split():
+        assert name in parameters, f"the template has no parameter for {name}"
 
 
 # Scripts the pipeline runs

@@ -58,7 +58,11 @@ def test_interactivity_is_on() -> None:
 
 
 def test_bot_scopes_are_those_the_app_needs() -> None:
-    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands"]
+    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == [
+        "chat:write",
+        "commands",
+        "usergroups:read",  # members of ALLOWED_USERGROUPS and APPROVER_USERGROUPS
+    ]
     assert "user" not in MANIFEST["oauth_config"]["scopes"]
 
 

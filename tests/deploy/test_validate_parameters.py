@@ -10,6 +10,8 @@ VALID = {
     "AZURE_SUBSCRIPTION": "Development",
     "ENVIRONMENT": "cacheflush-slackapp-review",
     "VAULT_RELEASE_ENVIRONMENT": "review",
+    "VAULT_VARIABLE_GROUP": "cacheflush-slackapp-vault-nonprod",
+    "ALWAYS_READY_HTTP_INSTANCES": "0",
 }
 PARAMETERS = {
     "APP_NAME": "appName",
@@ -17,6 +19,8 @@ PARAMETERS = {
     "AZURE_SUBSCRIPTION": "azureSubscription",
     "ENVIRONMENT": "environment",
     "VAULT_RELEASE_ENVIRONMENT": "releaseEnvironment",
+    "VAULT_VARIABLE_GROUP": "vaultVariableGroup",
+    "ALWAYS_READY_HTTP_INSTANCES": "alwaysReadyHttpInstances",
 }
 
 
@@ -49,7 +53,7 @@ def test_each_missing_parameter_fails_the_job_by_name(variable: str, how: str) -
 def test_every_missing_parameter_is_reported_at_once() -> None:
     result = run_script("validate-template-parameters.sh")
     assert result.returncode == 1
-    assert len(errors(result)) == 5
+    assert len(errors(result)) == len(PARAMETERS)
     for parameter in PARAMETERS.values():
         assert f'"{parameter}"' in result.stdout
 
@@ -105,3 +109,22 @@ def test_release_environment_must_be_a_vault_environment_name(environment: str) 
     result = run_script("validate-template-parameters.sh", env=env)
     assert result.returncode == 1
     assert "not a Vault environment name" in errors(result)[0]
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_staging_and_production_read_vault_with_their_own_token(environment: str) -> None:
+    env = {**VALID, "VAULT_RELEASE_ENVIRONMENT": environment}
+    result = run_script("validate-template-parameters.sh", env=env)
+    assert result.returncode == 1
+    assert f"must be {environment}'s own group" in errors(result)[0]
+    own = {**env, "VAULT_VARIABLE_GROUP": f"cacheflush-slackapp-vault-{environment}"}
+    result = run_script("validate-template-parameters.sh", env=own)
+    assert result.returncode == 0, output_of(result)
+
+
+@pytest.mark.parametrize("count", ["-1", "11", "one", "1.5"])
+def test_always_ready_instances_must_be_a_small_whole_number(count: str) -> None:
+    env = {**VALID, "ALWAYS_READY_HTTP_INSTANCES": count}
+    result = run_script("validate-template-parameters.sh", env=env)
+    assert result.returncode == 1
+    assert "alwaysReadyHttpInstances" in errors(result)[0]

@@ -63,12 +63,29 @@ def vault(local_server: Callable[..., LocalServer]) -> tuple[FakeVault, LocalSer
     return fake, local_server(fake)
 
 
+ACCEPTED = [
+    *(f"FROM_PATH_{i}" for i in range(4)),
+    "LOCATION",
+    "APP_PLAN",
+    "RESOURCE_GROUP",
+    "SLACK_SIGNING_SECRET",
+    "ACCESS_REQUEST_HINT",
+    "ALLOWED_USERS_CACHE_SECONDS",
+    "FLAG",
+    "LIST",
+    "GOOD",
+    "A",
+    "B",
+]
+
+
 def vault_env(server: LocalServer, environment: str = "dev", **overrides: str) -> dict[str, str]:
     env = {
         "VAULT_SERVER": server.url,
         "VAULT_TOKEN": TOKEN,
         "VAULT_APP_NAME": APP,
         "VAULT_RELEASE_ENVIRONMENT": environment,
+        "VAULT_ACCEPTED_KEYS": " ".join(ACCEPTED),
     }
     env.update(overrides)
     return env
@@ -267,13 +284,60 @@ def test_a_success_without_a_data_object_stops_the_step(vault) -> None:
     assert "holds no data object" in result.stdout
 
 
-def test_keys_that_cannot_be_variable_names_stop_the_step(vault) -> None:
+def warnings(stdout: str) -> list[str]:
+    return [
+        line for line in stdout.splitlines() if line.startswith("##vso[task.logissue type=warning]")
+    ]
+
+
+def test_keys_the_job_does_not_accept_are_ignored_with_a_warning(vault) -> None:
     fake, server = vault
-    fake.secrets[PATHS[0]] = {"GOOD": "1", "BAD]NAME": "2", "ALSO;BAD": "3"}
+    fake.secrets[PATHS[0]] = {"GOOD": "1", "OTHER_APPS_SECRET": "theirs", "APP_NAME": "evil"}
+    fake.secrets[PATHS[3]] = {"PACKAGE": "/tmp/evil.zip", "ARTIFACT_NAME": "x", "A": "2"}
     result = run_script("get-variables-from-vault.sh", env=vault_env(server))
+    assert result.returncode == 0, output_of(result)
+    assert secret_variables(result.stdout) == [("GOOD", "1"), ("A", "2")]
+    assert warnings(result.stdout) == [
+        f"##vso[task.logissue type=warning]Ignored keys of {PATHS[0]} that this job does not "
+        "accept: APP_NAME, OTHER_APPS_SECRET.",
+        f"##vso[task.logissue type=warning]Ignored keys of {PATHS[3]} that this job does not "
+        "accept: ARTIFACT_NAME, PACKAGE.",
+    ]
+    assert "theirs" not in result.stdout
+
+
+def test_keys_that_cannot_be_variable_names_are_ignored_without_echoing_them(vault) -> None:
+    fake, server = vault
+    fake.secrets[PATHS[0]] = {"GOOD": "1", "BAD]NAME": "2", "X\n##vso[task.complete]": "3"}
+    result = run_script("get-variables-from-vault.sh", env=vault_env(server))
+    assert result.returncode == 0, output_of(result)
+    assert secret_variables(result.stdout) == [("GOOD", "1")]
+    assert "task.complete" not in result.stdout
+    (warning,) = warnings(result.stdout)
+    assert "(a key that is not a variable name)" in warning
+
+
+@pytest.mark.parametrize(
+    "name", ["APP_NAME", "PACKAGE", "ARTIFACT_NAME", "VAULT_TOKEN", "SYSTEM_X"]
+)
+def test_the_accepted_keys_may_never_name_the_jobs_own_variables(vault, name: str) -> None:
+    _, server = vault
+    env = vault_env(server, VAULT_ACCEPTED_KEYS=f"RESOURCE_GROUP {name}")
+    result = run_script("get-variables-from-vault.sh", env=env)
     assert result.returncode == 1
-    assert "ALSO;BAD, BAD]NAME" in result.stdout
-    assert secret_variables(result.stdout) == []
+    assert f"names {name}, which the pipeline sets itself" in result.stdout
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("value", ["", "$(VAULT_ACCEPTED_KEYS)"])
+def test_without_accepted_keys_nothing_is_read(vault, value: str) -> None:
+    _, server = vault
+    result = run_script(
+        "get-variables-from-vault.sh", env=vault_env(server, VAULT_ACCEPTED_KEYS=value)
+    )
+    assert result.returncode == 1
+    assert "VAULT_ACCEPTED_KEYS is not set" in result.stdout
+    assert server.requests == []
 
 
 def test_an_unreachable_vault_stops_the_step(local_server) -> None:
@@ -285,6 +349,7 @@ def test_an_unreachable_vault_stops_the_step(local_server) -> None:
         "VAULT_TOKEN": TOKEN,
         "VAULT_APP_NAME": APP,
         "VAULT_RELEASE_ENVIRONMENT": "dev",
+        "VAULT_ACCEPTED_KEYS": "RESOURCE_GROUP",
     }
     result = run_script("get-variables-from-vault.sh", env=env)
     assert result.returncode == 1
