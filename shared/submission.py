@@ -1,12 +1,19 @@
-"""Validation of the modal's submission: environment and URL rules (SPEC section 9)."""
+"""Validation of the modal's submission: environment and URL rules (doc/behaviour.md).
+
+URLs are parsed as the cache-flush service parses them, with a WHATWG URL parser (ada, the
+parser inside Node.js; doc/adr/0008-parse-urls-with-ada-url.md), so that every URL the form
+accepts is one cache-flush accepts. What the Submission carries is the parser's normalised
+URL (IDNA host, percent-encoded path and query): that is what is sent, shown and logged.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
-from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("production", "staging")
 ENVIRONMENT_BLOCK = "environment"
@@ -15,15 +22,34 @@ URLS_BLOCK = "urls"
 URLS_ACTION = "urls_input"
 FORM_CALLBACK_ID = "cache_flush_request"
 
+SCHEMES = ("http:", "https:")
 MAX_URL_LENGTH = 2048
 LISTED_IN_ERROR = 3
 LISTED_URL_CHARS = 60
-HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+MAX_ERROR_CHARS = 300
+# Trimmed from both ends of a line: Python's whitespace plus the invisible characters
+# that copying from a page or a document leaves behind (BOM, zero-width space and joiners).
+TRIMMED = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\ufeff\u200b\u200c\u200d"
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+
+
+class Problem(Enum):
+    """Why a URL is refused, in the order the advice is given."""
+
+    NO_SCHEME = "add https:// at the start"
+    SCHEME = "use https:// or http://"
+    UNPARSEABLE = "not a valid URL; check it for typos"
+    NOT_ALLOWED = ""
+    TRAILING_DOT = "remove the dot at the end of the host name"
+    PORT = "remove the port (the :number after the host name)"
+    CREDENTIALS = "remove the user name and password"
+    TOO_LONG = f"too long (over {MAX_URL_LENGTH} characters)"
 
 
 @dataclass(frozen=True)
 class Submission:
-    """A valid request: the environment and the cleaned, de-duplicated URLs in order."""
+    """A valid request: the environment and the normalised, de-duplicated URLs in order."""
 
     environment: str
     urls: tuple[str, ...]
@@ -31,7 +57,9 @@ class Submission:
 
 def clean_urls(text: str) -> list[str]:
     """Split on line breaks, trim, drop blank lines and duplicates, keep the order."""
-    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    return list(
+        dict.fromkeys(line.strip(TRIMMED) for line in text.splitlines() if line.strip(TRIMMED))
+    )
 
 
 def host_allowed(host: str, domains: Sequence[str], hosts: Sequence[str]) -> bool:
@@ -39,49 +67,114 @@ def host_allowed(host: str, domains: Sequence[str], hosts: Sequence[str]) -> boo
     return host in hosts or any(host == d or host.endswith("." + d) for d in domains)
 
 
-def url_allowed(url: str, domains: Sequence[str], hosts: Sequence[str]) -> bool:
-    """Whether the URL is absolute http(s), without credentials, on an allowed host.
+def normalise_url(text: str, domains: Sequence[str], hosts: Sequence[str]) -> str | Problem:
+    """Return the URL as the WHATWG parser normalises it, or why it is refused."""
+    # The slash-command path imports this module for the form's hint, and must open the
+    # modal without loading the parser first.
+    from ada_url import URL  # noqa: PLC0415 - loaded when validating, not at import
 
-    The host is compared lower-cased and without its port (SPEC section 9).
-    """
-    if len(url) > MAX_URL_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return False
-    if "\\" in url:
-        return False
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError for a malformed port)
-    except ValueError:
-        return False
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    return (
-        scheme in ("http", "https")
-        and "@" not in parts.netloc
-        and HOST_NAME.fullmatch(host) is not None
-        and ".." not in host
-        and host_allowed(host, domains, hosts)
+        url = URL(text)
+    except (ValueError, UnicodeError):
+        return _unparsed_problem(text)
+    if url.protocol not in SCHEMES:
+        return _unparsed_problem(text)
+    hostname = url.hostname
+    problem: Problem | None = None
+    if not host_allowed(hostname.removesuffix("."), domains, hosts):
+        problem = Problem.NOT_ALLOWED
+    elif hostname.endswith("."):
+        problem = Problem.TRAILING_DOT
+    elif url.port:
+        problem = Problem.PORT
+    elif url.username or url.password:
+        problem = Problem.CREDENTIALS
+    elif len(url.href) > MAX_URL_LENGTH:
+        problem = Problem.TOO_LONG
+    return url.href if problem is None else problem
+
+
+def _unparsed_problem(text: str) -> Problem:
+    scheme = _SCHEME.match(text)
+    if scheme is None or "." in scheme.group():
+        return Problem.NO_SCHEME
+    if scheme.group().lower() in SCHEMES:
+        return Problem.UNPARSEABLE
+    return Problem.SCHEME
+
+
+def url_allowed(url: str, domains: Sequence[str], hosts: Sequence[str]) -> bool:
+    """Whether the URL is absolute http(s) on an allowed host, without port or credentials."""
+    return isinstance(normalise_url(url, domains, hosts), str)
+
+
+def either(items: Sequence[str]) -> str:
+    """Join items as a natural-language choice: "a", "a or b", "a, b or c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _shown(url: str) -> str:
+    """The URL as typed, shortened, with invisible and control characters made visible."""
+    short = url if len(url) <= LISTED_URL_CHARS else url[: LISTED_URL_CHARS - 1] + "…"
+    return "".join(
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in short
     )
-
-
-def _shorten(url: str) -> str:
-    return url if len(url) <= LISTED_URL_CHARS else url[: LISTED_URL_CHARS - 1] + "…"
 
 
 def describe_rejected(urls: Sequence[str]) -> str:
     """Name the first few rejected URLs, then how many more, in a short line."""
-    named = ", ".join(_shorten(url) for url in urls[:LISTED_IN_ERROR])
+    named = ", ".join(_shown(url) for url in urls[:LISTED_IN_ERROR])
     more = len(urls) - LISTED_IN_ERROR
     return named + (f" and {more} more" if more > 0 else "")
 
 
+def _allowed_places(domains: Sequence[str], hosts: Sequence[str]) -> str:
+    return either([*domains, *(host for host in hosts if host not in domains)])
+
+
+def _advice(problem: Problem, urls: Sequence[str], allowed: str) -> str:
+    if problem is Problem.NOT_ALLOWED:
+        return f"Not allowed: {describe_rejected(urls)}. Use URLs on {allowed}."
+    return f"{describe_rejected(urls)}: {problem.value}."
+
+
+def describe_problems(
+    refused: Sequence[tuple[str, Problem]], domains: Sequence[str], hosts: Sequence[str]
+) -> str:
+    """One short message naming the refused URLs by problem, each with what to fix."""
+    by_problem: dict[Problem, list[str]] = {}
+    for url, problem in refused:
+        by_problem.setdefault(problem, []).append(url)
+    allowed = _allowed_places(domains, hosts)
+    sentences: list[str] = []
+    left = len(refused)
+    for problem, urls in by_problem.items():
+        sentence = _advice(problem, urls, allowed)
+        if sentences and len(" ".join([*sentences, sentence])) > MAX_ERROR_CHARS - 40:
+            break
+        sentences.append(sentence)
+        left -= len(urls)
+    if left:
+        sentences.append(f"{left} more {'URL needs' if left == 1 else 'URLs need'} fixing.")
+    message = " ".join(sentences)
+    return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 1] + "…"
+
+
 def rules_summary(domains: Sequence[str], hosts: Sequence[str]) -> str:
-    """One sentence stating the URL rules with the configured domains and hosts."""
-    allowed = [f"{d} (or a subdomain)" for d in domains] + list(hosts)
+    """The URL rules with the configured domains and hosts, and an example (the form's hint)."""
+    places = []
+    if domains:
+        places.append(
+            f"on {either(domains)} or a subdomain of {'it' if len(domains) == 1 else 'them'}"
+        )
+    if hosts:
+        places.append(f"on {either(hosts)}")
+    example = f"https://www.{domains[0]}" if domains else f"https://{hosts[0]}" if hosts else ""
     return (
-        "One absolute http:// or https:// URL per line, on "
-        + ", ".join(allowed)
-        + ". For example https://www.nhs.uk/path/to/flush"
+        f"One URL per line, starting with https:// or http://, {', or '.join(places)}. "
+        f"No port, no user name. For example {example}/path/to/flush"
     )
 
 
@@ -108,15 +201,19 @@ def validate_submission(
     environment = _selected_environment(values)
     if environment not in ENVIRONMENTS:
         errors[ENVIRONMENT_BLOCK] = "Pick production or staging."
-    urls = clean_urls(_urls_text(values))
-    rejected = [url for url in urls if not url_allowed(url, domains, hosts)]
-    if not urls:
+    normalised: list[str] = []
+    refused: list[tuple[str, Problem]] = []
+    texts = clean_urls(_urls_text(values))
+    for text in texts:
+        checked = normalise_url(text, domains, hosts)
+        if isinstance(checked, Problem):
+            refused.append((text, checked))
+        else:
+            normalised.append(checked)
+    if not texts:
         errors[URLS_BLOCK] = "Enter at least one URL, one per line."
-    elif rejected:
-        errors[URLS_BLOCK] = (
-            f"Not allowed: {describe_rejected(rejected)}. "
-            f"Use http(s) URLs on {', '.join((*domains, *hosts))}."
-        )
+    elif refused:
+        errors[URLS_BLOCK] = describe_problems(refused, domains, hosts)
     if errors or environment is None:
         return errors
-    return Submission(environment=environment, urls=tuple(urls))
+    return Submission(environment=environment, urls=tuple(dict.fromkeys(normalised)))

@@ -1,0 +1,277 @@
+"""The URL rules of the form (doc/behaviour.md): parsed as cache-flush parses them, normalised."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.submission import (
+    MAX_ERROR_CHARS,
+    Submission,
+    either,
+    rules_summary,
+    url_allowed,
+    validate_submission,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAINS = ("nhs.uk",)
+HOSTS = ("campaignresources.dhsc.gov.uk",)
+ALLOWED = "nhs.uk or campaignresources.dhsc.gov.uk"
+
+
+def values(urls: Any, environment: Any = "staging") -> dict[str, Any]:
+    return {
+        "environment": {"environment_input": {"selected_option": {"value": environment}}},
+        "urls": {"urls_input": {"value": urls}},
+    }
+
+
+def accepted(text: str) -> tuple[str, ...]:
+    checked = validate_submission(values(text), DOMAINS, HOSTS)
+    assert isinstance(checked, Submission), checked
+    return checked.urls
+
+
+def error(text: str) -> str:
+    checked = validate_submission(values(text), DOMAINS, HOSTS)
+    assert isinstance(checked, dict), checked
+    assert set(checked) == {"urls"}
+    assert len(checked["urls"]) <= MAX_ERROR_CHARS
+    return checked["urls"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.nhs.uk:8443/x",
+        "http://www.nhs.uk:443/x",
+        "https://www.nhs.uk:80/x",
+        "https://www.nhs.uk:0/x",
+        "https://campaignresources.dhsc.gov.uk:8080/x",
+    ],
+)
+def test_a_port_other_than_the_default_is_refused(url: str) -> None:
+    assert error(url) == f"{url}: remove the port (the :number after the host name)."
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("https://www.nhs.uk:443/x", "https://www.nhs.uk/x"),
+        ("http://www.nhs.uk:80/x", "http://www.nhs.uk/x"),
+        ("https://www.nhs.uk:0443/x", "https://www.nhs.uk/x"),
+        ("https://www.nhs.uk:/x", "https://www.nhs.uk/x"),
+    ],
+)
+def test_the_default_port_is_accepted_and_dropped(url: str, sent: str) -> None:
+    assert accepted(url) == (sent,)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://www.nhs.uk./a", "https://www.nhs.uk%2e/a", "https://www.nhs.uk\u3002/a"]
+)
+def test_a_trailing_dot_on_the_host_is_refused(url: str) -> None:
+    assert error(url).endswith(": remove the dot at the end of the host name.")
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("https://www.nhs.u\u212a/a", "https://www.nhs.uk/a"),
+        ("HTTPS://WWW.NHS.UK/A", "https://www.nhs.uk/A"),
+        ("https://\u00f1.nhs.uk/", "https://xn--ida.nhs.uk/"),
+        ("https://www.nhs\u200b.uk/", "https://www.nhs.uk/"),
+        ("https://\uff57\uff57\uff57.nhs.uk/", "https://www.nhs.uk/"),
+    ],
+)
+def test_hosts_come_out_idna_normalised(url: str, sent: str) -> None:
+    assert accepted(url) == (sent,)
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("https://www.nhs.uk/ção", "https://www.nhs.uk/%C3%A7%C3%A3o"),
+        ("https://www.nhs.uk/a b?c d", "https://www.nhs.uk/a%20b?c%20d"),
+        ("https://www.nhs.uk/?q=ç", "https://www.nhs.uk/?q=%C3%A7"),
+        ("https://www.nhs.uk/a\u202eb", "https://www.nhs.uk/a%E2%80%AEb"),
+        ("https://www.nhs.uk/?q=\u2067x", "https://www.nhs.uk/?q=%E2%81%A7x"),
+        ("https://www.nhs.uk/a\u200bb", "https://www.nhs.uk/a%E2%80%8Bb"),
+        ("https://www.nhs.uk/a\x01b\x7fc", "https://www.nhs.uk/a%01b%7Fc"),
+        ("https://www.nhs.uk/a\x00b", "https://www.nhs.uk/a%00b"),
+        ("https://www.nhs.uk/100%25", "https://www.nhs.uk/100%25"),
+        ("https://www.nhs.uk/a\tb", "https://www.nhs.uk/ab"),
+    ],
+)
+def test_paths_and_queries_come_out_percent_encoded(url: str, sent: str) -> None:
+    assert accepted(url) == (sent,)
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("https://www.nhs.uk\\a\\b", "https://www.nhs.uk/a/b"),
+        ("https://www.nhs.uk\\@evil.com/x", "https://www.nhs.uk/@evil.com/x"),
+        ("https:\\\\www.nhs.uk\\x", "https://www.nhs.uk/x"),
+    ],
+)
+def test_backslashes_are_slashes_as_a_browser_reads_them(url: str, sent: str) -> None:
+    assert accepted(url) == (sent,)
+
+
+def test_lines_are_trimmed_of_whitespace_and_invisible_characters() -> None:
+    text = "  https://www.nhs.uk/a\t\n\ufeffhttps://www.nhs.uk/b\u200b\n\u3000https://nhs.uk/c\xa0"
+    assert accepted(text) == ("https://www.nhs.uk/a", "https://www.nhs.uk/b", "https://nhs.uk/c")
+
+
+def test_duplicates_are_removed_after_normalisation_keeping_order() -> None:
+    text = (
+        "https://www.nhs.uk/b\nHTTPS://WWW.NHS.UK/a\nhttps://www.nhs.uk:443/b\nhttps://www.nhs.uk/a"
+    )
+    assert accepted(text) == ("https://www.nhs.uk/b", "https://www.nhs.uk/a")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://user:pass@www.nhs.uk/x", "https://user@www.nhs.uk/x", "https://:pw@nhs.uk/"]
+)
+def test_credentials_are_refused(url: str) -> None:
+    assert error(url) == f"{url}: remove the user name and password."
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evilnhs.uk/x",
+        "https://nhs.uk.evil.com/x",
+        "https://www.nhs.uk.evil.com/x",
+        "https://example.com/x",
+        "https://sub.campaignresources.dhsc.gov.uk/x",
+        "https://[::1]/x",
+        "https://127.0.0.1/x",
+    ],
+)
+def test_hosts_outside_the_allowed_list_are_refused(url: str) -> None:
+    assert error(url) == f"Not allowed: {url}. Use URLs on {ALLOWED}."
+
+
+@pytest.mark.parametrize("url", ["www.nhs.uk/a", "nhs.uk", "//www.nhs.uk/a", "www.nhs.uk:8080/a"])
+def test_a_missing_scheme_says_add_https(url: str) -> None:
+    assert error(url) == f"{url}: add https:// at the start."
+
+
+@pytest.mark.parametrize("url", ["ftp://www.nhs.uk/", "javascript:alert(1)", "mailto:a@nhs.uk"])
+def test_another_scheme_says_use_https(url: str) -> None:
+    assert error(url) == f"{url}: use https:// or http://."
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://",
+        "https://www.nhs.uk:99999/",
+        "https://www.nhs.uk:x/",
+        "http://bad host.nhs.uk/",
+        "https://www.nhs.uk\u202e/",
+        "https://www.nhs.uk/\ud800",
+    ],
+)
+def test_unparseable_urls_say_so(url: str) -> None:
+    assert error(url).endswith(": not a valid URL; check it for typos.")
+
+
+def test_an_over_long_url_is_refused() -> None:
+    url = "https://www.nhs.uk/" + "ç" * 400
+    assert error(url).endswith(": too long (over 2048 characters).")
+
+
+def test_invisible_characters_are_shown_escaped_in_errors() -> None:
+    message = error("https://evil.com/\u202egnp.exe\x07")
+    assert message == f"Not allowed: https://evil.com/\\u202egnp.exe\\u0007. Use URLs on {ALLOWED}."
+
+
+def test_the_first_few_refused_urls_are_named_then_how_many_more() -> None:
+    urls = [f"https://www.nhs.uk:{8000 + i}/" for i in range(5)]
+    assert error("\n".join(urls)) == (
+        "https://www.nhs.uk:8000/, https://www.nhs.uk:8001/, https://www.nhs.uk:8002/ "
+        "and 2 more: remove the port (the :number after the host name)."
+    )
+
+
+def test_several_problems_are_each_explained_briefly() -> None:
+    message = error("www.nhs.uk/a\nhttps://www.nhs.uk/fine\nhttps://www.nhs.uk:8443/b")
+    assert message == (
+        "www.nhs.uk/a: add https:// at the start. "
+        "https://www.nhs.uk:8443/b: remove the port (the :number after the host name)."
+    )
+
+
+def test_many_long_refused_urls_keep_the_error_short() -> None:
+    lines = []
+    for i in range(100):
+        lines += [
+            f"https://evil{i}.example/{'p' * 300}",
+            f"www.nhs.uk/{i}/{'q' * 300}",
+            f"https://www.nhs.uk:{i + 1}/{'r' * 300}",
+            f"https://u:p@www.nhs.uk/{i}",
+            f"https://www.nhs.uk./{i}",
+        ]
+    message = error("\n".join(lines))
+    assert message.startswith("Not allowed: https://evil0.example/ppp")
+    assert "and 97 more" in message
+    assert message.endswith("URLs need fixing.")
+
+
+def test_only_refused_urls_are_named() -> None:
+    assert "fine" not in error("https://www.nhs.uk/fine\nhttps://evilnhs.uk/")
+
+
+def test_blank_input_asks_for_a_url() -> None:
+    assert error(" \n\t\n") == "Enter at least one URL, one per line."
+
+
+def test_a_configured_domain_and_host_list_reads_naturally() -> None:
+    checked = validate_submission(
+        values("https://example.com/"), ("nhs.uk", "nhs.net"), ("a.example", "b.example")
+    )
+    assert checked == {
+        "urls": "Not allowed: https://example.com/. "
+        "Use URLs on nhs.uk, nhs.net, a.example or b.example."
+    }
+
+
+@pytest.mark.parametrize(
+    ("items", "text"),
+    [([], ""), (["a"], "a"), (["a", "b"], "a or b"), (["a", "b", "c"], "a, b or c")],
+)
+def test_either_joins_a_natural_language_choice(items: list[str], text: str) -> None:
+    assert either(items) == text
+
+
+def test_the_rules_summary_names_the_domains_and_gives_an_example() -> None:
+    assert rules_summary(DOMAINS, HOSTS) == (
+        "One URL per line, starting with https:// or http://, on nhs.uk or a subdomain of it, "
+        "or on campaignresources.dhsc.gov.uk. No port, no user name. "
+        "For example https://www.nhs.uk/path/to/flush"
+    )
+    two = rules_summary(("nhs.uk", "nhs.net"), ())
+    assert "on nhs.uk or nhs.net or a subdomain of them." in two
+
+
+def test_url_allowed_agrees_with_the_validator_and_accepts_its_output() -> None:
+    assert url_allowed("https://www.nhs.uk/ção", DOMAINS, HOSTS)
+    assert url_allowed("https://www.nhs.uk/%C3%A7%C3%A3o", DOMAINS, HOSTS)
+    assert not url_allowed("https://www.nhs.uk:8443/", DOMAINS, HOSTS)
+
+
+def test_the_slash_command_path_does_not_load_the_url_parser() -> None:
+    """The parser is loaded when a submission is validated, not before the modal opens."""
+    script = "import sys, slash_start; print('ada_url' in sys.modules)"
+    result = subprocess.run(  # noqa: S603 - a fixed command
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
