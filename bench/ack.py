@@ -16,28 +16,28 @@ import json
 import time
 from typing import Any
 
-from bench.devhost_proc import Devhost, HttpClient
+from bench.devhost_proc import Devhost
 from bench.flows import wait_completed
 from bench.stats import across_runs
 from bench.views_open import signed_command
-from tests.support.constants import TEAM_ID
-from tests.support.signing import slack_headers, view_submission_body
-from tests.support.slack_stub import SlackStub
+from devhost.simulate.client import DevhostClient
+from devhost.standins.slack_requests import TEAM_ID, slack_headers, view_submission_body
+from devhost.standins.slack_stub import SlackStub
 
 RESULT_TIMEOUT_SECONDS = 30.0
 _view_numbers = itertools.count(1)
 
 
 def _post(
-    client: HttpClient, path: str, body: bytes, headers: dict[str, str]
+    client: DevhostClient, path: str, body: bytes, headers: dict[str, str]
 ) -> tuple[int, bytes, float]:
     started = time.perf_counter()
-    status, answer = client.request("POST", path, body, headers)
-    return status, answer, time.perf_counter() - started
+    response = client.send("POST", path, data=body, headers=headers)
+    return response.status_code, response.content, time.perf_counter() - started
 
 
 def _ack_run(
-    client: HttpClient, stub: SlackStub, secret: str, user: str, samples: int
+    client: DevhostClient, stub: SlackStub, secret: str, user: str, samples: int
 ) -> tuple[list[float], list[float]]:
     slash: list[float] = []
     submit: list[float] = []
@@ -68,7 +68,7 @@ def measure_ack(
     host: Devhost, stub: SlackStub, secret: str, user: str, *, runs: int, samples: int, warmup: int
 ) -> dict[str, Any]:
     """Alternate a slash command and a submission; time each answer, over ``runs`` runs."""
-    client = HttpClient(host.base_url)
+    client = DevhostClient(host.base_url, timeout=60)
     _ack_run(client, stub, secret, user, warmup)
     slash_runs: list[list[float]] = []
     submit_runs: list[list[float]] = []

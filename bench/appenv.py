@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import os
 import platform
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
+from devhost.simulate import settings as local
+from devhost.simulate.settings import LocalSecrets
+from shared import settings
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONTAINER = "bench-allowed-users"
-BLOB = "allowed-users.csv"
+BLOB = local.ALLOWED_USERS_BLOB
 FLUSH_URL = "https://www.nhs.uk/conditions/"
 # Member IDs of the simulated users; every one of them is on the allowed-users list.
 MAX_USERS = 100
 FILLER_USERS = 400
-LOOPBACK = "127.0.0.1,localhost"
+LOOPBACK = local.LOOPBACK
 
 
 def user_id(index: int) -> str:
@@ -32,62 +35,42 @@ def allowed_users_csv() -> str:
     return "\n".join(rows) + "\n"
 
 
-class Secrets:
+def new_secrets() -> LocalSecrets:
     """Throwaway credentials for one run (never printed)."""
-
-    def __init__(self) -> None:
-        """Generate a signing secret, a bot token and a cache-flush key."""
-        self.signing_secret = secrets.token_hex(16)
-        self.bot_token = "xoxb-bench-" + secrets.token_hex(12)
-        self.flush_key = secrets.token_hex(20)
+    return LocalSecrets.generate("bench")
 
 
 def app_settings(
-    run_secrets: Secrets,
+    run_secrets: LocalSecrets,
     storage_connection_string: str,
     *,
     slack_api_url: str | None = None,
     cache_flush_url: str | None = None,
 ) -> dict[str, str]:
-    """The environment variables the app reads (SPEC section 3) for a benchmark.
+    """Every variable the app reads, for a benchmark (see ``devhost.simulate.settings``).
 
-    Slack and cache-flush URLs left out stay unset, so devhost --simulate points them at its
+    Slack and cache-flush URLs left out stay empty, so devhost --simulate points them at its
     simulators.
     """
-    settings = {
-        "AZURE_STORAGE_CONNECTION_STRING": storage_connection_string,
-        "SLACK_SIGNING_SECRET": run_secrets.signing_secret,
-        "SLACK_BOT_USER_OAUTH_ACCESS_TOKEN": run_secrets.bot_token,
-        "SLACK_CHANNEL_NAME": "cache-flush-notices",
-        "ALLOWED_USERS_CONTAINER": CONTAINER,
-        "ALLOWED_USERS_BLOB": BLOB,
-        "CACHE_FLUSH_RETRY_INTERVAL_SECONDS": "0.1",
-        "NO_PROXY": LOOPBACK,
-        "no_proxy": LOOPBACK,
-    }
-    if slack_api_url is not None:
-        settings["SLACK_API_URL"] = slack_api_url
-    if cache_flush_url is not None:
-        settings["CACHE_FLUSH_FUNCTION_APP_FULL_URL_WITH_PATH_AND_CODE"] = cache_flush_url
-    return settings
-
-
-def child_environment(settings: dict[str, str]) -> dict[str, str]:
-    """This process's environment with the app's settings, for a child process.
-
-    Settings a developer may have exported for the app are dropped first, so the child sees
-    exactly the benchmark's values.
-    """
-    app_names = (
-        "SLACK_",
-        "AZURE_STORAGE_",
-        "CACHE_FLUSH_",
-        "ALLOWED_USERS_",
-        "FLUSH_ALLOWED_",
-        "ACCESS_REQUEST_HINT",
+    values = local.local_app_settings(
+        storage_connection_string,
+        container=CONTAINER,
+        overrides={
+            settings.SLACK_BOT_TOKEN: run_secrets.bot_token,
+            settings.SLACK_SIGNING_SECRET: run_secrets.signing_secret,
+            settings.CACHE_FLUSH_RETRY_INTERVAL_SECONDS: "0.1",
+        },
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(app_names)}
-    env.update(settings)
+    if slack_api_url is not None:
+        values[settings.SLACK_API_URL] = slack_api_url
+    if cache_flush_url is not None:
+        values[settings.CACHE_FLUSH_URL] = cache_flush_url
+    return values
+
+
+def child_environment(app_settings: dict[str, str]) -> dict[str, str]:
+    """This process's environment with exactly the app's settings, for a child process."""
+    env = local.child_environment(app_settings)
     # The children import the repository's modules; bytecode caches are written and used as
     # on a developer's machine, whatever this shell says.
     for name in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):

@@ -1,16 +1,13 @@
-"""devhost as a child process for the benchmarks, and a keep-alive HTTP client to drive it."""
+"""devhost as a child process for the benchmarks, with the log of the invocations it ran."""
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
-from urllib.parse import urlsplit
+from typing import Self
 
 from bench.appenv import REPO_ROOT, child_environment
 from devhost.lifecycle import StartStop
@@ -104,61 +101,3 @@ class Devhost(StartStop):
                     name, begin = started.pop(match["id"])
                     finished.append(Invocation(name, begin, record["t"], match["outcome"] or ""))
         return finished
-
-
-class HttpClient:
-    """One keep-alive HTTP/1.1 connection to a base URL (one per thread)."""
-
-    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
-        """Connect lazily to ``base_url``."""
-        parts = urlsplit(base_url)
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 80
-        self._timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, bytes]:
-        """Send one request and read the whole answer; return (status, body)."""
-        if self._conn is None:
-            self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
-        try:
-            self._conn.request(method, path, body=body, headers=headers or {})
-            response = self._conn.getresponse()
-            data = response.read()
-        except BaseException:
-            self.close()
-            raise
-        if response.will_close:
-            self.close()
-        return response.status, data
-
-    def post_json(self, path: str, data: Any) -> tuple[int, Any]:
-        """POST JSON; return (status, decoded JSON or None)."""
-        body = json.dumps(data).encode("utf-8")
-        status, raw = self.request("POST", path, body, {"Content-Type": "application/json"})
-        return status, _json(raw)
-
-    def get_json(self, path: str) -> tuple[int, Any]:
-        """GET; return (status, decoded JSON or None)."""
-        status, raw = self.request("GET", path)
-        return status, _json(raw)
-
-    def close(self) -> None:
-        """Close the connection (the next request opens a new one)."""
-        if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.close()
-            self._conn = None
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return None

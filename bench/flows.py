@@ -10,6 +10,7 @@ reaching the simulated Slack (seen through the ``/sim/events`` long poll).
 
 from __future__ import annotations
 
+import json
 import statistics
 import threading
 import time
@@ -18,15 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.appenv import FLUSH_URL, user_id
-from bench.devhost_proc import Devhost, HttpClient, Invocation
+from bench.devhost_proc import Devhost, Invocation
 from bench.slack_events import SlackEvents
 from bench.stats import across_runs, distribution, repeated
+from devhost.simulate.client import WEBHOOK, DevhostClient
+from devhost.simulate.slack_workspace import TEAM_ID as SIM_TEAM_ID
 from shared.orchestration import instance_id
 
-SIM_TEAM_ID = "T0SIMTEAM1"
 SUCCESS_TEXT = "Cache flush succeeded"
 RESULT_TIMEOUT_SECONDS = 30.0
-STATUS_PATH = "/runtime/webhooks/durabletask/instances"
+STATUS_PATH = f"{WEBHOOK}/instances"
 LATENCY_CLIMB_FACTOR = 1.5
 WINDOWS = 3
 
@@ -51,11 +53,11 @@ class Flow:
         return self.result_at - self.submitted
 
 
-def run_flow(client: HttpClient, events: SlackEvents, user: str) -> Flow:
+def run_flow(client: DevhostClient, events: SlackEvents, user: str) -> Flow:
     """Command, submission, then wait for the result DM; never raises for app failures."""
     flow = Flow(user)
     started = time.monotonic()
-    status, answer = client.post_json("/sim/slack/command", {"user_id": user, "text": FLUSH_URL})
+    status, answer = _post(client, "/sim/slack/command", {"user_id": user, "text": FLUSH_URL})
     flow.command_seconds = time.monotonic() - started
     if status != 200 or not isinstance(answer, dict) or answer.get("status") != 200:
         flow.error = f"slash command: {status} {answer}"
@@ -63,8 +65,8 @@ def run_flow(client: HttpClient, events: SlackEvents, user: str) -> Flow:
     seen = events.dm_count(user)
     flow.wall_submitted = time.time()
     flow.submitted = time.monotonic()
-    status, answer = client.post_json(
-        "/sim/slack/submit", {"user_id": user, "environment": "staging", "urls": FLUSH_URL}
+    status, answer = _post(
+        client, "/sim/slack/submit", {"user_id": user, "environment": "staging", "urls": FLUSH_URL}
     )
     if status != 200 or not isinstance(answer, dict) or answer.get("outcome") != "updated":
         flow.error = f"submission: {status} {answer}"
@@ -82,12 +84,29 @@ def run_flow(client: HttpClient, events: SlackEvents, user: str) -> Flow:
     return flow
 
 
-def wait_completed(client: HttpClient, view_id: str, team_id: str = SIM_TEAM_ID) -> dict[str, Any]:
+def _post(client: DevhostClient, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """POST JSON; (status, decoded JSON or None), whatever the status."""
+    response = client.send("POST", path, json=body)
+    return response.status_code, _json(response.content)
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def wait_completed(
+    client: DevhostClient, view_id: str, team_id: str = SIM_TEAM_ID
+) -> dict[str, Any]:
     """Poll the orchestration of ``view_id`` until it is no longer running; return its status."""
     deadline = time.monotonic() + RESULT_TIMEOUT_SECONDS
     path = f"{STATUS_PATH}/{instance_id(team_id, view_id)}"
     while True:
-        status, body = client.get_json(path)
+        response = client.send("GET", path)
+        body = _json(response.content)
+        status = response.status_code
         if status == 200 and isinstance(body, dict):
             return body
         if time.monotonic() > deadline:
@@ -118,7 +137,7 @@ def split_window(start: float, end: float, invocations: Sequence[Invocation]) ->
     return {"functions": covered, "per_function": per_function}
 
 
-def _end_to_end_run(client: HttpClient, events: SlackEvents, flows: int) -> list[Flow]:
+def _end_to_end_run(client: DevhostClient, events: SlackEvents, flows: int) -> list[Flow]:
     done = []
     for _ in range(flows):
         flow = run_flow(client, events, user_id(0))
@@ -137,7 +156,7 @@ def measure_end_to_end(host: Devhost, *, runs: int, flows: int, warmup: int) -> 
     The split between the functions and the host comes from devhost's invocation records:
     the part of each flow's window during which at least one function was running.
     """
-    client = HttpClient(host.base_url)
+    client = DevhostClient(host.base_url, timeout=60)
     with SlackEvents(host.base_url) as events:
         _end_to_end_run(client, events, warmup)
         done = [_end_to_end_run(client, events, flows) for _ in range(runs)]
@@ -175,7 +194,7 @@ def _level(
     lock = threading.Lock()
 
     def user_loop(index: int) -> None:
-        client = HttpClient(host.base_url)
+        client = DevhostClient(host.base_url, timeout=60)
         try:
             while time.monotonic() < deadline:
                 try:
@@ -218,11 +237,13 @@ def _level(
     }
 
 
-def _unfinished(client: HttpClient) -> dict[str, int]:
+def _unfinished(client: DevhostClient) -> dict[str, int]:
     counts: dict[str, int] = {}
     for status_name in ("Pending", "Running", "Failed", "Terminated"):
-        status, body = client.get_json(f"{STATUS_PATH}?runtimeStatus={status_name}&showInput=false")
-        counts[status_name] = len(body) if status == 200 and isinstance(body, list) else -1
+        response = client.send("GET", f"{STATUS_PATH}?runtimeStatus={status_name}&showInput=false")
+        body = _json(response.content)
+        ok = response.status_code == 200 and isinstance(body, list)
+        counts[status_name] = len(body) if ok else -1
     return counts
 
 
@@ -234,7 +255,7 @@ def measure_throughput(
     with SlackEvents(host.base_url) as events:
         for users in levels:
             results.append(_level(host, events, users, seconds, warmup))
-    client = HttpClient(host.base_url)
+    client = DevhostClient(host.base_url, timeout=60)
     deadline = time.monotonic() + RESULT_TIMEOUT_SECONDS
     counts = _unfinished(client)
     while counts["Pending"] + counts["Running"] > 0 and time.monotonic() < deadline:

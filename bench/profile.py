@@ -19,14 +19,14 @@ from bench.appenv import (
     BLOB,
     CONTAINER,
     LOOPBACK,
-    Secrets,
     allowed_users_csv,
     app_settings,
+    new_secrets,
     user_id,
 )
 from bench.views_open import warm_run
-from tests.support.azurite import Azurite, upload_allowed_users
-from tests.support.slack_stub import SlackStub
+from devhost.azurite import Azurite, upload_allowed_users
+from devhost.standins.slack_stub import SlackStub
 
 SAMPLING_SECONDS = 0.0001
 
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--all-frames", action="store_true", help="show library frames too")
     args = parser.parse_args(argv)
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = LOOPBACK
-    run_secrets = Secrets()
+    run_secrets = new_secrets()
     with Azurite() as azurite, SlackStub(token=run_secrets.bot_token) as slack:
         upload_allowed_users(azurite.connection_string, CONTAINER, BLOB, allowed_users_csv())
         os.environ.update(

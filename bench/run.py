@@ -27,16 +27,16 @@ from bench.appenv import (
     CONTAINER,
     LOOPBACK,
     REPO_ROOT,
-    Secrets,
     allowed_users_csv,
     app_settings,
     machine,
+    new_secrets,
     user_id,
 )
 from bench.devhost_proc import Devhost
+from devhost.azurite import Azurite, upload_allowed_users
+from devhost.standins.slack_stub import SlackStub
 from shared.settings import load_settings
-from tests.support.azurite import Azurite, upload_allowed_users
-from tests.support.slack_stub import SlackStub
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
@@ -102,7 +102,7 @@ def _say(text: str) -> None:
 def measure(sizes: Sizes, workdir: Path, rng: random.Random) -> dict[str, Any]:
     """Run the six benchmarks; return their figures."""
     figures: dict[str, Any] = {}
-    run_secrets = Secrets()
+    run_secrets = new_secrets()
     user = user_id(0)
     with Azurite() as azurite:
         upload_allowed_users(azurite.connection_string, CONTAINER, BLOB, allowed_users_csv())
@@ -112,7 +112,7 @@ def measure(sizes: Sizes, workdir: Path, rng: random.Random) -> dict[str, Any]:
             sizes.import_rounds, app_settings(run_secrets, storage), rng
         )
         with SlackStub(token=run_secrets.bot_token) as slack:
-            flush_url = "http://127.0.0.1:9/cache-flush?code=" + run_secrets.flush_key
+            flush_url = "http://127.0.0.1:9/cache-flush?code=" + run_secrets.function_key
             settings = app_settings(
                 run_secrets, storage, slack_api_url=slack.base_url, cache_flush_url=flush_url
             )

@@ -8,8 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Self
 
-from bench.devhost_proc import HttpClient
 from devhost.lifecycle import StartStop
+from devhost.simulate.client import DevhostClient
 
 POLL_WAIT_SECONDS = 0.5
 
@@ -31,7 +31,7 @@ class SlackEvents(StartStop):
 
     def __init__(self, base_url: str) -> None:
         """Watch the devhost at ``base_url``; call ``start()``."""
-        self._client = HttpClient(base_url)
+        self._client = DevhostClient(base_url, timeout=60)
         self._cond = threading.Condition()
         self._dms: dict[str, list[Arrival]] = defaultdict(list)
         self._channel_posts: list[Arrival] = []
@@ -42,10 +42,7 @@ class SlackEvents(StartStop):
 
     def start(self) -> Self:
         """Skip the events so far, then follow new ones in a thread."""
-        status, body = self._client.get_json("/sim/events?since=0")
-        if status != 200 or not isinstance(body, dict):
-            raise RuntimeError(f"/sim/events answered {status}")
-        self._since = int(body["last_seq"])
+        self._since = int(self._client.events()["last_seq"])
         self._thread = threading.Thread(target=self._follow, name="sim-events", daemon=True)
         self._thread.start()
         return self
@@ -60,12 +57,8 @@ class SlackEvents(StartStop):
     def _follow(self) -> None:
         try:
             while not self._stopping.is_set():
-                status, body = self._client.get_json(
-                    f"/sim/events?since={self._since}&wait={POLL_WAIT_SECONDS}"
-                )
+                body = self._client.events(self._since, POLL_WAIT_SECONDS)
                 now = time.monotonic()
-                if status != 200 or not isinstance(body, dict):
-                    raise RuntimeError(f"/sim/events answered {status}")
                 self._take(body["events"], now)
                 self._since = max([self._since, *(int(e["seq"]) for e in body["events"])])
         except Exception as error:

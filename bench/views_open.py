@@ -21,8 +21,8 @@ import azure.functions as func
 import slash_start
 from bench.appenv import REPO_ROOT, child_environment
 from bench.stats import across_runs
-from tests.support.signing import new_trigger_id, slack_headers, slash_command_body
-from tests.support.slack_stub import SlackStub
+from devhost.standins.slack_requests import new_trigger_id, slack_headers, slash_command_body
+from devhost.standins.slack_stub import SlackStub
 
 SLASH_URL = "http://127.0.0.1:7071/api/slash-start"
 WARMUP = 20

@@ -7,6 +7,7 @@ port the OS picks (read back from Azurite's startup line), stopped with its pare
 from __future__ import annotations
 
 import atexit
+import contextlib
 import http.client
 import re
 import subprocess
@@ -15,6 +16,9 @@ import threading
 import time
 from pathlib import Path
 from typing import Self
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobServiceClient
 
 from devhost.lifecycle import StartStop
 
@@ -35,6 +39,15 @@ def connection_string(blob_endpoint: str) -> str:
         f"AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
         f"BlobEndpoint={blob_endpoint};"
     )
+
+
+def upload_allowed_users(conn_str: str, container: str, blob: str, data: str | bytes) -> None:
+    """Create ``container`` if needed and (over)write ``blob`` with ``data`` (text is UTF-8)."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    with BlobServiceClient.from_connection_string(conn_str) as service:
+        with contextlib.suppress(ResourceExistsError):
+            service.create_container(container)
+        service.get_blob_client(container, blob).upload_blob(payload, overwrite=True)
 
 
 class Azurite(StartStop):

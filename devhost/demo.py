@@ -12,36 +12,40 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from azure.storage.blob import BlobServiceClient
-
-from devhost.azurite import Azurite
+from devhost.azurite import Azurite, upload_allowed_users
 from devhost.host import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STATE_DIR
 from devhost.process import DevhostProcess
-from devhost.simulate.demo_users import ALLOWED_DEMO_USER
+from devhost.simulate.cache_flush import DELAY_SETTING
+from devhost.simulate.demo_users import (
+    ALLOWED_DEMO_USER,
+    APPROVER_DEMO_USER,
+    DEMO_USERGROUP,
+    GROUP_DEMO_USER,
+    demo_allowed_users_csv,
+)
+from devhost.simulate.settings import APPROVALS_CHANNEL_NAME, demo_settings
 from shared import settings
 
 STOP_SECONDS = 10.0
+# How long the simulated cache-flush takes to answer, as the real one does (unless set).
+FLUSH_SECONDS = "3"
 
 
 def upload_demo_list(connection_string: str) -> None:
-    """Put the demo user alone on the allowed-users list, where the app looks for it."""
+    """Put the demo user and the demo approver on the allowed-users list, where the app looks."""
     container = os.environ.get(settings.ALLOWED_USERS_CONTAINER) or str(
         settings.OPTIONAL_DEFAULTS[settings.ALLOWED_USERS_CONTAINER]
     )
     blob = os.environ.get(settings.ALLOWED_USERS_BLOB) or str(
         settings.OPTIONAL_DEFAULTS[settings.ALLOWED_USERS_BLOB]
     )
-    member_id, name = ALLOWED_DEMO_USER
-    service = BlobServiceClient.from_connection_string(connection_string)
-    client = service.get_container_client(container)
-    if not client.exists():
-        client.create_container()
-    client.upload_blob(blob, f"member_id,name\n{member_id},{name}\n", overwrite=True)
+    upload_allowed_users(connection_string, container, blob, demo_allowed_users_csv())
 
 
 def instructions(base_url: str) -> str:
     """What a newcomer types to see a flush succeed, and to see an inline URL error."""
     member_id, name = ALLOWED_DEMO_USER
+    approver_id, approver = APPROVER_DEMO_USER
     json_header = "-H 'Content-Type: application/json'"
     return f"""
 The app is running at {base_url}, with simulated Slack and cache-flush.
@@ -62,6 +66,10 @@ Open {base_url}/sim/slack/ in a browser to use it as in Slack, or use curl:
   curl -s {base_url}/sim/slack/submit {json_header} \\
     -d '{{"user_id": "{member_id}", "environment": "staging", "urls": "https://evilnhs.uk/x"}}'
 
+Production flushes need approval: {approver} ({approver_id}, role approver on the
+list) approves them in #{APPROVALS_CHANNEL_NAME}. {GROUP_DEMO_USER[1]} ({GROUP_DEMO_USER[0]})
+may flush as a member of the user group {DEMO_USERGROUP}.
+
 Press Ctrl-C to stop.
 """
 
@@ -77,9 +85,11 @@ def run(host: str, port: int, state_dir: str) -> int:
     with Azurite() as azurite:
         upload_demo_list(azurite.connection_string)
         print(f"Azurite (blob storage, in memory) on {azurite.blob_endpoint}", flush=True)
+        demo = demo_settings(azurite.connection_string)
         environ = {
+            DELAY_SETTING: FLUSH_SECONDS,
             **os.environ,
-            settings.AZURE_STORAGE_CONNECTION_STRING: azurite.connection_string,
+            **{name: value for name, value in demo.items() if value},
         }
         args = ["--simulate", "--host", host, "--port", str(port), "--state-dir", state_dir]
         process = DevhostProcess(args, env=environ, echo=sys.stdout)

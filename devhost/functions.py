@@ -1,18 +1,23 @@
 """Discover, validate and import the app's functions (Python v1 model: one folder each).
 
 Mirrors the Python worker: each folder holding a ``function.json`` is a function named after
-the folder; its ``scriptFile`` (default ``__init__.py``) is imported with the app root on
-``sys.path``, the folder being a package named after it, and its ``entryPoint`` (default
-``main``) receives one keyword argument per binding name.
+the folder; its ``scriptFile`` (default ``__init__.py``) is imported as a submodule of the
+package ``__app__`` (the app root), with the app root also on ``sys.path``, so a function may
+import shared code absolutely (``from shared.x import y``) or relatively
+(``from ..shared.x import y``). Its ``entryPoint`` (default ``main``) receives one keyword
+argument per binding name. The binding type ``orchestrationClient`` (the older name) is
+accepted as ``durableClient``, as the extension does.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import inspect
 import json
 import re
 import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +32,7 @@ ORCHESTRATION_TRIGGER = "orchestrationTrigger"
 ACTIVITY_TRIGGER = "activityTrigger"
 RETURN_BINDING = "$return"
 CONTEXT_PARAMETER = "context"
+APP_PACKAGE = "__app__"
 
 _DIRECTIONS = {
     HTTP_TRIGGER: "in",
@@ -36,10 +42,14 @@ _DIRECTIONS = {
     ACTIVITY_TRIGGER: "in",
 }
 _TRIGGERS = frozenset({HTTP_TRIGGER, ORCHESTRATION_TRIGGER, ACTIVITY_TRIGGER})
-_CANONICAL_TYPES = {name.lower(): name for name in _DIRECTIONS}
+_CANONICAL_TYPES = {name.lower(): name for name in _DIRECTIONS} | {
+    "orchestrationclient": DURABLE_CLIENT
+}
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
 _FUNCTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,126}$")
 _BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A route parameter devhost supports: ``{name}``, one path segment.
+ROUTE_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -152,6 +162,13 @@ def _check_http_trigger(function: str, trigger: Binding) -> None:
     route = trigger.settings.get("route")
     if route is not None and not isinstance(route, str):
         raise _fail(function, "invalid function.json: 'route' must be a string")
+    leftover = ROUTE_PARAMETER.sub("", route) if isinstance(route, str) else ""
+    if "{" in leftover or "}" in leftover:
+        raise _fail(
+            function,
+            f"route '{route}' has a parameter devhost does not support "
+            "(only {name}: no constraints, optional or catch-all parameters)",
+        )
 
 
 def _check_shape(function: str, bindings: list[Binding]) -> None:
@@ -242,7 +259,28 @@ def _module_name(app_root: Path, script_file: Path) -> str:
     parts = list(script_file.relative_to(app_root.resolve()).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
-    return ".".join(parts)
+    return ".".join([APP_PACKAGE, *parts])
+
+
+def install_app_package(app_root: Path) -> None:
+    """Make ``__app__`` the package of ``app_root`` and put the root on ``sys.path``.
+
+    One process serves one app, as the worker does; when another app root was installed
+    before (tests run several toy apps in one process), its ``__app__`` modules are forgotten.
+    """
+    root = str(app_root.resolve())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    current = sys.modules.get(APP_PACKAGE)
+    if current is not None and list(getattr(current, "__path__", [])) == [root]:
+        return
+    for name in [n for n in sys.modules if n == APP_PACKAGE or n.startswith(APP_PACKAGE + ".")]:
+        del sys.modules[name]
+    package = types.ModuleType(APP_PACKAGE, "The function app's root folder.")
+    package.__path__ = [root]
+    package.__spec__ = importlib.machinery.ModuleSpec(APP_PACKAGE, None, is_package=True)
+    package.__spec__.submodule_search_locations = [root]
+    sys.modules[APP_PACKAGE] = package
 
 
 def _check_signature(spec: FunctionSpec, func: Callable[..., Any]) -> bool:
@@ -269,9 +307,7 @@ def _check_signature(spec: FunctionSpec, func: Callable[..., Any]) -> bool:
 
 def import_function(app_root: Path, spec: FunctionSpec) -> LoadedFunction:
     """Import a function's script and check its entry point against its bindings."""
-    root = str(app_root.resolve())
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    install_app_package(app_root)
     module_name = _module_name(app_root, spec.script_file)
     try:
         module = importlib.import_module(module_name)

@@ -1,9 +1,9 @@
 """HTTP-triggered functions: route templates, and the request handler that invokes them.
 
 Routes follow the Functions host: ``/<routePrefix>/<route or folder name>``, matched without
-regard to case, with ``{name}``, ``{name?}``, ``{name:constraint}`` and ``{*name}`` parameters
-(``int``, ``bool``, ``alpha`` and ``guid`` constraints are checked; others match any segment).
-An unknown route answers 404, a known route with another method 405.
+regard to case, with ``{name}`` parameters (one path segment each; optional, catch-all and
+constrained parameters are refused at start, see ``functions``). An unknown route answers 404,
+a known route with another method 405.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from devhost.functions import DURABLE_CLIENT, RETURN_BINDING, LoadedFunction
+from devhost.functions import DURABLE_CLIENT, RETURN_BINDING, ROUTE_PARAMETER, LoadedFunction
 from devhost.invocation import (
     HTTP_REASON,
     HttpReply,
@@ -31,42 +31,19 @@ from devhost.invocation import (
 
 log = logging.getLogger("devhost")
 
-_PARAMETER = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([^}?=]+))?(\?)?(?:=[^}]*)?\}")
 _HOST_CONTROLLED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
-_CONSTRAINTS = {
-    "int": r"-?\d+",
-    "long": r"-?\d+",
-    "bool": r"(?i:true|false)",
-    "alpha": r"[A-Za-z]+",
-    "guid": r"[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}",
-}
 
 
 def compile_route(template: str) -> re.Pattern[str]:
     """Compile a Functions route template into a case-insensitive full-match pattern."""
-    pattern = ""
-    for index, segment in enumerate(s for s in template.strip("/").split("/") if s):
-        separator = "/" if index else ""
-        whole = _PARAMETER.fullmatch(segment)
-        if whole and (whole.group(4) or whole.group(1)):
-            pattern += f"(?:{separator}{_parameter_pattern(whole)})?"
-            continue
-        pieces, position = [], 0
-        for match in _PARAMETER.finditer(segment):
-            pieces.append(re.escape(segment[position : match.start()]))
-            pieces.append(_parameter_pattern(match))
-            position = match.end()
-        pieces.append(re.escape(segment[position:]))
-        pattern += separator + "".join(pieces)
-    return re.compile(pattern, re.IGNORECASE)
-
-
-def _parameter_pattern(match: re.Match[str]) -> str:
-    catch_all, name, constraint = match.group(1), match.group(2), match.group(3)
-    if catch_all:
-        return f"(?P<{name}>.*)"
-    body = _CONSTRAINTS.get((constraint or "").split(":")[0].split("(")[0].lower(), r"[^/]+")
-    return f"(?P<{name}>{body})"
+    pieces, position = [], 0
+    path = "/".join(s for s in template.strip("/").split("/") if s)
+    for match in ROUTE_PARAMETER.finditer(path):
+        pieces.append(re.escape(path[position : match.start()]))
+        pieces.append(f"(?P<{match.group(1)}>[^/]+)")
+        position = match.end()
+    pieces.append(re.escape(path[position:]))
+    return re.compile("".join(pieces), re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ from typing import TypeVar
 
 import pytest
 
+from devhost.standins.slack_stub import SlackStub
+from devhost.standins.stub_server import StubServer
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.azurite import Azurite, BlobProxy, delete_container
 from tests.support.cache_flush_stub import CacheFlushStub
 from tests.support.durable_api import DurableApiStub
 from tests.support.logs import LogCapture
-from tests.support.slack_stub import SlackStub
-from tests.support.stub_server import StubServer
 
 # SPEC section 3 variables the fixture leaves unset, so the app's defaults apply.
 _DEFAULTED_VARIABLES = ("FLUSH_ALLOWED_DOMAINS", "FLUSH_ALLOWED_HOSTS", "ACCESS_REQUEST_HINT")

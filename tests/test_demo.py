@@ -13,7 +13,7 @@ from urllib.request import Request, urlopen
 import pytest
 
 from devhost.process import DevhostProcess
-from tests.support.waiting import wait_until
+from devhost.simulate.client import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 60.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -80,6 +81,7 @@ def test_requirements_are_pinned_runtime_packages() -> None:
     names = {line.split("==")[0].lower() for line in lines}
     assert all("==" in line for line in lines)
     assert names == {
+        "ada-url",
         "azure-functions",
         "azure-functions-durable",
         "azure-storage-blob",
@@ -124,3 +126,78 @@ def test_funcignore_keeps_development_files_out_of_the_package() -> None:
     ignored = set((ROOT / ".funcignore").read_text().split())
     for entry in ("tests/", ".venv/", "node_modules/", "local.settings.json", "devhost/"):
         assert entry in ignored
+
+
+APP_PACKAGES = frozenset({"shared", *FUNCTIONS})
+DEVHOST_OUTSIDE_ENGINE = ("devhost/simulate/", "devhost/demo.py")
+
+
+def imported_packages(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Top-level packages ``source`` imports anywhere (relative imports resolved).
+
+    ``module`` is the dotted name of the file's module; ``is_package`` says it is an
+    ``__init__.py`` (relative imports then start from the module itself).
+    """
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level:
+                base = package[: len(package) - (node.level - 1)]
+                found.add(base[0] if base else (node.module or "").split(".")[0])
+    return found
+
+
+def _python_files(*roots: str) -> list[Path]:
+    return sorted(path for root in roots for path in (ROOT / root).rglob("*.py"))
+
+
+def _imports_of(path: Path) -> set[str]:
+    relative = path.relative_to(ROOT).with_suffix("")
+    is_package = relative.name == "__init__"
+    parts = relative.parts[:-1] if is_package else relative.parts
+    return imported_packages(path.read_text(encoding="utf-8"), ".".join(parts), is_package)
+
+
+def _violations(files: list[Path], forbidden: frozenset[str]) -> dict[str, list[str]]:
+    found = {str(f.relative_to(ROOT)): sorted(_imports_of(f) & forbidden) for f in files}
+    return {name: packages for name, packages in found.items() if packages}
+
+
+def test_the_import_collector_sees_every_form_of_import() -> None:
+    source = (
+        "import os, bench.run\n"
+        "from shared.settings import load_settings\n"
+        "from . import sibling\n"
+        "from ..shared import views\n"
+        "def late():\n"
+        "    import tests.support.constants\n"
+    )
+    found = imported_packages(source, "slash_start.helpers")
+    assert found == {"os", "bench", "shared", "slash_start", "tests"}
+    assert imported_packages("from . import x\n", "devhost", is_package=True) == {"devhost"}
+
+
+def test_the_app_imports_none_of_devhost_tests_or_bench() -> None:
+    files = _python_files("shared", *FUNCTIONS)
+    assert len(files) > len(FUNCTIONS)
+    assert _violations(files, frozenset({"devhost", "tests", "bench"})) == {}
+
+
+def test_the_devhost_engine_imports_nothing_of_the_app() -> None:
+    files = [
+        path
+        for path in _python_files("devhost")
+        if not str(path.relative_to(ROOT)).startswith(DEVHOST_OUTSIDE_ENGINE)
+    ]
+    assert any(path.name == "engine.py" for path in files)
+    assert _violations(files, APP_PACKAGES) == {}
+
+
+def test_devhost_and_bench_import_no_tests() -> None:
+    assert _violations(_python_files("devhost"), frozenset({"tests", "bench"})) == {}
+    assert _violations(_python_files("bench"), frozenset({"tests"})) == {}

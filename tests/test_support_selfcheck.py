@@ -21,6 +21,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
+from devhost.standins.slack_requests import (
+    slack_headers,
+    slash_command_body,
+    view_submission_body,
+)
+from devhost.standins.slack_stub import SlackReply, SlackStub
+from devhost.standins.stub_server import Reply
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.azurite import ACCOUNT_KEY, BlobProxy, upload_allowed_users
@@ -29,13 +36,6 @@ from tests.support.durable_api import DurableApiStub
 from tests.support.logs import LogCapture, assert_no_secrets
 from tests.support.loop import run
 from tests.support.requests import http_request
-from tests.support.signing import (
-    slack_headers,
-    slash_command_body,
-    view_submission_body,
-)
-from tests.support.slack_stub import SlackReply, SlackStub
-from tests.support.stub_server import Reply
 
 
 def _web_client(slack: SlackStub, token: str = constants.SLACK_BOT_TOKEN) -> WebClient:

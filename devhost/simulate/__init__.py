@@ -7,32 +7,19 @@ aiohttp application. See README.md in this folder for every endpoint.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, MutableMapping
 
 from aiohttp import web
 
-from devhost.simulate.cache_flush import URL_SETTING, CacheFlushSimulator
+from devhost.simulate.cache_flush import CacheFlushSimulator
 from devhost.simulate.events import EventLog
 from devhost.simulate.httputil import events_handler, json_answer
 from devhost.simulate.page import DemoPage
+from devhost.simulate.settings import NOTICES_CHANNEL_NAME, LocalSecrets, simulator_settings
 from devhost.simulate.slack import SlackSimulator
 
-__all__ = ["DEFAULT_CHANNEL_NAME", "Simulators"]
-
-DEFAULT_CHANNEL_NAME = "cache-flush-notices"
-
-
-def simulator_settings(base_url: str) -> dict[str, str]:
-    """Return fresh default settings (with new random secrets) for simulators at `base_url`."""
-    return {
-        "SLACK_API_URL": f"{base_url}/sim/slack/api/",
-        "SLACK_BOT_USER_OAUTH_ACCESS_TOKEN": "xoxb-sim-" + secrets.token_hex(16),
-        "SLACK_SIGNING_SECRET": secrets.token_hex(16),
-        URL_SETTING: f"{base_url}/sim/cache-flush?code={secrets.token_hex(20)}",
-        "SLACK_CHANNEL_NAME": DEFAULT_CHANNEL_NAME,
-    }
+__all__ = ["Simulators"]
 
 
 class Simulators:
@@ -52,7 +39,9 @@ class Simulators:
         ages Slack trigger IDs; tests pass a fake one.
         """
         base = base_url.rstrip("/")
-        for name, value in simulator_settings(base).items():
+        defaults = simulator_settings(base, LocalSecrets.generate())
+        defaults["SLACK_CHANNEL_NAME"] = NOTICES_CHANNEL_NAME
+        for name, value in defaults.items():
             if not environ.get(name):
                 environ[name] = value
         self.events = EventLog()

@@ -13,9 +13,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from devhost.simulate.demo_users import ALLOWED_DEMO_USER, DEMO_USERS
+from devhost.simulate.demo_users import (
+    ALLOWED_DEMO_USER,
+    APPROVER_DEMO_USER,
+    DEMO_USERGROUPS,
+    DEMO_USERS,
+)
 from devhost.simulate.httputil import json_answer
-from devhost.simulate.slack_user import DEFAULT_CHANNEL_ID, DEFAULT_CHANNEL_NAME
+from devhost.simulate.slack_user import COMMAND_CHANNEL_ID, COMMAND_CHANNEL_NAME
 from devhost.simulate.slack_workspace import TEAM_DOMAIN
 
 PAGE_PATH = "/sim/slack/"
@@ -66,10 +71,16 @@ class DemoPage:
             {
                 "workspace": TEAM_DOMAIN,
                 "users": [
-                    {"id": user_id, "name": name, "allowed": (user_id, name) == ALLOWED_DEMO_USER}
+                    {
+                        "id": user_id,
+                        "name": name,
+                        "allowed": (user_id, name) in (ALLOWED_DEMO_USER, APPROVER_DEMO_USER),
+                        "approver": (user_id, name) == APPROVER_DEMO_USER,
+                        "usergroups": [g for g, ids in DEMO_USERGROUPS.items() if user_id in ids],
+                    }
                     for user_id, name in DEMO_USERS
                 ],
-                "command_channel": {"id": DEFAULT_CHANNEL_ID, "name": DEFAULT_CHANNEL_NAME},
+                "command_channel": {"id": COMMAND_CHANNEL_ID, "name": COMMAND_CHANNEL_NAME},
                 "notices_channel": self._environ.get("SLACK_CHANNEL_NAME") or None,
             }
         )

@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from devhost.simulate.demo_users import DEMO_USERGROUPS
 from devhost.simulate.events import EventLog, utc_now_iso
 from devhost.simulate.faults import Fault, FaultQueue, drop_connection
 from devhost.simulate.httputil import (
@@ -33,10 +34,12 @@ from devhost.simulate.httputil import (
 )
 from devhost.simulate.slack_blocks import check_view, input_fields
 from devhost.simulate.slack_user import (
-    DEFAULT_CHANNEL_ID,
-    DEFAULT_CHANNEL_NAME,
+    COMMAND_CHANNEL_ID,
+    COMMAND_CHANNEL_NAME,
     SlackUser,
+    block_actions_payload,
     build_state,
+    find_button,
     shortcut_answers,
     slash_command_form,
     view_closed_payload,
@@ -148,7 +151,7 @@ class SlackSimulator:
         self._base_url = base_url.rstrip("/")
         self._environ = environ
         self._events = events
-        self.workspace = SlackWorkspace(events, clock)
+        self.workspace = SlackWorkspace(events, clock, DEMO_USERGROUPS)
         self._faults = FaultQueue()
         self._calls: list[dict[str, Any]] = []
         self._verification_token = secrets.token_hex(12)
@@ -168,6 +171,9 @@ class SlackSimulator:
         app.router.add_post("/sim/slack/command", self._command)
         app.router.add_post("/sim/slack/submit", self._submit)
         app.router.add_post("/sim/slack/close", self._close)
+        app.router.add_post("/sim/slack/click", self._click)
+        app.router.add_get("/sim/slack/usergroups", self._list_usergroups)
+        app.router.add_post("/sim/slack/usergroups", self._set_usergroup)
         app.router.add_post("/sim/slack/response/{key}", self._response_url)
         app.router.add_post("/sim/slack/reset", self._reset)
         app.router.add_get("/sim/slack/faults", list_faults)
@@ -282,7 +288,7 @@ class SlackSimulator:
         data = await read_json_object(request)
         user = self._user(data)
         options = DeliveryOptions.from_request(data)
-        channel_id = optional_str(data, "channel_id", DEFAULT_CHANNEL_ID) or DEFAULT_CHANNEL_ID
+        channel_id = optional_str(data, "channel_id", COMMAND_CHANNEL_ID) or COMMAND_CHANNEL_ID
         trigger_id = self.workspace.issue_trigger(user.user_id, user.team_id)
         key = secrets.token_hex(12)
         self._response_urls[key] = (channel_id, user.user_id)
@@ -291,7 +297,7 @@ class SlackSimulator:
             command=optional_str(data, "command", "/flush") or "/flush",
             text=optional_str(data, "text", "") or "",
             channel_id=channel_id,
-            channel_name=optional_str(data, "channel_name", DEFAULT_CHANNEL_NAME) or "",
+            channel_name=optional_str(data, "channel_name", COMMAND_CHANNEL_NAME) or "",
             verification_token=self._verification_token,
             response_url=f"{self._base_url}/sim/slack/response/{key}",
             trigger_id=trigger_id,
@@ -384,23 +390,20 @@ class SlackSimulator:
             return None, answer
         action = answer.get("response_action")
         if action in (None, "clear"):
-            self.workspace.close(record, "submission", whole_stack=action == "clear")
+            self.workspace.close(record, "submission")
             return action, "cleared" if action else "closed"
-        if action in ("update", "push"):
-            return action, self._show_view(record, action, answer.get("view"))
+        if action == "update":
+            return action, self._show_view(record, answer.get("view"))
         if action == "errors":
             return action, self._show_errors(record, answer.get("errors"))
         return action, f"kept_open: unknown response_action {action!r}"
 
-    def _show_view(self, record: ViewRecord, action: str, view: Any) -> str:
+    def _show_view(self, record: ViewRecord, view: Any) -> str:
         problems = check_view(view)
         if problems:
             return "kept_open: invalid view: " + "; ".join(problems[:3])
-        if action == "update":
-            self.workspace.replace_view(record, view, "response_action")
-            return "updated"
-        self.workspace.push_view(record, view)
-        return "pushed"
+        self.workspace.replace_view(record, view, "response_action")
+        return "updated"
 
     def _show_errors(self, record: ViewRecord, errors: Any) -> str:
         input_blocks = {field.block_id for field in input_fields(record.view)}
@@ -417,7 +420,7 @@ class SlackSimulator:
         user = self._user(data)
         options = DeliveryOptions.from_request(data)
         record = self._open_view(user.user_id, optional_str(data, "view_id"))
-        self.workspace.close(record, "user", whole_stack=True)
+        self.workspace.close(record, "user")
         answer: dict[str, Any] = {"view_id": record.view_id, "closed": True, "notified": False}
         if record.view.get("notify_on_close"):
             payload = view_closed_payload(user, record, verification_token=self._verification_token)
@@ -426,6 +429,84 @@ class SlackSimulator:
             answer |= {"notified": True, **delivery.describe()}
         log.info("Slack simulator: %s closed %s", user.user_id, record.view_id)
         return json_answer(answer)
+
+    async def _click(self, request: web.Request) -> web.StreamResponse:
+        """Click a button in a posted message (`channel`, `ts`) or in a modal (`view_id`)."""
+        data = await read_json_object(request)
+        user = self._user(data)
+        options = DeliveryOptions.from_request(data)
+        action_id = required_str(data, "action_id")
+        view_id = optional_str(data, "view_id")
+        if view_id:
+            record = self._open_view(user.user_id, view_id)
+            blocks = record.view["blocks"]
+            container: dict[str, Any] = {"type": "view", "view_id": view_id}
+            context: dict[str, Any] = {"view": record.view}
+        else:
+            blocks, container, context = self._message_context(user, data)
+        found = find_button(blocks, action_id)
+        if found is None:
+            raise bad_request(f"no button with action_id {action_id!r} there", 404)
+        block_id, button = found
+        payload = block_actions_payload(
+            user,
+            container=container,
+            context=context,
+            block_id=block_id,
+            button=button,
+            value=optional_str(data, "value"),
+            action_ts=f"{time.time():.6f}",
+            verification_token=self._verification_token,
+            trigger_id=self.workspace.issue_trigger(user.user_id, user.team_id),
+        )
+        form = {"payload": json.dumps(payload, separators=(",", ":"))}
+        delivery = await self._post_to_app(INTERACTIVITY_PATH, form, options)
+        self._events.add(
+            "slack",
+            "block_action",
+            {"user_id": user.user_id, "action_id": action_id, "container": container}
+            | delivery.describe(),
+        )
+        log.info("Slack simulator: %s clicked %s -> %s", user.user_id, action_id, delivery.status)
+        return json_answer({**delivery.describe(), "container": container})
+
+    def _message_context(
+        self, user: SlackUser, data: dict[str, Any]
+    ) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
+        """Return the blocks, `container` and context of a click on a posted message."""
+        channel, ts = required_str(data, "channel"), required_str(data, "ts")
+        channel_id = self.workspace.resolve_channel_id(channel)
+        record = self.workspace.message(channel_id, ts) if channel_id else None
+        if channel_id is None or record is None:
+            raise bad_request(f"no message {ts} in {channel}", 404)
+        key = secrets.token_hex(12)
+        self._response_urls[key] = (channel_id, user.user_id)
+        container = {
+            "type": "message",
+            "message_ts": ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        }
+        context = {
+            "channel": {"id": channel_id, "name": record["channel_name"] or ""},
+            "message": record["message"],
+            "response_url": f"{self._base_url}/sim/slack/response/{key}",
+        }
+        return record["message"].get("blocks") or [], container, context
+
+    async def _list_usergroups(self, _request: web.Request) -> web.StreamResponse:
+        return json_answer({"usergroups": self.workspace.usergroups()})
+
+    async def _set_usergroup(self, request: web.Request) -> web.StreamResponse:
+        data = await read_json_object(request)
+        users = data.get("users")
+        if users is not None and not isinstance(users, list):
+            raise bad_request("'users' must be a list of member IDs, or null to delete the group")
+        try:
+            self.workspace.set_usergroup(required_str(data, "usergroup"), users)
+        except ValueError as error:
+            raise bad_request(str(error)) from None
+        return json_answer({"usergroups": self.workspace.usergroups()})
 
     async def _response_url(self, request: web.Request) -> web.StreamResponse:
         target = self._response_urls.get(request.match_info["key"])
@@ -446,7 +527,9 @@ class SlackSimulator:
 
     async def _list_messages(self, request: web.Request) -> web.StreamResponse:
         messages = self.workspace.messages(
-            user_id=request.query.get("user_id"), channel=request.query.get("channel")
+            user_id=request.query.get("user_id"),
+            channel=request.query.get("channel"),
+            visible_to=request.query.get("visible_to"),
         )
         return json_answer({"messages": messages})
 

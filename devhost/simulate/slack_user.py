@@ -17,8 +17,9 @@ from devhost.simulate.slack_blocks import (
 from devhost.simulate.slack_workspace import APP_ID, TEAM_DOMAIN, TEAM_ID, ViewRecord
 
 REQUIRED_FIELD_MESSAGE = "Please fill out this field."
-DEFAULT_CHANNEL_ID = "C0SIMGENRL"
-DEFAULT_CHANNEL_NAME = "general"
+# The channel where the simulated user types slash commands (unless told otherwise).
+COMMAND_CHANNEL_ID = "C0SIMGENRL"
+COMMAND_CHANNEL_NAME = "general"
 
 
 @dataclass(frozen=True)
@@ -159,4 +160,66 @@ def view_closed_payload(
         "is_cleared": False,
         "is_enterprise_install": False,
         "enterprise": None,
+    }
+
+
+def find_button(blocks: list[Any], action_id: str) -> tuple[str, dict[str, Any]] | None:
+    """Return (block ID, element) of the button with `action_id` in `blocks`, if any.
+
+    Buttons live in `actions` blocks and as a `section`'s accessory, as in Slack.
+    """
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        elements = block.get("elements") if block.get("type") == "actions" else None
+        candidates = [*(elements or []), block.get("accessory")]
+        for element in candidates:
+            if (
+                isinstance(element, dict)
+                and element.get("type") == "button"
+                and element.get("action_id") == action_id
+            ):
+                return str(block.get("block_id", "")), element
+    return None
+
+
+def block_actions_payload(
+    user: SlackUser,
+    *,
+    container: dict[str, Any],
+    context: dict[str, Any],
+    block_id: str,
+    button: dict[str, Any],
+    value: str | None,
+    action_ts: str,
+    verification_token: str,
+    trigger_id: str,
+) -> dict[str, Any]:
+    """Return a `block_actions` payload for a click on `button`.
+
+    `container` says where the button is (`message` or `view`); `context` adds what Slack
+    sends with it (`channel`, `message`, `response_url` for a message, `view` for a modal).
+    `value` replaces the button's own value (to test tampered payloads).
+    """
+    action: dict[str, Any] = {
+        "action_id": button["action_id"],
+        "block_id": block_id,
+        "text": copy.deepcopy(button.get("text")),
+        "value": button.get("value", "") if value is None else value,
+        "type": "button",
+        "action_ts": action_ts,
+    }
+    if button.get("style"):
+        action["style"] = button["style"]
+    return {
+        "type": "block_actions",
+        **user.payload_fields(),
+        "api_app_id": APP_ID,
+        "token": verification_token,
+        "container": container,
+        "trigger_id": trigger_id,
+        "enterprise": None,
+        "is_enterprise_install": False,
+        **copy.deepcopy(context),
+        "actions": [action],
     }

@@ -1,4 +1,4 @@
-"""The simulated Slack workspace: trigger IDs, modal views, messages, and the Web API methods.
+"""The simulated Slack workspace: trigger IDs, views, channel messages, user groups, Web API.
 
 Everything here is plain state and logic, confined to the server's event loop
 (only request handlers touch it); `slack.py` puts HTTP around it.
@@ -12,7 +12,7 @@ import re
 import secrets
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,6 @@ from devhost.simulate.slack_blocks import (
 )
 
 TRIGGER_LIFETIME_SECONDS = 3.0
-MAX_VIEW_STACK = 3
 TEAM_ID = "T0SIMTEAM1"
 TEAM_DOMAIN = "sim-workspace"
 APP_ID = "A0SIMAPP01"
@@ -36,6 +35,7 @@ BOT_USER_ID = "U0SIMBOT01"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _DM_ID = re.compile(r"^D[A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
 Answer = dict[str, Any]
@@ -104,21 +104,33 @@ class ViewRecord:
 class SlackWorkspace:
     """One simulated workspace with its app installed and its bot token."""
 
-    def __init__(self, events: EventLog, clock: Callable[[], float]) -> None:
-        """Create an empty workspace; `clock` (seconds, monotonic) ages trigger IDs."""
+    def __init__(
+        self,
+        events: EventLog,
+        clock: Callable[[], float],
+        usergroups: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        """Create a workspace without views or messages.
+
+        `clock` (seconds, monotonic) ages trigger IDs; `usergroups` (group ID -> member IDs)
+        is the workspace's user groups, restored by `reset`.
+        """
         self._events = events
         self._clock = clock
+        self._initial_usergroups = {k: list(v) for k, v in (usergroups or {}).items()}
+        self._usergroups = copy.deepcopy(self._initial_usergroups)
         self._triggers: dict[str, Trigger] = {}
         self._views: dict[str, ViewRecord] = {}
         self._messages: list[dict[str, Any]] = []
         self._channel_names: dict[str, str] = {}
         self._last_ts = 0.0
         self._methods: dict[str, Callable[[dict[str, Any]], Answer]] = {
-            "auth.test": self._auth_test,
             "views.open": self._views_open,
-            "views.push": self._views_push,
             "views.update": self._views_update,
             "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "usergroups.users.list": self._usergroups_users_list,
         }
 
     def knows(self, method: str) -> bool:
@@ -130,11 +142,12 @@ class SlackWorkspace:
         return self._methods[method](args)
 
     def reset(self) -> None:
-        """Forget triggers, views and messages."""
+        """Forget triggers, views and messages; restore the initial user groups."""
         self._triggers.clear()
         self._views.clear()
         self._messages.clear()
         self._channel_names.clear()
+        self._usergroups = copy.deepcopy(self._initial_usergroups)
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         self._events.add("slack", kind, data)
@@ -167,14 +180,7 @@ class SlackWorkspace:
             if view_id not in self._views:
                 return view_id
 
-    def _materialize(
-        self,
-        given: dict[str, Any],
-        view_id: str,
-        team_id: str,
-        root_id: str,
-        previous_id: str | None,
-    ) -> dict[str, Any]:
+    def _materialize(self, given: dict[str, Any], view_id: str, team_id: str) -> dict[str, Any]:
         return {
             "id": view_id,
             "team_id": team_id,
@@ -189,112 +195,50 @@ class SlackWorkspace:
             "notify_on_close": bool(given.get("notify_on_close", False)),
             "close": copy.deepcopy(given.get("close")),
             "submit": copy.deepcopy(given.get("submit")),
-            "previous_view_id": previous_id,
-            "root_view_id": root_id,
+            "previous_view_id": None,
+            "root_view_id": view_id,
             "app_id": APP_ID,
-            "external_id": given.get("external_id", ""),
             "app_installed_team_id": team_id,
             "bot_id": BOT_ID,
         }
 
-    def _open_record(
-        self, given: dict[str, Any], user_id: str, team_id: str, below: ViewRecord | None
-    ) -> dict[str, Any]:
-        view_id = self._new_view_id()
-        root_id = below.view["root_view_id"] if below else view_id
-        previous_id = below.view_id if below else None
-        view = self._materialize(given, view_id, team_id, root_id, previous_id)
-        record = ViewRecord(view=view, user_id=user_id, team_id=team_id)
-        self._views[view_id] = record
-        self._event("view_opened", record.snapshot())
-        return copy.deepcopy(view)
-
-    def _with_trigger(self, args: dict[str, Any], below: ViewRecord | None) -> Answer:
-        trigger = self._triggers[args["trigger_id"]]
-        trigger.used = True
-        view = self._open_record(args["view"], trigger.user_id, trigger.team_id, below)
-        return {"ok": True, "view": view}
-
-    def _opening_problem(self, args: dict[str, Any]) -> Answer | None:
-        """Slack's error for a views.open or views.push call's trigger or view, if any."""
+    def _views_open(self, args: dict[str, Any]) -> Answer:
         problem = self._trigger_problem(args.get("trigger_id"))
         if problem:
             return problem
         errors = check_view(args.get("view"))
         if errors:
             return fail("invalid_arguments", *errors)
-        return None
-
-    def _views_open(self, args: dict[str, Any]) -> Answer:
-        problem = self._opening_problem(args)
-        if problem:
-            return problem
-        return self._with_trigger(args, None)
-
-    def _views_push(self, args: dict[str, Any]) -> Answer:
-        problem = self._opening_problem(args)
-        if problem:
-            return problem
         trigger = self._triggers[args["trigger_id"]]
-        below = self.open_view_of(trigger.user_id)
-        if below is None:
-            return fail("not_found")
-        if len(self._stack(below)) >= MAX_VIEW_STACK:
-            return fail("push_limit_reached")
-        return self._with_trigger(args, below)
-
-    def _find_for_update(self, args: dict[str, Any]) -> ViewRecord | Answer:
-        view_id, external_id = args.get("view_id"), args.get("external_id")
-        if view_id:
-            record = self._views.get(str(view_id))
-        elif external_id:
-            matches = [r for r in self._views.values() if r.view["external_id"] == external_id]
-            record = matches[-1] if matches else None
-        else:
-            return fail("invalid_arguments", "[ERROR] either view_id or external_id is required")
-        if record is None or not record.is_open:
-            return fail("not_found")
-        return record
+        trigger.used = True
+        view_id = self._new_view_id()
+        view = self._materialize(args["view"], view_id, trigger.team_id)
+        record = ViewRecord(view=view, user_id=trigger.user_id, team_id=trigger.team_id)
+        self._views[view_id] = record
+        self._event("view_opened", record.snapshot())
+        return {"ok": True, "view": copy.deepcopy(view)}
 
     def _views_update(self, args: dict[str, Any]) -> Answer:
         errors = check_view(args.get("view"))
         if errors:
             return fail("invalid_arguments", *errors)
-        found = self._find_for_update(args)
-        if not isinstance(found, ViewRecord):
-            return found
+        view_id = args.get("view_id")
+        if not view_id:
+            return fail("invalid_arguments", "[ERROR] missing required field: view_id")
+        found = self._views.get(str(view_id))
+        if found is None or not found.is_open:
+            return fail("not_found")
         if args.get("hash") and args["hash"] != found.view["hash"]:
             return fail("hash_conflict")
         self.replace_view(found, args["view"], "views.update")
         return {"ok": True, "view": copy.deepcopy(found.view)}
 
-    def push_view(self, below: ViewRecord, given: dict[str, Any]) -> None:
-        """Open a view on top of `below` (after `check_view` accepted `given`)."""
-        self._open_record(given, below.user_id, below.team_id, below)
-
     def replace_view(self, record: ViewRecord, given: dict[str, Any], by: str) -> None:
         """Replace an open view's content (after `check_view` accepted `given`)."""
-        old = record.view
-        new = self._materialize(
-            given, old["id"], record.team_id, old["root_view_id"], old["previous_view_id"]
-        )
-        new["external_id"] = given.get("external_id") or old["external_id"]
-        record.view = new
+        record.view = self._materialize(given, record.view_id, record.team_id)
         record.errors = None
         record.updates += 1
         self._event("view_updated", {"by": by, **record.snapshot()})
-
-    def _auth_test(self, _args: dict[str, Any]) -> Answer:
-        return {
-            "ok": True,
-            "url": f"https://{TEAM_DOMAIN}.slack.com/",
-            "team": "Simulated Workspace",
-            "user": "cache-flush",
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "is_enterprise_install": False,
-        }
 
     def _resolve_channel(self, channel: str) -> tuple[str, str | None, str | None] | None:
         """Return (channel ID, channel name, DM user) for a `channel` argument, or None."""
@@ -334,15 +278,19 @@ class SlackWorkspace:
                 return fail("invalid_blocks", *errors)
         return None
 
-    def _chat_post_message(self, args: dict[str, Any]) -> Answer:
+    def _message_target(self, args: dict[str, Any]) -> tuple[str, str | None, str | None] | Answer:
+        """Resolve a message call's `channel` and check its content; or Slack's error."""
         channel = args.get("channel")
         resolved = self._resolve_channel(channel) if isinstance(channel, str) else None
         if resolved is None:
             return fail("channel_not_found")
-        problem = self._message_problem(args)
-        if problem:
-            return problem
-        channel_id, channel_name, dm_user = resolved
+        return self._message_problem(args) or resolved
+
+    def _chat_post_message(self, args: dict[str, Any]) -> Answer:
+        target = self._message_target(args)
+        if isinstance(target, dict):
+            return target
+        channel_id, channel_name, dm_user = target
         message = {
             "type": "message",
             "text": args.get("text") or "",
@@ -354,12 +302,14 @@ class SlackWorkspace:
         }
         if args.get("blocks") is not None:
             message["blocks"] = with_generated_ids(args["blocks"])
-        record = {
+        record: dict[str, Any] = {
             "time": utc_now_iso(),
             "channel": channel_id,
             "channel_name": channel_name,
             "user_id": dm_user,
             "is_dm": dm_user is not None,
+            "ephemeral": False,
+            "updates": [],
             "message": message,
         }
         self._messages.append(record)
@@ -371,27 +321,111 @@ class SlackWorkspace:
             "message": copy.deepcopy(message),
         }
 
+    def _chat_update(self, args: dict[str, Any]) -> Answer:
+        target = self._message_target(args)
+        record = None if isinstance(target, dict) else self.message(target[0], str(args.get("ts")))
+        if isinstance(target, dict) or record is None:
+            return target if isinstance(target, dict) else fail("message_not_found")
+        message = record["message"]
+        record["updates"].append(copy.deepcopy(message))
+        message["text"] = args.get("text") or ""
+        if args.get("blocks") is not None:
+            message["blocks"] = with_generated_ids(args["blocks"])
+        message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+        self._event("message_updated", record)
+        return {
+            "ok": True,
+            "channel": record["channel"],
+            "ts": message["ts"],
+            "text": message["text"],
+            "message": copy.deepcopy(message),
+        }
+
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> Answer:
+        user = args.get("user")
+        target = self._message_target(args)
+        if isinstance(target, dict):
+            return target
+        if not isinstance(user, str) or not _USER_ID.match(user):
+            return fail("user_not_found")
+        message = self._add_ephemeral(target[0], target[1], user, args)
+        return {"ok": True, "message_ts": message["ts"]}
+
     def add_ephemeral(self, channel_id: str, user_id: str, payload: dict[str, Any]) -> None:
-        """Record a message the app sent to a slash command's `response_url`."""
+        """Record a message the app sent to a `response_url` (seen by `user_id` alone)."""
+        self._add_ephemeral(channel_id, None, user_id, payload)
+
+    def _add_ephemeral(
+        self, channel_id: str, channel_name: str | None, user_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
         message = {"type": "message", "text": payload.get("text") or "", "ts": self._next_ts()}
         if isinstance(payload.get("blocks"), list):
             message["blocks"] = copy.deepcopy(payload["blocks"])
         record = {
             "time": utc_now_iso(),
             "channel": channel_id,
-            "channel_name": None,
+            "channel_name": channel_name,
             "user_id": user_id,
             "is_dm": False,
+            "ephemeral": payload.get("response_type", "ephemeral") == "ephemeral",
             "response_type": payload.get("response_type", "ephemeral"),
             "message": message,
         }
         self._messages.append(record)
         self._event("message", record)
+        return message
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> Answer:
+        usergroup = args.get("usergroup")
+        if not isinstance(usergroup, str) or not usergroup:
+            return fail("invalid_arguments", "[ERROR] missing required field: usergroup")
+        members = self._usergroups.get(usergroup)
+        if members is None:
+            return fail("no_such_subteam")
+        return {"ok": True, "users": list(members)}
+
+    def set_usergroup(self, usergroup: str, users: list[str] | None) -> None:
+        """Give a user group these members; `None` deletes the group."""
+        if not _USERGROUP_ID.match(usergroup):
+            raise ValueError(f"{usergroup!r} is not a user group ID (S…)")
+        if users is None:
+            self._usergroups.pop(usergroup, None)
+        elif all(isinstance(user, str) and _USER_ID.match(user) for user in users):
+            self._usergroups[usergroup] = list(users)
+        else:
+            raise ValueError("'users' must list member IDs (U… or W…)")
+        self._event("usergroup", {"usergroup": usergroup, "users": users})
+
+    def usergroups(self) -> dict[str, list[str]]:
+        """Return every user group with its members."""
+        return copy.deepcopy(self._usergroups)
+
+    def message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
+        """Return the (not ephemeral) message posted in `channel_id` at `ts`, live."""
+        for record in self._messages:
+            if (
+                record["channel"] == channel_id
+                and record["message"]["ts"] == ts
+                and not record["ephemeral"]
+            ):
+                return record
+        return None
+
+    def resolve_channel_id(self, channel: str) -> str | None:
+        """Return the ID of a channel given by name or ID."""
+        resolved = self._resolve_channel(channel)
+        return resolved[0] if resolved else None
 
     def messages(
-        self, user_id: str | None = None, channel: str | None = None
+        self,
+        user_id: str | None = None,
+        channel: str | None = None,
+        visible_to: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Return DMs to `user_id`, posts to `channel` (name or ID), or everything."""
+        """Return DMs to `user_id`, posts to `channel` (name or ID), or everything.
+
+        With `visible_to`, ephemeral messages shown to other users are left out.
+        """
         selected = self._messages
         if user_id:
             selected = [m for m in selected if m["is_dm"] and m["user_id"] == user_id]
@@ -399,6 +433,8 @@ class SlackWorkspace:
             resolved = self._resolve_channel(channel)
             wanted = {channel, resolved[0] if resolved else channel}
             selected = [m for m in selected if m["channel"] in wanted]
+        if visible_to:
+            selected = [m for m in selected if not m["ephemeral"] or m["user_id"] == visible_to]
         return copy.deepcopy(selected)
 
     def views(self, user_id: str | None = None) -> list[dict[str, Any]]:
@@ -416,19 +452,12 @@ class SlackWorkspace:
                 return record
         return None
 
-    def _stack(self, record: ViewRecord) -> list[ViewRecord]:
-        root = record.view["root_view_id"]
-        return [r for r in self._views.values() if r.is_open and r.view["root_view_id"] == root]
-
-    def close(self, record: ViewRecord, by: str, *, whole_stack: bool) -> None:
-        """Close a view, or its whole stack, as the user or Slack would."""
-        for closing in self._stack(record) if whole_stack else [record]:
-            closing.is_open = False
-            closing.closed_at = utc_now_iso()
-            closing.closed_by = by
-            self._event(
-                "view_closed", {"by": by, "id": closing.view_id, "user_id": closing.user_id}
-            )
+    def close(self, record: ViewRecord, by: str) -> None:
+        """Close a view, as the user or Slack would."""
+        record.is_open = False
+        record.closed_at = utc_now_iso()
+        record.closed_by = by
+        self._event("view_closed", {"by": by, "id": record.view_id, "user_id": record.user_id})
 
     def set_errors(self, record: ViewRecord, errors: dict[str, Any]) -> None:
         """Show field errors on an open view, as `response_action: errors` does."""

@@ -16,14 +16,10 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
 from devhost.process import free_port
+from devhost.simulate.client import DEADLINE_SECONDS, DevhostClient
 from devhost.simulate.demo_users import ALLOWED_DEMO_USER
-from tests.devhost.toolkit import (
-    DEADLINE_SECONDS,
-    REPO_ROOT,
-    Client,
-    start_devhost,
-    wait_client,
-)
+from devhost.simulate.settings import ALLOWED_USERS_BLOB, LocalSecrets, local_app_settings
+from tests.devhost.toolkit import REPO_ROOT, start_devhost, wait_client
 from tests.support.azurite import Azurite, delete_container, upload_allowed_users
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,8 +39,7 @@ SKIP_REASON = (
     "(`apt-get install chromium`, which `make test` does when run as root) to run them."
 )
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
-BOT_TOKEN = "xoxb-browser-tests"
-ALLOWED_USERS_BLOB = "allowed-users.csv"
+KNOWN_SECRETS = LocalSecrets.recognisable("browser-tests")
 VIEWPORT = {"width": 1400, "height": 860}
 TIMEOUT_MS = 10_000
 
@@ -56,30 +51,24 @@ class DemoHost:
     """A running `devhost --simulate` serving the app and the demo page."""
 
     base_url: str
-    client: Client
+    client: DevhostClient
 
     @property
     def page_url(self) -> str:
         return f"{self.base_url}/sim/slack/"
 
     def get_json(self, path: str) -> Any:
-        response = self.client.get(path)
-        assert response.status_code == 200, response.text
-        return response.json()
+        return self.client.get(path)
 
-    def post_json(self, path: str, body: Any = None, **headers: str) -> Any:
-        response = self.client.post(path, json=body, headers=headers)
-        assert response.status_code == 200, response.text
-        return response.json()
+    def post_json(self, path: str, body: Any = None) -> Any:
+        return self.client.post(path, body)
 
     def flush_calls(self) -> list[dict[str, Any]]:
-        return self.get_json("/sim/cache-flush/calls")["calls"]
+        return self.client.flush_calls()
 
     def slack_api(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         """Call the Slack Web API simulator as the app's bot would."""
-        answer = self.post_json(
-            f"/sim/slack/api/{method}", body, Authorization=f"Bearer {BOT_TOKEN}"
-        )
+        answer = self.client.web_api(method, body, token=KNOWN_SECRETS.bot_token)
         assert answer["ok"], answer
         return answer
 
@@ -98,24 +87,16 @@ def demo_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Ite
     upload_allowed_users(azurite.connection_string, container, ALLOWED_USERS_BLOB, csv)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    settings = {
-        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "ALLOWED_USERS_CONTAINER": container,
-        "ALLOWED_USERS_BLOB": ALLOWED_USERS_BLOB,
-        "ALLOWED_USERS_CACHE_SECONDS": "60",
-        "SLACK_API_URL": f"{base_url}/sim/slack/api/",
-        "SLACK_BOT_USER_OAUTH_ACCESS_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": "browser-tests-signing-secret",
-        "SLACK_CHANNEL_NAME": "cache-flush-notices",
-        "CACHE_FLUSH_FUNCTION_APP_FULL_URL_WITH_PATH_AND_CODE": (
-            f"{base_url}/sim/cache-flush?code=browser-tests-key"
-        ),
-        "CACHE_FLUSH_TIMEOUT_SECONDS": "10",
-        "CACHE_FLUSH_RETRY_INTERVAL_SECONDS": "0.2",
-        "FLUSH_ALLOWED_DOMAINS": "nhs.uk",
-        "FLUSH_ALLOWED_HOSTS": "campaignresources.dhsc.gov.uk",
-        "ACCESS_REQUEST_HINT": "Ask for access in the web team's support channel.",
-    }
+    settings = local_app_settings(
+        azurite.connection_string,
+        container=container,
+        base_url=base_url,
+        local_secrets=KNOWN_SECRETS,
+        overrides={
+            "CACHE_FLUSH_TIMEOUT_SECONDS": "10",
+            "ACCESS_REQUEST_HINT": "Ask for access in the web team's support channel.",
+        },
+    )
     process = start_devhost(
         REPO_ROOT,
         tmp_path_factory.mktemp("demo-state") / "state",

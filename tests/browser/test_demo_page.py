@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from devhost.simulate.client import wait_until
 from devhost.simulate.demo_users import ALLOWED_DEMO_USER, DEMO_USERS, OTHER_DEMO_USER
 from tests.browser.conftest import DemoHost, screenshot
-from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -50,10 +50,10 @@ def views_of(demo_host: DemoHost, user_id: str) -> list[dict[str, Any]]:
 
 
 def test_the_page_is_served_with_a_strict_content_security_policy(demo_host: DemoHost) -> None:
-    redirect = demo_host.client.get("/sim/slack", allow_redirects=False)
+    redirect = demo_host.client.send("GET", "/sim/slack", allow_redirects=False)
     assert redirect.status_code == 302
     assert redirect.headers["Location"] == "/sim/slack/"
-    index = demo_host.client.get("/sim/slack/")
+    index = demo_host.client.send("GET", "/sim/slack/")
     assert index.status_code == 200
     assert index.headers["Content-Type"] == "text/html; charset=utf-8"
     policy = index.headers["Content-Security-Policy"]
@@ -61,18 +61,20 @@ def test_the_page_is_served_with_a_strict_content_security_policy(demo_host: Dem
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
     for name, kind in (("app.js", "text/javascript"), ("app.css", "text/css")):
-        asset = demo_host.client.get(f"/sim/slack/web/{name}")
+        asset = demo_host.client.send("GET", f"/sim/slack/web/{name}")
         assert asset.status_code == 200
         assert asset.headers["Content-Type"] == f"{kind}; charset=utf-8"
         assert asset.headers["X-Content-Type-Options"] == "nosniff"
     for missing in ("index.html", "..%2fpage.py", "nope.js"):
-        assert demo_host.client.get(f"/sim/slack/web/{missing}").status_code == 404
+        assert demo_host.client.send("GET", f"/sim/slack/web/{missing}").status_code == 404
 
 
 def test_the_demo_description_names_the_demo_users_and_channels(demo_host: DemoHost) -> None:
     demo = demo_host.get_json("/sim/slack/demo")
     assert [(user["id"], user["name"]) for user in demo["users"]] == list(DEMO_USERS)
-    assert [user["allowed"] for user in demo["users"]] == [True, False]
+    assert [user["allowed"] for user in demo["users"]] == [True, False, True, False]
+    assert [user["approver"] for user in demo["users"]] == [False, False, True, False]
+    assert [user["usergroups"] for user in demo["users"]] == [[], [], [], ["S0DEMOGROUP"]]
     assert demo["command_channel"] == {"id": "C0SIMGENRL", "name": "general"}
     assert demo["notices_channel"] == "cache-flush-notices"
 

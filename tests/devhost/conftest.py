@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from devhost import DevHost, create_host
-from tests.devhost.toolkit import Client, LoopThread, write_app
-from tests.devhost.toyapp import STRICT_APP, TOY_APP
+from tests.devhost.toolkit import LoopThread, ToyClient
+
+HERE = Path(__file__).parent
 
 
 @dataclass(frozen=True)
 class RunningHost:
     host: DevHost
-    client: Client
+    client: ToyClient
     work_dir: Path
 
 
@@ -27,27 +28,27 @@ def loop_thread() -> LoopThread:
 
 
 def _run(
-    loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory, name: str, files: dict
+    loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory, name: str
 ) -> Iterator[RunningHost]:
-    root = write_app(tmp_path_factory.mktemp(name), files)
+    root = HERE / name
     work_dir = tmp_path_factory.mktemp(f"{name}-work")
     host = create_host(root, work_dir / "state", port=0)
     loop_thread.run(host.start())
     try:
-        yield RunningHost(host=host, client=Client(host.base_url), work_dir=work_dir)
+        yield RunningHost(host=host, client=ToyClient(host.base_url), work_dir=work_dir)
     finally:
         loop_thread.run(host.stop())
 
 
 @pytest.fixture(scope="session")
 def toy(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHost]:
-    """devhost serving the toy app (default host.json: AnyState)."""
-    yield from _run(loop_thread, tmp_path_factory, "toyapp", TOY_APP)
+    """devhost serving the toy app in ``toyapp/`` (default host.json: AnyState)."""
+    yield from _run(loop_thread, tmp_path_factory, "toyapp")
 
 
 @pytest.fixture(scope="session")
 def strict(
     loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningHost]:
-    """devhost serving an app whose host.json says NonRunningStates."""
-    yield from _run(loop_thread, tmp_path_factory, "strictapp", STRICT_APP)
+    """devhost serving ``strictapp/``, whose host.json says NonRunningStates."""
+    yield from _run(loop_thread, tmp_path_factory, "strictapp")

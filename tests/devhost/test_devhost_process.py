@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from devhost.process import DevhostProcess
+from devhost.simulate.client import wait_until
 from tests.devhost.toolkit import (
     DEADLINE_SECONDS,
     ORCHESTRATOR_JSON,
@@ -17,7 +18,6 @@ from tests.devhost.toolkit import (
     wait_client,
     write_app,
 )
-from tests.support.waiting import wait_until
 
 ECHO = """
 import json
@@ -162,10 +162,10 @@ def test_serves_logs_without_secrets_and_stops_cleanly_on_sigterm(tmp_path):
     process = start_devhost(app, tmp_path / "state", env={"PROC_OVERRIDE": "from-env"})
     try:
         client = wait_client(process)
-        echo = client.post("/api/echo?code=SECRETVALUE&x=1", data=b"BODYSECRET")
+        echo = client.send("POST", "/api/echo?code=SECRETVALUE&x=1", data=b"BODYSECRET")
         assert echo.json() == {"setting": "from-settings", "override": "from-env"}
-        assert client.get("/api/boom?code=SECRETVALUE").status_code == 500
-        assert client.get("/api/leak").status_code == 204
+        assert client.send("GET", "/api/boom?code=SECRETVALUE").status_code == 500
+        assert client.send("GET", "/api/leak").status_code == 204
         code = process.stop(signal.SIGTERM, DEADLINE_SECONDS)
     finally:
         process.kill()
@@ -208,8 +208,8 @@ def test_simulate_serves_the_simulators_and_points_unset_settings_at_them(tmp_pa
     process = start_devhost(app, tmp_path / "state", args=("--simulate",), unset=("SLACK_API_URL",))
     try:
         client = wait_client(process)
-        assert client.get("/api/setting").text == f"{client.base_url}/sim/slack/api/"
-        assert client.get("/sim/events").status_code == 200
+        assert client.send("GET", "/api/setting").text == f"{client.base_url}/sim/slack/api/"
+        assert client.send("GET", "/sim/events").status_code == 200
         assert process.stop(signal.SIGTERM, DEADLINE_SECONDS) == 0
     finally:
         process.kill()
@@ -237,7 +237,7 @@ def test_orchestration_survives_sigkill_and_sigterm_and_completes_after_restart(
     first = start_devhost(app, state)
     try:
         client = wait_client(first)
-        instance_id = client.post("/api/start", json={"dir": str(work)}).json()["id"]
+        instance_id = client.send("POST", "/api/start", json={"dir": str(work)}).json()["id"]
 
         def timer_created() -> bool:
             events = client.history(instance_id)
@@ -264,7 +264,7 @@ def test_orchestration_survives_sigkill_and_sigterm_and_completes_after_restart(
     third = start_devhost(app, state)
     try:
         client = wait_client(third)
-        status = client.wait_for(instance_id)
+        status = client.wait_status(instance_id)
     finally:
         third.stop(signal.SIGTERM, DEADLINE_SECONDS)
         third.kill()

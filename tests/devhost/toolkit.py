@@ -8,15 +8,11 @@ from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import requests
-
 from devhost.process import DevhostProcess
+from devhost.simulate.client import DEADLINE_SECONDS, DevhostClient
 from tests.support.loop import get_loop, run
-from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-WEBHOOK = "/runtime/webhooks/durabletask"
-DEADLINE_SECONDS = 30.0
 T = TypeVar("T")
 
 
@@ -66,50 +62,21 @@ class LoopThread:
         return run(coroutine, timeout)
 
 
-class Client:
-    """A small HTTP client for a running devhost."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.session = requests.Session()
-        self.session.trust_env = False
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.get(self.base_url + path, timeout=DEADLINE_SECONDS, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.post(self.base_url + path, timeout=DEADLINE_SECONDS, **kwargs)
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.request(
-            method, self.base_url + path, timeout=DEADLINE_SECONDS, **kwargs
-        )
+class ToyClient(DevhostClient):
+    """The client, plus starting an orchestration through the toy app's starter function."""
 
     def start(self, orchestrator: str, payload: Any = None, instance_id: str | None = None) -> str:
         """Start through the toy starter function (DurableOrchestrationClient inside)."""
         params = {"id": instance_id} if instance_id else None
-        response = self.post(f"/api/start/{orchestrator}", json=payload, params=params)
+        response = self.send("POST", f"/api/start/{orchestrator}", json=payload, params=params)
         assert response.status_code == 202, response.text
         return response.json()["id"]
 
-    def status(self, instance_id: str, **params: str) -> requests.Response:
-        return self.get(f"{WEBHOOK}/instances/{instance_id}", params=params)
-
-    def wait_for(
-        self, instance_id: str, statuses: tuple[str, ...] = ("Completed", "Failed", "Terminated")
-    ) -> dict[str, Any]:
-        def reached() -> dict[str, Any] | None:
-            response = self.status(instance_id)
-            if response.status_code == 404:
-                return None
-            body = response.json()
-            return body if body["runtimeStatus"] in statuses else None
-
-        return wait_until(reached, f"instance {instance_id} to reach {statuses}")
-
     def history(self, instance_id: str) -> list[dict[str, Any]]:
-        response = self.status(instance_id, showHistory="true", showHistoryOutput="true")
-        return response.json()["historyEvents"]
+        """The instance's history events, with their outputs."""
+        status = self.status(instance_id, history=True)
+        assert status is not None, f"no instance {instance_id}"
+        return status["historyEvents"]
 
 
 def start_devhost(
@@ -129,8 +96,8 @@ def start_devhost(
     )
 
 
-def wait_client(process: DevhostProcess) -> Client:
+def wait_client(process: DevhostProcess) -> ToyClient:
     """Wait until ``process`` listens; a client for it."""
     base_url = process.wait_listening(DEADLINE_SECONDS)
     assert base_url, "devhost exited before listening:\n" + process.output
-    return Client(base_url)
+    return ToyClient(base_url)

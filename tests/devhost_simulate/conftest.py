@@ -17,6 +17,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from devhost.simulate import Simulators
+from devhost.simulate.client import DevhostClient
 from tests.support.clock import FakeClock
 
 FORM_VIEW: dict[str, Any] = {
@@ -129,7 +130,7 @@ class FakeApp:
 
 @dataclass
 class SimServer:
-    """The running server and handles on its parts."""
+    """The running server and handles on its parts; ``client`` drives it over HTTP."""
 
     base_url: str
     environ: dict[str, str]
@@ -137,39 +138,33 @@ class SimServer:
     app: FakeApp
     sims: Simulators
     loop: asyncio.AbstractEventLoop
-    http: requests.Session
+    client: DevhostClient
 
     @property
     def token(self) -> str:
         return self.environ["SLACK_BOT_USER_OAUTH_ACCESS_TOKEN"]
 
     @property
+    def http(self) -> requests.Session:
+        """The client's session, for requests to full URLs."""
+        return self.client.session
+
+    @property
     def flush_url(self) -> str:
         return self.environ["CACHE_FLUSH_FUNCTION_APP_FULL_URL_WITH_PATH_AND_CODE"]
 
     def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
-        return self.http.post(self.base_url + path, json=body, timeout=10, **kwargs)
+        return self.client.send("POST", path, json=body, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.http.get(self.base_url + path, timeout=10, **kwargs)
+        return self.client.send("GET", path, **kwargs)
 
-    def api(self, method: str, body: Any = None, token: str | None = "", **kwargs: Any) -> Any:
+    def api(self, method: str, body: Any = None, token: str | None = "") -> Any:
         """Call a Web API method with a JSON body; `token=""` means the right token."""
-        headers = {} if token is None else {"Authorization": f"Bearer {token or self.token}"}
-        response = self.http.post(
-            f"{self.base_url}/sim/slack/api/{method}",
-            json=body or {},
-            headers=headers,
-            timeout=10,
-            **kwargs,
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
+        return self.client.web_api(method, body, token=self.token if token == "" else token)
 
     def command(self, user_id: str = "U0TESTUSR1", **extra: Any) -> dict[str, Any]:
-        response = self.post("/sim/slack/command", {"user_id": user_id, **extra})
-        assert response.status_code == 200, response.text
-        return response.json()
+        return self.client.command(user_id, **extra)
 
     def open_view(self, view: dict[str, Any], user_id: str = "U0TESTUSR1") -> dict[str, Any]:
         trigger_id = self.command(user_id)["trigger_id"]
@@ -178,7 +173,7 @@ class SimServer:
         return answer["view"]
 
     def views(self, user_id: str = "U0TESTUSR1") -> list[dict[str, Any]]:
-        return self.get("/sim/slack/views", params={"user_id": user_id}).json()["views"]
+        return self.client.views(user_id)
 
 
 @pytest.fixture(scope="session")
@@ -202,9 +197,9 @@ def sim_server() -> Iterator[SimServer]:
     loop.run_until_complete(web.SockSite(runner, sock).start())
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    with requests.Session() as http:
-        http.trust_env = False
-        yield SimServer(base_url, environ, clock, fake_app, sims, loop, http)
+    client = DevhostClient(base_url, timeout=10)
+    yield SimServer(base_url, environ, clock, fake_app, sims, loop, client)
+    client.close()
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
@@ -214,6 +209,6 @@ def sim_server() -> Iterator[SimServer]:
 @pytest.fixture
 def server(sim_server: SimServer) -> SimServer:
     """The shared server, with every simulator and the fake app reset before each test."""
-    assert sim_server.post("/sim/reset").status_code == 200
+    sim_server.client.reset()
     sim_server.app.reset()
     return sim_server

@@ -12,12 +12,13 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from tests.devhost_simulate.conftest import SimServer, simple_view
 
 USER = "U0TESTUSR1"
+GROUP = "S0DEMOGROUP"
 
 
 def _raw(server: SimServer, method: str) -> requests.Response:
     return server.http.post(
         f"{server.base_url}/sim/slack/api/{method}",
-        json={"channel": USER, "text": "x"},
+        json={"channel": USER, "text": "x", "usergroup": GROUP},
         headers={"Authorization": f"Bearer {server.token}"},
         timeout=10,
     )
@@ -28,7 +29,7 @@ def test_status_fault_applies_to_its_method_for_its_count(server: SimServer) -> 
         "/sim/slack/faults", {"method": "chat.postMessage", "times": 2, "status": 500}
     )
     assert added.json()["faults"] == [{"method": "chat.postMessage", "status": 500, "remaining": 2}]
-    assert _raw(server, "auth.test").status_code == 200
+    assert _raw(server, "usergroups.users.list").status_code == 200
     first, second, third = (_raw(server, "chat.postMessage") for _ in range(3))
     assert (first.status_code, second.status_code, third.status_code) == (500, 500, 200)
     assert first.json() == {"ok": False, "error": "internal_error"}
@@ -42,19 +43,21 @@ def test_status_fault_applies_to_its_method_for_its_count(server: SimServer) -> 
 
 def test_rate_limit_fault_and_slack_sdk_retry(server: SimServer) -> None:
     server.post("/sim/slack/faults", {"status": 429, "retry_after": 7})
-    limited = _raw(server, "auth.test")
+    limited = _raw(server, "usergroups.users.list")
     assert limited.status_code == 429
     assert limited.headers["Retry-After"] == "7"
     assert limited.json()["error"] == "ratelimited"
 
-    server.post("/sim/slack/faults", {"method": "auth.test", "status": 429, "retry_after": 0})
+    server.post(
+        "/sim/slack/faults", {"method": "usergroups.users.list", "status": 429, "retry_after": 0}
+    )
     client = WebClient(
         token=server.token,
         base_url=server.environ["SLACK_API_URL"],
         timeout=5,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
     )
-    assert client.auth_test()["ok"] is True
+    assert client.usergroups_users_list(usergroup=GROUP)["ok"] is True
     outcomes = [
         call["outcome"]["status"] for call in server.get("/sim/slack/calls").json()["calls"]
     ]
@@ -72,7 +75,7 @@ def test_error_fault_answers_ok_false(server: SimServer) -> None:
 def test_delay_fault_slows_the_answer(server: SimServer) -> None:
     server.post("/sim/slack/faults", {"delay": 0.3})
     began = time.monotonic()
-    answer = server.api("auth.test")
+    answer = server.api("usergroups.users.list", {"usergroup": GROUP})
     assert time.monotonic() - began >= 0.3
     assert answer["ok"] is True
 
@@ -93,7 +96,7 @@ def test_faults_can_be_listed_cleared_and_are_validated(server: SimServer) -> No
     assert server.http.delete(server.base_url + "/sim/slack/faults", timeout=10).json() == {
         "faults": []
     }
-    assert server.api("auth.test")["ok"] is True
+    assert server.api("usergroups.users.list", {"usergroup": GROUP})["ok"] is True
     for bad in ({}, {"times": 0, "status": 500}, {"status": 99}, {"bogus": 1}, {"drop": "yes"}):
         response = server.post("/sim/slack/faults", bad)
         assert response.status_code == 400, bad

@@ -8,8 +8,8 @@ from typing import Any
 
 import aiohttp
 
+from devhost.standins.slack_requests import SLASH_COMMAND_FIELDS, signature_for
 from tests.devhost_simulate.conftest import FORM_VIEW, Received, SimServer, simple_view
-from tests.support.signing import SLASH_COMMAND_FIELDS, signature_for
 
 USER = "U0TESTUSR1"
 
@@ -310,7 +310,7 @@ def test_events_are_pollable_by_sequence_number(server: SimServer) -> None:
     empty = server.get("/sim/slack/events", params={"since": last, "wait": 0.2}).json()
     assert empty["events"] == []
     assert time.monotonic() - began >= 0.2
-    server.api("auth.test")
+    server.api("usergroups.users.list", {"usergroup": "S0DEMOGROUP"})
     newer = server.get("/sim/events", params={"since": last, "wait": 5}).json()["events"]
     assert [event["kind"] for event in newer] == ["api_call"]
 
@@ -318,14 +318,14 @@ def test_events_are_pollable_by_sequence_number(server: SimServer) -> None:
 def test_reset_forgets_everything(server: SimServer) -> None:
     server.open_view(simple_view())
     server.api("chat.postMessage", {"channel": USER, "text": "x"})
-    server.post("/sim/slack/faults", {"method": "auth.test", "status": 500})
+    server.post("/sim/slack/faults", {"method": "chat.postMessage", "status": 500})
     assert server.post("/sim/slack/reset").json() == {"reset": True}
     assert server.views() == []
     assert server.get("/sim/slack/messages").json()["messages"] == []
     assert server.get("/sim/slack/calls").json()["calls"] == []
     assert server.get("/sim/slack/faults").json()["faults"] == []
     assert server.get("/sim/slack/events").json()["events"] == []
-    assert server.api("auth.test")["ok"] is True
+    assert server.api("usergroups.users.list", {"usergroup": "S0DEMOGROUP"})["ok"] is True
 
 
 def test_update_racing_the_submission_answer_is_reported(server: SimServer) -> None:

@@ -13,24 +13,29 @@ from tests.devhost_simulate.conftest import FORM_VIEW, SimServer, simple_view
 USER = "U0TESTUSR1"
 
 
-def test_auth_test_accepts_the_bot_token_only(server: SimServer) -> None:
-    assert server.api("auth.test")["ok"] is True
-    assert server.api("auth.test", token=None) == {"ok": False, "error": "not_authed"}
-    assert server.api("auth.test", token="xoxb-wrong") == {"ok": False, "error": "invalid_auth"}
+GROUP = {"usergroup": "S0DEMOGROUP"}
+
+
+def test_the_web_api_accepts_the_bot_token_only(server: SimServer) -> None:
+    method = "usergroups.users.list"
+    assert server.api(method, GROUP)["ok"] is True
+    assert server.api(method, GROUP, token=None) == {"ok": False, "error": "not_authed"}
+    assert server.api(method, GROUP, token="xoxb-x") == {"ok": False, "error": "invalid_auth"}
 
 
 def test_token_may_come_in_a_form_body(server: SimServer) -> None:
-    url = f"{server.base_url}/sim/slack/api/auth.test"
-    good = server.http.post(url, data={"token": server.token}, timeout=10).json()
+    url = f"{server.base_url}/sim/slack/api/usergroups.users.list"
+    good = server.http.post(url, data={"token": server.token, **GROUP}, timeout=10).json()
     bad = server.http.post(url, data={"token": "nope"}, timeout=10).json()
     assert good["ok"] is True
     assert bad["error"] == "invalid_auth"
 
 
 def test_unknown_method_and_bad_json(server: SimServer) -> None:
-    assert server.api("files.upload")["error"] == "unknown_method"
+    for retired in ("files.upload", "auth.test", "views.push"):
+        assert server.api(retired)["error"] == "unknown_method"
     response = server.http.post(
-        f"{server.base_url}/sim/slack/api/auth.test",
+        f"{server.base_url}/sim/slack/api/chat.postMessage",
         data="{not json",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {server.token}"},
         timeout=10,
@@ -40,7 +45,7 @@ def test_unknown_method_and_bad_json(server: SimServer) -> None:
 
 def test_slack_sdk_web_client_works_against_the_simulator(server: SimServer) -> None:
     client = WebClient(token=server.token, base_url=server.environ["SLACK_API_URL"], timeout=5)
-    assert client.auth_test()["user_id"].startswith("U")
+    assert client.usergroups_users_list(usergroup="S0DEMOGROUP")["users"] == ["U0GROUPMEMBER"]
     trigger_id = server.command(USER)["trigger_id"]
     opened = client.views_open(trigger_id=trigger_id, view=simple_view("Checking"))
     view_id = opened["view"]["id"]
@@ -55,7 +60,7 @@ def test_slack_sdk_web_client_works_against_the_simulator(server: SimServer) -> 
     assert raised.value.response["error"] == "not_found"
     methods = [call["method"] for call in server.get("/sim/slack/calls").json()["calls"]]
     assert methods == [
-        "auth.test",
+        "usergroups.users.list",
         "views.open",
         "views.update",
         "chat.postMessage",
@@ -105,25 +110,23 @@ def test_views_open_stores_the_view_for_the_triggering_user(server: SimServer) -
     assert server.views(USER) == []
 
 
-def test_views_update_by_id_or_external_id_and_hash_check(server: SimServer) -> None:
-    view = server.open_view(simple_view("One", external_id="flush-1"))
+def test_views_update_by_id_and_hash_check(server: SimServer) -> None:
+    view = server.open_view(simple_view("One"))
     by_id = server.api("views.update", {"view_id": view["id"], "view": simple_view("Two")})
     assert by_id["view"]["title"]["text"] == "Two"
-    assert by_id["view"]["external_id"] == "flush-1"
-    by_external = server.api(
-        "views.update", {"external_id": "flush-1", "view": simple_view("Three")}
-    )
-    assert by_external["view"]["id"] == view["id"]
+    assert by_id["view"]["id"] == view["id"]
     stale = server.api(
         "views.update", {"view_id": view["id"], "hash": view["hash"], "view": simple_view("Four")}
     )
     assert stale["error"] == "hash_conflict"
     fresh = server.api(
         "views.update",
-        {"view_id": view["id"], "hash": by_external["view"]["hash"], "view": simple_view("Four")},
+        {"view_id": view["id"], "hash": by_id["view"]["hash"], "view": simple_view("Four")},
     )
     assert fresh["ok"] is True
-    assert server.views()[0]["updates"] == 3
+    assert server.views()[0]["updates"] == 2
+    missing = server.api("views.update", {"view": simple_view("Five")})
+    assert missing["error"] == "invalid_arguments"
 
 
 def test_views_update_not_found_for_closed_or_unknown_views(server: SimServer) -> None:
@@ -136,16 +139,6 @@ def test_views_update_not_found_for_closed_or_unknown_views(server: SimServer) -
     assert unknown["error"] == "not_found"
     assert server.views()[0]["open"] is False
     assert server.views()[0]["closed_by"] == "user"
-
-
-def test_views_push_stacks_on_the_open_view(server: SimServer) -> None:
-    below = server.open_view(simple_view("Below"))
-    trigger_id = server.command(USER)["trigger_id"]
-    pushed = server.api("views.push", {"trigger_id": trigger_id, "view": simple_view("Top")})
-    assert pushed["view"]["previous_view_id"] == below["id"]
-    assert pushed["view"]["root_view_id"] == below["id"]
-    server.post("/sim/slack/close", {"user_id": USER})
-    assert [v["open"] for v in server.views()] == [False, False]
 
 
 def test_chat_post_message_dm_versus_channel(server: SimServer) -> None:
@@ -197,9 +190,11 @@ def test_form_encoded_json_arguments_are_decoded_and_recorded(server: SimServer)
 
 
 def test_records_never_contain_the_token(server: SimServer) -> None:
-    server.api("auth.test")
+    server.api("usergroups.users.list", GROUP)
     server.http.post(
-        f"{server.base_url}/sim/slack/api/auth.test", data={"token": server.token}, timeout=10
+        f"{server.base_url}/sim/slack/api/usergroups.users.list",
+        data={"token": server.token, **GROUP},
+        timeout=10,
     )
     server.open_view(simple_view())
     server.api("chat.postMessage", {"channel": USER, "text": "hi"})

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devhost.process import DevhostProcess, free_port
+from devhost.simulate.client import DEADLINE_SECONDS, DevhostClient
+from devhost.simulate.settings import ALLOWED_USERS_BLOB
 from tests.e2e.harness import (
-    ALLOWED_USERS_BLOB,
-    DEADLINE_SECONDS,
     REPO_ROOT,
     SECRETS,
-    Slack,
     allowed_users_csv,
     app_environment,
+    client,
     start_devhost,
 )
 from tests.support.azurite import ACCOUNT_KEY, Azurite, delete_container, upload_allowed_users
@@ -27,7 +27,7 @@ class RunningApp:
     """One devhost process serving the app, with the simulated Slack in front of it."""
 
     process: DevhostProcess
-    slack: Slack
+    slack: DevhostClient
     port: int
     state_dir: Path
 
@@ -81,7 +81,7 @@ class AppLauncher:
             if base_url:
                 return RunningApp(
                     process=process,
-                    slack=Slack(base_url),
+                    slack=client(base_url),
                     port=int(base_url.rsplit(":", 1)[1]),
                     state_dir=state,
                 )

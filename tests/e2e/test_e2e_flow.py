@@ -13,18 +13,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from devhost.simulate import DEFAULT_CHANNEL_NAME
+from devhost.simulate.client import DevhostClient, wait_until
+from devhost.simulate.settings import NOTICES_CHANNEL_NAME
+from devhost.standins.slack_requests import slack_headers, slash_command_body, view_submission_body
 from tests.e2e.harness import (
     CHANNEL,
     SECRETS,
     SIGNING_SECRET,
-    Slack,
     block_texts,
+    instance_for,
 )
 from tests.e2e.launcher import AppLauncher
 from tests.support.azurite import ACCOUNT_KEY
-from tests.support.signing import slack_headers, slash_command_body, view_submission_body
-from tests.support.waiting import wait_until
 
 ALICE = "U0E2EALICE"
 BOB = "U0E2EBOBBY"
@@ -37,25 +37,25 @@ REALISTIC_FLUSH_DELAY = 0.5
 STALE_SECONDS = 600
 
 
-def open_form(slack: Slack, user_id: str, text: str = "") -> dict[str, Any]:
+def open_form(slack: DevhostClient, user_id: str, text: str = "") -> dict[str, Any]:
     """Run ``/flush`` as ``user_id`` and return the view the modal then shows."""
     answer = slack.command(user_id, text, user_name=f"{user_id.lower()}_name")
     assert answer["status"] == 200, answer
     assert answer["body"] == "", answer
-    return slack.view(user_id)
+    return slack.only_view(user_id)
 
 
-def submit(slack: Slack, user_id: str, **fields: Any) -> dict[str, Any]:
+def submit(slack: DevhostClient, user_id: str, **fields: Any) -> dict[str, Any]:
     """Submit the user's open form; return the simulator's account of the app's answer."""
     answer = slack.submit(user_id, **fields)
     assert answer["status"] == 200, answer
     return answer
 
 
-def finished_flush(slack: Slack, view_id: str) -> dict[str, Any]:
+def finished_flush(slack: DevhostClient, view_id: str) -> dict[str, Any]:
     """Wait for the orchestration of a submitted view to end; return its status."""
-    instance = wait_until(lambda: slack.instance_for(view_id), f"an orchestration for {view_id}")
-    return slack.wait_finished(instance["instanceId"])
+    instance = wait_until(lambda: instance_for(slack, view_id), f"an orchestration for {view_id}")
+    return slack.wait_status(instance["instanceId"])
 
 
 def processing_answer(answer: dict[str, Any]) -> None:
@@ -105,16 +105,16 @@ def test_allowed_user_flushes_and_hears_back_everywhere(launcher: AppLauncher) -
     assert flushes[0]["answer"]["status"] == 201
     purge_id = flushes[0]["answer"]["body"]["purgeId"]
 
-    modal = slack.view(ALICE)
+    modal = slack.only_view(ALICE)
     assert modal["open"], modal
     shown = block_texts(modal["view"]["blocks"])
     assert "Cache flush accepted" in shown, shown
     for expected in (URL_A, URL_B, purge_id):
         assert expected in shown, shown
     dms = slack.dms(ALICE)
-    assert [m["message"]["text"] for m in dms] == ["Cache flush succeeded"], dms
-    assert purge_id in block_texts(dms[0]["message"]["blocks"])
-    posts = slack.channel_posts(CHANNEL)
+    assert [m["text"] for m in dms] == ["Cache flush succeeded"], dms
+    assert purge_id in block_texts(dms[0]["blocks"])
+    posts = slack.messages(channel=CHANNEL)
     assert [m["message"]["text"] for m in posts] == ["Cache flush succeeded"], posts
     assert posts[0]["channel_name"] == CHANNEL
 
@@ -147,8 +147,8 @@ def test_user_not_on_the_list_is_told_and_nothing_is_flushed(launcher: AppLaunch
     assert STRANGER in shown, shown
     assert not view["view"].get("submit"), view
     dms = slack.dms(STRANGER)
-    assert [m["message"]["text"] for m in dms] == ["User not allowed"], dms
-    assert STRANGER in block_texts(dms[0]["message"]["blocks"])
+    assert [m["text"] for m in dms] == ["User not allowed"], dms
+    assert STRANGER in block_texts(dms[0]["blocks"])
     assert slack.flush_calls() == []
     assert slack.instances() == []
 
@@ -165,7 +165,7 @@ def test_bad_url_is_rejected_inline_without_starting_anything(launcher: AppLaunc
     errors = json.loads(answer["body"])["errors"]
     assert list(errors) == ["urls"], errors
     assert "evilnhs.uk" in errors["urls"], errors
-    view = slack.view(BOB)
+    view = slack.only_view(BOB)
     assert view["open"], view
     assert view["id"] == form["id"], view
     assert view["errors"] == errors
@@ -188,12 +188,12 @@ def test_cache_flush_refusal_is_reported_in_modal_and_dm_only(launcher: AppLaunc
     assert status["output"]["flush"] == {"ok": False, "status": 403}, status
     assert set(status["output"]["notifications"]) == {"modal", "dm"}, status
     assert len(slack.flush_calls()) == 1
-    shown = block_texts(slack.view(ALICE)["view"]["blocks"])
+    shown = block_texts(slack.only_view(ALICE)["view"]["blocks"])
     for expected in ("did not run", "HTTP 403", "URLs outside the allowed domain"):
         assert expected in shown, shown
     dms = slack.dms(ALICE)
-    assert [m["message"]["text"] for m in dms] == ["Cache flush failed"], dms
-    assert "HTTP 403" in block_texts(dms[0]["message"]["blocks"])
+    assert [m["text"] for m in dms] == ["Cache flush failed"], dms
+    assert "HTTP 403" in block_texts(dms[0]["blocks"])
     assert [m for m in slack.messages() if not m["is_dm"]] == []
 
 
@@ -212,9 +212,9 @@ def test_transient_cache_flush_errors_are_retried_to_success(launcher: AppLaunch
     assert [f["answer"]["status"] for f in flushes] == [503, 503, 201], flushes
     assert all(f["objects"] == [URL_A] for f in flushes), flushes
     dms = slack.dms(ALICE)
-    assert [m["message"]["text"] for m in dms] == ["Cache flush succeeded"], dms
+    assert [m["text"] for m in dms] == ["Cache flush succeeded"], dms
     assert len(slack.channel_posts(CHANNEL)) == 1
-    assert "Cache flush accepted" in block_texts(slack.view(ALICE)["view"]["blocks"])
+    assert "Cache flush accepted" in block_texts(slack.only_view(ALICE)["view"]["blocks"])
 
 
 def test_result_still_reaches_a_user_who_closed_the_modal(launcher: AppLauncher) -> None:
@@ -224,7 +224,7 @@ def test_result_still_reaches_a_user_who_closed_the_modal(launcher: AppLauncher)
     form = open_form(slack, ALICE, URL_A)
 
     processing_answer(submit(slack, ALICE, environment="staging"))
-    closed = slack.close(ALICE)
+    closed = slack.close_view(ALICE)
     assert closed["view_id"] == form["id"], closed
     assert closed["closed"], closed
     status = finished_flush(slack, form["id"])
@@ -236,13 +236,13 @@ def test_result_still_reaches_a_user_who_closed_the_modal(launcher: AppLauncher)
         "reason": "not_found",
     }, status
     assert status["output"]["notifications"]["dm"] == {"delivered": True, "reason": None}
-    view = slack.view(ALICE)
+    view = slack.only_view(ALICE)
     assert not view["open"], view
     assert view["closed_by"] == "user", view
     updates = slack.calls("views.update")
     assert updates[-1]["outcome"]["error"] == "not_found", updates
     dms = slack.dms(ALICE)
-    assert [m["message"]["text"] for m in dms] == ["Cache flush succeeded"], dms
+    assert [m["text"] for m in dms] == ["Cache flush succeeded"], dms
 
 
 def test_forged_and_replayed_requests_are_refused_without_side_effects(
@@ -272,7 +272,7 @@ def test_forged_and_replayed_requests_are_refused_without_side_effects(
         ),
     }
     for what, (path, body, headers) in refused.items():
-        response = slack.raw_post(path, body, headers)
+        response = slack.send("POST", path, data=body, headers=headers)
         assert response.status_code == 401, f"{what}: {response.status_code} {response.text}"
     for what, knobs in {
         "forged": {"signing_secret": "forged"},
@@ -292,18 +292,18 @@ def test_forged_and_replayed_requests_are_refused_without_side_effects(
     assert slack.calls() == calls_before
     assert slack.instances() == []
     assert slack.flush_calls() == []
-    assert slack.view(ALICE)["id"] == form["id"]
+    assert slack.only_view(ALICE)["id"] == form["id"]
 
     # The same hand-made requests signed correctly are accepted: the refusals above were
     # about the signature and the timestamp, nothing else.
     for path, body in (("/api/slash-start", command), ("/api/orchestrator-client", submission)):
-        response = slack.raw_post(path, body, slack_headers(SIGNING_SECRET, body))
+        response = slack.send("POST", path, data=body, headers=slack_headers(SIGNING_SECRET, body))
         assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
     opened = slack.calls()[len(calls_before) :]
     assert opened[0]["method"] == "views.open", opened
     assert opened[0]["outcome"]["error"] == "invalid_trigger_id", opened
     started = wait_until(slack.instances, "the correctly signed submission's orchestration")
-    assert slack.wait_finished(started[0]["instanceId"])["runtimeStatus"] == "Completed"
+    assert slack.wait_status(started[0]["instanceId"])["runtimeStatus"] == "Completed"
 
 
 def test_thirty_users_flushing_at_once_each_hear_back_once(launcher: AppLauncher) -> None:
@@ -329,9 +329,9 @@ def test_thirty_users_flushing_at_once_each_hear_back_once(launcher: AppLauncher
         assert status["output"]["flush"] == {"ok": True, "status": 201}, status
     for user_id in users:
         dms = slack.dms(user_id)
-        assert [m["message"]["text"] for m in dms] == ["Cache flush succeeded"], (user_id, dms)
-        assert f"https://www.nhs.uk/{user_id.lower()}" in block_texts(dms[0]["message"]["blocks"])
+        assert [m["text"] for m in dms] == ["Cache flush succeeded"], (user_id, dms)
+        assert f"https://www.nhs.uk/{user_id.lower()}" in block_texts(dms[0]["blocks"])
     flushed = sorted(url for call in slack.flush_calls() for url in call["objects"])
     assert flushed == sorted(f"https://www.nhs.uk/{u.lower()}" for u in users)
-    assert len(slack.channel_posts(DEFAULT_CHANNEL_NAME)) == len(users)
+    assert len(slack.channel_posts(NOTICES_CHANNEL_NAME)) == len(users)
     assert len(slack.instances()) == len(users)

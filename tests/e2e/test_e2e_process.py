@@ -7,9 +7,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import DEADLINE_SECONDS, WEBHOOK, Slack, start_devhost
+from devhost.simulate.client import DEADLINE_SECONDS, DevhostClient, wait_until
+from tests.e2e.harness import instance_for, start_devhost
 from tests.e2e.launcher import AppLauncher
-from tests.support.waiting import wait_until
 
 ALICE = "U0E2EALICE"
 URL = "https://www.nhs.uk/conditions/"
@@ -20,9 +20,9 @@ def _is_flush_scheduled(event: dict[str, Any]) -> bool:
     return event["EventType"] == "TaskScheduled" and event["FunctionName"] == CACHE_FLUSH_ACTIVITY
 
 
-def _cache_flush_in_flight(slack: Slack, instance_id: str) -> bool:
+def _cache_flush_in_flight(slack: DevhostClient, instance_id: str) -> bool:
     """True once the activity is scheduled, unfinished, and its request reached cache-flush."""
-    status = slack.status(instance_id)
+    status = slack.status(instance_id, history=True)
     if status is None or status["runtimeStatus"] != "Running":
         return False
     events = status.get("historyEvents") or []
@@ -41,10 +41,10 @@ def test_flush_in_flight_when_devhost_is_killed_resumes_after_restart(
     slack = first.slack
     slack.flush_fault(delay=60)
     assert slack.command(ALICE, URL)["status"] == 200
-    view_id = slack.view(ALICE)["id"]
+    view_id = slack.only_view(ALICE)["id"]
     answer = slack.submit(ALICE, environment="staging")
     assert answer["response_action"] == "update", answer
-    instance = wait_until(lambda: slack.instance_for(view_id), "the orchestration")
+    instance = wait_until(lambda: instance_for(slack, view_id), "the orchestration")
     instance_id = instance["instanceId"]
     wait_until(lambda: _cache_flush_in_flight(slack, instance_id), "cache-flush to be called")
 
@@ -55,8 +55,8 @@ def test_flush_in_flight_when_devhost_is_killed_resumes_after_restart(
     assert "Resumed 1 orchestration instance(s)" in second.process.output
     # The simulators' memory died with the first process; the result DM is what survives.
     dms = second.slack.wait_dms(ALICE)
-    assert [m["message"]["text"] for m in dms] == ["Cache flush succeeded"], dms
-    status = second.slack.wait_finished(instance_id)
+    assert [m["text"] for m in dms] == ["Cache flush succeeded"], dms
+    status = second.slack.wait_status(instance_id)
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"]["flush"] == {"ok": True, "status": 201}, status
     # The new simulator never saw the modal, so the modal update finds no view.
@@ -67,8 +67,7 @@ def test_flush_in_flight_when_devhost_is_killed_resumes_after_restart(
     assert status["output"]["notifications"]["dm"]["delivered"] is True, status
     flushes = second.slack.flush_calls()
     assert [(f["objects"], f["answer"]["status"]) for f in flushes] == [([URL], 201)], flushes
-    history = second.slack.get(f"{WEBHOOK}/instances/{instance_id}", showHistory="true")
-    scheduled = [e for e in history["historyEvents"] if _is_flush_scheduled(e)]
+    scheduled = [e for e in status["historyEvents"] if _is_flush_scheduled(e)]
     assert len(scheduled) == 1, scheduled
 
 

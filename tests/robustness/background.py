@@ -18,17 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from devhost.process import DevhostProcess, free_port
+from devhost.simulate.client import wait_until
 from shared.settings import ALL_VARIABLES
 from tests.robustness.simhost import (
     DEADLINE_SECONDS,
-    FUNCTION_KEY,
     REPO_ROOT,
     SimApp,
     allowed_users_container,
     app_settings,
 )
 from tests.support.azurite import Azurite, delete_container
-from tests.support.waiting import wait_until
 
 SLOW_SECONDS = 10.5  # beyond the notifications' 10 s Slack client timeout
 PORT_ATTEMPTS = 3
@@ -64,9 +63,7 @@ class SlowSlackScenario:
         for attempt in range(PORT_ATTEMPTS):
             port = free_port()
             settings = app_settings(
-                self._azurite.connection_string,
-                self._container,
-                f"http://127.0.0.1:{port}/sim/cache-flush?code={FUNCTION_KEY}",
+                self._azurite.connection_string, self._container, f"http://127.0.0.1:{port}"
             )
             args = ["--simulate", "--port", str(port), "--app-root", str(REPO_ROOT)]
             args += ["--state-dir", str(state_dir / f"state-{attempt}")]
@@ -89,7 +86,7 @@ class SlowSlackScenario:
         assert sim.current_view()["callback_id"] == "cache_flush_request"
         for method in ("views.update", "chat.postMessage"):
             sim.slack_fault(method, delay=SLOW_SECONDS)
-        answer = sim.submit("https://www.nhs.uk/conditions/")
+        answer = sim.submit_form("https://www.nhs.uk/conditions/")
         status = sim.finished(answer["view_id"])
         # The delayed calls land after the retries did: wait for them, so nothing is cut off.
         wait_until(lambda: len(sim.calls("views.update")) >= 3, "3 views.update calls")

@@ -11,8 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from hypothesis import strategies as st
 
-from tests.support import constants
-from tests.support.signing import (
+from devhost.standins.slack_requests import (
     FORM_CONTENT_TYPE,
     SLASH_COMMAND_FIELDS,
     new_trigger_id,
@@ -20,6 +19,7 @@ from tests.support.signing import (
     slash_command_body,
     view_submission_payload,
 )
+from tests.support import constants
 
 SECRET = constants.SLACK_SIGNING_SECRET
 MIB = 1024 * 1024

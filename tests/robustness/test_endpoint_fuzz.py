@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 
 from devhost.simulate.cache_flush import evaluate
+from devhost.standins.slack_requests import interaction_body, signature_for, view_submission_payload
 from shared.settings import load_settings
 from shared.submission import url_allowed
 from tests.robustness.checks import (
@@ -41,7 +42,6 @@ from tests.robustness.strategies import (
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
-from tests.support.signing import interaction_body, signature_for, view_submission_payload
 
 SECRETS = constants.SECRETS
 UNSIGNED_EXAMPLES = 60

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from devhost.simulate.client import wait_until
 from shared import views
 from tests.robustness.background import SlowSlackScenario
 from tests.robustness.checks import assert_secret_free
@@ -25,7 +26,6 @@ from tests.robustness.simhost import (
     view_text,
 )
 from tests.support.logs import LogCapture, assert_no_secrets
-from tests.support.waiting import wait_until
 
 URL = "https://www.nhs.uk/conditions/"
 SLACK_LIMIT_SECONDS = 3.0
@@ -57,7 +57,7 @@ def open_form(sim: SimApp) -> None:
 
 def submit_and_finish(sim: SimApp) -> dict[str, Any]:
     """Submit the form and wait for the orchestration to end; its durable status."""
-    answer = sim.submit(URL)
+    answer = sim.submit_form(URL)
     assert answer["status"] == 200
     assert answer["outcome"] == "updated"
     status = sim.finished(answer["view_id"])
@@ -207,9 +207,12 @@ SLOW = CACHE_FLUSH_TIMEOUT_SECONDS + 0.3
         ),
         pytest.param({"non_json": True, "status": 500}, 1, "HTTP 500", id="html-500"),
         pytest.param(
-            {"non_json": True, "status": 502, "times": 3}, 3, "answered HTTP 502", id="html-502"
+            {"non_json": True, "status": 502, "times": 3},
+            3,
+            "HTTP 502, the last of 3 attempts",
+            id="html-502",
         ),
-        pytest.param({"status": 500}, 1, "Simulated failure while calling Akamai", id="json-500"),
+        pytest.param({"status": 500}, 1, "An error has occurred during cache flush", id="json-500"),
     ],
 )
 def test_cache_flush_failing_ends_with_a_failure_message(  # noqa: PLR0917 - pytest passes arguments positionally

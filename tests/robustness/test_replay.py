@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 import pytest
 
+from devhost.standins.slack_requests import slack_headers, slash_command_body, view_submission_body
 from shared.slack_request import RejectedRequest, verify_signature
 from tests.robustness.checks import NO_OUTBOUND, assert_reason, outbound, send
 from tests.support import constants
 from tests.support.app_env import AppEnv
-from tests.support.signing import slack_headers, slash_command_body, view_submission_body
 
 SECRET = constants.SLACK_SIGNING_SECRET
 CAPTURED_AT = 1_767_225_600  # the moment the request was signed and captured

@@ -58,13 +58,13 @@ def test_no_flow_leaks_a_secret(
 ) -> None:
     # A flush that succeeds, from the command to the channel post.
     assert sim.command(text=URL)["status"] == 200
-    answer = sim.submit(URL)
+    answer = sim.submit_form(URL)
     assert sim.finished(answer["view_id"])["runtimeStatus"] == "Completed"
     # A user who is not allowed, and a submission the validator refuses.
     sim.command(user_id=STRANGER)
     assert "do not have access" in view_text(sim.current_view(STRANGER))
     sim.command(text="https://evil.example/")
-    refused = sim.submit("https://evil.example/\nhttps://nhs.uk.evil.com/")
+    refused = sim.submit_form("https://evil.example/\nhttps://nhs.uk.evil.com/")
     assert refused["outcome"] == "errors_shown"
     # Forged and replayed requests, as Slack's side of the simulator can send them.
     assert sim.command(signing_secret="not-the-signing-secret")["status"] == 401

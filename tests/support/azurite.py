@@ -5,12 +5,18 @@ from __future__ import annotations
 import contextlib
 import http.client
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
-from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite, connection_string
-from tests.support.recording import RecordedRequest
-from tests.support.stub_server import HOP_BY_HOP_HEADERS, Reply, ScriptedStubServer
+from devhost.azurite import (
+    ACCOUNT_KEY,
+    ACCOUNT_NAME,
+    Azurite,
+    connection_string,
+    upload_allowed_users,
+)
+from devhost.standins.recording import RecordedRequest
+from devhost.standins.stub_server import HOP_BY_HOP_HEADERS, Reply, ScriptedStubServer
 
 __all__ = [
     "ACCOUNT_KEY",
@@ -79,15 +85,6 @@ class BlobProxy(ScriptedStubServer):
 
 def _service(conn_str: str) -> BlobServiceClient:
     return BlobServiceClient.from_connection_string(conn_str)
-
-
-def upload_allowed_users(conn_str: str, container: str, blob: str, data: str | bytes) -> None:
-    """Create ``container`` if needed and (over)write ``blob`` with ``data`` (text is UTF-8)."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    with _service(conn_str) as service:
-        with contextlib.suppress(ResourceExistsError):
-            service.create_container(container)
-        service.get_blob_client(container, blob).upload_blob(payload, overwrite=True)
 
 
 def delete_blob(conn_str: str, container: str, blob: str) -> None:

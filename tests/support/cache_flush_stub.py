@@ -7,8 +7,8 @@ import itertools
 import threading
 from typing import Any
 
-from tests.support.recording import RecordedRequest
-from tests.support.stub_server import Reply, ScriptedStubServer
+from devhost.standins.recording import RecordedRequest
+from devhost.standins.stub_server import Reply, ScriptedStubServer
 
 PATH = "/api/cache-flush"
 ENVIRONMENTS = ("staging", "production")

@@ -4,10 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tests.support.azurite import ACCOUNT_KEY
+from devhost.azurite import ACCOUNT_KEY
+from devhost.standins.slack_requests import (
+    API_APP_ID,
+    CHANNEL_ID,
+    CHANNEL_NAME,
+    SLACK_SIGNING_SECRET,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    USER_ID,
+    USER_NAME,
+)
+
+# The identities Slack's signed requests carry (defined with the request builders).
+__all__ = [
+    "API_APP_ID",
+    "CHANNEL_ID",
+    "CHANNEL_NAME",
+    "SLACK_SIGNING_SECRET",
+    "TEAM_DOMAIN",
+    "TEAM_ID",
+    "USER_ID",
+    "USER_NAME",
+]
 
 SLACK_BOT_TOKEN = "xoxb-test-token-0123456789"
-SLACK_SIGNING_SECRET = "test-signing-secret-abcdef"
 CACHE_FLUSH_KEY = "test-function-key-123"
 DURABLE_SYSTEM_KEY = "test-durable-system-key-789"
 SLACK_CHANNEL_NAME = "cache-flush-notices"
@@ -16,15 +37,8 @@ ALLOWED_USERS_CACHE_SECONDS = "60"
 CACHE_FLUSH_TIMEOUT_SECONDS = "5"
 ORCHESTRATOR_NAME = "flush_orchestrator"
 
-TEAM_ID = "T0CACHE01"
-TEAM_DOMAIN = "cache-flush-test"
-USER_ID = "U0ALLOWED1"
-USER_NAME = "jane_doe"
 OTHER_USER_ID = "U0STRANGER"
 OTHER_USER_NAME = "sam_smith"
-API_APP_ID = "A0CACHEAPP"
-CHANNEL_ID = "C0GENERAL1"
-CHANNEL_NAME = "general"
 
 SECRETS: Mapping[str, str] = {
     "SLACK_BOT_USER_OAUTH_ACCESS_TOKEN": SLACK_BOT_TOKEN,

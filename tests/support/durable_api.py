@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from devhost.standins.recording import RecordedRequest
+from devhost.standins.stub_server import Reply, StubServer
 from tests.support.constants import DURABLE_SYSTEM_KEY, ORCHESTRATOR_NAME
-from tests.support.recording import RecordedRequest
-from tests.support.stub_server import Reply, StubServer
 
 RUNNING_STATES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 ALL_STATES = RUNNING_STATES | {"Completed", "Failed", "Canceled", "Terminated"}

@@ -13,19 +13,19 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from tests.support.constants import (
-    API_APP_ID,
-    CHANNEL_ID,
-    CHANNEL_NAME,
-    SLACK_SIGNING_SECRET,
-    TEAM_DOMAIN,
-    TEAM_ID,
-    USER_ID,
-    USER_NAME,
-)
+# The workspace, app, user and channel Slack's requests come from (fixed, recognisable values).
+TEAM_ID = "T0CACHE01"
+TEAM_DOMAIN = "cache-flush-test"
+USER_ID = "U0ALLOWED1"
+USER_NAME = "jane_doe"
+API_APP_ID = "A0CACHEAPP"
+CHANNEL_ID = "C0GENERAL1"
+CHANNEL_NAME = "general"
+# The signing secret these requests are signed with unless told otherwise (a test value).
+SLACK_SIGNING_SECRET = "test-signing-secret-abcdef"  # noqa: S105 - a known test value
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-LEGACY_VERIFICATION_TOKEN = "legacy-verification-token"
+LEGACY_VERIFICATION_TOKEN = "legacy-verification-token"  # noqa: S105 - a known test value
 # Slack's response URLs; a loopback port nothing listens on, so a stray call fails fast.
 RESPONSE_URL_BASE = "http://127.0.0.1:9/slack-response"
 

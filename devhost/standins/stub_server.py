@@ -24,7 +24,7 @@ from typing import Any, Generic, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from devhost.lifecycle import StartStop
-from tests.support.recording import RecordedRequest, next_seq
+from devhost.standins.recording import RecordedRequest, next_seq
 
 NO_BODY_STATUSES = frozenset({204, 304})
 HOP_BY_HOP_HEADERS = frozenset(
@@ -117,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size_line = self.rfile.readline(65537)
                 size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
@@ -280,7 +280,8 @@ class StubServer(StartStop):
             return
         deadline = time.monotonic() + timeout
         self.stopping.set()
-        with contextlib.suppress(OSError), socket.create_connection(server.server_address, 1):
+        host, port = str(server.server_address[0]), int(server.server_address[1])
+        with contextlib.suppress(OSError), socket.create_connection((host, port), 1):
             pass
         if self._serve_thread is not None:
             self._serve_thread.join(timeout)

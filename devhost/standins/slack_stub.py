@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.recording import RecordedRequest, header_value, redact_headers
-from tests.support.stub_server import Reply, ReplyScript, StubServer
+from devhost.standins.recording import RecordedRequest, header_value, redact_headers
+from devhost.standins.stub_server import Reply, ReplyScript, StubServer
 
 TEAM_ID = "T0CACHE01"
 BOT_USER_ID = "U0BOTUSER"

@@ -1,0 +1,2 @@
+def main(payload: int) -> int:
+    return payload * 2

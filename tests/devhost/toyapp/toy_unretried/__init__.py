@@ -1,0 +1,9 @@
+import azure.durable_functions as df
+
+
+def orchestrator(context: df.DurableOrchestrationContext):
+    result = yield context.call_activity("toy_flaky", context.get_input())
+    return result
+
+
+main = df.Orchestrator.create(orchestrator)
