@@ -62,8 +62,12 @@ def measure(rounds: int, settings: dict[str, str], rng: random.Random) -> dict[s
         time_import(module, env)  # writes the bytecode caches; not counted
     kinds = ("process", "cpu", "import")
     baseline: dict[str, list[float]] = {kind: [] for kind in kinds}
-    times = {m: {kind: [] for kind in kinds} for m in FUNCTION_MODULES}
-    ratios = {m: {kind: [] for kind in kinds} for m in FUNCTION_MODULES}
+    times: dict[str, dict[str, list[float]]] = {
+        m: {kind: [] for kind in kinds} for m in FUNCTION_MODULES
+    }
+    ratios: dict[str, dict[str, list[float]]] = {
+        m: {kind: [] for kind in kinds} for m in FUNCTION_MODULES
+    }
     for _ in range(rounds):
         order = list(FUNCTION_MODULES)
         rng.shuffle(order)

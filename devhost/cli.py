@@ -50,11 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _UtcFormatter(RedactingFormatter):
-    converter = time.gmtime
-
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         """Format times as ISO-8601 UTC with milliseconds, like the Functions host."""
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         return f"{stamp}.{int(record.msecs):03d}Z"
 
 

@@ -449,13 +449,12 @@ class DurableEngine:
         name = instance.record.name
 
         if error is not None:
-            output = json.dumps(f"Orchestrator function '{name}' failed: {error}")
             self._finish(
                 instance,
                 episode,
                 inbox_id=inbox_id,
                 status=FAILED,
-                output=output,
+                output=json.dumps(f"Orchestrator function '{name}' failed: {error}"),
                 custom_status=custom_status,
             )
         elif state is not None and state.get("isDone"):

@@ -154,9 +154,9 @@ class HttpFunctions:
                 user_traceback(exc).rstrip(),
             )
             return web.Response(status=500)
-        headers = CIMultiDict(
+        reply_headers = CIMultiDict(
             (name, value)
             for name, value in reply.headers
             if name.lower() not in _HOST_CONTROLLED_HEADERS
         )
-        return web.Response(status=reply.status, body=reply.body or None, headers=headers)
+        return web.Response(status=reply.status, body=reply.body or None, headers=reply_headers)

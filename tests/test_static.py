@@ -84,6 +84,7 @@ def test_requirements_are_pinned_runtime_packages() -> None:
         "ada-url",
         "azure-functions",
         "azure-functions-durable",
+        "azure-identity",
         "azure-storage-blob",
         "requests",
         "slack-sdk",

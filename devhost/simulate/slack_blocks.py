@@ -199,7 +199,11 @@ def _new_id(taken: set[str]) -> str:
 def with_generated_ids(blocks: list[Any]) -> list[Any]:
     """Return a deep copy of `blocks`; blocks and input elements lacking IDs get random ones."""
     result = copy.deepcopy(blocks)
-    taken = {block.get("block_id") for block in result if isinstance(block, dict)} - {None}
+    taken = {
+        str(block["block_id"])
+        for block in result
+        if isinstance(block, dict) and block.get("block_id") is not None
+    }
     for block in result:
         if not isinstance(block, dict):
             continue
