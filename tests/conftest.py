@@ -17,7 +17,7 @@ from tests.support.cache_flush_stub import CacheFlushStub
 from tests.support.durable_api import DurableApiStub
 from tests.support.logs import LogCapture
 
-# SPEC section 3 variables the fixture leaves unset, so the app's defaults apply.
+# Configuration variables (doc/behaviour.md) the fixture leaves unset, so the app's defaults apply.
 _DEFAULTED_VARIABLES = ("FLUSH_ALLOWED_DOMAINS", "FLUSH_ALLOWED_HOSTS", "ACCESS_REQUEST_HINT")
 StubT = TypeVar("StubT", bound=StubServer)
 
@@ -84,7 +84,7 @@ def app_env(  # noqa: PLR0917 - pytest passes fixtures positionally
     cache_flush: CacheFlushStub,
     durable_api: DurableApiStub,
 ) -> Iterator[AppEnv]:
-    """Set every SPEC section 3 variable for the app, pointing at this test's stand-ins."""
+    """Set every configuration variable for the app, pointing at this test's stand-ins."""
     container = f"allowed-{uuid.uuid4().hex[:16]}"
     values = {
         "AZURE_STORAGE_CONNECTION_STRING": blob_proxy.connection_string,

@@ -1,4 +1,4 @@
-"""A stand-in for the cache-flush function app (SPEC section 8)."""
+"""A stand-in for the cache-flush function app (its contract is in doc/behaviour.md)."""
 
 from __future__ import annotations
 
