@@ -1,7 +1,9 @@
-"""The allowed-users list: a hand-maintained CSV blob, parsed robustly and cached (SPEC 6).
+"""The allowed-users list: a hand-maintained CSV blob, parsed robustly and cached.
 
-azure-storage-blob is imported only when the list is fetched, so the slash-command path
-can open Slack's modal before paying for that import.
+Rules in doc/behaviour.md (Allowed users). azure-storage-blob and azure-identity are imported
+only when the list is first fetched, so the slash-command path can open Slack's modal before
+paying for those imports. Every read is held to the request's deadline: it runs in a worker
+thread without retries, and is abandoned when the deadline passes.
 """
 
 from __future__ import annotations
@@ -13,130 +15,216 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from shared.deadline import Deadline, DeadlineExceeded, submit, wait_for
 from shared.settings import Settings
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
     from azure.storage.blob import BlobClient
 
 logger = logging.getLogger(__name__)
 
 MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+APPROVER_ROLE = "approver"
 STALE_FACTOR = 10
-CONNECT_TIMEOUT_SECONDS = 2
-READ_TIMEOUT_SECONDS = 3
 AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
+
+CredentialFactory = Callable[[], "TokenCredential"]
 
 
 class AccessCheckUnavailable(Exception):
-    """The list could not be read and no usable cached copy exists: fail closed."""
+    """The list could not be read in time and no usable cached copy exists: fail closed."""
 
 
-def parse_allowed_users(data: bytes) -> frozenset[str]:
-    """Return the member IDs in the first column of the CSV.
+@dataclass(frozen=True)
+class AllowedUsers:
+    """The parsed list: who is on it, and who of them has the approver role."""
 
-    Tolerates a UTF-8 BOM, CRLF or LF, blank lines, spaces, quoted fields, a header row
-    and a missing final newline. Rows whose first field is not a member ID are skipped.
+    members: frozenset[str]
+    approvers: frozenset[str] = frozenset()
+
+    def may_flush(self, user_id: str) -> bool:
+        """Whether the member ID is on the list (exact match after trimming)."""
+        return user_id.strip() in self.members
+
+    def may_approve(self, user_id: str) -> bool:
+        """Whether the member ID is on the list with the approver role."""
+        return user_id.strip() in self.approvers
+
+
+def parse_allowed_users(data: bytes) -> AllowedUsers:
+    """Parse the CSV: member ID first, a name second, an optional role third.
+
+    Tolerates a UTF-8 BOM, CRLF or LF, blank lines, spaces, quoted fields, a header row,
+    a missing final newline and further columns. Rows whose first field is not a member ID
+    are skipped; the role `approver` is matched in any case.
     """
     text = data.decode("utf-8-sig", errors="replace")
-    users: set[str] = set()
+    members: set[str] = set()
+    approvers: set[str] = set()
     skipped = 0
     for row in csv.reader(io.StringIO(text, newline=""), skipinitialspace=True):
         first = row[0].strip() if row else ""
         if MEMBER_ID.fullmatch(first):
-            users.add(first)
+            members.add(first)
+            if len(row) > 2 and row[2].strip().lower() == APPROVER_ROLE:
+                approvers.add(first)
         elif first:
             skipped += 1
     if skipped:
         logger.info("Allowed-users list: skipped %d row(s) without a member ID", skipped)
-    return frozenset(users)
+    return AllowedUsers(frozenset(members), frozenset(approvers))
+
+
+def default_credential() -> TokenCredential:
+    """The app's managed identity (or a developer's login) through azure-identity."""
+    from azure.identity import DefaultAzureCredential  # noqa: PLC0415 (deferred, see module doc)
+
+    return DefaultAzureCredential()
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where the list lives: an endpoint read with a token, or a connection string."""
+
+    endpoint: str | None
+    connection_string: str | None
+    container: str
+    blob: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> _Source:
+        endpoint = settings.allowed_users_blob_endpoint
+        return cls(
+            endpoint=endpoint,
+            connection_string=None if endpoint else settings.storage_connection_string,
+            container=settings.allowed_users_container,
+            blob=settings.allowed_users_blob,
+        )
 
 
 @dataclass
 class _Entry:
-    users: frozenset[str]
+    users: AllowedUsers
     etag: str
     checked_at: float
     due_at: float
 
 
 class AllowedUsersCache:
-    """Fetches the list, trusts it for the cache time, then revalidates it by ETag."""
+    """Fetches the list, trusts it for the cache time, then revalidates it by ETag.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    A cache time of 0 revalidates on every read. A refresh that fails (or does not finish
+    before the deadline) serves the cached copy for up to ten cache times, else fails closed.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        credential_factory: CredentialFactory = default_credential,
+    ) -> None:
         self._clock = clock
-        self._entries: dict[tuple[str, str, str], _Entry] = {}
-        self._clients: dict[tuple[str, str, str], BlobClient] = {}
+        self._credential_factory = credential_factory
+        self._entries: dict[_Source, _Entry] = {}
+        self._clients: dict[_Source, BlobClient] = {}
+        self._inflight: dict[_Source, Future[AllowedUsers]] = {}
         self._lock = threading.Lock()
 
-    def users(self, settings: Settings) -> frozenset[str]:
-        """Return the allowed member IDs, or raise AccessCheckUnavailable."""
-        key = (
-            settings.storage_connection_string,
-            settings.allowed_users_container,
-            settings.allowed_users_blob,
-        )
+    def read(self, settings: Settings, deadline: Deadline) -> AllowedUsers:
+        """Return the list, or raise AccessCheckUnavailable."""
+        source = _Source.of(settings)
         ttl = settings.allowed_users_cache_seconds
-        entry = self._entries.get(key)
         now = self._clock()
+        with self._lock:
+            entry = self._entries.get(source)
         servable = entry if entry and now - entry.checked_at < ttl * STALE_FACTOR else None
         if servable is not None and now < servable.due_at:
             return servable.users
         try:
-            users, etag = self._fetch(key, entry)
+            return wait_for(self._refresh(source, entry, ttl, deadline), deadline)
         except Exception as error:
-            reason = type(error).__name__
+            reason = (
+                "no answer in time" if isinstance(error, DeadlineExceeded) else type(error).__name__
+            )
             if servable is not None:
                 logger.warning("Allowed-users refresh failed (%s); serving the cached list", reason)
                 servable.due_at = now + ttl
                 return servable.users
-            logger.error("Allowed-users list %s/%s is unreadable: %s", key[1], key[2], reason)
+            logger.error(
+                "Allowed-users list %s/%s is unreadable: %s", source.container, source.blob, reason
+            )
             raise AccessCheckUnavailable(reason) from error
-        self._entries[key] = _Entry(users, etag, checked_at=now, due_at=now + ttl)
-        return users
 
-    def is_allowed(self, settings: Settings, user_id: str) -> bool:
-        """Whether the member ID is on the list (exact match after trimming)."""
-        return user_id.strip() in self.users(settings)
-
-    def _client(self, key: tuple[str, str, str]) -> BlobClient:
+    def _refresh(
+        self, source: _Source, entry: _Entry | None, ttl: float, deadline: Deadline
+    ) -> Future[AllowedUsers]:
+        """The fetch under way for this source, or a new one bounded by the deadline."""
         with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                from azure.storage.blob import BlobClient  # noqa: PLC0415 (deferred, see module doc)
+            running = self._inflight.get(source)
+            if running is not None and not running.done():
+                return running
+            started = self._clock()
+            timeout = deadline.call_timeout()
 
-                # The SDK logs every request and response at INFO; keep its warnings only.
-                logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
+            def fetch() -> AllowedUsers:
+                users, etag = self._fetch(source, entry, timeout)
+                with self._lock:
+                    self._entries[source] = _Entry(users, etag, started, started + ttl)
+                return users
 
-                client = BlobClient.from_connection_string(
-                    key[0],
-                    container_name=key[1],
-                    blob_name=key[2],
-                    connection_timeout=CONNECT_TIMEOUT_SECONDS,
-                    read_timeout=READ_TIMEOUT_SECONDS,
-                    retry_total=1,
-                    initial_backoff=1,
-                    increment_base=0,
-                    random_jitter_range=0,
-                )
-                self._clients[key] = client
+            future = submit(fetch)
+            self._inflight[source] = future
+            return future
+
+    def _client(self, source: _Source) -> BlobClient:
+        with self._lock:
+            client = self._clients.get(source)
+        if client is not None:
             return client
+        from azure.storage.blob import BlobClient  # noqa: PLC0415 (deferred, see module doc)
 
-    def _fetch(self, key: tuple[str, str, str], entry: _Entry | None) -> tuple[frozenset[str], str]:
+        # The SDK logs every request and response at INFO; keep its warnings only.
+        logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
+        # No retry: a second attempt would not fit the request's deadline.
+        options: dict[str, Any] = {"retry_total": 0}
+        if source.endpoint:
+            client = BlobClient(
+                account_url=source.endpoint,
+                container_name=source.container,
+                blob_name=source.blob,
+                credential=self._credential_factory(),
+                **options,
+            )
+        else:
+            client = BlobClient.from_connection_string(
+                source.connection_string or "",
+                container_name=source.container,
+                blob_name=source.blob,
+                **options,
+            )
+        with self._lock:
+            return self._clients.setdefault(source, client)
+
+    def _fetch(
+        self, source: _Source, entry: _Entry | None, timeout: float
+    ) -> tuple[AllowedUsers, str]:
         """Download the list, or confirm by ETag that the cached copy is still current."""
         from azure.core import MatchConditions  # noqa: PLC0415 (deferred, see module doc)
         from azure.core.exceptions import HttpResponseError  # noqa: PLC0415
 
-        client = self._client(key)
+        client = self._client(source)
+        options: dict[str, Any] = {"connection_timeout": timeout, "read_timeout": timeout}
         if entry is None:
-            downloader = client.download_blob()
+            downloader = client.download_blob(**options)
         else:
             try:
                 downloader = client.download_blob(
-                    etag=entry.etag, match_condition=MatchConditions.IfModified
+                    etag=entry.etag, match_condition=MatchConditions.IfModified, **options
                 )
             except HttpResponseError as error:
                 # Storage answers 304 with the error code ConditionNotMet, which the SDK
@@ -145,11 +233,3 @@ class AllowedUsersCache:
                     raise
                 return entry.users, entry.etag
         return parse_allowed_users(downloader.readall()), downloader.properties.etag
-
-
-_default_cache = AllowedUsersCache()
-
-
-def is_allowed(settings: Settings, user_id: str) -> bool:
-    """Check a member ID against the process-wide cached list."""
-    return _default_cache.is_allowed(settings, user_id)

@@ -1,4 +1,8 @@
-"""Modal interactions: validate a submission, re-check access, start the flush once (SPEC 9)."""
+"""Modal interactions: validate a submission, re-check access, start the flush once.
+
+Rules in doc/behaviour.md; the deadline and the access decision in
+doc/adr/0012-one-access-decision.md.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import Any
 
 from azure.durable_functions import DurableOrchestrationClient
 
-from shared import allowed_users, views
+from shared import access, views
+from shared.deadline import Deadline
 from shared.orchestration import ORCHESTRATOR, FlushRequest, instance_id, short_error
 from shared.settings import Settings
 from shared.slack_request import ViewSubmission, parse_view_submission
@@ -16,11 +21,28 @@ from shared.submission import FORM_CALLBACK_ID, URLS_BLOCK, Submission, validate
 
 logger = logging.getLogger(__name__)
 
+# Kept back from the access re-check for starting the orchestration.
+START_RESERVE_SECONDS = 0.5
 START_FAILED = "The flush could not be started just now. Please submit again in a minute."
 
 
 def _update(view: views.View) -> dict[str, Any]:
     return {"response_action": "update", "view": view}
+
+
+def refused_as_running(error: Exception) -> bool:
+    """Whether `start_new` failed because the extension refused an instance that is running.
+
+    Checked against azure-functions-durable 1.7.0: `start_new` raises a bare `Exception` whose
+    only argument is the extension's parsed error body, and the HTTP status (409 Conflict,
+    from `OrchestrationAlreadyExistsException` under `NonRunningStates`) is not kept. The
+    body's message is all that tells this refusal apart, so it is read here and nowhere else.
+    """
+    body = error.args[0] if error.args else None
+    if not isinstance(body, dict):
+        return False
+    message = body.get("ExceptionMessage") or body.get("Message")
+    return isinstance(message, str) and "already exists" in message.lower()
 
 
 async def start_once(client: DurableOrchestrationClient, request: FlushRequest) -> bool:
@@ -36,7 +58,7 @@ async def start_once(client: DurableOrchestrationClient, request: FlushRequest) 
     try:
         await client.start_new(ORCHESTRATOR, instance, request.to_dict())
     except Exception as error:
-        if "already exists" in str(error).lower() or await client.get_status(instance):
+        if await client.get_status(instance) or refused_as_running(error):
             logger.info("Orchestration %s was started by a concurrent submission", instance)
             return False
         raise
@@ -45,7 +67,10 @@ async def start_once(client: DurableOrchestrationClient, request: FlushRequest) 
 
 
 async def handle_interaction(
-    settings: Settings, payload: dict[str, Any], client: DurableOrchestrationClient
+    settings: Settings,
+    payload: dict[str, Any],
+    client: DurableOrchestrationClient,
+    deadline: Deadline,
 ) -> dict[str, Any] | None:
     """The JSON answer for an interaction payload, or None for an empty 200."""
     kind = payload["type"]
@@ -61,7 +86,7 @@ async def handle_interaction(
     )
     if not isinstance(checked, Submission):
         return {"response_action": "errors", "errors": checked}
-    return await _start_if_allowed(settings, submission, checked, client)
+    return await _start_if_allowed(settings, submission, checked, client, deadline)
 
 
 async def _start_if_allowed(
@@ -69,15 +94,22 @@ async def _start_if_allowed(
     submission: ViewSubmission,
     checked: Submission,
     client: DurableOrchestrationClient,
+    deadline: Deadline,
 ) -> dict[str, Any]:
-    try:
-        allowed = await asyncio.to_thread(allowed_users.is_allowed, settings, submission.user_id)
-    except allowed_users.AccessCheckUnavailable:
-        return _update(views.access_unavailable_view())
-    if not allowed:
-        logger.info("User %s is no longer on the allowed-users list", submission.user_id)
+    decision = await asyncio.to_thread(
+        access.check,
+        settings,
+        submission.user_id,
+        access.Permission.FLUSH,
+        deadline.earlier_by(START_RESERVE_SECONDS),
+    )
+    if decision is access.Access.DENIED:
+        logger.info("User %s may no longer flush", submission.user_id)
         hint = settings.access_request_hint
         return _update(views.not_allowed_view(submission.user_name, submission.user_id, hint))
+    if decision is access.Access.UNAVAILABLE or deadline.expired():
+        # Nothing starts once Slack may have stopped waiting for this answer.
+        return _update(views.access_unavailable_view())
     request = FlushRequest(
         user_id=submission.user_id,
         user_name=submission.user_name,

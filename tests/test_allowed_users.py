@@ -1,20 +1,28 @@
-"""The allowed-users list against real Azurite through the recording proxy (SPEC section 6)."""
+"""The allowed-users list against real Azurite through the recording proxy (doc/behaviour.md)."""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from azure.storage.blob import BlobClient
 
-from shared.allowed_users import AccessCheckUnavailable, AllowedUsersCache, parse_allowed_users
+from devhost.standins.recording import RecordedRequest
+from devhost.standins.stub_server import Reply
+from shared.allowed_users import (
+    AccessCheckUnavailable,
+    AllowedUsers,
+    AllowedUsersCache,
+    parse_allowed_users,
+)
+from shared.deadline import Deadline
 from shared.settings import Settings, load_settings
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.clock import FakeClock
 from tests.support.logs import LogCapture
-from tests.support.recording import RecordedRequest
-from tests.support.stub_server import Reply
+from tests.support.stalled_server import StalledServer
 
 ANN = "U0ANN0001"
 BOB = "W0BOB0002"
@@ -38,6 +46,11 @@ AUTH_FAILED = Reply(
     ),
     headers={"Content-Type": "application/xml", "x-ms-error-code": "AuthenticationFailed"},
 )
+
+
+def is_allowed(cache: AllowedUsersCache, settings: Settings, user_id: str) -> bool:
+    """One access check with a fresh request deadline."""
+    return cache.read(settings, Deadline.for_slack_request()).may_flush(user_id)
 
 
 def blob_reads(env: AppEnv) -> list[RecordedRequest]:
@@ -64,7 +77,7 @@ def loaded_cache(env: AppEnv) -> tuple[AllowedUsersCache, Settings, FakeClock]:
     clock = FakeClock()
     settings = load_settings()
     cache = AllowedUsersCache(clock=clock)
-    assert cache.is_allowed(settings, ANN)
+    assert is_allowed(cache, settings, ANN)
     env.blob_proxy.clear()
     return cache, settings, clock
 
@@ -97,11 +110,11 @@ def test_the_listed_ids_and_only_those_are_allowed(app_env: AppEnv, data: bytes)
     app_env.set_allowed_csv(data)
     settings = load_settings()
     cache = AllowedUsersCache()
-    assert cache.is_allowed(settings, ANN)
-    assert cache.is_allowed(settings, BOB)
+    assert is_allowed(cache, settings, ANN)
+    assert is_allowed(cache, settings, BOB)
     for outsider in (CAROL, STRANGER, "slack_member_id", "Member ID", "ann", "bob"):
-        assert not cache.is_allowed(settings, outsider), outsider
-    assert cache.users(settings) == frozenset({ANN, BOB})
+        assert not is_allowed(cache, settings, outsider), outsider
+    assert cache.read(settings, Deadline.for_slack_request()).members == frozenset({ANN, BOB})
 
 
 @pytest.mark.parametrize(
@@ -119,7 +132,7 @@ def test_the_listed_ids_and_only_those_are_allowed(app_env: AppEnv, data: bytes)
     ],
 )
 def test_parse_allowed_users(data: bytes, expected: set[str]) -> None:
-    assert parse_allowed_users(data) == frozenset(expected)
+    assert parse_allowed_users(data).members == frozenset(expected)
 
 
 @pytest.mark.parametrize(
@@ -136,12 +149,12 @@ def test_parse_allowed_users(data: bytes, expected: set[str]) -> None:
 )
 def test_matching_is_exact_after_trimming(app_env: AppEnv, candidate: str, allowed: bool) -> None:
     app_env.allow(ANN)
-    assert AllowedUsersCache().is_allowed(load_settings(), candidate) is allowed
+    assert is_allowed(AllowedUsersCache(), load_settings(), candidate) is allowed
 
 
 def test_an_empty_list_allows_nobody(app_env: AppEnv) -> None:
     app_env.set_allowed_csv(b"")
-    assert not AllowedUsersCache().is_allowed(load_settings(), ANN)
+    assert not is_allowed(AllowedUsersCache(), load_settings(), ANN)
 
 
 # --- missing list: fail closed --------------------------------------------------------------
@@ -149,7 +162,7 @@ def test_an_empty_list_allows_nobody(app_env: AppEnv) -> None:
 
 def test_a_missing_container_fails_closed(app_env: AppEnv, captured_logs: LogCapture) -> None:
     with pytest.raises(AccessCheckUnavailable):
-        AllowedUsersCache().is_allowed(load_settings(), ANN)
+        is_allowed(AllowedUsersCache(), load_settings(), ANN)
     assert [r.response_status for r in blob_reads(app_env)] == [404]
     captured_logs.assert_no_secrets()
 
@@ -158,7 +171,7 @@ def test_a_missing_blob_fails_closed(app_env: AppEnv, captured_logs: LogCapture)
     app_env.allow(ANN)
     app_env.remove_allowed_users()
     with pytest.raises(AccessCheckUnavailable):
-        AllowedUsersCache().is_allowed(load_settings(), ANN)
+        is_allowed(AllowedUsersCache(), load_settings(), ANN)
     assert [r.response_status for r in blob_reads(app_env)] == [404]
     captured_logs.assert_no_secrets()
 
@@ -170,7 +183,7 @@ def test_unreachable_storage_with_no_cached_copy_fails_closed_quickly(
     app_env.blob_proxy.stop()
     started = time.monotonic()
     with pytest.raises(AccessCheckUnavailable):
-        AllowedUsersCache().is_allowed(load_settings(), ANN)
+        is_allowed(AllowedUsersCache(), load_settings(), ANN)
     elapsed = time.monotonic() - started
     assert elapsed < FAIL_CLOSED_BOUND_SECONDS, (
         f"APP BUG: the access check took {elapsed:.1f} s to fail closed against storage that "
@@ -186,7 +199,7 @@ def test_unreachable_storage_with_no_cached_copy_fails_closed_quickly(
 
 def test_the_first_check_downloads_the_list(app_env: AppEnv, captured_logs: LogCapture) -> None:
     app_env.allow(ANN)
-    assert AllowedUsersCache(clock=FakeClock()).is_allowed(load_settings(), ANN)
+    assert is_allowed(AllowedUsersCache(clock=FakeClock()), load_settings(), ANN)
     reads = blob_reads(app_env)
     assert [(r.method, r.response_status) for r in reads] == [("GET", 206)]
     assert reads[0].header("If-None-Match") is None
@@ -196,8 +209,8 @@ def test_the_first_check_downloads_the_list(app_env: AppEnv, captured_logs: LogC
 def test_a_check_within_the_cache_time_makes_no_storage_request(app_env: AppEnv) -> None:
     cache, settings, clock = loaded_cache(app_env)
     clock.advance(CACHE_SECONDS - 0.5)
-    assert cache.is_allowed(settings, ANN)
-    assert not cache.is_allowed(settings, STRANGER)
+    assert is_allowed(cache, settings, ANN)
+    assert not is_allowed(cache, settings, STRANGER)
     assert app_env.blob_proxy.requests() == []
 
 
@@ -206,7 +219,7 @@ def test_an_unchanged_list_is_revalidated_by_etag_after_the_cache_time(
 ) -> None:
     cache, settings, clock = loaded_cache(app_env)
     clock.advance(CACHE_SECONDS)
-    assert cache.is_allowed(settings, ANN)
+    assert is_allowed(cache, settings, ANN)
     reads = app_env.blob_proxy.requests()
     assert [(r.method, r.response_status) for r in reads] == [("GET", 304)], (
         "one conditional request answered 304, and no download"
@@ -219,10 +232,10 @@ def test_an_unchanged_list_is_revalidated_by_etag_after_the_cache_time(
 def test_a_revalidated_list_is_trusted_for_another_cache_time(app_env: AppEnv) -> None:
     cache, settings, clock = loaded_cache(app_env)
     clock.advance(CACHE_SECONDS)
-    assert cache.is_allowed(settings, ANN)
+    assert is_allowed(cache, settings, ANN)
     app_env.blob_proxy.clear()
     clock.advance(CACHE_SECONDS - 0.5)
-    assert cache.is_allowed(settings, ANN)
+    assert is_allowed(cache, settings, ANN)
     assert app_env.blob_proxy.requests() == [], NOT_MODIFIED_BUG
 
 
@@ -231,7 +244,7 @@ def test_an_unchanged_list_stays_usable_past_ten_cache_times(app_env: AppEnv) ->
     for period in range(1, 12):
         clock.advance(CACHE_SECONDS)
         try:
-            allowed = cache.is_allowed(settings, ANN)
+            allowed = is_allowed(cache, settings, ANN)
         except AccessCheckUnavailable:
             pytest.fail(
                 f"refused after {period} cache times with healthy storage. {NOT_MODIFIED_BUG}"
@@ -244,10 +257,10 @@ def test_a_changed_list_is_picked_up_after_the_cache_time(app_env: AppEnv) -> No
     cache, settings, clock = loaded_cache(app_env)
     app_env.allow(BOB)
     clock.advance(CACHE_SECONDS - 0.5)
-    assert cache.is_allowed(settings, ANN), "still the cached list within the cache time"
+    assert is_allowed(cache, settings, ANN), "still the cached list within the cache time"
     clock.advance(0.5)
-    assert cache.is_allowed(settings, BOB)
-    assert not cache.is_allowed(settings, ANN)
+    assert is_allowed(cache, settings, BOB)
+    assert not is_allowed(cache, settings, ANN)
     reads = app_env.blob_proxy.requests()
     assert [r.response_status for r in reads] == [206]
     assert reads[0].header("If-None-Match") is not None
@@ -263,10 +276,10 @@ def test_a_failed_refresh_serves_the_cached_list_up_to_ten_cache_times(
     cache, settings, clock = loaded_cache(app_env)
     app_env.blob_proxy.always(AUTH_FAILED)
     clock.advance(CACHE_SECONDS)
-    assert cache.is_allowed(settings, ANN)
+    assert is_allowed(cache, settings, ANN)
     clock.advance(CACHE_SECONDS * 9 - 0.5)
-    assert cache.is_allowed(settings, ANN)
-    assert not cache.is_allowed(settings, STRANGER)
+    assert is_allowed(cache, settings, ANN)
+    assert not is_allowed(cache, settings, STRANGER)
     statuses = [r.response_status for r in app_env.blob_proxy.requests()]
     assert statuses
     assert set(statuses) == {403}, "each stale answer follows a real refresh attempt"
@@ -280,10 +293,10 @@ def test_a_failed_refresh_fails_closed_after_ten_cache_times(
     cache, settings, clock = loaded_cache(app_env)
     app_env.blob_proxy.always(AUTH_FAILED)
     clock.advance(CACHE_SECONDS * 10 - 0.5)
-    assert cache.is_allowed(settings, ANN)
+    assert is_allowed(cache, settings, ANN)
     clock.advance(0.5)
     with pytest.raises(AccessCheckUnavailable):
-        cache.is_allowed(settings, ANN)
+        is_allowed(cache, settings, ANN)
     captured_logs.assert_no_secrets()
 
 
@@ -291,11 +304,157 @@ def test_a_refresh_that_works_again_restarts_the_cache_time(app_env: AppEnv) -> 
     cache, settings, clock = loaded_cache(app_env)
     app_env.blob_proxy.always(AUTH_FAILED)
     clock.advance(CACHE_SECONDS * 5)
-    assert cache.is_allowed(settings, ANN)
+    assert is_allowed(cache, settings, ANN)
     app_env.blob_proxy.always(None)
     app_env.allow(BOB)
     clock.advance(CACHE_SECONDS)
-    assert cache.is_allowed(settings, BOB)
+    assert is_allowed(cache, settings, BOB)
     app_env.blob_proxy.always(AUTH_FAILED)
     clock.advance(CACHE_SECONDS * 10 - 0.5)
-    assert cache.is_allowed(settings, BOB), "the stale limit counts from the last good read"
+    assert is_allowed(cache, settings, BOB), "the stale limit counts from the last good read"
+
+
+# --- the role column --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "approvers"),
+    [
+        pytest.param(b"U0ANN0001,ann,approver\nW0BOB0002,bob\n", {ANN}, id="lower-case"),
+        pytest.param(
+            b"U0ANN0001,ann,APPROVER\nW0BOB0002,bob,Approver\n", {ANN, BOB}, id="any-case"
+        ),
+        pytest.param(b'U0ANN0001,ann,  "approver"  \r\n', {ANN}, id="quoted-and-spaced"),
+        pytest.param(
+            b"\xef\xbb\xbfid,name,role\r\nU0ANN0001,ann,approver\r\nW0BOB0002,bob,",
+            {ANN},
+            id="header",
+        ),
+        pytest.param(b"U0ANN0001,ann,approver,since 2024,x\n", {ANN}, id="further-columns"),
+        pytest.param(b"U0ANN0001,approver\n", set(), id="role-in-the-name-column"),
+        pytest.param(b"U0ANN0001,ann,approvers\nW0BOB0002,bob,admin\n", set(), id="other-roles"),
+        pytest.param(b"ann,U0ANN0001,approver\n", set(), id="not-a-member-row"),
+        pytest.param(b"U0ANN0001,ann\nU0ANN0001,ann,approver\n", {ANN}, id="any-row-counts"),
+    ],
+)
+def test_the_third_column_marks_approvers(data: bytes, approvers: set[str]) -> None:
+    parsed = parse_allowed_users(data)
+    assert parsed.approvers == frozenset(approvers)
+    assert parsed.approvers <= parsed.members, "an approver is on the list"
+    for member in parsed.members:
+        assert parsed.may_flush(member)
+        assert parsed.may_approve(member) is (member in approvers)
+
+
+def test_roles_are_read_from_the_real_blob(app_env: AppEnv) -> None:
+    app_env.set_allowed_csv("slack_id,name,role\nU0ANN0001,ann,Approver\nW0BOB0002,bob\n")
+    listed = AllowedUsersCache().read(load_settings(), Deadline.for_slack_request())
+    assert listed == AllowedUsers(frozenset({ANN, BOB}), frozenset({ANN}))
+    assert listed.may_approve(f" {ANN} ")
+    assert not listed.may_approve(BOB)
+
+
+# --- no caching (ALLOWED_USERS_CACHE_SECONDS=0) ---------------------------------------------
+
+
+def test_cache_seconds_zero_revalidates_by_etag_on_every_check(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch, captured_logs: LogCapture
+) -> None:
+    monkeypatch.setenv("ALLOWED_USERS_CACHE_SECONDS", "0")
+    app_env.allow(ANN)
+    settings = load_settings()
+    cache = AllowedUsersCache(clock=FakeClock())
+    for _ in range(3):
+        assert is_allowed(cache, settings, ANN)
+    reads = blob_reads(app_env)
+    assert [(r.method, r.response_status) for r in reads] == [
+        ("GET", 206),
+        ("GET", 304),
+        ("GET", 304),
+    ]
+    assert reads[1].header("If-None-Match") == current_etag(app_env)
+    app_env.allow(BOB)
+    assert is_allowed(cache, settings, BOB), "a change is seen on the very next check"
+    assert not is_allowed(cache, settings, ANN)
+    assert not any("refresh failed" in line for line in captured_logs.lines)
+
+
+def test_cache_seconds_zero_never_serves_a_stale_copy(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOWED_USERS_CACHE_SECONDS", "0")
+    app_env.allow(ANN)
+    settings = load_settings()
+    cache = AllowedUsersCache(clock=FakeClock())
+    assert is_allowed(cache, settings, ANN)
+    app_env.blob_proxy.always(AUTH_FAILED)
+    with pytest.raises(AccessCheckUnavailable):
+        is_allowed(cache, settings, ANN)
+
+
+# --- the request's deadline -----------------------------------------------------------------
+
+STALLED_SECONDS = 30.0
+SHORT_DEADLINE_SECONDS = 0.5
+# What the machine may add to the deadline (thread hand-over, a loaded CI runner).
+SLACK_SECONDS = 0.3
+
+
+def test_a_stalled_read_is_abandoned_at_the_deadline(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch, captured_logs: LogCapture
+) -> None:
+    with StalledServer() as stalled:
+        monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", stalled.blob_connection_string)
+        started = time.monotonic()
+        with pytest.raises(AccessCheckUnavailable):
+            AllowedUsersCache().read(load_settings(), Deadline.after(SHORT_DEADLINE_SECONDS))
+        elapsed = time.monotonic() - started
+        assert stalled.connections == 1, "one attempt, no retry inside the deadline"
+    assert SHORT_DEADLINE_SECONDS - 0.05 <= elapsed < SHORT_DEADLINE_SECONDS + SLACK_SECONDS
+    assert any("is unreadable" in line for line in captured_logs.lines)
+    captured_logs.assert_no_secrets()
+
+
+def test_an_expired_deadline_fails_closed_without_waiting(app_env: AppEnv) -> None:
+    app_env.allow(ANN)
+    app_env.blob_proxy.delay = STALLED_SECONDS
+    started = time.monotonic()
+    with pytest.raises(AccessCheckUnavailable):
+        AllowedUsersCache().read(load_settings(), Deadline.after(0))
+    assert time.monotonic() - started < SLACK_SECONDS
+
+
+def test_a_stalled_refresh_serves_the_cached_list_within_the_deadline(
+    app_env: AppEnv, captured_logs: LogCapture
+) -> None:
+    cache, settings, clock = loaded_cache(app_env)
+    app_env.blob_proxy.delay = STALLED_SECONDS
+    clock.advance(CACHE_SECONDS)
+    started = time.monotonic()
+    listed = cache.read(settings, Deadline.after(SHORT_DEADLINE_SECONDS))
+    assert time.monotonic() - started < SHORT_DEADLINE_SECONDS + SLACK_SECONDS
+    assert listed.may_flush(ANN)
+    assert any("serving the cached list" in line for line in captured_logs.lines)
+    clock.advance(CACHE_SECONDS * 9)
+    with pytest.raises(AccessCheckUnavailable):
+        cache.read(settings, Deadline.after(SHORT_DEADLINE_SECONDS))
+
+
+def test_concurrent_checks_share_one_storage_request(app_env: AppEnv) -> None:
+    app_env.allow(ANN)
+    app_env.blob_proxy.delay = STALLED_SECONDS
+    cache = AllowedUsersCache()
+    settings = load_settings()
+    deadline = Deadline.after(SHORT_DEADLINE_SECONDS)
+
+    def check(_: int) -> str:
+        try:
+            cache.read(settings, deadline)
+        except AccessCheckUnavailable:
+            return "unavailable"
+        return "read"
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outcomes = list(pool.map(check, range(3)))
+    assert outcomes == ["unavailable"] * 3
+    assert len(blob_reads(app_env)) == 1, "one storage request, not one per check"

@@ -1,4 +1,4 @@
-"""`/api/orchestrator-client` at the function level: validation, access, one start (SPEC 9).
+"""`/api/orchestrator-client` at the function level: validation, access, one start.
 
 The durable client is the real `DurableOrchestrationClient`, talking over HTTP to a stand-in
 that answers as the Durable extension's API does.
@@ -14,18 +14,18 @@ import azure.functions as func
 import pytest
 
 import orchestrator_client
+from devhost.standins.slack_requests import (
+    interaction_body,
+    slack_headers,
+    view_submission_body,
+    view_submission_payload,
+)
 from shared.orchestration import instance_id
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
 from tests.support.loop import run
 from tests.support.requests import http_request
-from tests.support.signing import (
-    interaction_body,
-    slack_headers,
-    view_submission_body,
-    view_submission_payload,
-)
 
 USER = constants.USER_ID
 SECRET = constants.SLACK_SIGNING_SECRET
@@ -152,7 +152,7 @@ def test_a_submission_of_another_view_is_ignored(allowed: AppEnv) -> None:
     assert allowed.durable_api.starts == []
 
 
-# --- validation (SPEC section 9) ----------------------------------------------------------------
+# --- validation (doc/behaviour.md) -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("environment", [None, "development", ""])
@@ -178,14 +178,50 @@ def test_a_missing_or_unknown_environment_is_an_inline_error(
         "https:///x",
         "https://",
         "https://www.nhs.uk:notaport/x",
-        "https://www.nhs.uk\\@evil.com/x",
+        "https://www.nhs.uk:8443/x",
+        "http://www.nhs.uk:443/x",
+        "https://www.nhs.uk./x",
+        "https://www.nhs.uk\u202e/x",
         "javascript:alert(1)",
     ],
 )
 def test_each_url_rule_rejects_with_an_inline_error(allowed: AppEnv, url: str) -> None:
     message = url_error(allowed, f"https://www.nhs.uk/fine\n{url}")
-    assert url[:20] in message
+    assert url[:18] in message
     assert "https://www.nhs.uk/fine" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "advice"),
+    [
+        ("www.nhs.uk/x", "www.nhs.uk/x: add https:// at the start."),
+        ("https://www.nhs.uk:8443/x", "https://www.nhs.uk:8443/x: remove the port"),
+        ("https://www.nhs.uk./x", "https://www.nhs.uk./x: remove the dot at the end"),
+        (
+            "https://evilnhs.uk/x",
+            "Not allowed: https://evilnhs.uk/x. "
+            "Use URLs on nhs.uk or campaignresources.dhsc.gov.uk.",
+        ),
+    ],
+)
+def test_the_inline_error_says_what_to_fix(allowed: AppEnv, url: str, advice: str) -> None:
+    assert url_error(allowed, url).startswith(advice)
+
+
+def test_urls_are_started_as_the_whatwg_parser_normalises_them(allowed: AppEnv) -> None:
+    urls = (
+        "https://www.nhs.u\u212a/\u00e7\u00e3o\n"
+        "HTTPS://WWW.NHS.UK:443/\u00e7\u00e3o\n"
+        "https://www.nhs.uk\\a\\b?q=\u202e\n"
+        "http://nhs.uk:80/x y"
+    )
+    answer(submit(allowed, urls))
+    [start] = allowed.durable_api.starts
+    assert start.input["urls"] == [
+        "https://www.nhs.uk/%C3%A7%C3%A3o",
+        "https://www.nhs.uk/a/b?q=%E2%80%AE",
+        "http://nhs.uk/x%20y",
+    ]
 
 
 @pytest.mark.parametrize("urls", [None, "", "   \n\n  \t\n"])

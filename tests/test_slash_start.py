@@ -1,4 +1,7 @@
-"""`/api/slash-start` end to end at the function level, against real stand-ins (SPEC 4 and 5)."""
+"""`/api/slash-start` end to end at the function level, against real stand-ins.
+
+The behaviour checked is the one doc/behaviour.md describes.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,12 @@ import azure.functions as func
 import pytest
 
 import slash_start
+from devhost.standins.slack_requests import slack_headers, slash_command_body
+from devhost.standins.slack_stub import SlackReply
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
 from tests.support.requests import http_request
-from tests.support.signing import slack_headers, slash_command_body
-from tests.support.slack_stub import SlackReply
 
 USER = constants.USER_ID
 SECRET = constants.SLACK_SIGNING_SECRET
@@ -36,7 +39,7 @@ def assert_no_side_effects(env: AppEnv) -> None:
     assert env.cache_flush.requests() == []
 
 
-# --- signature (SPEC section 4) -------------------------------------------------------------
+# --- signature (doc/behaviour.md) ----------------------------------------------------------
 
 
 def test_a_valid_signature_is_accepted(app_env: AppEnv) -> None:
@@ -138,7 +141,7 @@ def test_missing_configuration_answers_500_with_a_generic_message(
     assert_no_side_effects(app_env)
 
 
-# --- the flow (SPEC section 5) --------------------------------------------------------------
+# --- the flow (doc/behaviour.md) -----------------------------------------------------------
 
 
 def test_views_open_is_the_first_outbound_request(app_env: AppEnv) -> None:

@@ -1,9 +1,10 @@
 """Storage failing during the access check, on both endpoints (in-process, real Azurite).
 
-The recording proxy in front of Azurite answers 500; "unreachable" is a
-connection string whose endpoint refuses connections. The access check fails closed: the user
-is told access cannot be checked right now, nothing is started, the error is logged, and the
-storage client gives up after a bounded number of attempts, well within Slack's 3 s.
+The recording proxy in front of Azurite answers 500, or holds every request without answering
+("stalled"); "unreachable" is a connection string whose endpoint refuses connections. The
+access check fails closed: the user is told access cannot be checked right now, nothing is
+started, the error is logged, and the storage client makes one attempt, abandoned at the
+request's deadline, well within Slack's 3 s.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable
 import azure.functions as func
 import pytest
 
+from devhost.standins.slack_requests import slack_headers, slash_command_body, view_submission_body
+from devhost.standins.stub_server import Reply
 from tests.robustness.checks import assert_secret_free, assert_slack_json, send
 from tests.robustness.fuzzing import tally
 from tests.robustness.simhost import view_text
@@ -21,11 +24,11 @@ from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.azurite import connection_string
 from tests.support.logs import LogCapture
-from tests.support.signing import slack_headers, slash_command_body, view_submission_body
-from tests.support.stub_server import Reply
 
 SLACK_LIMIT_SECONDS = 3.0
-MAX_STORAGE_ATTEMPTS = 2
+# Far beyond Slack's limit: only abandoning the read keeps the answer in time.
+STALLED_SECONDS = 30.0
+MAX_STORAGE_ATTEMPTS = 1
 # Nothing listens on the discard port of the loopback interface: connections are refused.
 UNREACHABLE = connection_string("http://127.0.0.1:9/devstoreaccount1")
 
@@ -34,12 +37,17 @@ def storage_500(env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     env.blob_proxy.always(Reply(500, body=b"<Error><Code>InternalError</Code></Error>"))
 
 
+def storage_stalled(env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    env.blob_proxy.delay = STALLED_SECONDS
+
+
 def storage_unreachable(env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", UNREACHABLE)
 
 
 FAULTS: dict[str, Callable[[AppEnv, pytest.MonkeyPatch], None]] = {
     "500": storage_500,
+    "stalled": storage_stalled,
     "unreachable": storage_unreachable,
 }
 

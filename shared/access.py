@@ -1,0 +1,147 @@
+"""Who may flush and who may approve: the one access decision both HTTP paths use.
+
+May flush: on the allowed-users CSV, or a member of any `ALLOWED_USERGROUPS` group.
+May approve: a CSV row with the role `approver`, or a member of any `APPROVER_USERGROUPS` group.
+Slack user groups are asked only when the CSV does not already grant what is asked, within
+the same deadline; a Slack failure grants nothing and never blocks a CSV user. When the CSV
+cannot be read in time and nothing else grants access, the answer is UNAVAILABLE (fail closed).
+See doc/behaviour.md and doc/adr/0012-one-access-decision.md.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_sdk.web.client import WebClient
+
+from shared.allowed_users import STALE_FACTOR, AccessCheckUnavailable, AllowedUsersCache
+from shared.deadline import Deadline, run_within
+from shared.settings import Settings
+from shared.slack_api import error_code
+
+logger = logging.getLogger(__name__)
+
+
+class Permission(enum.Enum):
+    """What a user asks to do."""
+
+    FLUSH = "flush"
+    APPROVE = "approve"
+
+
+class Access(enum.Enum):
+    """The decision: granted, denied, or not decidable in time (which must be treated as no)."""
+
+    GRANTED = "granted"
+    DENIED = "denied"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass
+class _Members:
+    users: frozenset[str]
+    checked_at: float
+    due_at: float
+
+
+class UsergroupMembers:
+    """Members of Slack user groups (`usergroups.users.list`), cached like the CSV."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: dict[tuple[str, str], _Members] = {}
+        self._lock = threading.Lock()
+
+    def contains(self, settings: Settings, group: str, user_id: str, deadline: Deadline) -> bool:
+        """Whether the user is in the group; False when Slack cannot say (nothing is granted)."""
+        key = (settings.slack_api_url, group)
+        ttl = settings.allowed_users_cache_seconds
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+        servable = entry if entry and now - entry.checked_at < ttl * STALE_FACTOR else None
+        if servable is not None and now < servable.due_at:
+            return user_id in servable.users
+        if deadline.expired():
+            logger.warning("No time left to ask Slack for user group %s", group)
+            return servable is not None and user_id in servable.users
+        try:
+            users = run_within(deadline, lambda: _ask_slack(settings, group, deadline))
+        except Exception as error:
+            reason = error_code(error)
+            if servable is None:
+                logger.warning(
+                    "User group %s could not be read (%s); it grants nothing", group, reason
+                )
+                return False
+            logger.warning(
+                "User group %s refresh failed (%s); using the cached members", group, reason
+            )
+            servable.due_at = now + ttl
+            return user_id in servable.users
+        with self._lock:
+            self._entries[key] = _Members(users, checked_at=now, due_at=now + ttl)
+        return user_id in users
+
+
+def _ask_slack(settings: Settings, group: str, deadline: Deadline) -> frozenset[str]:
+    """One `usergroups.users.list` call, with no retry (it would not fit the deadline)."""
+    client = WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=deadline.call_timeout(),  # type: ignore[arg-type]  # urllib accepts fractions
+        retry_handlers=[],
+    )
+    response = client.usergroups_users_list(usergroup=group)
+    users = response.get("users")
+    if not isinstance(users, list):
+        raise ValueError("usergroups.users.list answered without a user list")
+    return frozenset(user for user in users if isinstance(user, str))
+
+
+class AccessChecker:
+    """Decides a permission from the CSV first, then from Slack user groups."""
+
+    def __init__(
+        self,
+        allowed_users: AllowedUsersCache | None = None,
+        usergroups: UsergroupMembers | None = None,
+    ) -> None:
+        self._allowed_users = allowed_users or AllowedUsersCache()
+        self._usergroups = usergroups or UsergroupMembers()
+
+    def check(
+        self, settings: Settings, user_id: str, permission: Permission, deadline: Deadline
+    ) -> Access:
+        """The decision for `user_id`, reached before `deadline`."""
+        user_id = user_id.strip()
+        try:
+            listed = self._allowed_users.read(settings, deadline)
+        except AccessCheckUnavailable:
+            listed = None
+        if listed is not None:
+            grants = listed.may_flush if permission is Permission.FLUSH else listed.may_approve
+            if grants(user_id):
+                return Access.GRANTED
+        groups = (
+            settings.allowed_usergroups
+            if permission is Permission.FLUSH
+            else settings.approver_usergroups
+        )
+        for group in groups:
+            if self._usergroups.contains(settings, group, user_id, deadline):
+                return Access.GRANTED
+        return Access.DENIED if listed is not None else Access.UNAVAILABLE
+
+
+_default_checker = AccessChecker()
+
+
+def check(settings: Settings, user_id: str, permission: Permission, deadline: Deadline) -> Access:
+    """Decide with the process-wide caches."""
+    return _default_checker.check(settings, user_id, permission, deadline)
