@@ -1,4 +1,6 @@
-"""Replay protection (doc/behaviour.md, "Checking that a request came from Slack"): a captured, validly signed request is refused when re-sent late.
+"""Replay protection: a captured, validly signed request is refused when re-sent late.
+
+The rule is in doc/behaviour.md, "Checking that a request came from Slack".
 
 The clock is injected: ``verify_signature`` takes ``now``, and the endpoints are given a
 request captured six minutes ago (its signed timestamp 360 s in the past). Nothing sleeps.
