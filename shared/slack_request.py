@@ -1,4 +1,4 @@
-"""Verification and parsing of requests that claim to come from Slack (doc/behaviour.md, "Checking that a request came from Slack")."""
+"""Verification and parsing of requests that claim to come from Slack (doc/behaviour.md)."""
 
 from __future__ import annotations
 
