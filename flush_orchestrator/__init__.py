@@ -1,5 +1,8 @@
 """Orchestrator: call cache-flush (retrying transient failures), then notify the user.
 
+When the input carries an approval plan, a second person's decision comes first
+(`shared.approval_flow`).
+
 Replay-safe: everything it needs is in its input; it reads no clock, environment or
 randomness and does no I/O of its own.
 """
@@ -12,6 +15,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from shared.approval_flow import flush_with_approval
 from shared.handoffs import FlushSummary
 from shared.orchestration import (
     FlushRequest,
@@ -35,6 +39,8 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
             request.environment,
             " ".join(request.urls),
         )
+    if request.approval is not None:
+        return (yield from flush_with_approval(context, request, request.approval))
     result, attempts = yield from flush_with_retries(context, request)
     planned = plan_notifications(request, result, attempts)
     deliveries = yield from deliver_all(context, request, planned)

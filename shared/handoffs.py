@@ -101,6 +101,7 @@ class NotificationKind(Enum):
 
     UPDATE_VIEW = "update_view"
     POST_MESSAGE = "post_message"
+    UPDATE_MESSAGE = "update_message"
 
     @property
     def slack_method(self) -> str:
@@ -111,6 +112,7 @@ class NotificationKind(Enum):
 SLACK_METHODS = {
     NotificationKind.UPDATE_VIEW: "views.update",
     NotificationKind.POST_MESSAGE: "chat.postMessage",
+    NotificationKind.UPDATE_MESSAGE: "chat.update",
 }
 
 
@@ -120,7 +122,8 @@ class Notification:
 
     `UPDATE_VIEW` replaces the modal `view_id` with `view` (`views.update`); `POST_MESSAGE`
     posts `text` (the notification fallback) and `blocks` to `channel`, a channel or a user
-    ID for a direct message (`chat.postMessage`). Build them with the class methods.
+    ID for a direct message (`chat.postMessage`); `UPDATE_MESSAGE` replaces the text and
+    blocks of the message `ts` in `channel` (`chat.update`). Build them with the class methods.
     """
 
     kind: NotificationKind
@@ -129,6 +132,7 @@ class Notification:
     channel: str = ""
     text: str = ""
     blocks: tuple[JsonObject, ...] = ()
+    ts: str = ""
 
     def __post_init__(self) -> None:
         """Refuse a notification that lacks what its kind needs."""
@@ -136,6 +140,10 @@ class Notification:
             raise ValueError("a view update needs a view ID and a view")
         if self.kind is NotificationKind.POST_MESSAGE and not (self.channel and self.text):
             raise ValueError("a message needs a channel and a fallback text")
+        if self.kind is NotificationKind.UPDATE_MESSAGE and not (
+            self.channel and self.ts and self.text
+        ):
+            raise ValueError("a message update needs a channel, a ts and a fallback text")
 
     @classmethod
     def update_view(cls, view_id: str, view: JsonObject) -> Notification:
@@ -152,6 +160,17 @@ class Notification:
             blocks=tuple(message["blocks"]),
         )
 
+    @classmethod
+    def update_message(cls, channel: str, ts: str, message: Mapping[str, Any]) -> Notification:
+        """Replace the message `ts` in `channel` with `message` (`text` and `blocks`)."""
+        return cls(
+            NotificationKind.UPDATE_MESSAGE,
+            channel=channel,
+            ts=ts,
+            text=str(message["text"]),
+            blocks=tuple(message["blocks"]),
+        )
+
     def to_dict(self) -> JsonObject:
         """JSON-ready form."""
         return {
@@ -161,11 +180,12 @@ class Notification:
             "channel": self.channel,
             "text": self.text,
             "blocks": list(self.blocks),
+            "ts": self.ts,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notification:
-        """Rebuild from the activity's input."""
+        """Rebuild from the activity's input (`ts` may be absent: older inputs had none)."""
         return cls(
             kind=NotificationKind(data["kind"]),
             view_id=str(data["view_id"]),
@@ -173,6 +193,7 @@ class Notification:
             channel=str(data["channel"]),
             text=str(data["text"]),
             blocks=tuple(data["blocks"]),
+            ts=str(data.get("ts") or ""),
         )
 
 

@@ -1,9 +1,10 @@
 """Delivery of one notification to Slack, for the notify activity (doc/behaviour.md).
 
-A view the user closed, or Slack expired, counts as delivered-nothing; any other Slack error
-raises `DeliveryError`, so the orchestrator's retry policy can try again. A rate limit is
-waited out only when Slack asks for a short wait: a longer one raises at once, and the
-durable retry policy takes over instead of the activity sleeping until its timeout.
+A view the user closed, or Slack expired, counts as delivered-nothing, and so does a message
+to update that someone deleted; any other Slack error raises `DeliveryError`, so the
+orchestrator's retry policy can try again. A rate limit is waited out only when Slack asks
+for a short wait: a longer one raises at once, and the durable retry policy takes over
+instead of the activity sleeping until its timeout.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shared.slack_api import (
 logger = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 2
+DELETED_MESSAGE_ERRORS = frozenset({"message_not_found"})
 
 
 class DeliveryError(Exception):
@@ -39,7 +41,7 @@ def _text(response: SlackResponse, name: str) -> str | None:
 
 
 def deliver(settings: Settings, notification: Notification) -> Delivery:
-    """Make the notification's Slack call; for a post, report where the message landed."""
+    """Make the notification's Slack call; for a message, report where it is (channel, ts)."""
     client = web_client(
         settings,
         BACKGROUND_TIMEOUT_SECONDS,
@@ -60,12 +62,25 @@ def deliver(settings: Settings, notification: Notification) -> Delivery:
                 return Delivery(
                     delivered=True, channel=_text(posted, "channel"), ts=_text(posted, "ts")
                 )
+            case NotificationKind.UPDATE_MESSAGE:
+                updated = client.chat_update(
+                    channel=notification.channel,
+                    ts=notification.ts,
+                    text=notification.text,
+                    blocks=list(notification.blocks),
+                )
+                return Delivery(
+                    delivered=True, channel=_text(updated, "channel"), ts=_text(updated, "ts")
+                )
             case _:
                 assert_never(notification.kind)
     except SlackApiError as error:
         code = error_code(error)
         if notification.kind is NotificationKind.UPDATE_VIEW and is_closed_view(error):
             logger.info("The modal was closed before the result arrived")
+            return Delivery(delivered=False, reason=code)
+        if notification.kind is NotificationKind.UPDATE_MESSAGE and code in DELETED_MESSAGE_ERRORS:
+            logger.info("The message to update no longer exists")
             return Delivery(delivered=False, reason=code)
         method = notification.kind.slack_method
         raise DeliveryError(f"{method}: Slack answered {code}") from error

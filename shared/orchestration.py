@@ -11,13 +11,14 @@ import logging
 import math
 import re
 from collections.abc import Generator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
 from shared import views
+from shared.approval import ApprovalPlan
 from shared.handoffs import Delivery, FlushCall, FlushResult, Notification
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,11 @@ def _interval_ms(value: Any) -> int:
 
 @dataclass(frozen=True)
 class FlushRequest:
-    """The orchestration's input: who asked, where to report, and what to flush."""
+    """The orchestration's input: who asked, where to report, and what to flush.
+
+    `approval` is set when the flush waits for a second person's decision first; without
+    it the input keeps the shape it had before approvals existed.
+    """
 
     user_id: str
     user_name: str
@@ -54,14 +59,32 @@ class FlushRequest:
     urls: tuple[str, ...]
     channel: str | None
     retry_interval_ms: int
+    approval: ApprovalPlan | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {**asdict(self), "urls": list(self.urls)}
+        """JSON-ready form; `approval` only when set."""
+        data: dict[str, Any] = {
+            "user_id": self.user_id,
+            "user_name": self.user_name,
+            "team_id": self.team_id,
+            "view_id": self.view_id,
+            "environment": self.environment,
+            "urls": list(self.urls),
+            "channel": self.channel,
+            "retry_interval_ms": self.retry_interval_ms,
+        }
+        if self.approval is not None:
+            data["approval"] = self.approval.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlushRequest:
-        """Rebuild from the orchestration input; the retry interval is brought into range."""
+        """Rebuild from the orchestration input; the retry interval is brought into range.
+
+        An `approval` that is present but not a plan raises ValueError: the flush never runs
+        without the approval its input asked for.
+        """
+        approval = data.get("approval")
         return cls(
             user_id=data["user_id"],
             user_name=data["user_name"],
@@ -71,6 +94,7 @@ class FlushRequest:
             urls=tuple(data["urls"]),
             channel=data.get("channel"),
             retry_interval_ms=_interval_ms(data.get("retry_interval_ms")),
+            approval=None if approval is None else ApprovalPlan.from_dict(approval),
         )
 
     def retry_options(self, attempts: int) -> df.RetryOptions:
@@ -129,20 +153,32 @@ def flush_with_retries(
         attempt += 1
 
 
-def result_message(request: FlushRequest, result: FlushResult, attempts: int) -> views.Message:
-    """The success or failure content for the last cache-flush result."""
+def result_message(
+    request: FlushRequest, result: FlushResult, attempts: int, approved_by: str | None = None
+) -> views.Message:
+    """The success or failure content for the last cache-flush result.
+
+    `approved_by` names the approver (mrkdwn) when the flush needed approval.
+    """
     if result.ok:
         return views.success_message(
-            request.user_name, request.user_id, request.environment, request.urls, result.body
+            request.user_name,
+            request.user_id,
+            request.environment,
+            request.urls,
+            result.body,
+            approved_by=approved_by,
         )
-    return views.failure_message(result, request.environment, request.urls, attempts)
+    return views.failure_message(
+        result, request.environment, request.urls, attempts, approved_by=approved_by
+    )
 
 
 def plan_notifications(
-    request: FlushRequest, result: FlushResult, attempts: int
+    request: FlushRequest, result: FlushResult, attempts: int, approved_by: str | None = None
 ) -> dict[str, Notification]:
     """Each notification by name: the modal, the DM, and on success the channel."""
-    message = result_message(request, result, attempts)
+    message = result_message(request, result, attempts, approved_by)
     planned = {
         "modal": Notification.update_view(request.view_id, views.result_view(message)),
         "dm": Notification.post_message(request.user_id, message),

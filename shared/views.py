@@ -59,29 +59,42 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _plain(text: str) -> dict[str, Any]:
+def plain_text(text: str) -> dict[str, Any]:
+    """A plain_text object."""
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _section(text: str) -> Block:
+def section(text: str) -> Block:
+    """A mrkdwn section, cut to Slack's limit."""
     if len(text) > SECTION_LIMIT:
         text = text[: SECTION_LIMIT - 1] + "…"
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _modal(blocks: list[Block], **extra: Any) -> View:
+def modal(blocks: list[Block], **extra: Any) -> View:
+    """A "Cache Flush" modal with a Close button, at most MODAL_BLOCK_LIMIT blocks."""
     view: View = {
         "type": "modal",
-        "title": _plain(TITLE),
-        "close": _plain("Close"),
+        "title": plain_text(TITLE),
+        "close": plain_text("Close"),
         "blocks": blocks[:MODAL_BLOCK_LIMIT],
     }
     view.update(extra)
     return view
 
 
-def _message(text: str, blocks: list[Block]) -> Message:
+def message_of(text: str, blocks: list[Block]) -> Message:
+    """A message: fallback `text` and at most MESSAGE_BLOCK_LIMIT blocks."""
     return {"text": text, "blocks": blocks[:MESSAGE_BLOCK_LIMIT]}
+
+
+def person(name: str, user_id: str) -> str:
+    """A Slack user as mrkdwn: the escaped name and a mention of the member ID."""
+    return f"{escape(name)} (<@{user_id}>)"
+
+
+def _approved_line(approved_by: str | None) -> str:
+    return f"*Approved by:* {approved_by}\n" if approved_by else ""
 
 
 def list_blocks(lines: Sequence[str], max_blocks: int = URL_LIST_BLOCKS) -> list[Block]:
@@ -96,26 +109,26 @@ def list_blocks(lines: Sequence[str], max_blocks: int = URL_LIST_BLOCKS) -> list
         if current and size + len(bullet) + 1 > SECTION_LIMIT - 40:
             if len(blocks) == max_blocks - 1:
                 current.append(f"… and {len(lines) - index} more")
-                blocks.append(_section("\n".join(current)))
+                blocks.append(section("\n".join(current)))
                 return blocks
-            blocks.append(_section("\n".join(current)))
+            blocks.append(section("\n".join(current)))
             current, size = [], 0
         current.append(bullet)
         size += len(bullet) + 1
     if current:
-        blocks.append(_section("\n".join(current)))
+        blocks.append(section("\n".join(current)))
     return blocks
 
 
 def checking_view() -> View:
     """The first view, opened at once while the request and the user are checked."""
-    return _modal(
+    return modal(
         [
-            _section(
+            section(
                 ":hourglass_flowing_sand: Checking that this request came from Slack "
                 "and that you may flush the cache…"
             ),
-            _section("The form appears here as soon as the checks are done."),
+            section("The form appears here as soon as the checks are done."),
         ]
     )
 
@@ -126,35 +139,35 @@ def form_view(initial_urls: str, domains: Sequence[str], hosts: Sequence[str]) -
         "type": "plain_text_input",
         "action_id": URLS_ACTION,
         "multiline": True,
-        "placeholder": _plain("one URL per line"),
+        "placeholder": plain_text("one URL per line"),
     }
     if initial_urls:
         url_input["initial_value"] = initial_urls
-    return _modal(
+    return modal(
         [
-            _section("Choose the environment and list the URLs to flush from the CDN cache."),
+            section("Choose the environment and list the URLs to flush from the CDN cache."),
             {
                 "type": "input",
                 "block_id": ENVIRONMENT_BLOCK,
-                "label": _plain("Environment"),
+                "label": plain_text("Environment"),
                 "element": {
                     "type": "static_select",
                     "action_id": ENVIRONMENT_ACTION,
-                    "placeholder": _plain("Pick the environment"),
-                    "options": [{"text": _plain(name), "value": name} for name in ENVIRONMENTS],
+                    "placeholder": plain_text("Pick the environment"),
+                    "options": [{"text": plain_text(name), "value": name} for name in ENVIRONMENTS],
                 },
             },
             {
                 "type": "input",
                 "block_id": URLS_BLOCK,
-                "label": _plain("URLs"),
+                "label": plain_text("URLs"),
                 "element": url_input,
-                "hint": _plain(rules_summary(domains, hosts)[:2000]),
+                "hint": plain_text(rules_summary(domains, hosts)[:2000]),
             },
         ],
         callback_id=FORM_CALLBACK_ID,
-        submit=_plain("Submit"),
-        close=_plain("Cancel"),
+        submit=plain_text("Submit"),
+        close=plain_text("Cancel"),
     )
 
 
@@ -167,28 +180,28 @@ def not_allowed_blocks(user_name: str, user_id: str, hint: str) -> list[Block]:
     """The no-access notice, the configured hint and a ready-to-paste access request."""
     request = f"Please add {user_name} ({user_id}) to the cache-flush Slack app's allowed users."
     return [
-        _section(":warning: *You do not have access to flush the cache.*"),
-        _section(hint),
-        _section(f"```{escape(request)}```"),
+        section(":warning: *You do not have access to flush the cache.*"),
+        section(hint),
+        section(f"```{escape(request)}```"),
     ]
 
 
 def not_allowed_view(user_name: str, user_id: str, hint: str) -> View:
     """The modal for a user who is not on the allowed-users list."""
-    return _modal(not_allowed_blocks(user_name, user_id, hint))
+    return modal(not_allowed_blocks(user_name, user_id, hint))
 
 
 def not_allowed_message(user_name: str, user_id: str, hint: str) -> Message:
     """The same notice, as a direct message."""
-    return _message(NOT_ALLOWED_TEXT, not_allowed_blocks(user_name, user_id, hint))
+    return message_of(NOT_ALLOWED_TEXT, not_allowed_blocks(user_name, user_id, hint))
 
 
 def access_unavailable_view() -> View:
     """The modal when the allowed-users list cannot be read: fail closed."""
-    return _modal(
+    return modal(
         [
-            _section(":warning: *Your access could not be checked right now.*"),
-            _section(
+            section(":warning: *Your access could not be checked right now.*"),
+            section(
                 "Please try again in a few minutes. If this keeps happening, "
                 "contact the app developer."
             ),
@@ -198,10 +211,10 @@ def access_unavailable_view() -> View:
 
 def processing_view() -> View:
     """The modal shown after a valid submission, while cache-flush is called."""
-    return _modal(
+    return modal(
         [
-            _section(":hourglass_flowing_sand: *Your request is being processed.*"),
-            _section(
+            section(":hourglass_flowing_sand: *Your request is being processed.*"),
+            section(
                 "This can take several seconds. The result will appear in this view "
                 "and in a direct message, so you can close this view safely."
             ),
@@ -211,7 +224,7 @@ def processing_view() -> View:
 
 def result_view(message: Message) -> View:
     """A modal showing a result message's blocks."""
-    return _modal(list(message["blocks"]))
+    return modal(list(message["blocks"]))
 
 
 def success_message(
@@ -220,19 +233,25 @@ def success_message(
     environment: str,
     urls: Sequence[str],
     body: Any,
+    *,
+    approved_by: str | None = None,
 ) -> Message:
-    """The result of an accepted flush, with the timing and IDs cache-flush returned."""
+    """The result of an accepted flush, with the timing and IDs cache-flush returned.
+
+    `approved_by` is the approver as mrkdwn (see `person`), for a flush that needed approval.
+    """
     details = body if isinstance(body, dict) else {}
     seconds = details.get("estimatedSeconds")
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
         seconds = DEFAULT_ESTIMATED_SECONDS
     blocks = [
-        _section(
+        section(
             f":white_check_mark: *Cache flush accepted.* The refresh should complete "
             f"in about {seconds:g} seconds."
         ),
-        _section(
-            f"*Flushed by:* {escape(user_name)} (<@{user_id}>)\n"
+        section(
+            f"*Flushed by:* {person(user_name, user_id)}\n"
+            f"{_approved_line(approved_by)}"
             f"*Environment:* {escape(environment)}\n"
             f"*URLs ({len(urls)}):*"
         ),
@@ -247,8 +266,8 @@ def success_message(
         if value
     ]
     if ids:
-        blocks.append(_section("\n".join(ids)))
-    return _message(SUCCESS_TEXT, blocks)
+        blocks.append(section("\n".join(ids)))
+    return message_of(SUCCESS_TEXT, blocks)
 
 
 def _pretty(body: Any) -> str:
@@ -320,31 +339,40 @@ def _outcome(result: FlushResult, attempts: int) -> str:
 
 
 def failure_message(
-    result: FlushResult, environment: str, urls: Sequence[str], attempts: int = 1
+    result: FlushResult,
+    environment: str,
+    urls: Sequence[str],
+    attempts: int = 1,
+    *,
+    approved_by: str | None = None,
 ) -> Message:
     """The result of a flush that did not run.
 
     Names the environment and the URLs (a user may have several requests in their DMs), the
-    status of the last answer with its body pretty-printed, and advice that fits the status.
+    status of the last answer with its body pretty-printed, and advice that fits the status;
+    and the approver, for a flush that needed approval.
     """
     blocks = [
-        _section(":x: *The cache flush did not run.*"),
-        _section(f"*Environment:* {escape(environment)}\n*URLs ({len(urls)}):*"),
+        section(":x: *The cache flush did not run.*"),
+        section(
+            f"{_approved_line(approved_by)}*Environment:* {escape(environment)}\n"
+            f"*URLs ({len(urls)}):*"
+        ),
         *list_blocks(urls),
-        _section(_outcome(result, attempts)),
+        section(_outcome(result, attempts)),
     ]
     if result.body not in (None, "", {}):
-        blocks.append(_section(f"```{_fit(_pretty(result.body), ERROR_BODY_CHARS)}```"))
-    blocks.append(_section(failure_advice(result)))
-    return _message(FAILURE_TEXT, blocks)
+        blocks.append(section(f"```{_fit(_pretty(result.body), ERROR_BODY_CHARS)}```"))
+    blocks.append(section(failure_advice(result)))
+    return message_of(FAILURE_TEXT, blocks)
 
 
 def view_closed_message() -> Message:
     """DM when the modal was closed before the request could continue."""
-    return _message(
+    return message_of(
         VIEW_CLOSED_TEXT,
         [
-            _section(
+            section(
                 "The cache flush view was closed before your request could continue. "
                 "Ignore this if you meant to close it; otherwise run `/flush` again and "
                 "keep the view open until the form appears."
@@ -355,10 +383,10 @@ def view_closed_message() -> Message:
 
 def open_failed_message(error: str) -> Message:
     """DM when the first view could not be opened."""
-    return _message(
+    return message_of(
         OPEN_FAILED_TEXT,
         [
-            _section(
+            section(
                 f"The cache flush view could not be opened (Slack said `{escape(error)[:200]}`). "
                 "Please contact the app developer."
             )
@@ -368,10 +396,10 @@ def open_failed_message(error: str) -> Message:
 
 def processing_error_message(error: str) -> Message:
     """DM for an unexpected error after the modal opened."""
-    return _message(
+    return message_of(
         PROCESSING_ERROR_TEXT,
         [
-            _section(
+            section(
                 f"Your cache flush request hit an unexpected error (`{escape(error)[:200]}`). "
                 "Please contact the app developer."
             )

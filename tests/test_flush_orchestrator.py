@@ -419,6 +419,9 @@ def imports(path: Path) -> tuple[set[str], set[str]]:
     [
         "flush_orchestrator/__init__.py",
         "shared/orchestration.py",
+        "shared/approval.py",
+        "shared/approval_flow.py",
+        "shared/approval_views.py",
         "shared/handoffs.py",
         "shared/views.py",
         "shared/submission.py",

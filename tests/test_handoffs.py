@@ -11,6 +11,14 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from azure.functions.meta import Datum
 
 from shared import views
+from shared.approval import (
+    ApprovalPlan,
+    ApprovalRecord,
+    ApprovalSummary,
+    Decision,
+    DecisionAction,
+    Stage,
+)
 from shared.handoffs import (
     Delivery,
     FlushCall,
@@ -22,6 +30,17 @@ from shared.handoffs import (
 )
 from shared.orchestration import FlushRequest
 
+APPROVAL_REQUEST = FlushRequest(
+    "U1",
+    "jo",
+    "T1",
+    "V1",
+    "production",
+    ("https://www.nhs.uk/",),
+    "ops",
+    5000,
+    ApprovalPlan("C0APPROVE1", 0.5, "<!subteam^S1>"),
+)
 MESSAGE = views.failure_message(
     FlushResult.answered(503, {"message": "cold start"}), "staging", ["https://www.nhs.uk/ção"]
 )
@@ -35,6 +54,7 @@ VALUES: list[Any] = [
     FlushResult.not_sent("the app hit an unexpected error"),
     Notification.update_view("V1", views.result_view(MESSAGE)),
     Notification.post_message("U1", MESSAGE),
+    Notification.update_message("C1", "1700000000.000100", MESSAGE),
     Delivery(delivered=True, channel="D1", ts="1700000000.000100"),
     Delivery(delivered=False, reason="not_found"),
     Outcome(delivered=False, reason="failed"),
@@ -45,6 +65,15 @@ VALUES: list[Any] = [
         notifications={"modal": Outcome(True), "dm": Outcome(False, "x")},
     ),
     FlushRequest("U1", "jo", "T1", "V1", "staging", ("https://www.nhs.uk/",), None, 5000),
+    APPROVAL_REQUEST,
+    ApprovalPlan("approvals", 60, "<@U2>"),
+    Decision(DecisionAction.CANCEL, "U1", "jo"),
+    ApprovalRecord(Stage.EXPIRED, None, None, "2026-01-01T01:00:00+00:00", {"dm": Outcome(True)}),
+    ApprovalSummary(
+        ApprovalRecord(Stage.APPROVED, "U2", "sam", "2026-01-01T00:10:00+00:00"),
+        FlushSummary(ok=True, status=201, error=None, notifications={"modal": Outcome(True)}),
+    ),
+    ApprovalSummary(ApprovalRecord(Stage.REJECTED, "U3", "kim", "2026-01-01T00:10:00+00:00")),
 ]
 
 
@@ -109,6 +138,9 @@ def test_results_are_transient_exactly_for_the_retryable_failures() -> None:
         {"kind": "update_view", "view_id": "V1", "view": {}},
         {"kind": "post_message", "channel": "", "text": "t"},
         {"kind": "post_message", "channel": "U1", "text": ""},
+        {"kind": "update_message", "channel": "", "ts": "1.2", "text": "t"},
+        {"kind": "update_message", "channel": "C1", "ts": "", "text": "t"},
+        {"kind": "update_message", "channel": "C1", "ts": "1.2", "text": ""},
     ],
 )
 def test_a_notification_without_its_target_is_refused(data: dict[str, Any]) -> None:
@@ -121,4 +153,104 @@ def test_an_unknown_notification_kind_is_refused() -> None:
     data = Notification.post_message("U1", MESSAGE).to_dict()
     with pytest.raises(ValueError, match="sideways"):
         Notification.from_dict({**data, "kind": "sideways"})
-    assert {kind.value for kind in NotificationKind} == {"update_view", "post_message"}
+    assert {kind.value for kind in NotificationKind} == {
+        "update_view",
+        "post_message",
+        "update_message",
+    }
+
+
+def test_a_notification_stored_before_message_updates_existed_still_decodes() -> None:
+    data = Notification.post_message("U1", MESSAGE).to_dict()
+    del data["ts"]
+    assert Notification.from_dict(data) == Notification.post_message("U1", MESSAGE)
+
+
+def test_a_flush_request_without_approval_keeps_its_earlier_shape() -> None:
+    request = FlushRequest("U1", "jo", "T1", "V1", "staging", ("https://www.nhs.uk/",), None, 5)
+    assert "approval" not in request.to_dict()
+    assert FlushRequest.from_dict({**request.to_dict(), "approval": None}) == request
+
+
+def test_the_approval_summary_is_the_flush_summary_plus_the_approval() -> None:
+    record = ApprovalRecord(Stage.APPROVED, "U2", "sam", "2026-01-01T00:10:00+00:00")
+    flushed = FlushSummary.of(FlushResult.answered(201, {}), {"modal": Delivery(True)})
+    data = ApprovalSummary(record, flushed).to_dict()
+    assert {key: value for key, value in data.items() if key != "approval"} == flushed.to_dict()
+    assert ApprovalSummary(record).to_dict() == {
+        "approval": record.to_dict(),
+        "flush": None,
+        "error": None,
+        "notifications": {},
+    }
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        "approve",
+        ["approve", "U2"],
+        {},
+        {"action": "approve", "user_name": "sam"},
+        {"action": "approve", "user_id": "U2"},
+        {"action": "approve", "user_id": "", "user_name": "sam"},
+        {"action": "approve", "user_id": "<!channel>", "user_name": "sam"},
+        {"action": "approve", "user_id": 12, "user_name": "sam"},
+        {"action": "flush", "user_id": "U2", "user_name": "sam"},
+        {"action": ["approve"], "user_id": "U2", "user_name": "sam"},
+        {"action": "approve", "user_id": "U2", "user_name": None},
+    ],
+)
+def test_a_payload_that_is_not_a_decision_raises_value_error(payload: Any) -> None:
+    with pytest.raises(ValueError, match=r"decision|DecisionAction"):
+        Decision.from_dict(payload)
+
+
+def test_four_eyes_approvers_decide_and_only_the_requester_cancels() -> None:
+    assert Decision(DecisionAction.APPROVE, "U2", "sam").counts_for("U1")
+    assert Decision(DecisionAction.REJECT, "U2", "sam").counts_for("U1")
+    assert not Decision(DecisionAction.APPROVE, "U1", "jo").counts_for("U1")
+    assert not Decision(DecisionAction.REJECT, "U1", "jo").counts_for("U1")
+    assert Decision(DecisionAction.CANCEL, "U1", "jo").counts_for("U1")
+    assert not Decision(DecisionAction.CANCEL, "U2", "sam").counts_for("U1")
+
+
+def test_each_button_maps_to_its_decision_and_stage() -> None:
+    assert {
+        action_id: (DecisionAction.for_action_id(action_id), action.stage)
+        for action in DecisionAction
+        for action_id in [action.action_id]
+    } == {
+        "approve_flush": (DecisionAction.APPROVE, Stage.APPROVED),
+        "reject_flush": (DecisionAction.REJECT, Stage.REJECTED),
+        "cancel_flush": (DecisionAction.CANCEL, Stage.CANCELLED),
+    }
+    assert DecisionAction.for_action_id("environment_input") is None
+
+
+def test_the_stage_is_read_back_from_custom_status() -> None:
+    for stage in Stage:
+        assert Stage.of_status(json.loads(json.dumps(stage.status()))) is stage
+    for junk in (None, "approved", {}, {"stage": "lost"}, {"stage": ["approved"]}):
+        assert Stage.of_status(junk) is None
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        None,
+        {"channel": "", "timeout_minutes": 60, "approvers": ""},
+        {"channel": "C1", "timeout_minutes": True, "approvers": ""},
+        {"channel": "C1", "timeout_minutes": -1, "approvers": ""},
+        {"channel": "C1", "timeout_minutes": float("nan"), "approvers": ""},
+        {"channel": "C1", "timeout_minutes": float("inf"), "approvers": ""},
+        {"channel": "C1", "timeout_minutes": 60},
+        {"channel": 7, "timeout_minutes": 60, "approvers": ""},
+    ],
+)
+def test_a_plan_that_cannot_be_followed_raises_value_error(plan: Any) -> None:
+    with pytest.raises(ValueError, match="approval plan"):
+        ApprovalPlan.from_dict(plan)
+    with pytest.raises(ValueError, match="approval plan"):
+        FlushRequest.from_dict({**APPROVAL_REQUEST.to_dict(), "approval": plan or "x"})

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 import notify_user_activity
 from devhost.standins.slack_requests import CHANNEL_ID, USER_ID
 from devhost.standins.slack_stub import SlackCall, SlackReply
-from shared.handoffs import Notification
+from shared.handoffs import Notification, NotificationKind
 from shared.notify import DeliveryError
 from shared.slack_api import BACKGROUND_MAX_RETRY_AFTER_SECONDS
 from tests.support import constants
@@ -29,6 +29,7 @@ VIEW = {
     ],
 }
 TEXT = "Flushed 2 URLs in staging"
+MESSAGE_TS = "1700000001.000200"
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Flushed 2 URLs* in staging"}}]
 
 
@@ -38,6 +39,10 @@ def view_request() -> dict[str, Any]:
 
 def message_request(channel: str) -> dict[str, Any]:
     return Notification.post_message(channel, {"text": TEXT, "blocks": BLOCKS}).to_dict()
+
+
+def update_request(channel: str = CHANNEL_ID, ts: str = MESSAGE_TS) -> dict[str, Any]:
+    return Notification.update_message(channel, ts, {"text": TEXT, "blocks": BLOCKS}).to_dict()
 
 
 def assert_bearer_token(call: SlackCall) -> None:
@@ -86,6 +91,37 @@ def test_a_message_request_posts_a_message(
     captured_logs.assert_no_secrets()
 
 
+def test_a_message_update_replaces_the_message(app_env: AppEnv, captured_logs: LogCapture) -> None:
+    result = notify_user_activity.main(update_request())
+    assert result == {"delivered": True, "reason": None, "channel": CHANNEL_ID, "ts": MESSAGE_TS}
+    [call] = app_env.slack.calls()
+    assert call.method == "chat.update"
+    assert call.args["channel"] == CHANNEL_ID
+    assert call.args["ts"] == MESSAGE_TS
+    assert call.args["text"] == TEXT
+    assert call.args["blocks"] == BLOCKS
+    assert_bearer_token(call)
+    captured_logs.assert_no_secrets()
+
+
+def test_a_posted_message_can_be_updated_where_it_landed(app_env: AppEnv) -> None:
+    posted = notify_user_activity.main(message_request(constants.SLACK_CHANNEL_NAME))
+    updated = notify_user_activity.main(update_request(posted["channel"], posted["ts"]))
+    assert (updated["channel"], updated["ts"]) == (posted["channel"], posted["ts"])
+    assert [call.method for call in app_env.slack.calls()] == ["chat.postMessage", "chat.update"]
+
+
+def test_a_deleted_message_is_reported_not_raised(app_env: AppEnv) -> None:
+    app_env.slack.reply("chat.update", SlackReply(ok=False, error="message_not_found"))
+    assert notify_user_activity.main(update_request()) == {
+        "delivered": False,
+        "reason": "message_not_found",
+        "channel": None,
+        "ts": None,
+    }
+    assert len(app_env.slack.calls()) == 1
+
+
 # --- a closed view is not an error ----------------------------------------------------------
 
 
@@ -131,6 +167,18 @@ def test_a_view_the_stand_in_never_opened_is_reported_closed(app_env: AppEnv) ->
         ),
         pytest.param(view_request, SlackReply(status=500), "internal_error", id="view-http-500"),
         pytest.param(
+            update_request,
+            SlackReply(ok=False, error="cant_update_message"),
+            "cant_update_message",
+            id="update-not-the-bot-s-message",
+        ),
+        pytest.param(
+            update_request,
+            SlackReply(ok=False, error="not_found"),
+            "not_found",
+            id="update-not-a-closed-view",
+        ),
+        pytest.param(
             view_request,
             SlackReply(ok=False, error="invalid_arguments"),
             "invalid_arguments",
@@ -142,7 +190,7 @@ def test_other_slack_errors_raise(
     app_env: AppEnv, captured_logs: LogCapture, request_for: Any, reply: SlackReply, code: str
 ) -> None:
     request = request_for()
-    method = "views.update" if request["kind"] == "update_view" else "chat.postMessage"
+    method = NotificationKind(request["kind"]).slack_method
     app_env.slack.reply(method, reply)
     with pytest.raises(DeliveryError, match=f"^{method}: Slack answered {code}$") as raised:
         notify_user_activity.main(request)

@@ -8,7 +8,15 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from shared import views
+from shared import approval_views, views
+from shared.approval import (
+    ApprovalPlan,
+    Deadline,
+    Decision,
+    DecisionAction,
+    Stage,
+    approvers_text,
+)
 from shared.handoffs import FlushResult, NotificationKind
 from shared.orchestration import FlushRequest, plan_notifications
 
@@ -267,3 +275,136 @@ def test_notifications_follow_the_result() -> None:
         else:
             assert notification.channel in {"U1", "ops"}
             assert_valid_message({"text": notification.text, "blocks": list(notification.blocks)})
+
+
+# --- approvals ------------------------------------------------------------------------------
+
+PLAN = ApprovalPlan("C0APPROVE1", 60, "<!subteam^S0APPROVE>, <@U0009>")
+DEADLINE = Deadline(1767229200, "2026-01-01 01:00 UTC")
+INSTANCE = "flush-T1-V1"
+APPROVER = Decision(DecisionAction.APPROVE, "U2", "sam <b>")
+ENDINGS = [
+    (Stage.APPROVED, APPROVER),
+    (Stage.REJECTED, Decision(DecisionAction.REJECT, "U3", "kim")),
+    (Stage.CANCELLED, Decision(DecisionAction.CANCEL, "U1", "jo")),
+    (Stage.EXPIRED, None),
+]
+
+
+def approval_request(urls: tuple[str, ...] = URLS) -> FlushRequest:
+    return FlushRequest("U1", "jo <script>", "T1", "V1", "production", urls, "ops", 5000, PLAN)
+
+
+def buttons(blocks: list[dict[str, Any]]) -> list[tuple[str, str | None, str]]:
+    return [
+        (element["action_id"], element.get("style"), element["value"])
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def test_the_awaiting_approval_view_says_who_may_approve_and_offers_cancel() -> None:
+    view = approval_views.awaiting_approval_view(PLAN, INSTANCE)
+    assert_valid_view(view)
+    text = text_of({"blocks": [b for b in view["blocks"] if b["type"] == "section"]})
+    assert "<!subteam^S0APPROVE>, <@U0009>" in text
+    assert "60 minutes" in text
+    assert "<#C0APPROVE1>" in text
+    assert "close this view safely" in text
+    assert buttons(view["blocks"]) == [("cancel_flush", "danger", INSTANCE)]
+    assert view["blocks"][-1]["elements"][0]["text"]["text"] == "Cancel request"
+
+
+def test_the_approval_request_has_the_details_and_two_buttons() -> None:
+    message = approval_views.request_message(approval_request(), PLAN, INSTANCE, DEADLINE)
+    assert_valid_message(message)
+    assert message["text"] == "Cache flush approval requested"
+    text = text_of({"blocks": [b for b in message["blocks"] if b["type"] == "section"]})
+    assert "*Requested by:* jo &lt;script&gt; (<@U1>)" in text
+    assert "*Environment:* production" in text
+    assert "<!date^1767229200^{date_short_pretty} at {time}|2026-01-01 01:00 UTC>" in text
+    assert all(url in text for url in URLS)
+    assert buttons(message["blocks"]) == [
+        ("approve_flush", "primary", INSTANCE),
+        ("reject_flush", "danger", INSTANCE),
+    ]
+
+
+@pytest.mark.parametrize(("stage", "decision"), ENDINGS, ids=lambda v: getattr(v, "value", ""))
+def test_each_ending_keeps_the_details_and_drops_the_buttons(
+    stage: Stage, decision: Decision | None
+) -> None:
+    message = approval_views.outcome_message(approval_request(), PLAN, DEADLINE, stage, decision)
+    assert_valid_message(message)
+    assert buttons(message["blocks"]) == []
+    text = text_of(message)
+    assert "*Requested by:* jo &lt;script&gt; (<@U1>)" in text
+    assert all(url in text for url in URLS)
+    expected = {
+        Stage.APPROVED: ("Approved by <@U2>", "Cache flush approved"),
+        Stage.REJECTED: ("Rejected by <@U3>", "Cache flush rejected"),
+        Stage.CANCELLED: ("Cancelled by the requester", "Cache flush cancelled"),
+        Stage.EXPIRED: (
+            "Expired: nobody approved within 60 minutes",
+            "Cache flush request expired",
+        ),
+    }[stage]
+    assert expected[0] in text
+    assert message["text"] == expected[1]
+    told = approval_views.requester_message(approval_request(), PLAN, stage, decision)
+    assert_valid_message(told)
+    assert_valid_view(views.result_view(told))
+    assert told["text"] == expected[1]
+    assert "*Environment:* production" in text_of(told)
+
+
+def test_the_requester_is_told_who_approved_with_the_name_escaped() -> None:
+    told = approval_views.requester_message(approval_request(), PLAN, Stage.APPROVED, APPROVER)
+    assert "approved* by sam &lt;b&gt; (<@U2>)" in text_of(told)
+
+
+def test_a_request_that_could_not_be_posted_tells_the_requester_to_get_help() -> None:
+    message = approval_views.request_failed_message(approval_request())
+    assert_valid_message(message)
+    assert_valid_view(views.result_view(message))
+    assert message["text"] == "Cache flush approval request failed"
+    assert "contact the app developer" in text_of(message)
+
+
+def test_approval_messages_with_150_long_urls_fit() -> None:
+    urls = tuple(f"https://www.nhs.uk/{index:03d}/" + "x" * 977 for index in range(150))
+    request = approval_request(urls)
+    messages = [
+        approval_views.request_message(request, PLAN, INSTANCE, DEADLINE),
+        *(
+            approval_views.outcome_message(request, PLAN, DEADLINE, stage, decision)
+            for stage, decision in ENDINGS
+        ),
+    ]
+    for message in messages:
+        assert_valid_message(message)
+        assert "… and " in text_of({"blocks": [b for b in message["blocks"] if "text" in b]})
+    assert buttons(messages[0]["blocks"]), "the buttons survive a long list"
+
+
+def test_approval_views_are_fresh_objects() -> None:
+    first = approval_views.awaiting_approval_view(PLAN, INSTANCE)
+    first["blocks"][-1]["elements"].clear()
+    assert buttons(approval_views.awaiting_approval_view(PLAN, INSTANCE)["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("channel", "shown"),
+    [("C0APPROVE1", "<#C0APPROVE1>"), ("approvals", "#approvals"), ("#a<b>", "#a&lt;b&gt;")],
+)
+def test_the_approval_channel_is_named_by_id_or_name(channel: str, shown: str) -> None:
+    assert approval_views.channel_text(channel) == shown
+
+
+def test_approvers_are_listed_as_mentions_only() -> None:
+    assert approvers_text(["U1", "U2", "U1"], ["S1"]) == "<!subteam^S1>, <@U1>, <@U2>"
+    assert approvers_text(["<!channel>", "u1"], []).startswith("nobody yet")
+    many = approvers_text([f"U{index:03d}" for index in range(30)], [])
+    assert many.endswith("and 10 more")
+    assert many.count("<@") == 20

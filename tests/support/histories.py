@@ -19,10 +19,12 @@ TIMER_CREATED = 10
 TIMER_FIRED = 11
 ORCHESTRATOR_STARTED = 12
 ORCHESTRATOR_COMPLETED = 13
+EVENT_RAISED = 15
 
 CALL_ACTIVITY = 0
 CALL_ACTIVITY_WITH_RETRY = 1
 CREATE_TIMER = 5
+WAIT_FOR_EXTERNAL_EVENT = 6
 
 TIMESTAMP = "2026-01-01T00:00:00.000Z"
 
@@ -48,12 +50,12 @@ class History:
             **fields,
         }
 
-    def new_episode(self) -> History:
-        """Close the episode the orchestrator just ran and start the next one."""
+    def new_episode(self, at: str = TIMESTAMP) -> History:
+        """Close the episode the orchestrator just ran and start the next one, at `at`."""
         for event in self.events:
             event["IsPlayed"] = True
         self.events.append(self._event(ORCHESTRATOR_COMPLETED, -1))
-        self.events.append(self._event(ORCHESTRATOR_STARTED, -1))
+        self.events.append({**self._event(ORCHESTRATOR_STARTED, -1), "Timestamp": at})
         return self
 
     def scheduled(self, event_id: int, name: str) -> History:
@@ -61,9 +63,9 @@ class History:
         self.events.insert(-1, self._event(TASK_SCHEDULED, event_id, Name=name))
         return self
 
-    def timer(self, event_id: int) -> History:
+    def timer(self, event_id: int, fire_at: str = TIMESTAMP) -> History:
         """A timer the host created (TimerCreated, before the new episode)."""
-        self.events.insert(-1, self._event(TIMER_CREATED, event_id, FireAt=TIMESTAMP))
+        self.events.insert(-1, self._event(TIMER_CREATED, event_id, FireAt=fire_at))
         return self
 
     def completed(self, scheduled_id: int, result: Any) -> History:
@@ -82,9 +84,14 @@ class History:
         )
         return self
 
-    def fired(self, timer_id: int) -> History:
+    def fired(self, timer_id: int, fire_at: str = TIMESTAMP) -> History:
         """A timer fired."""
-        self.events.append(self._event(TIMER_FIRED, -1, TimerId=timer_id, FireAt=TIMESTAMP))
+        self.events.append(self._event(TIMER_FIRED, -1, TimerId=timer_id, FireAt=fire_at))
+        return self
+
+    def raised(self, name: str, payload: Any) -> History:
+        """An external event raised on the instance (EventRaised, its payload as JSON)."""
+        self.events.append(self._event(EVENT_RAISED, -1, Name=name, Input=json.dumps(payload)))
         return self
 
     def context_json(self) -> str:
@@ -132,3 +139,8 @@ def activity_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
 def timers(state: dict[str, Any]) -> list[dict[str, Any]]:
     """Every durable timer the orchestrator created, in order."""
     return _actions(state, (CREATE_TIMER,))
+
+
+def event_waits(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every external event the orchestrator waits for, in order."""
+    return _actions(state, (WAIT_FOR_EXTERNAL_EVENT,))

@@ -1,0 +1,280 @@
+"""Approvals: the plan, the decision event, the stages and the record of who decided.
+
+A flush of an environment that needs approval waits for a second person's decision
+(doc/behaviour.md, "Approvals and user groups"; ADR 0011). The HTTP side builds the
+`ApprovalPlan` into the orchestration's input and raises each valid click as a `Decision`
+under `DECISION_EVENT`; the orchestrator checks every decision again (four eyes) and reports
+its stage as custom status. Nothing here reads a clock, the environment or the network, so
+the orchestrator may use it during replay.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from shared.handoffs import FlushSummary, JsonObject, Outcome
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
+
+DECISION_EVENT = "approval_decision"
+APPROVE_ACTION = "approve_flush"
+REJECT_ACTION = "reject_flush"
+CANCEL_ACTION = "cancel_flush"
+APPROVERS_SHOWN = 20
+NAME_CHARS = 200
+_SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
+
+
+class Stage(Enum):
+    """Where a request that needs approval stands, shown as custom status `{"stage": ...}`."""
+
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REQUEST_FAILED = "approval_request_failed"
+    FLUSHED = "flushed"
+    FLUSH_FAILED = "flush_failed"
+
+    def status(self) -> JsonObject:
+        """The custom status for this stage."""
+        return {"stage": self.value}
+
+    @classmethod
+    def of_status(cls, custom_status: Any) -> Stage | None:
+        """The stage an instance's custom status shows, or None if it shows none."""
+        value = custom_status.get("stage") if isinstance(custom_status, Mapping) else None
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+
+class DecisionAction(Enum):
+    """What a decision does: approve or reject (an approver), or cancel (the requester)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"
+
+    @property
+    def action_id(self) -> str:
+        """The `action_id` of the button that makes this decision."""
+        return _ACTION_IDS[self]
+
+    @property
+    def stage(self) -> Stage:
+        """The stage this decision ends the wait in."""
+        return _STAGES[self]
+
+    @classmethod
+    def for_action_id(cls, action_id: str) -> DecisionAction | None:
+        """The decision a button's `action_id` makes, or None for any other action."""
+        return next((action for action in cls if action.action_id == action_id), None)
+
+
+_ACTION_IDS = {
+    DecisionAction.APPROVE: APPROVE_ACTION,
+    DecisionAction.REJECT: REJECT_ACTION,
+    DecisionAction.CANCEL: CANCEL_ACTION,
+}
+_STAGES = {
+    DecisionAction.APPROVE: Stage.APPROVED,
+    DecisionAction.REJECT: Stage.REJECTED,
+    DecisionAction.CANCEL: Stage.CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class ApprovalPlan:
+    """How a flush is approved: where the request goes, how long it waits, who may decide.
+
+    `approvers` is mrkdwn naming who may approve (see `approvers_text`); it is shown, never
+    used to decide.
+    """
+
+    channel: str
+    timeout_minutes: float
+    approvers: str
+
+    def __post_init__(self) -> None:
+        """Refuse a plan the orchestrator could not follow."""
+        if not isinstance(self.channel, str) or not self.channel:
+            raise ValueError("an approval plan needs a channel")
+        minutes = self.timeout_minutes
+        if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+            raise ValueError("an approval plan's timeout must be a number of minutes")
+        if not math.isfinite(minutes) or minutes <= 0:
+            raise ValueError("an approval plan's timeout must be positive and finite")
+        if not isinstance(self.approvers, str):
+            raise ValueError("an approval plan's approvers must be text")
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {
+            "channel": self.channel,
+            "timeout_minutes": self.timeout_minutes,
+            "approvers": self.approvers,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ApprovalPlan:
+        """Rebuild from the orchestration input; ValueError if it is not a plan."""
+        if not isinstance(data, Mapping):
+            raise ValueError("an approval plan must be an object")
+        channel: Any = data.get("channel")
+        minutes: Any = data.get("timeout_minutes")
+        approvers: Any = data.get("approvers")
+        return cls(channel=channel, timeout_minutes=minutes, approvers=approvers)
+
+
+def plan_for(settings: Settings, environment: str, approvers: str) -> ApprovalPlan | None:
+    """The approval plan for a flush of `environment`, or None if it needs no approval.
+
+    Raises ValueError when approval is needed but no channel is configured: the flush must
+    then not start at all (settings validation already refuses that configuration).
+    """
+    if not settings.needs_approval(environment):
+        return None
+    if not settings.approval_channel:
+        raise ValueError("approval is needed but no approval channel is configured")
+    return ApprovalPlan(settings.approval_channel, settings.approval_timeout_minutes, approvers)
+
+
+def approvers_text(user_ids: Sequence[str], usergroup_ids: Sequence[str]) -> str:
+    """Who may approve, as mrkdwn: user group and member mentions, the list capped.
+
+    IDs that are not Slack IDs are left out, so nothing but a mention reaches the text.
+    """
+    mentions = [f"<!subteam^{group}>" for group in usergroup_ids if _SLACK_ID.fullmatch(group)]
+    mentions += [f"<@{user}>" for user in dict.fromkeys(user_ids) if _SLACK_ID.fullmatch(user)]
+    if not mentions:
+        return "nobody yet: ask the app's administrators to name approvers"
+    shown = ", ".join(mentions[:APPROVERS_SHOWN])
+    hidden = len(mentions) - APPROVERS_SHOWN
+    return f"{shown} and {hidden} more" if hidden > 0 else shown
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One click on a request: who made it and what it does (the external event's payload)."""
+
+    action: DecisionAction
+    user_id: str
+    user_name: str
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form, as raised on the instance."""
+        return {"action": self.action.value, "user_id": self.user_id, "user_name": self.user_name}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Decision:
+        """Rebuild from an event's payload; ValueError for anything that is not a decision."""
+        if not isinstance(data, Mapping):
+            raise ValueError("a decision must be an object")
+        user_id, user_name = data.get("user_id"), data.get("user_name")
+        if not isinstance(user_id, str) or not _SLACK_ID.fullmatch(user_id):
+            raise ValueError("a decision needs the member ID of who made it")
+        if not isinstance(user_name, str):
+            raise ValueError("a decision needs the name of who made it")
+        return cls(DecisionAction(data.get("action")), user_id, user_name[:NAME_CHARS])
+
+    def counts_for(self, requester_id: str) -> bool:
+        """Whether this decision may end the request of `requester_id`.
+
+        Four eyes: approve and reject come from someone other than the requester; cancel
+        comes from the requester alone.
+        """
+        if self.action is DecisionAction.CANCEL:
+            return self.user_id == requester_id
+        return self.user_id != requester_id
+
+
+def counted_decision(payload: Any, requester_id: str) -> Decision | None:
+    """The decision an event carries if it counts for this request, otherwise None."""
+    try:
+        decision = Decision.from_dict(payload)
+    except ValueError:
+        return None
+    return decision if decision.counts_for(requester_id) else None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When an undecided request expires: Unix seconds and a UTC text for fallbacks."""
+
+    epoch: int
+    fallback: str
+
+    def mrkdwn(self) -> str:
+        """The deadline as Slack's date token, shown in each reader's own time zone."""
+        return f"<!date^{self.epoch}^{{date_short_pretty}} at {{time}}|{self.fallback}>"
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """How the wait for a decision ended, as the orchestration's output records it.
+
+    `outcome` is an ending stage; `by` and `by_name` name who decided (None on expiry or
+    when the request could not be posted); `at` is the ISO time the ending was processed;
+    `notifications` are the outcomes of the request and of the messages about its ending.
+    """
+
+    outcome: Stage
+    by: str | None
+    by_name: str | None
+    at: str
+    notifications: Mapping[str, Outcome] = field(default_factory=dict)
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {
+            "outcome": self.outcome.value,
+            "by": self.by,
+            "by_name": self.by_name,
+            "at": self.at,
+            "notifications": {name: o.to_dict() for name, o in self.notifications.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ApprovalRecord:
+        """Rebuild from the orchestration's output."""
+        return cls(
+            outcome=Stage(data["outcome"]),
+            by=None if data["by"] is None else str(data["by"]),
+            by_name=None if data["by_name"] is None else str(data["by_name"]),
+            at=str(data["at"]),
+            notifications={
+                name: Outcome.from_dict(item) for name, item in data["notifications"].items()
+            },
+        )
+
+
+@dataclass(frozen=True)
+class ApprovalSummary:
+    """The output of a flush that needed approval: the approval, then the flush if it ran.
+
+    Its JSON is the plain flush summary plus an `approval` key; `flush` is null, and there
+    are no flush notifications, when the flush did not run.
+    """
+
+    approval: ApprovalRecord
+    flush: FlushSummary | None = None
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form, as the durable status endpoint shows it."""
+        ran = self.flush.to_dict() if self.flush else {"flush": None, "error": None}
+        return {"approval": self.approval.to_dict(), "notifications": {}, **ran}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ApprovalSummary:
+        """Rebuild from the orchestration's output."""
+        ran = FlushSummary.from_dict(data) if data["flush"] is not None else None
+        return cls(ApprovalRecord.from_dict(data["approval"]), ran)
