@@ -41,6 +41,28 @@ def connection_string(blob_endpoint: str) -> str:
     )
 
 
+class BlobService:
+    """Mixin: the blob endpoint of, and a connection string for, a server at ``origin``.
+
+    The server answers as the development account's blob service (Azurite, or a proxy).
+    """
+
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        raise NotImplementedError
+
+    @property
+    def blob_endpoint(self) -> str:
+        """``<origin>/devstoreaccount1``."""
+        return f"{self.origin}/{ACCOUNT_NAME}"
+
+    @property
+    def connection_string(self) -> str:
+        """A connection string that talks to this server."""
+        return connection_string(self.blob_endpoint)
+
+
 def upload_allowed_users(conn_str: str, container: str, blob: str, data: str | bytes) -> None:
     """Create ``container`` if needed and (over)write ``blob`` with ``data`` (text is UTF-8)."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -50,7 +72,7 @@ def upload_allowed_users(conn_str: str, container: str, blob: str, data: str | b
         service.get_blob_client(container, blob).upload_blob(payload, overwrite=True)
 
 
-class Azurite(StartStop):
+class Azurite(StartStop, BlobService):
     """An ``azurite-blob`` process on 127.0.0.1 with in-memory storage.
 
     ``start()`` waits (with a deadline) until it listens and answers; ``stop()`` terminates it
@@ -76,14 +98,9 @@ class Azurite(StartStop):
         return self._port
 
     @property
-    def blob_endpoint(self) -> str:
-        """``http://127.0.0.1:<port>/devstoreaccount1``."""
-        return f"http://127.0.0.1:{self.port}/{ACCOUNT_NAME}"
-
-    @property
-    def connection_string(self) -> str:
-        """A connection string that talks to this Azurite directly."""
-        return connection_string(self.blob_endpoint)
+    def origin(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
         """Launch Azurite on a port the OS picks and wait until it answers."""

@@ -25,7 +25,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -193,6 +193,15 @@ class _Instance:
 
 
 _EMPTY_ENGINE_STATE = json.dumps({"actionsSeen": 0, "retries": [], "cancelledTimers": []})
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """Where an episode leaves its instance: runtime status, output and custom status (JSON)."""
+
+    status: str
+    output: str | None
+    custom_status: str | None = None
 
 
 class _Episode:
@@ -402,13 +411,8 @@ class DurableEngine:
                     raise
                 except Exception as exc:
                     log.exception("devhost error while running instance '%s'", instance.instance_id)
-                    self._finish(
-                        instance,
-                        _Episode(instance),
-                        inbox_id=inbox_id,
-                        status=FAILED,
-                        output=json.dumps(f"devhost internal error: {type(exc).__name__}: {exc}"),
-                    )
+                    error = json.dumps(f"devhost internal error: {type(exc).__name__}: {exc}")
+                    self._finish(instance, _Episode(instance), inbox_id, _Outcome(FAILED, error))
         finally:
             instance.worker = None
 
@@ -436,7 +440,7 @@ class DurableEngine:
 
         if event["EventType"] == HistoryEventType.EXECUTION_TERMINATED:
             reason = _json_or_none(event["Input"])
-            self._finish(instance, episode, inbox_id=inbox_id, status=TERMINATED, output=reason)
+            self._finish(instance, episode, inbox_id, _Outcome(TERMINATED, reason))
             return
 
         state, error = await self._run_orchestrator(instance, instance.history + episode.events)
@@ -449,69 +453,35 @@ class DurableEngine:
         name = instance.record.name
 
         if error is not None:
-            self._finish(
-                instance,
-                episode,
-                inbox_id=inbox_id,
-                status=FAILED,
-                output=json.dumps(f"Orchestrator function '{name}' failed: {error}"),
-                custom_status=custom_status,
-            )
+            failure = json.dumps(f"Orchestrator function '{name}' failed: {error}")
+            self._finish(instance, episode, inbox_id, _Outcome(FAILED, failure, custom_status))
         elif state is not None and state.get("isDone"):
             output = _json_or_none(state.get("output"))
-            self._finish(
-                instance,
-                episode,
-                inbox_id=inbox_id,
-                status=COMPLETED,
-                output=output,
-                custom_status=custom_status,
-            )
+            self._finish(instance, episode, inbox_id, _Outcome(COMPLETED, output, custom_status))
         else:
             episode.add(HistoryEventType.ORCHESTRATOR_COMPLETED)
-            self._commit(
-                instance,
-                episode,
-                inbox_id=inbox_id,
-                status=RUNNING,
-                output=None,
-                custom_status=custom_status,
-            )
+            self._commit(instance, episode, inbox_id, _Outcome(RUNNING, None, custom_status))
             for task_id, activity, input_ in episode.activities:
                 self._start_activity(instance, task_id, activity, input_)
             for timer_id, fire_at in episode.timers:
                 self._arm_timer(instance, timer_id, fire_at)
 
     def _finish(
-        self,
-        instance: _Instance,
-        episode: _Episode,
-        *,
-        inbox_id: int,
-        status: str,
-        output: str | None,
-        custom_status: str | None = None,
+        self, instance: _Instance, episode: _Episode, inbox_id: int, outcome: _Outcome
     ) -> None:
+        status, output = outcome.status, outcome.output
         if status == TERMINATED:
-            custom_status = instance.record.custom_status
+            outcome = replace(outcome, custom_status=instance.record.custom_status)
         else:
             episode.add(
                 HistoryEventType.EXECUTION_COMPLETED, OrchestrationStatus=status, Result=output
             )
             episode.add(HistoryEventType.ORCHESTRATOR_COMPLETED)
-        self._commit(
-            instance,
-            episode,
-            inbox_id=inbox_id,
-            status=status,
-            output=output,
-            custom_status=custom_status,
-        )
+        self._commit(instance, episode, inbox_id, outcome)
         self._retire(instance)
         for leftover_id, _ in instance.queue:
             self._store.discard_inbox(leftover_id)
         instance.queue.clear()
-        outcome = status.lower()
         if status == FAILED and output is not None:
             log.warning(
                 "Orchestration '%s' instance '%s' failed: %s",
@@ -524,23 +494,16 @@ class DurableEngine:
                 "Orchestration '%s' instance '%s' %s",
                 instance.record.name,
                 instance.instance_id,
-                outcome,
+                status.lower(),
             )
 
     def _commit(
-        self,
-        instance: _Instance,
-        episode: _Episode,
-        *,
-        inbox_id: int,
-        status: str,
-        output: str | None,
-        custom_status: str | None,
+        self, instance: _Instance, episode: _Episode, inbox_id: int, outcome: _Outcome
     ) -> None:
         record = instance.record.evolve(
-            runtime_status=status,
-            output=output,
-            custom_status=custom_status,
+            runtime_status=outcome.status,
+            output=outcome.output,
+            custom_status=outcome.custom_status,
             last_updated_time=episode.timestamp,
             engine_state=instance.engine_state(),
         )

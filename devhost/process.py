@@ -17,8 +17,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
+
+from devhost.lifecycle import Stops
 
 LISTENING_PREFIX = "devhost listening on "
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -74,14 +75,14 @@ class _Lines:
         self._thread.join(timeout)
 
 
-class DevhostProcess:
+class DevhostProcess(Stops):
     """``python -m <module> <args>`` started at once, where ``module`` runs devhost.
 
     Output goes to pipes drained by threads (stderr with stdout unless ``separate_stderr``;
     each line also written to ``echo`` if given), or, with ``output_file``, straight to that
     file (stdout and stderr). ``env`` is the child's whole environment (default: this
     process's); ``cwd`` defaults to the repository root, so ``-m devhost`` imports.
-    ``new_session`` puts the child in a process group of its own.
+    ``new_session`` puts the child in a process group of its own. ``with`` stops it.
     """
 
     def __init__(
@@ -237,16 +238,3 @@ class DevhostProcess:
         if self._process.poll() is None:
             self._process.kill()
         return self.wait(timeout)
-
-    def __enter__(self) -> Self:
-        """The running child."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop the child."""
-        self.stop()

@@ -10,23 +10,10 @@
 #   PR_NUMBER             the merged pull request's number
 #   RESOURCE_GROUP        the review apps' resource group
 set -euo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-# Azure Pipelines leaves a reference to an undefined variable as its literal text.
-is_set() {
-  local value="${!1-}"
-  [[ -n $value && $value != "\$($1)" ]]
-}
-
-error() {
-  echo "##vso[task.logissue type=error]$1"
-}
-
-for name in REVIEW_APP_NAME_ROOT PR_NUMBER RESOURCE_GROUP; do
-  if ! is_set "$name"; then
-    error "${name} is not set."
-    exit 1
-  fi
-done
+require_each REVIEW_APP_NAME_ROOT PR_NUMBER RESOURCE_GROUP
 if [[ ! $PR_NUMBER =~ ^[1-9][0-9]*$ ]]; then
   error "PR_NUMBER must be a pull request number, not '${PR_NUMBER}'."
   exit 1

@@ -27,40 +27,14 @@
 #
 # Output: the pipeline variable APP_SERVICE_HOST, the app's host name, for the smoke tests.
 set -euo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-# Azure Pipelines leaves a reference to an undefined variable as its literal text.
-is_set() {
-  local value="${!1-}"
-  [[ -n $value && $value != "\$($1)" ]]
-}
-
-error() {
-  echo "##vso[task.logissue type=error]$1"
-}
-
-missing=()
-for name in RESOURCE_GROUP LOCATION APP_NAME REQUIRED_APP_SETTINGS; do
-  if ! is_set "$name"; then
-    missing+=("$name")
-  fi
-done
-if ((${#missing[@]} > 0)); then
-  error "Not set (add them to Vault): ${missing[*]}."
-  exit 1
-fi
+require_all "Not set (add them to Vault)" RESOURCE_GROUP LOCATION APP_NAME REQUIRED_APP_SETTINGS
 
 read -r -a required <<<"$REQUIRED_APP_SETTINGS"
 read -r -a optional <<<"${OPTIONAL_APP_SETTINGS-}"
-missing=()
-for name in "${required[@]}"; do
-  if ! is_set "$name"; then
-    missing+=("$name")
-  fi
-done
-if ((${#missing[@]} > 0)); then
-  error "Required app settings without a value (add them to Vault): ${missing[*]}."
-  exit 1
-fi
+require_all "Required app settings without a value (add them to Vault)" "${required[@]}"
 if ! is_set ALLOWED_USERS_STORAGE_ACCOUNT && ! is_set AZURE_STORAGE_CONNECTION_STRING; then
   error "Set ALLOWED_USERS_STORAGE_ACCOUNT (read with the app's identity) or AZURE_STORAGE_CONNECTION_STRING in Vault: the app cannot read its allowed-users list otherwise."
   exit 1

@@ -11,25 +11,13 @@
 #   APP_NAME, RESOURCE_GROUP  the function app
 #   PACKAGE                   the zip to deploy
 set -euo pipefail
+script_dir="$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck source=scripts/common.sh
+source "${script_dir}/common.sh"
 # shellcheck source=scripts/package-lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/package-lib.sh"
+source "${script_dir}/package-lib.sh"
 
-# Azure Pipelines leaves a reference to an undefined variable as its literal text.
-is_set() {
-  local value="${!1-}"
-  [[ -n $value && $value != "\$($1)" ]]
-}
-
-error() {
-  echo "##vso[task.logissue type=error]$1"
-}
-
-for name in APP_NAME RESOURCE_GROUP PACKAGE; do
-  if ! is_set "$name"; then
-    error "${name} is not set."
-    exit 1
-  fi
-done
+require_each APP_NAME RESOURCE_GROUP PACKAGE
 if [[ ! -f $PACKAGE ]]; then
   error "No package at ${PACKAGE}."
   exit 1
@@ -38,12 +26,7 @@ if ! listing="$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile
   error "${PACKAGE} is not a zip file."
   exit 1
 fi
-if ! problems="$(package_problems <<<"$listing")"; then
-  while IFS= read -r problem; do
-    error "Package: ${problem}."
-  done <<<"$problems"
-  exit 1
-fi
+check_package <<<"$listing"
 
 echo "Deploying ${PACKAGE} to ${APP_NAME}."
 az functionapp deployment source config-zip --resource-group "$RESOURCE_GROUP" \

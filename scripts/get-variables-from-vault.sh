@@ -26,17 +26,8 @@
 # When one of the first four inputs is missing the script says which and exits 0 without asking
 # Vault (pipelines without access to Vault, such as pull requests from forks, still build).
 set -euo pipefail
-
-# Azure Pipelines leaves a reference to an undefined variable as its literal text, so an
-# env mapping "X: $(X)" yields "$(X)" when X does not exist: treat that as unset too.
-is_set() {
-  local value="${!1-}"
-  [[ -n $value && $value != "\$($1)" ]]
-}
-
-error() {
-  echo "##vso[task.logissue type=error]$1"
-}
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 skip=0
 for input in VAULT_SERVER VAULT_TOKEN VAULT_RELEASE_ENVIRONMENT VAULT_APP_NAME; do

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # What the function app's package holds, and the check that it holds nothing else; sourced
 # by stage-package.sh (which builds the package) and deploy-package.sh (which deploys it),
-# not run on its own.
+# after common.sh, not run on its own.
 
 # The package is built from this allowlist: the function folders, the shared package, the
 # host's configuration, the runtime requirements and the dependencies installed from them.
@@ -61,4 +61,16 @@ package_problems() {
     fi
   done
   return "$found"
+}
+
+# check_package: reads the package's paths as package_problems does and exits with an error
+# for each problem when there is one.
+check_package() {
+  local problems problem
+  if ! problems="$(package_problems)"; then
+    while IFS= read -r problem; do
+      error "Package: ${problem}."
+    done <<<"$problems"
+    exit 1
+  fi
 }

@@ -9,14 +9,11 @@
 #                                can take minutes before it answers)
 #   SMOKE_TEST_INTERVAL_SECONDS  pause between two attempts (default 10)
 
-# Azure Pipelines leaves a reference to an undefined variable as its literal text.
-is_set() {
-  local value="${!1-}"
-  [[ -n $value && $value != "\$($1)" ]]
-}
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 smoke_fail() {
-  echo "##vso[task.logissue type=error]$1"
+  error "$1"
   exit 1
 }
 

@@ -10,12 +10,10 @@
 #   SOURCE       the app's root directory (default: this repository)
 set -euo pipefail
 script_dir="$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck source=scripts/common.sh
+source "${script_dir}/common.sh"
 # shellcheck source=scripts/package-lib.sh
 source "${script_dir}/package-lib.sh"
-
-error() {
-  echo "##vso[task.logissue type=error]$1"
-}
 
 if (($# < 1 || $# > 2)); then
   echo "Usage: $0 DESTINATION [SOURCE]" >&2
@@ -51,11 +49,7 @@ mkdir -p "$destination"
 tar --create --file=- --directory="$source_dir" --exclude=__pycache__ --exclude='*.pyc' \
   "${package_entries[@]}" | tar --extract --file=- --directory="$destination"
 
-if ! problems="$(cd "$destination" && find . -mindepth 1 | package_problems)"; then
-  while IFS= read -r problem; do
-    error "Package: ${problem}."
-  done <<<"$problems"
-  exit 1
-fi
+listing="$(cd "$destination" && find . -mindepth 1)"
+check_package <<<"$listing"
 count="$(find "$destination" -type f | wc -l)"
 echo "Staged ${count} files from ${source_dir} in ${destination}."

@@ -45,6 +45,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class FixedTokenCredential(TokenCredential):
     """A token credential that always answers with the same token, and records the scopes."""
 
+    refusal: str | None = None
+
     def __init__(self) -> None:
         self.scopes: list[tuple[str, ...]] = []
 
@@ -56,24 +58,17 @@ class FixedTokenCredential(TokenCredential):
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
-        """The fixed token, valid for an hour."""
+        """The fixed token, valid for an hour; or ``refusal``, as azure-identity raises it."""
         self.scopes.append(scopes)
+        if self.refusal is not None:
+            raise ClientAuthenticationError(self.refusal)
         return AccessToken(TOKEN, int(time.time()) + 3600)
 
 
-class RefusingCredential(TokenCredential):
+class RefusingCredential(FixedTokenCredential):
     """A credential with no identity to offer, as on a machine without one."""
 
-    def get_token(
-        self,
-        *scopes: str,
-        claims: str | None = None,
-        tenant_id: str | None = None,
-        enable_cae: bool = False,
-        **kwargs: Any,
-    ) -> AccessToken:
-        """Refuse, as azure-identity does when no credential is available."""
-        raise ClientAuthenticationError("no managed identity here")
+    refusal = "no managed identity here"
 
 
 @dataclass

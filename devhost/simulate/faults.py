@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from aiohttp import web
+
+from devhost.simulate import fields
 
 MAX_DELAY_SECONDS = 120.0
 _EFFECTS = ("status", "retry_after", "error", "body", "delay", "drop", "non_json")
@@ -48,31 +49,6 @@ class Fault:
         }
 
 
-def _number(data: dict[str, Any], key: str, low: float, high: float) -> float | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"'{key}' must be a number")
-    if not low <= value <= high:
-        raise ValueError(f"'{key}' must be between {low:g} and {high:g}")
-    return float(value)
-
-
-def _flag(data: dict[str, Any], key: str) -> bool:
-    value = data.get(key, False)
-    if not isinstance(value, bool):
-        raise ValueError(f"'{key}' must be true or false")
-    return value
-
-
-def _text(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is not None and (not isinstance(value, str) or not value):
-        raise ValueError(f"'{key}' must be a non-empty string")
-    return value
-
-
 def parse_fault(data: Any, allowed: frozenset[str]) -> Fault:
     """Build a `Fault` from a request's JSON, accepting only the `allowed` keys.
 
@@ -90,17 +66,17 @@ def parse_fault(data: Any, allowed: frozenset[str]) -> Fault:
     times = data.get("times", 1)
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
         raise ValueError("'times' must be a positive integer")
-    status = _number(data, "status", 100, 599)
+    status = fields.number(data, "status", 100, 599)
     return Fault(
         times=times,
-        method=_text(data, "method"),
+        method=fields.text(data, "method"),
         status=None if status is None else int(status),
-        retry_after=_number(data, "retry_after", 0, 3600),
-        error=_text(data, "error"),
+        retry_after=fields.number(data, "retry_after", 0, 3600),
+        error=fields.text(data, "error"),
         body=data.get("body"),
-        delay=_number(data, "delay", 0, MAX_DELAY_SECONDS) or 0.0,
-        drop=_flag(data, "drop"),
-        non_json=_flag(data, "non_json"),
+        delay=fields.number(data, "delay", 0, MAX_DELAY_SECONDS) or 0.0,
+        drop=fields.flag(data, "drop"),
+        non_json=fields.flag(data, "non_json"),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost.simulate import fields
 from devhost.simulate.events import EventLog
 from devhost.simulate.faults import FaultQueue, parse_fault
 
@@ -68,14 +69,10 @@ def required_str(data: dict[str, Any], key: str) -> str:
 
 def optional_number(data: dict[str, Any], key: str, low: float, high: float) -> float | None:
     """Return `data[key]` as a float within [low, high], None when absent; 400 otherwise."""
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise bad_request(f"'{key}' must be a number")
-    if not low <= value <= high:
-        raise bad_request(f"'{key}' must be between {low:g} and {high:g}")
-    return float(value)
+    try:
+        return fields.number(data, key, low, high)
+    except ValueError as error:
+        raise bad_request(str(error)) from None
 
 
 def query_number(request: web.Request, key: str, default: float) -> float:

@@ -4,6 +4,7 @@ Slack signature check (slack-sdk's SignatureVerifier, as the app uses)."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Callable
 from urllib.parse import parse_qs
@@ -88,6 +89,16 @@ def error_lines(result) -> list[str]:
     return [line for line in result.stdout.splitlines() if "logissue type=error" in line]
 
 
+def run_reading_the_key_with_az(
+    server: LocalServer, fake_az: FakeAz, **overrides: str
+) -> subprocess.CompletedProcess[str]:
+    """Run test-app-is-running.sh without FUNCTION_KEY, so that it asks ``fake_az``."""
+    env = running_env(server, **overrides)
+    del env["FUNCTION_KEY"]
+    env.update(fake_az.env)
+    return run_script("test-app-is-running.sh", env=env, path_prefix=fake_az.bin)
+
+
 # test-app-is-deployed.sh
 
 
@@ -110,35 +121,6 @@ def test_deployed_accepts_a_bare_host_name_and_a_trailing_slash(app) -> None:
     )
     assert result.returncode == 0, output_of(result)
     assert server.requests[0].path == "/"
-
-
-def test_deployed_fails_when_the_host_does_not_serve_its_home_page(app) -> None:
-    fake, server = app
-    fake.home_status = 403
-    result = run_script("test-app-is-deployed.sh", env=smoke_env(server))
-    assert result.returncode == 1
-    assert "got 403" in error_lines(result)[0]
-    assert "stopped" in error_lines(result)[0]
-
-
-def test_deployed_fails_and_explains_when_the_functions_did_not_load(app) -> None:
-    fake, server = app
-    fake.functions_loaded = False
-    result = run_script("test-app-is-deployed.sh", env=smoke_env(server))
-    assert result.returncode == 1
-    (error,) = error_lines(result)
-    assert "Expected 401 because /api/slash-start exists and needs a function key; got 404" in error
-    assert "functions did not load" in error
-
-
-def test_deployed_fails_when_a_function_does_not_need_a_key(app) -> None:
-    fake, server = app
-    fake.anonymous = True
-    fake.secret = "the app would refuse the unsigned request anyway"
-    fake.app_status = 200
-    result = run_script("test-app-is-deployed.sh", env=smoke_env(server))
-    assert result.returncode == 1
-    assert "got 200" in error_lines(result)[0]
 
 
 def test_deployed_waits_for_a_host_that_is_still_starting(app) -> None:
@@ -193,6 +175,83 @@ def test_the_retry_settings_must_be_whole_seconds(app, setting: str) -> None:
     assert server.requests == []
 
 
+# Failures either script reports: one error naming the answer and what it most likely means
+
+FAILURES = [
+    pytest.param(
+        "test-app-is-deployed.sh",
+        {"home_status": 403},
+        {},
+        ["got 403", "stopped"],
+        id="deployed-home-page-forbidden",
+    ),
+    pytest.param(
+        "test-app-is-deployed.sh",
+        {"functions_loaded": False},
+        {},
+        [
+            "Expected 401 because /api/slash-start exists and needs a function key; got 404",
+            "functions did not load",
+        ],
+        id="deployed-functions-did-not-load",
+    ),
+    pytest.param(
+        "test-app-is-deployed.sh",
+        {
+            "anonymous": True,
+            "secret": "the app would refuse the unsigned request anyway",
+            "app_status": 200,
+        },
+        {},
+        ["got 200"],
+        id="deployed-function-needs-no-key",
+    ),
+    pytest.param(
+        "test-app-is-running.sh",
+        {},
+        {"SLACK_SIGNING_SECRET": "not-the-app-secret"},
+        ["Expected 200 because a signed ssl_check passes", "got 401", "signing secret"],
+        id="running-wrong-signing-secret",
+    ),
+    pytest.param(
+        "test-app-is-running.sh",
+        {},
+        {"FUNCTION_KEY": "wrong-key"},
+        ["got 401", "wrong function key"],
+        id="running-wrong-function-key",
+    ),
+    pytest.param(
+        "test-app-is-running.sh",
+        {"app_status": 500},
+        {},
+        ["got 500", "app setting is missing"],
+        id="running-app-not-configured",
+    ),
+    pytest.param(
+        "test-app-is-running.sh",
+        {"app_status": 200},
+        {},
+        ["refuses a request without Slack's signature; got 200"],
+        id="running-app-accepts-unsigned-requests",
+    ),
+]
+
+
+@pytest.mark.parametrize(("script", "app_state", "overrides", "expected"), FAILURES)
+def test_a_failed_check_is_one_error_that_explains_the_answer(
+    app, script: str, app_state: dict[str, object], overrides: dict[str, str], expected: list[str]
+) -> None:
+    fake, server = app
+    for name, value in app_state.items():
+        setattr(fake, name, value)
+    env = smoke_env if script == "test-app-is-deployed.sh" else running_env
+    result = run_script(script, env=env(server, **overrides))
+    assert result.returncode == 1
+    (error,) = error_lines(result)
+    for text in expected:
+        assert text in error
+
+
 # test-app-is-running.sh
 
 
@@ -228,26 +287,6 @@ def test_running_never_prints_the_key_or_the_secret(app) -> None:
     assert SIGNING_SECRET not in output_of(result)
 
 
-def test_running_detects_a_wrong_signing_secret(app) -> None:
-    _, server = app
-    result = run_script(
-        "test-app-is-running.sh", env=running_env(server, SLACK_SIGNING_SECRET="not-the-app-secret")
-    )
-    assert result.returncode == 1
-    (error,) = error_lines(result)
-    assert "Expected 200 because a signed ssl_check passes" in error
-    assert "got 401" in error
-    assert "signing secret" in error
-
-
-def test_running_detects_a_wrong_function_key(app) -> None:
-    _, server = app
-    result = run_script("test-app-is-running.sh", env=running_env(server, FUNCTION_KEY="wrong-key"))
-    assert result.returncode == 1
-    assert "got 401" in error_lines(result)[0]
-    assert "wrong function key" in error_lines(result)[0]
-
-
 def test_running_without_the_secret_checks_less_and_says_so(app) -> None:
     _, server = app
     env = running_env(server)
@@ -258,32 +297,15 @@ def test_running_without_the_secret_checks_less_and_says_so(app) -> None:
     assert not any("x-slack-signature" in r.headers for r in server.requests)
 
 
-def test_running_reports_an_app_that_is_not_configured(app) -> None:
-    fake, server = app
-    fake.app_status = 500
-    result = run_script("test-app-is-running.sh", env=running_env(server))
-    assert result.returncode == 1
-    assert "got 500" in error_lines(result)[0]
-    assert "app setting is missing" in error_lines(result)[0]
-
-
-def test_running_fails_when_the_app_accepts_unsigned_requests(app) -> None:
-    fake, server = app
-    fake.app_status = 200
-    result = run_script("test-app-is-running.sh", env=running_env(server))
-    assert result.returncode == 1
-    assert "refuses a request without Slack's signature; got 200" in error_lines(result)[0]
-
-
 def test_running_reads_the_function_key_with_az(app, fake_az: FakeAz) -> None:
     _, server = app
     fake_az.answer(["functionapp", "keys", "list"], stdout=FUNCTION_KEY + "\n")
-    env = running_env(
-        server, APP_NAME="nhsuk-cache-flush-slack-app-func-int-uks", RESOURCE_GROUP="rg-int"
+    result = run_reading_the_key_with_az(
+        server,
+        fake_az,
+        APP_NAME="nhsuk-cache-flush-slack-app-func-int-uks",
+        RESOURCE_GROUP="rg-int",
     )
-    del env["FUNCTION_KEY"]
-    env.update(fake_az.env)
-    result = run_script("test-app-is-running.sh", env=env, path_prefix=fake_az.bin)
     assert result.returncode == 0, output_of(result)
     assert list(fake_az.commands()) == [
         [
@@ -306,10 +328,9 @@ def test_running_reads_the_function_key_with_az(app, fake_az: FakeAz) -> None:
 def test_running_in_a_pipeline_masks_the_key_it_read(app, fake_az: FakeAz) -> None:
     _, server = app
     fake_az.answer(["functionapp", "keys", "list"], stdout=FUNCTION_KEY + "\n")
-    env = running_env(server, APP_NAME="app", RESOURCE_GROUP="rg", TF_BUILD="True")
-    del env["FUNCTION_KEY"]
-    env.update(fake_az.env)
-    result = run_script("test-app-is-running.sh", env=env, path_prefix=fake_az.bin)
+    result = run_reading_the_key_with_az(
+        server, fake_az, APP_NAME="app", RESOURCE_GROUP="rg", TF_BUILD="True"
+    )
     assert result.returncode == 0, output_of(result)
     lines_with_key = [line for line in output_of(result).splitlines() if FUNCTION_KEY in line]
     assert lines_with_key == [f"##vso[task.setsecret]{FUNCTION_KEY}"]
@@ -319,10 +340,9 @@ def test_running_keeps_asking_az_until_the_new_app_has_a_key(app, fake_az: FakeA
     _, server = app
     fake_az.answer(["functionapp", "keys", "list"], exit_code=1, times=2)
     fake_az.answer(["functionapp", "keys", "list"], stdout=FUNCTION_KEY + "\n")
-    env = running_env(server, APP_NAME="app", RESOURCE_GROUP="rg", SMOKE_TEST_TIMEOUT_SECONDS="60")
-    del env["FUNCTION_KEY"]
-    env.update(fake_az.env)
-    result = run_script("test-app-is-running.sh", env=env, path_prefix=fake_az.bin)
+    result = run_reading_the_key_with_az(
+        server, fake_az, APP_NAME="app", RESOURCE_GROUP="rg", SMOKE_TEST_TIMEOUT_SECONDS="60"
+    )
     assert result.returncode == 0, output_of(result)
     assert len(list(fake_az.commands())) == 3
 
@@ -330,10 +350,9 @@ def test_running_keeps_asking_az_until_the_new_app_has_a_key(app, fake_az: FakeA
 def test_running_gives_up_when_az_never_has_a_key(app, fake_az: FakeAz) -> None:
     _, server = app
     fake_az.answer(["functionapp", "keys", "list"], exit_code=1)
-    env = running_env(server, APP_NAME="app", RESOURCE_GROUP="rg", SMOKE_TEST_TIMEOUT_SECONDS="0")
-    del env["FUNCTION_KEY"]
-    env.update(fake_az.env)
-    result = run_script("test-app-is-running.sh", env=env, path_prefix=fake_az.bin)
+    result = run_reading_the_key_with_az(
+        server, fake_az, APP_NAME="app", RESOURCE_GROUP="rg", SMOKE_TEST_TIMEOUT_SECONDS="0"
+    )
     assert result.returncode == 1
     assert "Could not read the function key of app in rg" in result.stdout
     assert not any("x-functions-key" in r.headers for r in server.requests)

@@ -55,17 +55,28 @@ def test_mimetype_and_charset_become_the_content_type(toy):
     assert response.content == "<p>café</p>".encode("latin-1")
 
 
-def test_returning_none_answers_204_without_a_body(toy):
-    response = toy.client.send("GET", "/api/none")
-    assert response.status_code == 204
-    assert response.content == b""
-
-
-def test_returning_a_string_answers_200_text(toy):
-    response = toy.client.send("GET", "/api/text")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
-    assert response.text == "plain text"
+@pytest.mark.parametrize(
+    ("path", "status", "headers", "content"),
+    [
+        pytest.param("/api/none", 204, {}, b"", id="returning-none-answers-204-without-a-body"),
+        pytest.param(
+            "/api/text",
+            200,
+            {"Content-Type": "text/plain; charset=utf-8"},
+            b"plain text",
+            id="returning-a-string-answers-200-text",
+        ),
+        pytest.param(
+            "/api/out", 201, {"X-Made": "yes"}, b"created", id="named-http-output-binding"
+        ),
+    ],
+)
+def test_what_a_function_returns_becomes_the_answer(toy, path, status, headers, content):
+    response = toy.client.send("GET", path)
+    assert response.status_code == status
+    for name, value in headers.items():
+        assert response.headers[name] == value
+    assert response.content == content
 
 
 def test_coroutine_functions_are_awaited_on_the_host_loop(toy, loop_thread):
@@ -73,13 +84,6 @@ def test_coroutine_functions_are_awaited_on_the_host_loop(toy, loop_thread):
     assert response.status_code == 200
     loop_thread_name = LOOP_THREAD_NAME
     assert response.text == f"async on {loop_thread_name}"
-
-
-def test_named_http_output_binding(toy):
-    response = toy.client.send("GET", "/api/out")
-    assert response.status_code == 201
-    assert response.headers["X-Made"] == "yes"
-    assert response.text == "created"
 
 
 def test_function_without_route_or_methods_uses_its_folder_name_and_any_method(toy):

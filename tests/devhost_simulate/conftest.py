@@ -90,6 +90,21 @@ class Received:
     def payload(self) -> dict[str, Any]:
         return json.loads(self.form["payload"])
 
+    def interaction(self, kind: str, user_id: str, user_name: str) -> dict[str, Any]:
+        """The payload of a signed interaction of type ``kind`` from the named user, checked."""
+        assert self.path == "/api/orchestrator-client"
+        assert self.signature_ok
+        assert list(self.form) == ["payload"]
+        payload = self.payload
+        assert payload["type"] == kind
+        assert payload["user"] == {
+            "id": user_id,
+            "username": user_name,
+            "name": user_name,
+            "team_id": payload["team"]["id"],
+        }
+        return payload
+
 
 Answer = tuple[int, str]
 

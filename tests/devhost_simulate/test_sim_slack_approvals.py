@@ -151,18 +151,8 @@ def test_clicking_a_button_in_a_message_sends_signed_block_actions(server: SimSe
     assert answer["container"]["type"] == "message"
 
     [received] = server.app.received
-    assert received.path == "/api/orchestrator-client"
-    assert received.signature_ok
     assert received.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert list(received.form) == ["payload"]
-    payload = received.payload
-    assert payload["type"] == "block_actions"
-    assert payload["user"] == {
-        "id": APPROVER,
-        "username": "ann_approver",
-        "name": "ann_approver",
-        "team_id": payload["team"]["id"],
-    }
+    payload = received.interaction("block_actions", APPROVER, "ann_approver")
     assert payload["container"] == {
         "type": "message",
         "message_ts": posted["ts"],

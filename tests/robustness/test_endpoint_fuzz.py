@@ -10,6 +10,7 @@ from __future__ import annotations
 import azure.functions as func
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from devhost.simulate.cache_flush import evaluate
 from devhost.standins.slack_requests import interaction_body, signature_for, view_submission_payload
@@ -50,6 +51,7 @@ SIGNED_JUNK_EXAMPLES = 20
 
 
 ENDPOINTS = ["slash-start", "orchestrator-client"]
+UNSIGNED_BODIES = {"slash-start": slash_bodies, "orchestrator-client": interaction_bodies}
 
 
 @pytest.fixture
@@ -76,17 +78,6 @@ def check_unsigned(
     assert_reason(response)
     assert outbound(env) == NO_OUTBOUND
     assert_secret_free(logs, [response.get_body().decode()], SECRETS)
-
-
-def check_unsigned_example(
-    env: AppEnv, logs: LogCapture, endpoint: str, case: tuple[bytes, dict[str, str], str]
-) -> None:
-    """One fuzzed unsigned request: refused, and nothing reached."""
-    body, headers, forgery = case
-    reset(env, logs)
-    response = send(env, endpoint, body, headers)
-    check_unsigned(env, logs, response, body, headers)
-    count(endpoint, "unsigned", forgery)
 
 
 def expected_refusal(body: bytes, headers: dict[str, str]) -> int | None:
@@ -118,21 +109,40 @@ def check_signed_status(
     return f"HTTP {status} {reason}"
 
 
+def send_signed(
+    env: AppEnv, logs: LogCapture, endpoint: str, case: tuple[bytes, dict[str, str]]
+) -> tuple[func.HttpResponse, str]:
+    """Send one fuzzed signed request afresh; its answer, checked by ``check_signed_status``,
+    and the outcome to tally."""
+    body, headers = case
+    reset(env, logs)
+    response = send(env, endpoint, body, headers)
+    return response, check_signed_status(env, response, body, headers)
+
+
 def check_quiet(logs: LogCapture, response: func.HttpResponse) -> None:
     """No error logged, and no secret in the logs or the answer."""
     assert_no_errors_logged(logs)
     assert_secret_free(logs, [response.get_body().decode()], SECRETS)
 
 
-# --- /api/slash-start ---------------------------------------------------------------------
+# --- unsigned requests, on both endpoints ---------------------------------------------------
 
 
 @fuzz(UNSIGNED_EXAMPLES)
-@given(case=unsigned_requests(slash_bodies))
-def test_unsigned_slash_commands_are_refused_and_reach_nothing(
-    app_env: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str], str]
+@given(data=st.data())
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_unsigned_requests_are_refused_and_reach_nothing(
+    app_env: AppEnv, captured_logs: LogCapture, endpoint: str, data: st.DataObject
 ) -> None:
-    check_unsigned_example(app_env, captured_logs, "slash-start", case)
+    body, headers, forgery = data.draw(unsigned_requests(UNSIGNED_BODIES[endpoint]), "case")
+    reset(app_env, captured_logs)
+    response = send(app_env, endpoint, body, headers)
+    check_unsigned(app_env, captured_logs, response, body, headers)
+    count(endpoint, "unsigned", forgery)
+
+
+# --- /api/slash-start ---------------------------------------------------------------------
 
 
 @fuzz(SIGNED_EXAMPLES)
@@ -140,10 +150,7 @@ def test_unsigned_slash_commands_are_refused_and_reach_nothing(
 def test_signed_slash_commands_never_fail(
     allowed: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str]]
 ) -> None:
-    body, headers = case
-    reset(allowed, captured_logs)
-    response = send(allowed, "slash-start", body, headers)
-    outcome = check_signed_status(allowed, response, body, headers)
+    response, outcome = send_signed(allowed, captured_logs, "slash-start", case)
     if response.status_code == 200:
         assert response.get_body() == b""
     calls = allowed.slack.calls()
@@ -162,23 +169,12 @@ def test_signed_slash_commands_never_fail(
 # --- /api/orchestrator-client -------------------------------------------------------------
 
 
-@fuzz(UNSIGNED_EXAMPLES)
-@given(case=unsigned_requests(interaction_bodies))
-def test_unsigned_interactions_are_refused_and_reach_nothing(
-    app_env: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str], str]
-) -> None:
-    check_unsigned_example(app_env, captured_logs, "orchestrator-client", case)
-
-
 @fuzz(SIGNED_EXAMPLES)
 @given(case=signed_requests(interaction_forms()))
 def test_signed_interactions_never_fail(
     allowed: AppEnv, captured_logs: LogCapture, case: tuple[bytes, dict[str, str]]
 ) -> None:
-    body, headers = case
-    reset(allowed, captured_logs)
-    response = send(allowed, "orchestrator-client", body, headers)
-    outcome = check_signed_status(allowed, response, body, headers)
+    response, outcome = send_signed(allowed, captured_logs, "orchestrator-client", case)
     if response.status_code == 200 and response.get_body():
         answer = assert_slack_json(response)
         outcome += f" {answer['response_action']}"

@@ -141,13 +141,19 @@ def test_slack_failing_once_during_notifications_is_retried(
     audit(sim, captured_logs, f"notifications, slack views.update and chat.postMessage {kind}")
 
 
+def flow_with_slack_failing_for_good(sim: SimApp, method: str) -> dict[str, Any]:
+    """Run a whole flow while Slack answers ``method`` with 500 every time; the outcome of
+    each notification, from the orchestration's output."""
+    open_form(sim)
+    sim.slack_fault(method, status=500, times=10)
+    notifications: dict[str, Any] = submit_and_finish(sim)["output"]["notifications"]
+    return notifications
+
+
 def test_the_modal_update_failing_for_good_still_reaches_the_user_by_dm(
     sim: SimApp, captured_logs: LogCapture
 ) -> None:
-    open_form(sim)
-    sim.slack_fault("views.update", status=500, times=10)
-    status = submit_and_finish(sim)
-    modal = status["output"]["notifications"]["modal"]
+    modal = flow_with_slack_failing_for_good(sim, "views.update")["modal"]
     assert modal["delivered"] is False
     assert "views.update" in modal["reason"]
     assert [m["text"] for m in sim.dms()] == [views.SUCCESS_TEXT]
@@ -158,10 +164,7 @@ def test_the_modal_update_failing_for_good_still_reaches_the_user_by_dm(
 def test_messages_failing_for_good_still_show_the_result_in_the_modal(
     sim: SimApp, captured_logs: LogCapture
 ) -> None:
-    open_form(sim)
-    sim.slack_fault("chat.postMessage", status=500, times=10)
-    status = submit_and_finish(sim)
-    notifications = status["output"]["notifications"]
+    notifications = flow_with_slack_failing_for_good(sim, "chat.postMessage")
     assert notifications["modal"]["delivered"] is True
     for target in ("dm", "channel"):
         assert notifications[target]["delivered"] is False

@@ -52,13 +52,17 @@ FAULTS: dict[str, Callable[[AppEnv, pytest.MonkeyPatch], None]] = {
 }
 
 
-def call_with_storage_failing(
-    env: AppEnv, monkeypatch: pytest.MonkeyPatch, kind: str, endpoint: str, body: bytes
-) -> func.HttpResponse:
-    """Break storage as ``kind`` says, then send a signed request; it is answered within 3 s."""
-    env.allow(constants.USER_ID)
-    env.blob_proxy.clear()
-    FAULTS[kind](env, monkeypatch)
+@pytest.fixture(params=sorted(FAULTS))
+def kind(request: pytest.FixtureRequest, app_env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The user is allowed, then storage breaks in each of the ways ``FAULTS`` names."""
+    app_env.allow(constants.USER_ID)
+    app_env.blob_proxy.clear()
+    FAULTS[request.param](app_env, monkeypatch)
+    return str(request.param)
+
+
+def send_in_time(env: AppEnv, endpoint: str, body: bytes) -> func.HttpResponse:
+    """Send a signed request; it is answered within Slack's 3 s."""
     started = time.monotonic()
     response = send(env, endpoint, body, slack_headers(constants.SLACK_SIGNING_SECRET, body))
     assert time.monotonic() - started < SLACK_LIMIT_SECONDS
@@ -83,13 +87,10 @@ def check_failed_closed(
     tally[f"faults: {scenario}, storage {kind}"] += 1
 
 
-@pytest.mark.parametrize("kind", sorted(FAULTS))
 def test_slash_command_with_storage_failing_shows_access_unavailable(
-    app_env: AppEnv, captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch, kind: str
+    app_env: AppEnv, captured_logs: LogCapture, kind: str
 ) -> None:
-    response = call_with_storage_failing(
-        app_env, monkeypatch, kind, "slash-start", slash_command_body()
-    )
+    response = send_in_time(app_env, "slash-start", slash_command_body())
     assert response.status_code == 200
     opened, updated = app_env.slack.calls()
     assert opened.method == "views.open"
@@ -99,13 +100,10 @@ def test_slash_command_with_storage_failing_shows_access_unavailable(
     check_failed_closed(app_env, captured_logs, kind, "slash command", [])
 
 
-@pytest.mark.parametrize("kind", sorted(FAULTS))
 def test_submission_with_storage_failing_shows_access_unavailable_and_starts_nothing(
-    app_env: AppEnv, captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch, kind: str
+    app_env: AppEnv, captured_logs: LogCapture, kind: str
 ) -> None:
-    response = call_with_storage_failing(
-        app_env, monkeypatch, kind, "orchestrator-client", view_submission_body()
-    )
+    response = send_in_time(app_env, "orchestrator-client", view_submission_body())
     answer = assert_slack_json(response)
     assert answer["response_action"] == "update"
     assert "could not be checked" in view_text(answer["view"])

@@ -10,8 +10,8 @@ from azure.storage.blob import BlobServiceClient
 
 from devhost.azurite import (
     ACCOUNT_KEY,
-    ACCOUNT_NAME,
     Azurite,
+    BlobService,
     connection_string,
     upload_allowed_users,
 )
@@ -22,6 +22,7 @@ __all__ = [
     "ACCOUNT_KEY",
     "Azurite",
     "BlobProxy",
+    "connection_string",
     "delete_blob",
     "delete_container",
     "upload_allowed_users",
@@ -30,11 +31,12 @@ __all__ = [
 _NOT_FORWARDED = HOP_BY_HOP_HEADERS | {"expect"}
 
 
-class BlobProxy(ScriptedStubServer):
+class BlobProxy(ScriptedStubServer, BlobService):
     """A recording reverse proxy in front of Azurite.
 
     Every request is forwarded unchanged (method, path, query, headers including ``Host``,
-    body); the recording gets the upstream status in ``response_status``. Shared-key
+    body); the recording gets the upstream status in ``response_status``. Its
+    ``connection_string`` leads the storage SDK through the proxy. Shared-key
     signatures still validate: they cover the path, query and signed headers, not the port.
     ``reply``/``always`` answer instead of Azurite (storage errors); ``delay`` holds every
     request before it is forwarded (slow storage).
@@ -45,16 +47,6 @@ class BlobProxy(ScriptedStubServer):
         super().__init__("blob")
         self.upstream_port = upstream_port
         self.delay = 0.0
-
-    @property
-    def blob_endpoint(self) -> str:
-        """The blob endpoint as seen through the proxy."""
-        return f"{self.origin}/{ACCOUNT_NAME}"
-
-    @property
-    def connection_string(self) -> str:
-        """A connection string whose ``BlobEndpoint`` is this proxy."""
-        return connection_string(self.blob_endpoint)
 
     def clear(self) -> None:
         """Forget recordings, scripted replies and the delay."""

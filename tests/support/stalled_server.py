@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import socket
 import threading
-from types import TracebackType
 from typing import Self
 
 from devhost.azurite import connection_string
+from devhost.lifecycle import StartStop
 
 
-class StalledServer:
+class StalledServer(StartStop):
     """Counts the connections it accepts; holds each one open until it stops."""
 
     def __init__(self) -> None:
@@ -43,9 +43,10 @@ class StalledServer:
         """``http://127.0.0.1:PORT``."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self) -> Self:
         """Begin accepting connections in the background."""
         self._thread.start()
+        return self
 
     def stop(self) -> None:
         """Stop accepting and close every held connection."""
@@ -55,20 +56,6 @@ class StalledServer:
             for held in self._held:
                 held.close()
         self._listener.close()
-
-    def __enter__(self) -> Self:
-        """Start, for use in ``with``."""
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop."""
-        self.stop()
 
     def _accept(self) -> None:
         while not self._stopping.is_set():
