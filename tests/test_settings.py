@@ -17,6 +17,12 @@ BASE = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_report_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Problems are logged once per process: keep this module's from hiding others' logs."""
+    monkeypatch.setattr(cfg, "_reported", set())
+
+
 def load(**overrides: str) -> cfg.Settings:
     return load_settings({**BASE, **overrides})
 
