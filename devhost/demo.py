@@ -47,6 +47,7 @@ def instructions(base_url: str) -> str:
     member_id, name = ALLOWED_DEMO_USER
     approver_id, approver = APPROVER_DEMO_USER
     json_header = "-H 'Content-Type: application/json'"
+    where = f'"channel": "{APPROVALS_CHANNEL_NAME}", "ts": "TS"'
     return f"""
 The app is running at {base_url}, with simulated Slack and cache-flush.
 Open {base_url}/sim/slack/ in a browser to use it as in Slack, or use curl:
@@ -68,7 +69,17 @@ Open {base_url}/sim/slack/ in a browser to use it as in Slack, or use curl:
 
 Production flushes need approval: {approver} ({approver_id}, role approver on the
 list) approves them in #{APPROVALS_CHANNEL_NAME}. {GROUP_DEMO_USER[1]} ({GROUP_DEMO_USER[0]})
-may flush as a member of the user group {DEMO_USERGROUP}.
+may flush as a member of the user group {DEMO_USERGROUP}. In the browser, submit for
+production, choose {approver} in "You are" and press Approve. With curl:
+
+  # 4. Run step 1 again, then submit for production: the request waits for approval
+  curl -s {base_url}/sim/slack/submit {json_header} \\
+    -d '{{"user_id": "{member_id}", "environment": "production"}}'
+
+  # 5. Find the request's "ts" in #{APPROVALS_CHANNEL_NAME}, then approve it as {approver}
+  curl -s '{base_url}/sim/slack/messages?channel={APPROVALS_CHANNEL_NAME}'
+  curl -s {base_url}/sim/slack/click {json_header} \\
+    -d '{{"user_id": "{approver_id}", "action_id": "approve_flush", {where}}}'
 
 Press Ctrl-C to stop.
 """

@@ -10,6 +10,7 @@ the orchestrator may use it during replay.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -198,10 +199,14 @@ class Decision:
 
 
 def counted_decision(payload: Any, requester_id: str) -> Decision | None:
-    """The decision an event carries if it counts for this request, otherwise None."""
+    """The decision an event carries if it counts for this request, otherwise None.
+
+    The Python durable client serializes event data before posting it as JSON, so the
+    extension hands the orchestrator the decision as JSON text: that text is decoded here.
+    """
     try:
-        decision = Decision.from_dict(payload)
-    except ValueError:
+        decision = Decision.from_dict(json.loads(payload) if isinstance(payload, str) else payload)
+    except (ValueError, RecursionError):
         return None
     return decision if decision.counts_for(requester_id) else None
 

@@ -1,7 +1,9 @@
-"""Modal interactions: validate a submission, re-check access, start the flush once.
+"""Interactions: validate a submission, re-check access, start the flush once; approval clicks.
 
 Rules in doc/behaviour.md; the deadline and the access decision in
-doc/adr/0012-one-access-decision.md.
+doc/adr/0012-one-access-decision.md. A submission of an environment that needs approval starts
+the same orchestration with an approval plan and answers with the awaiting-approval view; the
+approval buttons are handled in `shared.approval_clicks`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from typing import Any
 
 from azure.durable_functions import DurableOrchestrationClient
 
-from shared import access, views
+from shared import access, approval_views, views
+from shared.approval import ApprovalPlan, DecisionAction, plan_for
+from shared.approval_clicks import handle_approval_click
 from shared.deadline import Deadline
 from shared.orchestration import ORCHESTRATOR, FlushRequest, instance_id, short_error
-from shared.settings import Settings
-from shared.slack_request import ViewSubmission, parse_view_submission
+from shared.settings import USERGROUP_ID, Settings
+from shared.slack_request import (
+    RejectedRequest,
+    ViewSubmission,
+    parse_block_action,
+    parse_view_submission,
+)
 from shared.submission import FORM_CALLBACK_ID, URLS_BLOCK, Submission, validate_submission
 
 logger = logging.getLogger(__name__)
@@ -24,6 +33,7 @@ logger = logging.getLogger(__name__)
 # Kept back from the access re-check for starting the orchestration.
 START_RESERVE_SECONDS = 0.5
 START_FAILED = "The flush could not be started just now. Please submit again in a minute."
+CSV_APPROVERS = "approvers on the allowed-users list"
 
 
 def _update(view: views.View) -> dict[str, Any]:
@@ -74,6 +84,9 @@ async def handle_interaction(
 ) -> dict[str, Any] | None:
     """The JSON answer for an interaction payload, or None for an empty 200."""
     kind = payload["type"]
+    if kind == "block_actions":
+        await _handle_block_action(settings, payload, client, deadline)
+        return None
     if kind != "view_submission":
         logger.info("Ignored a %s interaction", kind)
         return None
@@ -87,6 +100,29 @@ async def handle_interaction(
     if not isinstance(checked, Submission):
         return {"response_action": "errors", "errors": checked}
     return await _start_if_allowed(settings, submission, checked, client, deadline)
+
+
+async def _handle_block_action(
+    settings: Settings,
+    payload: dict[str, Any],
+    client: DurableOrchestrationClient,
+    deadline: Deadline,
+) -> None:
+    """Handle a click on an approval button; log and ignore any other action."""
+    click = parse_block_action(payload)
+    action = DecisionAction.for_action_id(click.action_id) if click else None
+    if click is None or action is None:
+        logger.info("Ignored a block_actions interaction (%s)", click.action_id if click else "")
+        return
+    if not click.value:
+        raise RejectedRequest(400, "Approval action has no value")
+    await handle_approval_click(settings, click, action, client, deadline)
+
+
+def approvers_text(settings: Settings) -> str:
+    """Who may approve, as mrkdwn: the approver user groups as mentions, then the CSV's."""
+    groups = [f"<!subteam^{g}>" for g in settings.approver_usergroups if USERGROUP_ID.fullmatch(g)]
+    return ", ".join([*groups, CSV_APPROVERS])
 
 
 async def _start_if_allowed(
@@ -110,6 +146,11 @@ async def _start_if_allowed(
     if decision is access.Access.UNAVAILABLE or deadline.expired():
         # Nothing starts once Slack may have stopped waiting for this answer.
         return _update(views.access_unavailable_view())
+    try:
+        plan = plan_for(settings, checked.environment, approvers_text(settings))
+    except ValueError:
+        logger.error("Approval is needed for %s but no channel is set", checked.environment)
+        return {"response_action": "errors", "errors": {URLS_BLOCK: START_FAILED}}
     request = FlushRequest(
         user_id=submission.user_id,
         user_name=submission.user_name,
@@ -119,10 +160,20 @@ async def _start_if_allowed(
         urls=checked.urls,
         channel=settings.slack_channel,
         retry_interval_ms=round(settings.retry_interval_seconds * 1000),
+        approval=plan,
     )
     try:
         await start_once(client, request)
     except Exception as error:
         logger.error("Could not start the flush orchestration: %s", short_error(error))
         return {"response_action": "errors", "errors": {URLS_BLOCK: START_FAILED}}
-    return _update(views.processing_view())
+    return _update(_answer_view(request, plan))
+
+
+def _answer_view(request: FlushRequest, plan: ApprovalPlan | None) -> views.View:
+    """The processing view, or the awaiting-approval view with its Cancel request button."""
+    if plan is None:
+        return views.processing_view()
+    return approval_views.awaiting_approval_view(
+        plan, instance_id(request.team_id, request.view_id)
+    )

@@ -196,3 +196,55 @@ def verified_form(body: bytes, headers: Mapping[str, str], signing_secret: str) 
     check_size(body, lowered)
     verify_signature(body, lowered, signing_secret)
     return parse_form(body)
+
+
+@dataclass(frozen=True)
+class BlockAction:
+    """A click on an interactive element (`block_actions`), with what the app uses of it.
+
+    `channel_id` is the channel of the clicked message, and `view_id` the modal clicked in;
+    a click in a modal has no channel.
+    """
+
+    user_id: str
+    user_name: str
+    action_id: str
+    value: str
+    channel_id: str | None
+    view_id: str | None
+
+
+def parse_block_action(payload: Mapping[str, Any]) -> BlockAction | None:
+    """The first action of a `block_actions` payload, or None when it carries no action.
+
+    Strict: a payload without an `actions` list, or whose action or user is malformed,
+    raises a 400 naming what is wrong.
+    """
+    actions = payload.get("actions")
+    if not isinstance(actions, list):
+        raise RejectedRequest(400, "Block action is missing its actions list")
+    if not actions:
+        return None
+    action = actions[0]
+    if not isinstance(action, dict) or not _text(action.get("action_id")):
+        raise RejectedRequest(400, "Block action has no action_id")
+    value = action.get("value", "")
+    if not isinstance(value, str):
+        raise RejectedRequest(400, "Block action value is not text")
+    user = _object(payload.get("user"))
+    if not _text(user.get("id")):
+        raise RejectedRequest(400, "Block action is missing the user")
+    container = _object(payload.get("container"))
+    in_view = container.get("type") == "view"
+    channel_id = _text(container.get("channel_id")) or _text(
+        _object(payload.get("channel")).get("id")
+    )
+    view_id = _text(container.get("view_id")) or _text(_object(payload.get("view")).get("id"))
+    return BlockAction(
+        user_id=user["id"],
+        user_name=_text(user.get("username")) or _text(user.get("name")) or user["id"],
+        action_id=action["action_id"],
+        value=value,
+        channel_id=None if in_view else channel_id or None,
+        view_id=(view_id or None) if in_view else None,
+    )

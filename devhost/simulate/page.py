@@ -2,8 +2,9 @@
 
 The page itself is static (`web/index.html`, `app.css`, `app.js`, no build step, nothing
 fetched from elsewhere); it drives the simulators' own endpoints (`/sim/slack/command`,
-`/submit`, `/close`, `/views`, `/messages`, `/sim/events`). This module serves those files
-and a small JSON description of the demo: who the user can be and where notices go.
+`/submit`, `/close`, `/click`, `/views`, `/messages`, `/sim/events`). This module serves those files
+and a small JSON description of the demo: who the user can be, where notices go and where
+approval requests are posted.
 """
 
 from __future__ import annotations
@@ -82,5 +83,6 @@ class DemoPage:
                 ],
                 "command_channel": {"id": COMMAND_CHANNEL_ID, "name": COMMAND_CHANNEL_NAME},
                 "notices_channel": self._environ.get("SLACK_CHANNEL_NAME") or None,
+                "approvals_channel": self._environ.get("APPROVAL_CHANNEL") or None,
             }
         )

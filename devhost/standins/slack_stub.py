@@ -205,8 +205,13 @@ class SlackStub(StubServer):
             if not isinstance(view_id, str) or (self.strict_views and not known):
                 return {"ok": False, "error": "not_found"}
             return {"ok": True, "view": self._store_view(view_id, args)}
-        if method == "chat.postMessage":
-            return self._post_message(args)
+        messages = {
+            "chat.postMessage": self._post_message,
+            "chat.update": _update_message,
+            "chat.postEphemeral": self._post_ephemeral,
+        }
+        if method in messages:
+            return messages[method](args)
         if method == "auth.test":
             return {
                 "ok": True,
@@ -239,6 +244,13 @@ class SlackStub(StubServer):
             self._views[view_id] = copy.deepcopy(view)
         return view
 
+    def _post_ephemeral(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        if not args.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        if not args.get("user"):
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "message_ts": f"{1700000000 + self._next_id()}.000100"}
+
     def _post_message(self, args: Mapping[str, Any]) -> dict[str, Any]:
         channel = args.get("channel")
         if not isinstance(channel, str) or not channel:
@@ -260,6 +272,19 @@ class SlackStub(StubServer):
         if "blocks" in args:
             message["blocks"] = args["blocks"]
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+
+def _update_message(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Answer ``chat.update`` as Slack does for a message the bot posted."""
+    channel, ts = args.get("channel"), args.get("ts")
+    if not isinstance(channel, str) or not channel:
+        return {"ok": False, "error": "channel_not_found"}
+    if not isinstance(ts, str) or not ts:
+        return {"ok": False, "error": "message_not_found"}
+    if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+        return {"ok": False, "error": "no_text"}
+    message = {"text": args.get("text", ""), "blocks": args.get("blocks", [])}
+    return {"ok": True, "channel": channel, "ts": ts, "text": message["text"], "message": message}
 
 
 def _call_args(request: RecordedRequest) -> dict[str, Any]:

@@ -7,7 +7,7 @@ browser tests are skipped with a loud reason; `make test` installs it when it ca
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,15 +75,25 @@ class DemoHost:
 
 @pytest.fixture(scope="module")
 def demo_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoHost]:
-    """devhost with the simulators, the real app, and an allowed-users list naming demo_user.
+    """devhost with the simulators, the real app, and an allowed-users list naming demo_user."""
+    user_id, user_name = ALLOWED_DEMO_USER
+    csv = f"member_id,name\n{user_id},{user_name}\n"
+    yield from serve_demo(azurite, tmp_path_factory, csv)
+
+
+def serve_demo(
+    azurite: Azurite,
+    tmp_path_factory: pytest.TempPathFactory,
+    csv: str,
+    overrides: Mapping[str, str] | None = None,
+) -> Iterator[DemoHost]:
+    """Run devhost with the simulators and the real app, with `csv` as the allowed-users list.
 
     Every setting is given explicitly (the port is chosen first so that the Slack and
     cache-flush URLs can point at it), so a developer's local.settings.json cannot redirect
-    the app anywhere else.
+    the app anywhere else; `overrides` are extra app settings.
     """
     container = f"demo-{uuid.uuid4().hex[:16]}"
-    user_id, user_name = ALLOWED_DEMO_USER
-    csv = f"member_id,name\n{user_id},{user_name}\n"
     upload_allowed_users(azurite.connection_string, container, ALLOWED_USERS_BLOB, csv)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -95,6 +105,7 @@ def demo_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Ite
         overrides={
             "CACHE_FLUSH_TIMEOUT_SECONDS": "10",
             "ACCESS_REQUEST_HINT": "Ask for access in the web team's support channel.",
+            **(overrides or {}),
         },
     )
     process = start_devhost(
@@ -144,6 +155,11 @@ class PageProblems:
 @pytest.fixture
 def page(demo_host: DemoHost, browser: Browser) -> Iterator[Page]:
     """A fresh browser context on the demo page, with the simulators reset."""
+    yield from open_page(demo_host, browser)
+
+
+def open_page(demo_host: DemoHost, browser: Browser) -> Iterator[Page]:
+    """Reset the simulators, open the demo page in a fresh context, check it for errors."""
     demo_host.post_json("/sim/reset")
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)

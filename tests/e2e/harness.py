@@ -36,11 +36,13 @@ def app_environment(
     container: str,
     *,
     port: int | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The app's settings for one devhost; with ``port``, the secrets are the known ones.
 
     Without ``port`` the Slack and cache-flush settings are left empty, so the simulators
-    fill them with generated values for whatever port devhost gets.
+    fill them with generated values for whatever port devhost gets. ``overrides`` (by
+    variable name) come last.
     """
     base_url = None if port is None else f"http://127.0.0.1:{port}"
     return local_app_settings(
@@ -48,7 +50,7 @@ def app_environment(
         container=container,
         base_url=base_url,
         local_secrets=KNOWN_SECRETS,
-        overrides={CACHE_FLUSH_TIMEOUT_SECONDS: "10"},
+        overrides={CACHE_FLUSH_TIMEOUT_SECONDS: "10", **(overrides or {})},
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,18 +55,25 @@ class AppLauncher:
             allowed_users_csv(user_ids),
         )
 
+    def set_allowed_csv(self, csv: str) -> None:
+        """Write the allowed-users list as given (a role column, for approvers)."""
+        upload_allowed_users(
+            self.azurite.connection_string, self.container, ALLOWED_USERS_BLOB, csv
+        )
+
     def start(
         self,
         *,
         port: int | None = None,
         state_dir: Path | None = None,
         known_secrets: bool = True,
+        overrides: Mapping[str, str] | None = None,
     ) -> RunningApp:
         """Start devhost and wait until it listens.
 
         With ``known_secrets`` the Slack and cache-flush settings are the harness's fixed
         values on a port chosen in advance (``port``, or a free one); otherwise devhost picks
-        the port and its simulators generate them.
+        the port and its simulators generate them. ``overrides`` are extra app settings.
         """
         state = state_dir or self.work_dir / f"state-{len(self.processes)}"
         for attempt in range(_PORT_ATTEMPTS):
@@ -74,6 +82,7 @@ class AppLauncher:
                 self.azurite.connection_string,
                 self.container,
                 port=chosen if known_secrets else None,
+                overrides=overrides,
             )
             process = start_devhost(REPO_ROOT, state, env, port=chosen, cwd=self.work_dir)
             self.processes.append(process)

@@ -5,7 +5,9 @@ binding, pointing at this server, so ``DurableOrchestrationClient(binding_json)`
 unchanged. Starts honour ``overridableExistingInstanceStates: NonRunningStates``: starting an
 instance that is Pending/Running/ContinuedAsNew/Suspended is refused as the extension refuses it
 (409 with ``{"Message": ...}``, or with ``refusal="legacy"`` the 500 error body older extension
-versions sent); a start over a finished instance replaces it.
+versions sent); a start over a finished instance replaces it. Events raised on an instance are
+recorded and answered as the extension answers them: 202 while it runs, 410 once it has
+finished, 404 for an unknown instance (``event_status`` forces another answer).
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ class DurableStart:
     headers: dict[str, str] = field(repr=False)
 
 
+@dataclass(frozen=True)
+class RaisedEvent:
+    """One raiseEvent request: the instance, the event name, its decoded data and the answer."""
+
+    instance_id: str
+    name: str
+    data: Any
+    status: int
+
+
 @dataclass
 class _Instance:
     name: str
@@ -84,6 +96,8 @@ class DurableApiStub(StubServer):
         self.refusal = refusal
         self._starts: list[DurableStart] = []
         self._instances: dict[str, _Instance] = {}
+        self._events: list[RaisedEvent] = []
+        self.event_status: int | None = None
 
     @property
     def rpc_base_url(self) -> str:
@@ -134,6 +148,12 @@ class DurableApiStub(StubServer):
         """Every start request received (accepted or refused), in arrival order."""
         with self._cond:
             return list(self._starts)
+
+    @property
+    def events(self) -> list[RaisedEvent]:
+        """Every raiseEvent request received, in arrival order, with the status answered."""
+        with self._cond:
+            return list(self._events)
 
     def accepted_starts(self) -> list[DurableStart]:
         """The start requests that created or replaced an instance."""
@@ -191,6 +211,7 @@ class DurableApiStub(StubServer):
         with self._cond:
             self._starts.clear()
             self._instances.clear()
+            self._events.clear()
         super().clear()
 
     def handle(self, request: RecordedRequest) -> Reply:
@@ -204,7 +225,23 @@ class DurableApiStub(StubServer):
             return self._start(request, parts[1], instance_id)
         if parts[0] == "instances" and len(parts) == 2 and request.method == "GET":
             return self._status(request, parts[1])
+        if parts[0] == "instances" and len(parts) == 4 and parts[2] == "raiseEvent":
+            return self._raise_event(request, parts[1], parts[3])
         return Reply(status=404)
+
+    def _raise_event(self, request: RecordedRequest, instance_id: str, name: str) -> Reply:
+        with self._cond:
+            found = self._instances.get(instance_id)
+            if self.event_status is not None:
+                status = self.event_status
+            elif found is None:
+                status = 404
+            else:
+                status = 202 if found.runtime_status in RUNNING_STATES else 410
+            data = json.loads(request.body) if request.body else None
+            self._events.append(RaisedEvent(instance_id, name, _decode(data), status))
+            self._cond.notify_all()
+        return Reply(status=status, json={} if status == 202 else {"Message": "refused"})
 
     def _start(self, request: RecordedRequest, name: str, instance_id: str) -> Reply:
         try:

@@ -23,11 +23,12 @@
     userId: null,
     commandChannel: { id: "C0SIMGENRL", name: "general" },
     noticesChannel: null,
+    approvalsChannel: null,
     since: 0,
     feed: [],
     ephemeral: [],
     modal: null,
-    rendered: { dms: "", notices: "", ephemeral: "" },
+    rendered: { dms: "", notices: "", approvals: "", ephemeral: "" },
   };
 
   // --- DOM helpers -------------------------------------------------------------------------
@@ -97,6 +98,12 @@
     }
     if (target.startsWith("#")) {
       return h("span", { class: "mention" }, "#", label || target.slice(1));
+    }
+    if (target.startsWith("!date^")) {
+      return h("time", { class: "date" }, label || target.split("^")[1]);
+    }
+    if (target.startsWith("!subteam^")) {
+      return h("span", { class: "mention" }, "@", label || target.split("^")[1]);
     }
     if (target.startsWith("!")) {
       return h("span", { class: "mention" }, "@", label || target.slice(1).split("^")[0]);
@@ -223,11 +230,31 @@
       h("div", { class: "field-error", id: `${id}-error`, role: "alert" }));
   }
 
-  function renderBlocks(blocks, { inputs = false } = {}) {
+  // Buttons (the approval request's Approve and Reject, the modal's Cancel request) are drawn
+  // and clicked as the chosen user; an actions block with anything else is not drawn.
+  function isButton(element) {
+    return element && element.type === "button" && typeof element.action_id === "string" &&
+      element.action_id !== "";
+  }
+
+  function actionsBlock(block, where) {
+    const elements = Array.isArray(block.elements) ? block.elements : [];
+    if (!where || !elements.length || !elements.every(isButton)) return unsupported('block "actions"');
+    return h("div", { class: "block actions" }, elements.map((element) =>
+      h("button", {
+        type: "button",
+        class: `block-button ${element.style || "default"}`,
+        "data-action-id": element.action_id,
+        onclick: (event) => clickButton(event.currentTarget, where, element),
+      }, textObject(element.text))));
+  }
+
+  function renderBlocks(blocks, { inputs = false, where = null } = {}) {
     if (!Array.isArray(blocks)) return [];
     return blocks.map((block, index) => {
       switch (block && block.type) {
         case "section": return sectionBlock(block);
+        case "actions": return actionsBlock(block, where);
         case "header": return h("h3", { class: "block header" }, textObject(block.text));
         case "divider": return h("hr", { class: "block divider" });
         case "context": return contextBlock(block);
@@ -354,7 +381,7 @@
       onsubmit: (event) => { event.preventDefault(); submitModal(); } },
       h("header", { class: "modal-header" }, h("h2", { id: "modal-title" }, title)),
       h("div", { class: "modal-body" },
-        renderBlocks(view.blocks, { inputs: true }),
+        renderBlocks(view.blocks, { inputs: true, where: { view_id: view.id } }),
         h("div", { class: "modal-alert", id: "modal-alert", role: "alert", hidden: true })),
       h("footer", { class: "modal-footer" },
         h("button", { type: "button", class: "secondary", id: "modal-close",
@@ -452,16 +479,41 @@
 
   function messageItem(record, note) {
     const message = record.message || {};
+    const where = record.ephemeral ? null : { channel: record.channel, ts: message.ts };
     const body = Array.isArray(message.blocks) && message.blocks.length
-      ? renderBlocks(message.blocks)
+      ? renderBlocks(message.blocks, { where })
       : [h("div", { class: "block section" }, h("div", { class: "text" }, mrkdwn(message.text || "")))];
-    return h("li", { class: "message", "data-ts": message.ts || "" },
+    const shownNote = note || (record.ephemeral ? "Only visible to you" : null);
+    return h("li", { class: `message${record.ephemeral ? " ephemeral" : ""}`, "data-ts": message.ts || "" },
       h("div", { class: "meta" },
         h("span", { class: "author" }, "Cache Flush"),
         h("span", { class: "badge" }, "APP"),
         h("span", { class: "time" }, messageTime(message.ts)),
-        note ? h("span", { class: "note" }, note) : null),
+        message.edited ? h("span", { class: "note edited" }, "(edited)") : null,
+        shownNote ? h("span", { class: "note" }, shownNote) : null),
       h("div", { class: "message-body" }, body));
+  }
+
+  async function clickButton(button, where, element) {
+    button.disabled = true;
+    const label = element.text && element.text.text ? element.text.text : element.action_id;
+    try {
+      const { status, data } = await postJSON("/sim/slack/click", {
+        ...who(), action_id: element.action_id, ...where,
+      });
+      if (status !== 200) {
+        addFeed("error", `${label} failed`, `The simulator answered HTTP ${status}: ${data.error || ""}`);
+      } else if (data.status === null || data.status === undefined) {
+        addFeed("error", `${label} failed`, `Slack could not reach the app (${data.error}).`);
+      } else if (data.status !== 200) {
+        addFeed("error", `${label} failed`, `The app answered HTTP ${data.status}.`);
+      }
+    } catch (error) {
+      addFeed("error", `${label} failed`, `Could not reach devhost: ${error.message}`);
+    } finally {
+      button.disabled = false;
+      scheduleRefresh();
+    }
   }
 
   function drawMessages(listId, records, emptyText) {
@@ -486,13 +538,14 @@
   async function refresh() {
     const userId = state.userId;
     const enc = encodeURIComponent;
-    const noticeQuery = state.noticesChannel
-      ? getJSON(`/sim/slack/messages?channel=${enc(state.noticesChannel)}`)
-      : Promise.resolve({ messages: [] });
-    const [views, dms, notices, general] = await Promise.all([
+    const channelQuery = (channel) => (channel
+      ? getJSON(`/sim/slack/messages?channel=${enc(channel)}&visible_to=${enc(userId)}`)
+      : Promise.resolve({ messages: [] }));
+    const [views, dms, notices, approvals, general] = await Promise.all([
       getJSON(`/sim/slack/views?user_id=${enc(userId)}`),
       getJSON(`/sim/slack/messages?user_id=${enc(userId)}`),
-      noticeQuery,
+      channelQuery(state.noticesChannel),
+      channelQuery(state.approvalsChannel),
       getJSON(`/sim/slack/messages?channel=${enc(state.commandChannel.id)}`),
     ]);
     if (userId !== state.userId) return;
@@ -500,6 +553,8 @@
     drawMessages("dms", dms.messages, "No direct messages yet.");
     drawMessages("notices", notices.messages,
       state.noticesChannel ? "No posts yet." : "No notices channel is configured.");
+    drawMessages("approvals", approvals.messages,
+      state.approvalsChannel ? "No approval requests yet." : "Approvals are not configured.");
     const ephemeral = general.messages.filter((record) => record.user_id === userId);
     const signature = JSON.stringify(ephemeral.map((record) => record.message));
     if (state.rendered.ephemeral !== signature) {
@@ -556,7 +611,7 @@
   function chooseUser(userId) {
     state.userId = userId;
     state.modal = null;
-    state.rendered = { dms: "", notices: "", ephemeral: "" };
+    state.rendered = { dms: "", notices: "", approvals: "", ephemeral: "" };
     state.ephemeral = [];
     $("overlay").replaceChildren();
     $("overlay").hidden = true;
@@ -588,13 +643,20 @@
     state.users = demo.users;
     state.commandChannel = demo.command_channel;
     state.noticesChannel = demo.notices_channel;
+    state.approvalsChannel = demo.approvals_channel;
     $("workspace-name").textContent = demo.workspace;
     $("channel-name").textContent = `# ${demo.command_channel.name}`;
     document.querySelector("label[for=message]").textContent = `Message #${demo.command_channel.name}`;
     $("notices-name").textContent = demo.notices_channel || "notices (not configured)";
+    $("approvals-name").textContent = demo.approvals_channel || "approvals (not configured)";
     const select = $("who");
+    const describe = (user) => [
+      user.allowed ? "on the list" : "not on the list",
+      user.approver ? "approver" : null,
+      ...user.usergroups.map((group) => `in ${group}`),
+    ].filter(Boolean).join(", ");
     select.replaceChildren(...demo.users.map((user) => h("option", { value: user.id },
-      `${user.name} (${user.id}) · ${user.allowed ? "allowed" : "not on the list"}`)));
+      `${user.name} (${user.id}) · ${describe(user)}`)));
     select.disabled = false;
     select.addEventListener("change", () => chooseUser(select.value));
     wireComposer();

@@ -1,0 +1,236 @@
+"""Clicks on the approval buttons: check them, raise the decision, or tell the clicker why not.
+
+A click (`approve_flush`, `reject_flush`, `cancel_flush`; each button's value is the
+instance ID) is checked against the instance's durable status: the request must still wait
+for a decision, approve and reject come from an approver who is not the requester (four
+eyes), cancel from the requester alone. A valid click is raised on the instance as a
+`Decision`; the orchestrator takes the first one. A refused click changes nothing, and the
+clicker alone is told why: ephemerally in the message's channel, or by direct message for a
+click in the modal. Everything happens within the request's deadline
+(doc/behaviour.md, "Approvals and user groups").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from azure.durable_functions import DurableOrchestrationClient
+
+from shared import access
+from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage
+from shared.deadline import Deadline, run_within
+from shared.orchestration import FlushRequest, short_error
+from shared.settings import Settings
+from shared.slack_api import INTERACTIVE_MAX_RETRY_AFTER_SECONDS, error_code, web_client
+from shared.slack_request import BlockAction
+
+logger = logging.getLogger(__name__)
+
+# Kept back from the checks for raising the decision and telling the clicker.
+REPLY_RESERVE_SECONDS = 0.5
+PENDING_RUNTIME_STATUSES = frozenset({"Pending", "Running"})
+_INSTANCE_ID = re.compile(r"flush-[A-Za-z0-9_-]{1,94}")
+
+
+class Refusal(enum.Enum):
+    """Why a click changed nothing; the value is what the clicker is told."""
+
+    UNKNOWN = "This approval request is not known to the app, so nothing changed."
+    NOT_APPROVAL = "This cache flush does not wait for approval, so nothing changed."
+    NOT_PENDING = "This request is no longer waiting for a decision{ending}. Nothing changed."
+    NOT_APPROVER = (
+        "Only approvers can approve or reject cache flushes. Nothing changed. Ask the app's "
+        "administrators if you should be one."
+    )
+    OWN_REQUEST = (
+        "You asked for this flush, so someone else must approve or reject it (four eyes). "
+        "To withdraw it, use *Cancel request*. Nothing changed."
+    )
+    NOT_REQUESTER = "Only the person who asked for this flush can cancel it. Nothing changed."
+    CHECK_UNAVAILABLE = (
+        "Your click could not be checked right now, so nothing changed. Please try again in "
+        "a minute."
+    )
+    NOT_RECORDED = (
+        "Your decision could not be recorded in time, so nothing changed. Please try again in "
+        "a minute."
+    )
+
+
+ENDINGS = {
+    Stage.APPROVED: ": it was already approved",
+    Stage.FLUSHED: ": it was already approved",
+    Stage.FLUSH_FAILED: ": it was already approved",
+    Stage.REJECTED: ": it was already rejected",
+    Stage.CANCELLED: ": the requester cancelled it",
+    Stage.EXPIRED: ": it expired",
+    Stage.REQUEST_FAILED: ": the approval request could not be posted",
+}
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """What the durable status says of a request: its input and whether it still waits."""
+
+    request: FlushRequest
+    pending: bool
+    stage: Stage | None
+
+
+def _json_value(value: Any) -> Any:
+    """A status field that the extension may hand over as JSON text, decoded."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+async def _read_request(
+    client: DurableOrchestrationClient, instance: str, deadline: Deadline
+) -> PendingRequest | Refusal:
+    """The request behind an instance ID, or why the click cannot be taken."""
+    if not _INSTANCE_ID.fullmatch(instance):
+        return Refusal.UNKNOWN
+    try:
+        status = await asyncio.wait_for(
+            client.get_status(instance, show_input=True), deadline.remaining()
+        )
+    except Exception as error:
+        logger.warning("Could not read the status of %s: %s", instance, short_error(error))
+        return Refusal.CHECK_UNAVAILABLE
+    if not status:
+        return Refusal.UNKNOWN
+    data = _json_value(status.input_)
+    try:
+        request = FlushRequest.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Refusal.UNKNOWN
+    if request.approval is None:
+        return Refusal.NOT_APPROVAL
+    runtime = status.runtime_status.value if status.runtime_status else ""
+    stage = Stage.of_status(_json_value(status.custom_status))
+    waiting = stage is Stage.AWAITING_APPROVAL or (stage is None and runtime == "Pending")
+    return PendingRequest(request, runtime in PENDING_RUNTIME_STATUSES and waiting, stage)
+
+
+def _who_may(click: BlockAction, action: DecisionAction, found: PendingRequest) -> Refusal | None:
+    """The refusal that needs no I/O: the request has ended, or four eyes forbid the click."""
+    if not found.pending:
+        return Refusal.NOT_PENDING
+    is_requester = click.user_id == found.request.user_id
+    if action is DecisionAction.CANCEL:
+        return None if is_requester else Refusal.NOT_REQUESTER
+    return Refusal.OWN_REQUEST if is_requester else None
+
+
+async def _check(
+    settings: Settings,
+    click: BlockAction,
+    action: DecisionAction,
+    client: DurableOrchestrationClient,
+    deadline: Deadline,
+) -> Refusal | Stage | None:
+    """None if the click may be raised; otherwise the refusal (or the ending it came after)."""
+    checks = deadline.earlier_by(REPLY_RESERVE_SECONDS)
+    found = await _read_request(client, click.value, checks)
+    if isinstance(found, Refusal):
+        return found
+    refusal = _who_may(click, action, found)
+    if refusal is Refusal.NOT_PENDING and found.stage is not None:
+        return found.stage
+    if refusal is not None or action is DecisionAction.CANCEL:
+        return refusal
+    decision = await asyncio.to_thread(
+        access.check, settings, click.user_id, access.Permission.APPROVE, checks
+    )
+    if decision is access.Access.GRANTED:
+        return None
+    return (
+        Refusal.CHECK_UNAVAILABLE if decision is access.Access.UNAVAILABLE else Refusal.NOT_APPROVER
+    )
+
+
+async def handle_approval_click(
+    settings: Settings,
+    click: BlockAction,
+    action: DecisionAction,
+    client: DurableOrchestrationClient,
+    deadline: Deadline,
+) -> None:
+    """Raise a valid click as the decision, or tell the clicker privately why it was refused."""
+    checked = await _check(settings, click, action, client, deadline)
+    if checked is None:
+        checked = await _raise(click, action, client, deadline)
+    if checked is None:
+        return
+    if isinstance(checked, Stage):
+        text = Refusal.NOT_PENDING.value.format(ending=ENDINGS.get(checked, ""))
+        reason = f"{Refusal.NOT_PENDING.name} ({checked.value})"
+    else:
+        text = checked.value.format(ending="")
+        reason = checked.name
+    logger.info(
+        "Refused %s by %s on %s: %s", click.action_id, click.user_id, click.value[:100], reason
+    )
+    await asyncio.to_thread(_tell_clicker, settings, click, text, deadline)
+
+
+async def _raise(
+    click: BlockAction,
+    action: DecisionAction,
+    client: DurableOrchestrationClient,
+    deadline: Deadline,
+) -> Refusal | None:
+    """Raise the decision on the instance; a refusal if it could not be raised."""
+    decision = Decision(action, click.user_id, click.user_name)
+    try:
+        await asyncio.wait_for(
+            client.raise_event(click.value, DECISION_EVENT, decision.to_dict()),
+            deadline.earlier_by(REPLY_RESERVE_SECONDS / 2).remaining(),
+        )
+    except TimeoutError:
+        logger.warning("Raising the decision on %s did not finish in time", click.value)
+        return Refusal.NOT_RECORDED
+    except Exception as error:
+        # The instance ended between the status check and the event (410), or vanished.
+        logger.info("The decision on %s was not taken: %s", click.value, short_error(error))
+        return Refusal.NOT_PENDING
+    logger.info(
+        "Audit: %s (%s) clicked %s on %s",
+        click.user_name,
+        click.user_id,
+        action.value,
+        click.value,
+    )
+    return None
+
+
+def _tell_clicker(settings: Settings, click: BlockAction, text: str, deadline: Deadline) -> None:
+    """Tell the clicker alone: ephemerally in the channel, or by DM for a click in a modal."""
+    client = web_client(
+        settings,
+        deadline.call_timeout(),
+        max_retry_after_seconds=INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+        rate_limit_retries=0,
+    )
+
+    def send() -> None:
+        if click.channel_id:
+            client.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
+        else:
+            client.chat_postMessage(channel=click.user_id, text=text)
+
+    try:
+        run_within(deadline, send)
+    except Exception as error:
+        logger.warning(
+            "Could not tell %s why the click was refused: %s", click.user_id, error_code(error)
+        )
