@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
@@ -62,7 +63,6 @@ OPTIONAL_DEFAULTS: Mapping[str, str | None] = {
 ALL_VARIABLES = (*REQUIRED, *OPTIONAL_DEFAULTS)
 
 ENVIRONMENTS = ("production", "staging")
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 USERGROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
 
 # Inclusive ranges of the numeric settings: (lowest, highest).
@@ -148,8 +148,17 @@ def _number(
 
 
 def is_local_host(host: str) -> bool:
-    """Whether a URL host is this machine (where plain http is acceptable)."""
-    return host.lower().strip("[]") in LOCAL_HOSTS
+    """Whether a URL host is this machine, where plain http is acceptable.
+
+    That is `localhost` or a loopback address (127.0.0.0/8, ::1).
+    """
+    name = host.lower().strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_https(environ: Mapping[str, str], name: str, problems: list[str]) -> str:

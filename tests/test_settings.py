@@ -91,9 +91,15 @@ def test_service_urls_must_use_https(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [cfg.CACHE_FLUSH_URL, cfg.SLACK_API_URL])
-@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]"])
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "127.0.0.1", "127.0.0.2", "[::1]"])
 def test_plain_http_is_accepted_for_this_machine(name: str, host: str) -> None:
     load(**{name: f"http://{host}:7071/api/x"})
+
+
+@pytest.mark.parametrize("name", [cfg.CACHE_FLUSH_URL, cfg.SLACK_API_URL])
+@pytest.mark.parametrize("host", ["localhost.example.net", "128.0.0.1", "10.0.0.1", "[::2]"])
+def test_plain_http_is_refused_for_other_hosts(name: str, host: str) -> None:
+    assert f"{name} must use https" in problem(**{name: f"http://{host}/api/x"})
 
 
 @pytest.mark.parametrize("name", [cfg.CACHE_FLUSH_URL, cfg.SLACK_API_URL])
