@@ -36,6 +36,10 @@ def _spread(summary: dict[str, Any], unit: str) -> str:
     return f"{_ms(summary['median'])} {unit} ({_ms(summary['min'])}-{_ms(summary['max'])})"
 
 
+def _pct_spread(summary: dict[str, Any]) -> str:
+    return f"{_pct(summary['median'])} ({_pct(summary['min'])}-{_pct(summary['max'])})"
+
+
 def _runs_row(label: str, figure: dict[str, Any], unit: str = "ms") -> str:
     return (
         f"| {label} | {_spread(figure['p50'], unit)} | {_spread(figure['p99'], unit)} "
@@ -162,16 +166,14 @@ def markdown(result: dict[str, Any]) -> str:
         ("/api/orchestrator-client", ack["orchestrator_client_ms"]),
     )
     e2e = figures["end_to_end"]
-    functions_share, host_share = e2e["functions_share"], e2e["host_share"]
     lines += _runs_table(
         "**4. End-to-end**: submission -> result DM, instant simulators, one flow at a time.",
         ("submission -> result DM", e2e["end_to_end_ms"]),
     )
     lines += [
-        f"Share of that time with a function running: {_pct(functions_share['median'])} "
-        f"({_pct(functions_share['min'])}-{_pct(functions_share['max'])}); in devhost "
-        f"outside the functions (engine, HTTP, simulators): {_pct(host_share['median'])} "
-        f"({_pct(host_share['min'])}-{_pct(host_share['max'])}).",
+        f"Share of that time with a function running: {_pct_spread(e2e['functions_share'])}; "
+        "in devhost outside the functions (engine, HTTP, simulators): "
+        f"{_pct_spread(e2e['host_share'])}.",
         "",
     ]
     allowed = figures["allowed_users"]

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.deadline import Deadline
-from shared.http_responses import MISCONFIGURED, empty_response, json_response, text_response
+from shared.http_responses import admit, empty_response, json_response, refusal
 from shared.interaction import handle_interaction
-from shared.settings import ConfigurationError, load_settings
-from shared.slack_request import RejectedRequest, parse_interaction, verified_form
-
-logger = logging.getLogger(__name__)
+from shared.slack_request import RejectedRequest, parse_interaction
 
 
 async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
     """Verify the request, validate a submission, start the flush, answer Slack."""
-    deadline = Deadline.for_slack_request()
+    request = admit(req)
+    if isinstance(request, func.HttpResponse):
+        return request
     try:
-        settings = load_settings()
-    except ConfigurationError:
-        return text_response(MISCONFIGURED, 500)
-    try:
-        fields = verified_form(req.get_body(), req.headers, settings.slack_signing_secret)
-        payload = parse_interaction(fields)
+        payload = parse_interaction(request.fields)
         client = df.DurableOrchestrationClient(starter)
-        answer = await handle_interaction(settings, payload, client, deadline)
+        answer = await handle_interaction(request.settings, payload, client, request.deadline)
     except RejectedRequest as rejected:
-        return text_response(rejected.reason, rejected.status)
+        return refusal(rejected)
     return empty_response() if answer is None else json_response(answer)

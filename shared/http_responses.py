@@ -1,11 +1,16 @@
-"""HttpResponse shapes shared by the HTTP functions."""
+"""What the HTTP functions share: the gate every Slack request passes, and the answer shapes."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
+
+from shared.deadline import Deadline
+from shared.settings import ConfigurationError, Settings, load_settings
+from shared.slack_request import RejectedRequest, verified_form
 
 MISCONFIGURED = "The app is not configured correctly"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -35,3 +40,35 @@ def text_response(reason: str, status: int) -> func.HttpResponse:
 def empty_response() -> func.HttpResponse:
     """200 with an empty body: Slack's acknowledgement."""
     return func.HttpResponse(b"", status_code=200)
+
+
+def refusal(rejected: RejectedRequest) -> func.HttpResponse:
+    """The answer to a request the app refuses: its status, its reason as text."""
+    return text_response(rejected.reason, rejected.status)
+
+
+@dataclass(frozen=True)
+class SlackRequest:
+    """A request that passed the gate: the settings, its form fields and its deadline."""
+
+    settings: Settings
+    fields: dict[str, str]
+    deadline: Deadline
+
+
+def admit(req: func.HttpRequest) -> SlackRequest | func.HttpResponse:
+    """Start the request's deadline, load the settings and verify the request.
+
+    Returns the verified request, or the answer for it: 500 when the app is misconfigured,
+    the refusal when the request fails verification (doc/behaviour.md).
+    """
+    deadline = Deadline.for_slack_request()
+    try:
+        settings = load_settings()
+    except ConfigurationError:
+        return text_response(MISCONFIGURED, 500)
+    try:
+        fields = verified_form(req.get_body(), req.headers, settings.slack_signing_secret)
+    except RejectedRequest as rejected:
+        return refusal(rejected)
+    return SlackRequest(settings, fields, deadline)

@@ -5,16 +5,20 @@ See doc/behaviour.md, "Using the Slack Web API".
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.client import WebClient
 
+from shared.deadline import Deadline
 from shared.settings import Settings
 
 CLOSED_VIEW_ERRORS = frozenset({"not_found", "view_not_found"})
@@ -22,6 +26,9 @@ INTERACTIVE_TIMEOUT_SECONDS = 2
 BACKGROUND_TIMEOUT_SECONDS = 10
 INTERACTIVE_MAX_RETRY_AFTER_SECONDS = 1
 BACKGROUND_MAX_RETRY_AFTER_SECONDS = 5
+# Under a deadline, a retry is attempted only when at least this much time is left after its
+# longest wait.
+MIN_RETRY_SECONDS = 0.3
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -50,19 +57,50 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         return retry_after.isdecimal() and int(retry_after) <= self.max_retry_after_seconds
 
 
+class _WithinDeadline(RetryHandler):
+    """One of slack-sdk's retry handlers, held to a request's deadline as well.
+
+    A retry is attempted only while the deadline leaves room for the longest wait and a
+    short call after it; the attempt after the wait gets what remains as its timeout.
+    """
+
+    def __init__(
+        self, inner: RetryHandler, client: WebClient, deadline: Deadline, max_wait_seconds: float
+    ) -> None:
+        super().__init__(max_retry_count=inner.max_retry_count)
+        self._inner = inner
+        self._client = client
+        self._timeout = client.timeout
+        self._deadline = deadline
+        self._max_wait_seconds = max_wait_seconds
+
+    def can_retry(self, **attempt: Any) -> bool:
+        """Defer to the wrapped handler, unless the deadline is too close."""
+        if self._deadline.remaining() < self._max_wait_seconds + MIN_RETRY_SECONDS:
+            return False
+        return self._inner.can_retry(**attempt)
+
+    def prepare_for_next_attempt(self, **attempt: Any) -> None:
+        """Wait as the wrapped handler does, then give the next attempt what remains."""
+        self._inner.prepare_for_next_attempt(**attempt)
+        self._client.timeout = within(self._timeout, self._deadline)  # type: ignore[assignment]
+
+
 def web_client(
     settings: Settings,
     timeout: float,
     *,
     max_retry_after_seconds: int,
     rate_limit_retries: int = 1,
+    deadline: Deadline | None = None,
 ) -> WebClient:
     """A WebClient on the configured base URL, with a timeout and bounded retry handlers.
 
     Connection resets are retried once; HTTP 429 is retried after its `Retry-After` only
     when Slack asks for at most `max_retry_after_seconds`, so no call ever sleeps longer.
+    With a `deadline`, no call outlasts it and a retry starts only while it leaves time.
     """
-    return WebClient(
+    client = WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=timeout,  # type: ignore[arg-type]  # urllib accepts fractions of a second
@@ -71,6 +109,19 @@ def web_client(
             BoundedRateLimitRetryHandler(rate_limit_retries, max_retry_after_seconds),
         ],
     )
+    if deadline is None:
+        return client
+    client.retry_handlers = [
+        _WithinDeadline(handler, client, deadline, max_retry_after_seconds)
+        for handler in client.retry_handlers
+    ]
+    client.timeout = within(timeout, deadline)  # type: ignore[assignment]
+    return client
+
+
+def within(timeout: float, deadline: Deadline) -> float:
+    """One call's timeout: its usual bound, or less when the deadline is closer."""
+    return min(timeout, deadline.call_timeout())
 
 
 def error_code(error: Exception) -> str:

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.client import WebClient
 
 from shared import access, views
@@ -23,6 +19,7 @@ from shared.slack_api import (
     error_code,
     is_closed_view,
     web_client,
+    within,
 )
 from shared.slack_request import SlashCommand
 
@@ -30,65 +27,11 @@ logger = logging.getLogger(__name__)
 
 # Kept back from the access check for the views.update (and DM) that follow it.
 UPDATE_RESERVE_SECONDS = 0.6
-# A retry is attempted only when at least this much time is left after its wait.
-MIN_RETRY_SECONDS = 0.3
-
-
-class _WithinDeadline(RetryHandler):
-    """A slack-sdk retry handler that retries only while the deadline leaves time."""
-
-    def __init__(self, inner: RetryHandler, client: WebClient, deadline: Deadline) -> None:
-        super().__init__(max_retry_count=inner.max_retry_count)
-        self._inner = inner
-        self._client = client
-        self._deadline = deadline
-
-    def can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        """Defer to the wrapped handler, unless the deadline is too close."""
-        if self._deadline.remaining() < INTERACTIVE_MAX_RETRY_AFTER_SECONDS + MIN_RETRY_SECONDS:
-            return False
-        return self._inner.can_retry(state=state, request=request, response=response, error=error)
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        """Wait as the wrapped handler does, then give the next attempt what remains."""
-        self._inner.prepare_for_next_attempt(
-            state=state, request=request, response=response, error=error
-        )
-        self._client.timeout = _timeout(self._deadline)  # type: ignore[assignment]
-
-
-def _timeout(deadline: Deadline) -> float:
-    """One Slack call's timeout: its usual bound, or less when the deadline is closer."""
-    return min(INTERACTIVE_TIMEOUT_SECONDS, deadline.call_timeout())
-
-
-def _client_within(settings: Settings, deadline: Deadline) -> WebClient:
-    client = web_client(
-        settings,
-        _timeout(deadline),
-        max_retry_after_seconds=INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
-    )
-    client.retry_handlers = [_WithinDeadline(h, client, deadline) for h in client.retry_handlers]
-    return client
 
 
 def _bounded(client: WebClient, deadline: Deadline) -> WebClient:
     """The client, its next call bounded by the deadline too."""
-    client.timeout = _timeout(deadline)  # type: ignore[assignment]  # fractions work
+    client.timeout = within(INTERACTIVE_TIMEOUT_SECONDS, deadline)  # type: ignore[assignment]
     return client
 
 
@@ -110,7 +53,12 @@ def handle_slash_command(settings: Settings, command: SlashCommand, deadline: De
 
     `views.open` is the first outbound call: the trigger ID expires after 3 seconds.
     """
-    client = _client_within(settings, deadline)
+    client = web_client(
+        settings,
+        INTERACTIVE_TIMEOUT_SECONDS,
+        max_retry_after_seconds=INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+        deadline=deadline,
+    )
     try:
         opened = client.views_open(trigger_id=command.trigger_id, view=views.checking_view())
         view_id = opened["view"]["id"]

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-import flush_orchestrator
 from shared.approval import DECISION_EVENT
 from shared.orchestration import NOTIFY_FAILED
 from tests.support.histories import (
@@ -21,19 +20,23 @@ from tests.support.histories import (
     History,
     activity_calls,
     event_waits,
-    replay,
     timers,
 )
 from tests.test_flush_orchestrator import (
     ACCEPTED,
     DELIVERED,
     FLUSH,
+    FLUSHED_AND_TOLD,
     NOTIFY,
     OUTCOME_DELIVERED,
     POSTED,
     URLS,
     answered,
+    finish_notifications,
+    flush_calls,
+    notify_inputs,
     request_input,
+    run,
     texts,
 )
 
@@ -50,6 +53,13 @@ DEADLINE_AT = "2026-01-01T01:00:00.000Z"
 DECIDED_AT = "2026-01-01T00:10:00.000Z"
 REQUEST_POSTED = {"delivered": True, "reason": None, "channel": APPROVAL_CHANNEL, "ts": REQUEST_TS}
 UPDATED = {"delivered": True, "reason": None, "channel": APPROVAL_CHANNEL, "ts": REQUEST_TS}
+# The approval's notifications, each delivered: the request, its update, the modal, the DM.
+ALL_TOLD = {
+    "request": OUTCOME_DELIVERED,
+    "update": OUTCOME_DELIVERED,
+    "modal": OUTCOME_DELIVERED,
+    "dm": OUTCOME_DELIVERED,
+}
 
 
 def decision(action: str, user_id: str = "U0002", user_name: str = "sam_approver") -> Any:
@@ -65,18 +75,6 @@ def new_history(**plan: Any) -> History:
     return History(
         "flush_orchestrator", request_input(approval={**PLAN, **plan}), instance_id=INSTANCE
     )
-
-
-def run(history: History) -> dict[str, Any]:
-    return replay(flush_orchestrator.main, history)
-
-
-def notify_inputs(state: dict[str, Any]) -> list[dict[str, Any]]:
-    return [json.loads(a["input"]) for a in activity_calls(state) if a["functionName"] == NOTIFY]
-
-
-def flush_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
-    return [a for a in activity_calls(state) if a["functionName"] == FLUSH]
 
 
 def stage(state: dict[str, Any]) -> str:
@@ -101,15 +99,6 @@ def raise_events(history: History, *payloads: Any, at: str = DECIDED_AT) -> dict
 
 def expire(history: History) -> dict[str, Any]:
     history.new_episode(DEADLINE_AT).timer(1, DEADLINE_AT).fired(1, DEADLINE_AT)
-    return run(history)
-
-
-def complete(history: History, first_id: int, *results: dict[str, Any]) -> dict[str, Any]:
-    history.new_episode()
-    for offset in range(len(results)):
-        history.scheduled(first_id + offset, NOTIFY)
-    for offset, result in enumerate(results):
-        history.completed(first_id + offset, result)
     return run(history)
 
 
@@ -195,7 +184,7 @@ def test_approval_tells_everyone_then_flushes_and_names_the_approver() -> None:
     for payload in (modal, dm):
         assert "approved* by sam_approver (<@U0002>)" in texts(payload)
 
-    state = complete(history, 2, UPDATED, DELIVERED, POSTED)
+    state = finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
     [call] = flush_calls(state)
     assert json.loads(call["input"]) == {"environment": "production", "urls": URLS}
     history.new_episode().scheduled(5, FLUSH).completed(5, ACCEPTED)
@@ -207,7 +196,7 @@ def test_approval_tells_everyone_then_flushes_and_names_the_approver() -> None:
         assert "*Approved by:* sam_approver (<@U0002>)" in texts(payload)
         assert "*Flushed by:* jo_bloggs (<@U0001>)" in texts(payload)
 
-    done = complete(history, 6, DELIVERED, POSTED, POSTED)
+    done = finish_notifications(history, 6, DELIVERED, POSTED, POSTED)
     assert done["isDone"] is True
     assert done["customStatus"] == {"stage": "flushed"}
     assert done["output"] == {
@@ -216,20 +205,9 @@ def test_approval_tells_everyone_then_flushes_and_names_the_approver() -> None:
             "by": "U0002",
             "by_name": "sam_approver",
             "at": "2026-01-01T00:10:00+00:00",
-            "notifications": {
-                "request": OUTCOME_DELIVERED,
-                "update": OUTCOME_DELIVERED,
-                "modal": OUTCOME_DELIVERED,
-                "dm": OUTCOME_DELIVERED,
-            },
+            "notifications": ALL_TOLD,
         },
-        "flush": {"ok": True, "status": 201},
-        "error": None,
-        "notifications": {
-            "modal": OUTCOME_DELIVERED,
-            "dm": OUTCOME_DELIVERED,
-            "channel": OUTCOME_DELIVERED,
-        },
+        **FLUSHED_AND_TOLD,
     }
 
 
@@ -237,7 +215,7 @@ def test_an_approved_flush_that_fails_names_the_approver_and_shows_flush_failed(
     history = new_history()
     posted_request(history)
     raise_events(history, APPROVE)
-    complete(history, 2, UPDATED, DELIVERED, POSTED)
+    finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
     history.new_episode().scheduled(5, FLUSH).completed(5, answered(403, {"message": "no"}))
     state = run(history)
     modal, dm = notify_inputs(state)[4:]
@@ -245,7 +223,7 @@ def test_an_approved_flush_that_fails_names_the_approver_and_shows_flush_failed(
     for payload in (modal, dm):
         assert "*Approved by:* sam_approver (<@U0002>)" in texts(payload)
         assert "HTTP 403" in texts(payload)
-    done = complete(history, 6, DELIVERED, POSTED)
+    done = finish_notifications(history, 6, DELIVERED, POSTED)
     assert done["customStatus"] == {"stage": "flush_failed"}
     assert done["output"]["flush"] == {"ok": False, "status": 403}
     assert done["output"]["approval"]["outcome"] == "approved"
@@ -285,7 +263,7 @@ def test_a_rejection_or_a_cancel_ends_without_a_flush(
     for payload_ in (modal, dm):
         assert "Nothing was flushed" in texts(payload_)
         assert all(url in texts(payload_) for url in URLS)
-    done = complete(history, 2, UPDATED, DELIVERED, POSTED)
+    done = finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
     assert done["isDone"] is True
     assert done["customStatus"] == {"stage": outcome}
     assert flush_calls(done) == []
@@ -306,7 +284,7 @@ def test_expiry_ends_without_a_flush_and_says_how_long_it_waited() -> None:
     assert all(block["type"] != "actions" for block in update["blocks"])
     assert dm["text"] == "Cache flush request expired"
     assert "within 60 minutes" in texts(modal)
-    done = complete(history, 2, UPDATED, DELIVERED, POSTED)
+    done = finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
     assert done["isDone"] is True
     assert flush_calls(done) == []
     assert done["output"]["approval"] == {
@@ -314,12 +292,7 @@ def test_expiry_ends_without_a_flush_and_says_how_long_it_waited() -> None:
         "by": None,
         "by_name": None,
         "at": "2026-01-01T01:00:00+00:00",
-        "notifications": {
-            "request": OUTCOME_DELIVERED,
-            "update": OUTCOME_DELIVERED,
-            "modal": OUTCOME_DELIVERED,
-            "dm": OUTCOME_DELIVERED,
-        },
+        "notifications": ALL_TOLD,
     }
 
 
@@ -362,11 +335,11 @@ def test_of_two_decisions_at_once_only_the_first_counts(
     assert stage(state) == outcome
     assert len(ending_notifications(state)) == 3, "one ending is told, once"
     assert len(event_waits(state)) == 1, "the orchestration never waits again"
-    done = complete(history, 2, UPDATED, DELIVERED, POSTED)
+    done = finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
     if outcome == "approved":
         history.new_episode().scheduled(5, FLUSH).completed(5, ACCEPTED)
         run(history)
-        done = complete(history, 6, DELIVERED, POSTED, POSTED)
+        done = finish_notifications(history, 6, DELIVERED, POSTED, POSTED)
     assert done["isDone"] is True
     assert done["output"]["approval"]["outcome"] == outcome
     assert done["output"]["approval"]["by"] == by
@@ -467,7 +440,7 @@ def test_a_request_that_cannot_be_posted_is_told_to_the_requester_without_a_flus
     for payload in (modal, dm):
         assert "could not be posted" in texts(payload)
         assert "contact the app developer" in texts(payload)
-    done = complete(history, 6, DELIVERED, POSTED)
+    done = finish_notifications(history, 6, DELIVERED, POSTED)
     assert done["isDone"] is True
     assert flush_calls(done) == []
     assert done["output"]["approval"] == {
@@ -499,7 +472,7 @@ def test_a_closed_modal_at_the_ending_is_recorded() -> None:
     posted_request(history)
     raise_events(history, REJECT)
     closed = {"delivered": False, "reason": "not_found", "channel": None, "ts": None}
-    done = complete(history, 2, UPDATED, closed, POSTED)
+    done = finish_notifications(history, 2, UPDATED, closed, POSTED)
     assert done["output"]["approval"]["notifications"]["modal"] == {
         "delivered": False,
         "reason": "not_found",
@@ -537,10 +510,10 @@ def test_replay_is_deterministic_and_needs_no_environment(monkeypatch: pytest.Mo
         history = new_history()
         posted_request(history)
         raise_events(history, APPROVE)
-        complete(history, 2, UPDATED, DELIVERED, POSTED)
+        finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
         history.new_episode().scheduled(5, FLUSH).completed(5, ACCEPTED)
         run(history)
-        return json.dumps(complete(history, 6, DELIVERED, POSTED, POSTED))
+        return json.dumps(finish_notifications(history, 6, DELIVERED, POSTED, POSTED))
 
     with_environment = full_run()
     for name in list(os.environ):

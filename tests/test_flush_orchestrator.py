@@ -23,6 +23,16 @@ NOTIFY = "notify_user_activity"
 DELIVERED = {"delivered": True, "reason": None, "channel": None, "ts": None}
 POSTED = {"delivered": True, "reason": None, "channel": "D0001", "ts": "1700000000.000100"}
 OUTCOME_DELIVERED = {"delivered": True, "reason": None}
+# The summary of a successful flush told to the modal, by DM and in the channel.
+FLUSHED_AND_TOLD = {
+    "flush": {"ok": True, "status": 201},
+    "error": None,
+    "notifications": {
+        "modal": OUTCOME_DELIVERED,
+        "dm": OUTCOME_DELIVERED,
+        "channel": OUTCOME_DELIVERED,
+    },
+}
 ROOT = Path(__file__).resolve().parents[1]
 URLS = ["https://www.nhs.uk/a", "https://www.nhs.uk/b"]
 START = datetime.fromisoformat(TIMESTAMP.replace("Z", "+00:00"))
@@ -144,15 +154,7 @@ def test_success_updates_the_modal_dms_the_user_and_posts_to_the_channel() -> No
 
     done = finish_notifications(history, 1, DELIVERED, POSTED, POSTED)
     assert done["isDone"] is True
-    assert done["output"] == {
-        "flush": {"ok": True, "status": 201},
-        "error": None,
-        "notifications": {
-            "modal": OUTCOME_DELIVERED,
-            "dm": OUTCOME_DELIVERED,
-            "channel": OUTCOME_DELIVERED,
-        },
-    }
+    assert done["output"] == FLUSHED_AND_TOLD
 
 
 def test_success_without_a_channel_posts_no_channel_message() -> None:

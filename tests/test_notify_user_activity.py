@@ -51,17 +51,21 @@ def assert_bearer_token(call: SlackCall) -> None:
     assert "token" not in call.args, "the token is not sent as an argument"
 
 
+def assert_one_call(app_env: AppEnv, method: str, **args: Any) -> None:
+    """Slack got one call, of `method`, with these arguments and the bot token."""
+    [call] = app_env.slack.calls()
+    assert call.method == method
+    assert {name: call.args.get(name) for name in args} == args
+    assert_bearer_token(call)
+
+
 # --- delivery -------------------------------------------------------------------------------
 
 
 def test_a_view_request_updates_the_view(app_env: AppEnv, captured_logs: LogCapture) -> None:
     result = notify_user_activity.main(view_request())
     assert result == {"delivered": True, "reason": None, "channel": None, "ts": None}
-    [call] = app_env.slack.calls()
-    assert call.method == "views.update"
-    assert call.args["view_id"] == VIEW_ID
-    assert call.args["view"] == VIEW
-    assert_bearer_token(call)
+    assert_one_call(app_env, "views.update", view_id=VIEW_ID, view=VIEW)
     assert app_env.slack.view(VIEW_ID) is not None
     captured_logs.assert_no_secrets()
 
@@ -82,25 +86,16 @@ def test_a_message_request_posts_a_message(
     assert result["reason"] is None
     assert result["channel"], "Slack's channel ID of the posted message"
     assert result["ts"], "the posted message's timestamp, so it can be updated later"
-    [call] = app_env.slack.calls()
-    assert call.method == "chat.postMessage"
-    assert call.args["channel"] == channel
-    assert call.args["text"] == TEXT
-    assert call.args["blocks"] == BLOCKS
-    assert_bearer_token(call)
+    assert_one_call(app_env, "chat.postMessage", channel=channel, text=TEXT, blocks=BLOCKS)
     captured_logs.assert_no_secrets()
 
 
 def test_a_message_update_replaces_the_message(app_env: AppEnv, captured_logs: LogCapture) -> None:
     result = notify_user_activity.main(update_request())
     assert result == {"delivered": True, "reason": None, "channel": CHANNEL_ID, "ts": MESSAGE_TS}
-    [call] = app_env.slack.calls()
-    assert call.method == "chat.update"
-    assert call.args["channel"] == CHANNEL_ID
-    assert call.args["ts"] == MESSAGE_TS
-    assert call.args["text"] == TEXT
-    assert call.args["blocks"] == BLOCKS
-    assert_bearer_token(call)
+    assert_one_call(
+        app_env, "chat.update", channel=CHANNEL_ID, ts=MESSAGE_TS, text=TEXT, blocks=BLOCKS
+    )
     captured_logs.assert_no_secrets()
 
 

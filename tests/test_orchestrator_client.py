@@ -7,7 +7,6 @@ that answers as the Durable extension's API does.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import azure.functions as func
@@ -25,7 +24,7 @@ from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
 from tests.support.loop import run
-from tests.support.requests import http_request
+from tests.support.requests import FORGED_HEADERS, http_request
 
 USER = constants.USER_ID
 SECRET = constants.SLACK_SIGNING_SECRET
@@ -72,25 +71,7 @@ def allowed(app_env: AppEnv) -> AppEnv:
 # --- signature ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "forge",
-    [
-        pytest.param(lambda body: slack_headers("not-the-secret", body), id="wrong-signature"),
-        pytest.param(lambda body: {}, id="no-signature"),
-        pytest.param(
-            lambda body: slack_headers(SECRET, body, int(time.time()) - 400),
-            id="replayed",
-        ),
-        pytest.param(
-            lambda body: slack_headers(SECRET, body, int(time.time()) + 400),
-            id="future",
-        ),
-        pytest.param(
-            lambda body: slack_headers(SECRET, body.replace(b"staging", b"x")),
-            id="altered",
-        ),
-    ],
-)
+@pytest.mark.parametrize("forge", FORGED_HEADERS)
 def test_forged_submissions_get_401_and_start_nothing(allowed: AppEnv, forge) -> None:
     body = view_submission_body(urls_text="https://www.nhs.uk/a")
     allowed.blob_proxy.clear()

@@ -17,7 +17,7 @@ from devhost.standins.slack_stub import SlackReply
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
-from tests.support.requests import http_request
+from tests.support.requests import FORGED_HEADERS, http_request
 
 USER = constants.USER_ID
 SECRET = constants.SLACK_SIGNING_SECRET
@@ -49,32 +49,7 @@ def test_a_valid_signature_is_accepted(app_env: AppEnv) -> None:
     assert response.get_body() == b""
 
 
-@pytest.mark.parametrize(
-    "headers_for",
-    [
-        pytest.param(lambda body: slack_headers("wrong-secret", body), id="wrong-signature"),
-        pytest.param(lambda body: {"Content-Type": "application/x-www-form-urlencoded"}, id="none"),
-        pytest.param(
-            lambda body: slack_headers(SECRET, body, int(time.time()) - 301),
-            id="older-than-5-minutes",
-        ),
-        pytest.param(
-            lambda body: slack_headers(SECRET, body, int(time.time()) + 301),
-            id="future-beyond-5-minutes",
-        ),
-        pytest.param(
-            lambda body: slack_headers(constants.SLACK_SIGNING_SECRET, body + b"&text=evil"),
-            id="body-altered-after-signing",
-        ),
-        pytest.param(
-            lambda body: {
-                **slack_headers(constants.SLACK_SIGNING_SECRET, body),
-                "X-Slack-Request-Timestamp": "soon",
-            },
-            id="malformed-timestamp",
-        ),
-    ],
-)
+@pytest.mark.parametrize("headers_for", FORGED_HEADERS)
 def test_unsigned_or_forged_requests_get_401_and_no_side_effect(
     app_env: AppEnv, captured_logs: LogCapture, headers_for
 ) -> None:

@@ -42,6 +42,14 @@ def open_form(page: Page, command: str) -> Locator:
     return dialog
 
 
+def open_form_showing(page: Page, command: str, urls: str) -> tuple[Locator, Locator]:
+    """Open the form with `command`; return it and its URLs field, checked to show `urls`."""
+    dialog = open_form(page, command)
+    field = dialog.get_by_label("URLs", exact=True)
+    expect(field).to_have_value(urls)
+    return dialog, field
+
+
 def views_of(demo_host: DemoHost, user_id: str) -> list[dict[str, Any]]:
     return demo_host.get_json(f"/sim/slack/views?user_id={user_id}")["views"]
 
@@ -85,9 +93,11 @@ def test_the_demo_description_names_the_demo_users_and_channels(demo_host: DemoH
 def test_a_flush_from_the_slash_command_to_the_success_message(
     page: Page, demo_host: DemoHost
 ) -> None:
-    dialog = open_form(page, "/flush https://www.nhs.uk/conditions/ https://www.nhs.uk/medicines/")
-    urls = dialog.get_by_label("URLs", exact=True)
-    expect(urls).to_have_value("https://www.nhs.uk/conditions/\nhttps://www.nhs.uk/medicines/")
+    dialog, _ = open_form_showing(
+        page,
+        "/flush https://www.nhs.uk/conditions/ https://www.nhs.uk/medicines/",
+        "https://www.nhs.uk/conditions/\nhttps://www.nhs.uk/medicines/",
+    )
     expect(dialog).to_contain_text("For example https://www.nhs.uk/path/to/flush")
     dialog.get_by_label("Environment").select_option("staging")
     dialog.get_by_role("button", name="Submit").click()
@@ -111,9 +121,7 @@ def test_a_flush_from_the_slash_command_to_the_success_message(
 def test_an_invalid_url_shows_an_inline_error_and_the_corrected_request_succeeds(
     page: Page, demo_host: DemoHost
 ) -> None:
-    dialog = open_form(page, "/flush")
-    urls = dialog.get_by_label("URLs", exact=True)
-    expect(urls).to_have_value("")
+    dialog, urls = open_form_showing(page, "/flush", "")
     urls.fill("https://www.nhs.uk/conditions/")
     dialog.get_by_role("button", name="Submit").click()
     environment_error = dialog.locator('[data-block-id="environment"] .field-error')

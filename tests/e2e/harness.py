@@ -102,3 +102,13 @@ def block_texts(blocks: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(
         block["text"]["text"] for block in blocks if isinstance(block.get("text"), dict)
     )
+
+
+def assert_flushed_with_the_modal_gone(status: Mapping[str, Any]) -> None:
+    """The instance completed a successful flush, and the modal's update found no view."""
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"]["flush"] == {"ok": True, "status": 201}, status
+    assert status["output"]["notifications"]["modal"] == {
+        "delivered": False,
+        "reason": "not_found",
+    }, status

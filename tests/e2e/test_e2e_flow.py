@@ -20,6 +20,7 @@ from tests.e2e.harness import (
     CHANNEL,
     SECRETS,
     SIGNING_SECRET,
+    assert_flushed_with_the_modal_gone,
     block_texts,
     instance_for,
 )
@@ -229,12 +230,7 @@ def test_result_still_reaches_a_user_who_closed_the_modal(launcher: AppLauncher)
     assert closed["closed"], closed
     status = finished_flush(slack, form["id"])
 
-    assert status["runtimeStatus"] == "Completed", status
-    assert status["output"]["flush"] == {"ok": True, "status": 201}, status
-    assert status["output"]["notifications"]["modal"] == {
-        "delivered": False,
-        "reason": "not_found",
-    }, status
+    assert_flushed_with_the_modal_gone(status)
     assert status["output"]["notifications"]["dm"] == {"delivered": True, "reason": None}
     view = slack.only_view(ALICE)
     assert not view["open"], view
