@@ -138,6 +138,10 @@ class AccessChecker:
                 return Access.GRANTED
         return Access.DENIED if listed is not None else Access.UNAVAILABLE
 
+    def prefetch(self, settings: Settings, deadline: Deadline) -> None:
+        """Start reading the allowed-users list for a check to come, without waiting."""
+        self._allowed_users.prefetch(settings, deadline)
+
 
 _default_checker = AccessChecker()
 
@@ -145,3 +149,8 @@ _default_checker = AccessChecker()
 def check(settings: Settings, user_id: str, permission: Permission, deadline: Deadline) -> Access:
     """Decide with the process-wide caches."""
     return _default_checker.check(settings, user_id, permission, deadline)
+
+
+def prefetch(settings: Settings, deadline: Deadline) -> None:
+    """Start reading the list the next `check` will need (process-wide caches)."""
+    _default_checker.prefetch(settings, deadline)

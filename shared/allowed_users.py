@@ -135,14 +135,33 @@ class AllowedUsersCache:
         self._inflight: dict[_Source, Future[AllowedUsers]] = {}
         self._lock = threading.Lock()
 
+    def _cached(
+        self, source: _Source, ttl: float, now: float
+    ) -> tuple[_Entry | None, _Entry | None]:
+        """The cached entry, and that entry if it may still be served (within ten ttls)."""
+        with self._lock:
+            entry = self._entries.get(source)
+        servable = entry if entry and now - entry.checked_at < ttl * STALE_FACTOR else None
+        return entry, servable
+
+    def prefetch(self, settings: Settings, deadline: Deadline) -> None:
+        """Start the refresh a `read` would make, without waiting for it.
+
+        A later `read` joins the fetch under way, so time spent waiting on something else
+        (a rate-limited Slack call) is not lost.
+        """
+        source = _Source.of(settings)
+        ttl = settings.allowed_users_cache_seconds
+        entry, servable = self._cached(source, ttl, self._clock())
+        if servable is None or self._clock() >= servable.due_at:
+            self._refresh(source, entry, ttl, deadline)
+
     def read(self, settings: Settings, deadline: Deadline) -> AllowedUsers:
         """Return the list, or raise AccessCheckUnavailable."""
         source = _Source.of(settings)
         ttl = settings.allowed_users_cache_seconds
         now = self._clock()
-        with self._lock:
-            entry = self._entries.get(source)
-        servable = entry if entry and now - entry.checked_at < ttl * STALE_FACTOR else None
+        entry, servable = self._cached(source, ttl, now)
         if servable is not None and now < servable.due_at:
             return servable.users
         try:

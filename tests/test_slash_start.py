@@ -5,6 +5,7 @@ The behaviour checked is the one doc/behaviour.md describes.
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import urlencode
 
@@ -239,6 +240,20 @@ def test_a_short_rate_limit_on_views_open_is_retried(app_env: AppEnv) -> None:
     call(slash_command_body(user_id=USER))
     methods = [c.method for c in app_env.slack.calls()]
     assert methods == ["views.open", "views.open", "views.update"]
+
+
+def test_the_allowed_users_list_is_read_while_a_rate_limit_is_waited_out(app_env: AppEnv) -> None:
+    app_env.allow(USER)
+    app_env.blob_proxy.clear()
+    app_env.slack.reply("views.open", SlackReply(status=429, headers={"Retry-After": "1"}))
+    call(slash_command_body(user_id=USER))
+    first_open, second_open, update = app_env.slack.calls()
+    assert [first_open.method, second_open.method] == ["views.open", "views.open"]
+    blob_reads = app_env.blob_proxy.requests()
+    assert len(blob_reads) == 1, "the check after the wait joins the read started during it"
+    assert first_open.seq < blob_reads[0].seq < second_open.seq
+    assert update.method == "views.update"
+    assert "Submit" in json.dumps(update.args["view"])
 
 
 def test_a_rate_limit_longer_than_the_budget_is_not_waited_out(app_env: AppEnv) -> None:
