@@ -202,3 +202,11 @@ def test_the_devhost_engine_imports_nothing_of_the_app() -> None:
 def test_devhost_and_bench_import_no_tests() -> None:
     assert _violations(_python_files("devhost"), frozenset({"tests", "bench"})) == {}
     assert _violations(_python_files("bench"), frozenset({"tests"})) == {}
+
+
+def test_the_example_local_settings_name_every_setting_the_app_reads() -> None:
+    from shared.settings import ALL_VARIABLES
+
+    values = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
+    host_settings = {"AzureWebJobsStorage", "FUNCTIONS_WORKER_RUNTIME"}
+    assert set(values) - host_settings == set(ALL_VARIABLES)
