@@ -119,7 +119,10 @@ def _shown(url: str) -> str:
     """The URL as typed, shortened, with invisible and control characters made visible."""
     short = url if len(url) <= LISTED_URL_CHARS else url[: LISTED_URL_CHARS - 1] + "…"
     return "".join(
-        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in short
+        (f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        if unicodedata.category(ch) in _UNPRINTABLE
+        else ch
+        for ch in short
     )
 
 

@@ -96,6 +96,43 @@ def test_hosts_come_out_idna_normalised(url: str, sent: str) -> None:
 @pytest.mark.parametrize(
     ("url", "sent"),
     [
+        ("https://xn--bcher-kva.nhs.uk/", "https://xn--bcher-kva.nhs.uk/"),
+        ("https://XN--BCHER-KVA.nhs.uk/", "https://xn--bcher-kva.nhs.uk/"),
+        ("https://b\u00fccher.nhs.uk/", "https://xn--bcher-kva.nhs.uk/"),
+        ("https://\u4e2d\u6587.nhs.uk/", "https://xn--fiq228c.nhs.uk/"),
+    ],
+)
+def test_valid_international_hosts_are_accepted(url: str, sent: str) -> None:
+    assert accepted(url) == (sent,)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Punycode that decodes to nothing, to a control character or to an invalid label:
+        # Node.js's URL parser, which cache-flush uses, refuses these hosts.
+        "https://xn--.nhs.uk/",
+        "https://xn--a.nhs.uk/",
+        "https://xn---.nhs.uk/",
+        "https://xn--zz.nhs.uk/",
+        "https://www.xn--55qx5dc.nhs.uk/",
+        # Characters that only recent IDNA tables map or ignore, typed or percent-encoded.
+        "https://\u10bc.nhs.uk/",
+        "https://\u2132.nhs.uk/",
+        "https://a\u3164b.nhs.uk/",
+        "https://a%E2%81%AAb.nhs.uk/",
+        # Characters assigned after the Unicode version this runtime knows.
+        "https://\U000141d3.nhs.uk/",
+        "https://xn--jf1e.nhs.uk/",
+    ],
+)
+def test_hosts_that_other_parser_versions_refuse_are_refused(url: str) -> None:
+    assert error(url).endswith(".nhs.uk/: not a valid URL; check it for typos.")
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
         ("https://www.nhs.uk/ção", "https://www.nhs.uk/%C3%A7%C3%A3o"),
         ("https://www.nhs.uk/a b?c d", "https://www.nhs.uk/a%20b?c%20d"),
         ("https://www.nhs.uk/?q=ç", "https://www.nhs.uk/?q=%C3%A7"),
@@ -192,6 +229,11 @@ def test_an_over_long_url_is_refused() -> None:
 def test_invisible_characters_are_shown_escaped_in_errors() -> None:
     message = error("https://evil.com/\u202egnp.exe\x07")
     assert message == f"Not allowed: https://evil.com/\\u202egnp.exe\\u0007. Use URLs on {ALLOWED}."
+
+
+def test_unassigned_characters_beyond_the_basic_plane_are_shown_in_full() -> None:
+    message = error("https://\U000141d3.nhs.uk/")
+    assert message == "https://\\U000141d3.nhs.uk/: not a valid URL; check it for typos."
 
 
 def test_the_first_few_refused_urls_are_named_then_how_many_more() -> None:
