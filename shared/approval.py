@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,6 @@ DECISION_EVENT = "approval_decision"
 APPROVE_ACTION = "approve_flush"
 REJECT_ACTION = "reject_flush"
 CANCEL_ACTION = "cancel_flush"
-APPROVERS_SHOWN = 20
 NAME_CHARS = 200
 _SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
 
@@ -97,8 +96,8 @@ _STAGES = {
 class ApprovalPlan:
     """How a flush is approved: where the request goes, how long it waits, who may decide.
 
-    `approvers` is mrkdwn naming who may approve (see `approvers_text`); it is shown, never
-    used to decide.
+    `approvers` is mrkdwn naming who may approve (see `shared.interaction.approvers_text`);
+    it is shown, never used to decide.
     """
 
     channel: str
@@ -147,20 +146,6 @@ def plan_for(settings: Settings, environment: str, approvers: str) -> ApprovalPl
     if not settings.approval_channel:
         raise ValueError("approval is needed but no approval channel is configured")
     return ApprovalPlan(settings.approval_channel, settings.approval_timeout_minutes, approvers)
-
-
-def approvers_text(user_ids: Sequence[str], usergroup_ids: Sequence[str]) -> str:
-    """Who may approve, as mrkdwn: user group and member mentions, the list capped.
-
-    IDs that are not Slack IDs are left out, so nothing but a mention reaches the text.
-    """
-    mentions = [f"<!subteam^{group}>" for group in usergroup_ids if _SLACK_ID.fullmatch(group)]
-    mentions += [f"<@{user}>" for user in dict.fromkeys(user_ids) if _SLACK_ID.fullmatch(user)]
-    if not mentions:
-        return "nobody yet: ask the app's administrators to name approvers"
-    shown = ", ".join(mentions[:APPROVERS_SHOWN])
-    hidden = len(mentions) - APPROVERS_SHOWN
-    return f"{shown} and {hidden} more" if hidden > 0 else shown
 
 
 @dataclass(frozen=True)

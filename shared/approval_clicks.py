@@ -39,7 +39,7 @@ _INSTANCE_ID = re.compile(r"flush-[A-Za-z0-9_-]{1,94}")
 
 
 class Refusal(enum.Enum):
-    """Why a click changed nothing; the value is what the clicker is told."""
+    """Why a click changed nothing (or may not have); the value is what the clicker is told."""
 
     UNKNOWN = "This approval request is not known to the app, so nothing changed."
     NOT_APPROVAL = "This cache flush does not wait for approval, so nothing changed."
@@ -57,9 +57,9 @@ class Refusal(enum.Enum):
         "Your click could not be checked right now, so nothing changed. Please try again in "
         "a minute."
     )
-    NOT_RECORDED = (
-        "Your decision could not be recorded in time, so nothing changed. Please try again in "
-        "a minute."
+    NOT_CONFIRMED = (
+        "Your decision could not be confirmed in time. If the request message does not show "
+        "it within a minute, please click again."
     )
 
 
@@ -198,7 +198,7 @@ async def _raise(
         )
     except TimeoutError:
         logger.warning("Raising the decision on %s did not finish in time", click.value)
-        return Refusal.NOT_RECORDED
+        return Refusal.NOT_CONFIRMED
     except Exception as error:
         # The instance ended between the status check and the event (410), or vanished.
         logger.info("The decision on %s was not taken: %s", click.value, short_error(error))

@@ -45,12 +45,19 @@ ENDING_TEXTS = {
     Stage.CANCELLED: CANCELLED_TEXT,
     Stage.EXPIRED: EXPIRED_TEXT,
 }
+OUTCOME_EMOJI = {
+    Stage.APPROVED: ":white_check_mark:",
+    Stage.REJECTED: ":no_entry:",
+    Stage.CANCELLED: ":leftwards_arrow_with_hook:",
+    Stage.EXPIRED: ":hourglass:",
+}
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
 
 
 def minutes_text(minutes: float) -> str:
     """A number of minutes for people: "1 minute", "0.5 minutes", "60 minutes"."""
-    return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+    number = f"{minutes:g}"
+    return f"{number} minute" + ("" if number == "1" else "s")
 
 
 def channel_text(channel: str) -> str:
@@ -144,18 +151,16 @@ def request_message(
     )
 
 
-def outcome_line(stage: Stage, decision: Decision | None, plan: ApprovalPlan) -> str:
-    """How the request ended, as the updated request message says it."""
+def outcome_text(stage: Stage, decision: Decision | None, plan: ApprovalPlan) -> str:
+    """How the request ended, in words: "Approved by <@U…>", "Expired: nobody approved…"."""
     by = f"<@{decision.user_id}>" if decision else "someone"
-    lines = {
-        Stage.APPROVED: f":white_check_mark: *Approved by {by}*",
-        Stage.REJECTED: f":no_entry: *Rejected by {by}*",
-        Stage.CANCELLED: ":leftwards_arrow_with_hook: *Cancelled by the requester*",
-        Stage.EXPIRED: (
-            f":hourglass: *Expired: nobody approved within {minutes_text(plan.timeout_minutes)}*"
-        ),
+    texts = {
+        Stage.APPROVED: f"Approved by {by}",
+        Stage.REJECTED: f"Rejected by {by}",
+        Stage.CANCELLED: "Cancelled by the requester",
+        Stage.EXPIRED: f"Expired: nobody approved within {minutes_text(plan.timeout_minutes)}",
     }
-    return lines[stage]
+    return texts[stage]
 
 
 def outcome_message(
@@ -165,10 +170,18 @@ def outcome_message(
     stage: Stage,
     decision: Decision | None,
 ) -> Message:
-    """The request message once decided or expired: its details, the outcome, no buttons."""
+    """The request message once decided or expired: its details, the outcome, no buttons.
+
+    The fallback text is the outcome itself, so a notification of the edit says it too.
+    """
+    outcome = outcome_text(stage, decision, plan)
     return message_of(
-        ENDING_TEXTS[stage],
-        [_header(), *_details(request, deadline), section(outcome_line(stage, decision, plan))],
+        outcome,
+        [
+            _header(),
+            *_details(request, deadline),
+            section(f"{OUTCOME_EMOJI[stage]} *{outcome}*"),
+        ],
     )
 
 

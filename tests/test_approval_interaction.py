@@ -366,6 +366,18 @@ def test_a_decision_the_instance_no_longer_takes_is_told_privately(
     assert "no longer waiting for a decision" in told(approvals, APPROVER)
 
 
+def test_a_decision_raised_too_slowly_is_acknowledged_without_claiming_nothing_changed(
+    approvals: AppEnv,
+) -> None:
+    approvals.durable_api.event_delay = 5
+    started = time.monotonic()
+    acknowledged(click(approvals, APPROVER, "approve_flush"))
+    assert time.monotonic() - started < SLACK_BUDGET_SECONDS
+    text = told(approvals, APPROVER)
+    assert "could not be confirmed in time" in text
+    assert "nothing changed" not in text.lower(), "the event may still land"
+
+
 def test_a_failing_ephemeral_message_still_acknowledges_the_click(approvals: AppEnv) -> None:
     approvals.slack.always("chat.postEphemeral", SlackReply(error="channel_not_found"))
     acknowledged(click(approvals, MEMBER, "approve_flush"))

@@ -15,7 +15,6 @@ from shared.approval import (
     Decision,
     DecisionAction,
     Stage,
-    approvers_text,
 )
 from shared.handoffs import FlushResult, NotificationKind
 from shared.orchestration import FlushRequest, plan_notifications
@@ -351,7 +350,7 @@ def test_each_ending_keeps_the_details_and_drops_the_buttons(
         ),
     }[stage]
     assert expected[0] in text
-    assert message["text"] == expected[1]
+    assert message["text"] == expected[0], "the edit's fallback says the outcome"
     told = approval_views.requester_message(approval_request(), PLAN, stage, decision)
     assert_valid_message(told)
     assert_valid_view(views.result_view(told))
@@ -400,11 +399,3 @@ def test_approval_views_are_fresh_objects() -> None:
 )
 def test_the_approval_channel_is_named_by_id_or_name(channel: str, shown: str) -> None:
     assert approval_views.channel_text(channel) == shown
-
-
-def test_approvers_are_listed_as_mentions_only() -> None:
-    assert approvers_text(["U1", "U2", "U1"], ["S1"]) == "<!subteam^S1>, <@U1>, <@U2>"
-    assert approvers_text(["<!channel>", "u1"], []).startswith("nobody yet")
-    many = approvers_text([f"U{index:03d}" for index in range(30)], [])
-    assert many.endswith("and 10 more")
-    assert many.count("<@") == 20

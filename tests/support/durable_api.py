@@ -7,7 +7,8 @@ instance that is Pending/Running/ContinuedAsNew/Suspended is refused as the exte
 (409 with ``{"Message": ...}``, or with ``refusal="legacy"`` the 500 error body older extension
 versions sent); a start over a finished instance replaces it. Events raised on an instance are
 recorded and answered as the extension answers them: 202 while it runs, 410 once it has
-finished, 404 for an unknown instance (``event_status`` forces another answer).
+finished, 404 for an unknown instance (``event_status`` forces another answer; ``event_delay``
+seconds pass before the answer, as when the extension's storage is slow).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class DurableApiStub(StubServer):
         self._instances: dict[str, _Instance] = {}
         self._events: list[RaisedEvent] = []
         self.event_status: int | None = None
+        self.event_delay = 0.0
 
     @property
     def rpc_base_url(self) -> str:
@@ -241,7 +243,8 @@ class DurableApiStub(StubServer):
             data = json.loads(request.body) if request.body else None
             self._events.append(RaisedEvent(instance_id, name, _decode(data), status))
             self._cond.notify_all()
-        return Reply(status=status, json={} if status == 202 else {"Message": "refused"})
+        answer = {} if status == 202 else {"Message": "refused"}
+        return Reply(status=status, json=answer, delay=self.event_delay)
 
     def _start(self, request: RecordedRequest, name: str, instance_id: str) -> Reply:
         try:
