@@ -138,6 +138,11 @@ class AccessChecker:
                 return Access.GRANTED
         return Access.DENIED if listed is not None else Access.UNAVAILABLE
 
+    def listed_approvers(self, settings: Settings) -> frozenset[str]:
+        """The approvers on the allowed-users list as last read (none if it is not cached)."""
+        listed = self._allowed_users.cached(settings)
+        return listed.approvers if listed is not None else frozenset()
+
     def prefetch(self, settings: Settings, deadline: Deadline) -> None:
         """Start reading the allowed-users list for a check to come, without waiting."""
         self._allowed_users.prefetch(settings, deadline)
@@ -149,6 +154,11 @@ _default_checker = AccessChecker()
 def check(settings: Settings, user_id: str, permission: Permission, deadline: Deadline) -> Access:
     """Decide with the process-wide caches."""
     return _default_checker.check(settings, user_id, permission, deadline)
+
+
+def listed_approvers(settings: Settings) -> frozenset[str]:
+    """The list's approvers as last read, without reading storage (process-wide caches)."""
+    return _default_checker.listed_approvers(settings)
 
 
 def prefetch(settings: Settings, deadline: Deadline) -> None:

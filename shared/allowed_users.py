@@ -144,6 +144,12 @@ class AllowedUsersCache:
         servable = entry if entry and now - entry.checked_at < ttl * STALE_FACTOR else None
         return entry, servable
 
+    def cached(self, settings: Settings) -> AllowedUsers | None:
+        """The list as last read, if it may still be served; never reads storage."""
+        source = _Source.of(settings)
+        _, servable = self._cached(source, settings.allowed_users_cache_seconds, self._clock())
+        return servable.users if servable is not None else None
+
     def prefetch(self, settings: Settings, deadline: Deadline) -> None:
         """Start the refresh a `read` would make, without waiting for it.
 

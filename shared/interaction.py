@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 START_RESERVE_SECONDS = 0.5
 START_FAILED = "The flush could not be started just now. Please submit again in a minute."
 CSV_APPROVERS = "approvers on the allowed-users list"
+APPROVERS_NAMED = 10
 
 
 def _update(view: views.View) -> dict[str, Any]:
@@ -119,10 +120,18 @@ async def _handle_block_action(
     await handle_approval_click(settings, click, action, client, deadline)
 
 
-def approvers_text(settings: Settings) -> str:
-    """Who may approve, as mrkdwn: the approver user groups as mentions, then the CSV's."""
+def approvers_text(settings: Settings, requester_id: str) -> str:
+    """Who may approve, as mrkdwn: the approver user groups, then the list's approvers.
+
+    The list's approvers are named (the requester left out: four eyes) as far as the list
+    is cached from the access check just made; otherwise they are described.
+    """
     groups = [f"<!subteam^{g}>" for g in settings.approver_usergroups if USERGROUP_ID.fullmatch(g)]
-    return ", ".join([*groups, CSV_APPROVERS])
+    listed = sorted(access.listed_approvers(settings) - {requester_id})
+    people = [f"<@{user}>" for user in listed[:APPROVERS_NAMED]]
+    if len(listed) > APPROVERS_NAMED:
+        people.append(f"{len(listed) - APPROVERS_NAMED} more on the allowed-users list")
+    return ", ".join([*groups, *people] or [CSV_APPROVERS])
 
 
 async def _start_if_allowed(
@@ -147,7 +156,7 @@ async def _start_if_allowed(
         # Nothing starts once Slack may have stopped waiting for this answer.
         return _update(views.access_unavailable_view())
     try:
-        plan = plan_for(settings, checked.environment, approvers_text(settings))
+        plan = plan_for(settings, checked.environment, approvers_text(settings, submission.user_id))
     except ValueError:
         logger.error("Approval is needed for %s but no channel is set", checked.environment)
         return {"response_action": "errors", "errors": {URLS_BLOCK: START_FAILED}}

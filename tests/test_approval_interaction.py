@@ -470,7 +470,7 @@ def test_a_submission_needing_approval_starts_with_the_plan_and_shows_the_awaiti
         "timeout_minutes": 2.5,
         "approvers": (
             f"<!subteam^{APPROVERS_GROUP}>, <!subteam^S0SECONDGRP>, "
-            "approvers on the allowed-users list"
+            f"<@{APPROVER}>, <@{SECOND_APPROVER}>"
         ),
     }
     assert start.input["environment"] == "production"
@@ -481,6 +481,29 @@ def test_a_submission_needing_approval_starts_with_the_plan_and_shows_the_awaiti
     [cancel] = buttons(answer["view"])
     assert (cancel["action_id"], cancel["value"]) == ("cancel_flush", started)
     assert cancel["text"]["text"] == "Cancel request"
+
+
+def test_the_awaiting_view_names_the_lists_approvers_but_never_the_requester(
+    approvals: AppEnv,
+) -> None:
+    approvers = [f"U0APPR{i:04d}" for i in range(12)]
+    approvals.set_allowed_csv(
+        f"{REQUESTER},{REQUESTER_NAME},approver\n"
+        + "".join(f"{user},name_{user.lower()},approver\n" for user in approvers)
+    )
+    approvals.durable_api.clear()
+    submit(approvals, "production")
+    [start] = approvals.durable_api.starts
+    named = ", ".join(f"<@{user}>" for user in approvers[:10])
+    assert start.input["approval"]["approvers"] == f"{named}, 2 more on the allowed-users list"
+
+
+def test_without_named_approvers_the_view_describes_them(approvals: AppEnv) -> None:
+    approvals.set_allowed_csv(f"{REQUESTER},{REQUESTER_NAME},approver\n{MEMBER},mo_member\n")
+    approvals.durable_api.clear()
+    submit(approvals, "production")
+    [start] = approvals.durable_api.starts
+    assert start.input["approval"]["approvers"] == "approvers on the allowed-users list"
 
 
 def test_a_repeated_submission_needing_approval_starts_once(approvals: AppEnv) -> None:
