@@ -103,11 +103,6 @@ def _unparsed_problem(text: str) -> Problem:
     return Problem.SCHEME
 
 
-def url_allowed(url: str, domains: Sequence[str], hosts: Sequence[str]) -> bool:
-    """Whether the URL is absolute http(s) on an allowed host, without port or credentials."""
-    return isinstance(normalise_url(url, domains, hosts), str)
-
-
 def either(items: Sequence[str]) -> str:
     """Join items as a natural-language choice: "a", "a or b", "a, b or c"."""
     if len(items) <= 1:

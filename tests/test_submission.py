@@ -14,7 +14,6 @@ from shared.submission import (
     Submission,
     either,
     rules_summary,
-    url_allowed,
     validate_submission,
 )
 
@@ -302,12 +301,6 @@ def test_the_rules_summary_names_the_domains_and_gives_an_example() -> None:
     )
     two = rules_summary(("nhs.uk", "nhs.net"), ())
     assert "on nhs.uk or nhs.net or a subdomain of them." in two
-
-
-def test_url_allowed_agrees_with_the_validator_and_accepts_its_output() -> None:
-    assert url_allowed("https://www.nhs.uk/ção", DOMAINS, HOSTS)
-    assert url_allowed("https://www.nhs.uk/%C3%A7%C3%A3o", DOMAINS, HOSTS)
-    assert not url_allowed("https://www.nhs.uk:8443/", DOMAINS, HOSTS)
 
 
 def test_the_slash_command_path_does_not_load_the_url_parser() -> None:
