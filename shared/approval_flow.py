@@ -33,6 +33,7 @@ from shared.orchestration import (
     deliver_all,
     flush_with_retries,
     plan_notifications,
+    requester_notifications,
 )
 
 logger = logging.getLogger(__name__)
@@ -106,8 +107,7 @@ def flush_with_approval(
         ended = approval_views.outcome_message(request, plan, deadline, stage, decision)
         planned["update"] = Notification.update_message(posted.channel, posted.ts, ended)
     news = approval_views.requester_message(request, plan, stage, decision)
-    planned["modal"] = Notification.update_view(request.view_id, views.result_view(news))
-    planned["dm"] = Notification.post_message(request.user_id, news)
+    planned.update(requester_notifications(request, news))
     told = yield from deliver_all(context, request, planned)
     record = ApprovalRecord(
         outcome=stage,
@@ -137,14 +137,7 @@ def _request_failed(
     if not context.is_replaying:
         logger.error("The approval request could not be posted: %s", posted.reason)
     news = approval_views.request_failed_message(request)
-    told = yield from deliver_all(
-        context,
-        request,
-        {
-            "modal": Notification.update_view(request.view_id, views.result_view(news)),
-            "dm": Notification.post_message(request.user_id, news),
-        },
-    )
+    told = yield from deliver_all(context, request, requester_notifications(request, news))
     record = ApprovalRecord(
         outcome=Stage.REQUEST_FAILED,
         by=None,

@@ -27,7 +27,7 @@ READ_CHUNK_BYTES = 8 * 1024
 TRUNCATED = "\n… (truncated)"
 KEY_HEADER = "x-functions-key"
 REDIRECT_NOT_FOLLOWED = "cache-flush answered with a redirect, which the app does not follow"
-NOT_HTTPS = "the cache-flush URL must use https (plain http only for localhost)"
+NOT_HTTPS = "the cache-flush URL must use https (plain http only for localhost or loopback)"
 
 
 def split_function_key(url: str) -> tuple[str, str | None]:

@@ -15,7 +15,7 @@ from typing import Any
 from azure.durable_functions import DurableOrchestrationClient
 
 from shared import access, approval_views, views
-from shared.approval import ApprovalPlan, DecisionAction, plan_for
+from shared.approval import DecisionAction, plan_for
 from shared.approval_clicks import handle_approval_click
 from shared.deadline import Deadline
 from shared.orchestration import ORCHESTRATOR, FlushRequest, instance_id, short_error
@@ -176,13 +176,13 @@ async def _start_if_allowed(
     except Exception as error:
         logger.error("Could not start the flush orchestration: %s", short_error(error))
         return {"response_action": "errors", "errors": {URLS_BLOCK: START_FAILED}}
-    return _update(_answer_view(request, plan))
+    return _update(_answer_view(request))
 
 
-def _answer_view(request: FlushRequest, plan: ApprovalPlan | None) -> views.View:
+def _answer_view(request: FlushRequest) -> views.View:
     """The processing view, or the awaiting-approval view with its Cancel request button."""
-    if plan is None:
+    if request.approval is None:
         return views.processing_view()
     return approval_views.awaiting_approval_view(
-        plan, instance_id(request.team_id, request.view_id)
+        request.approval, instance_id(request.team_id, request.view_id)
     )

@@ -40,6 +40,11 @@ def _text(response: SlackResponse, name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _placed(response: SlackResponse) -> Delivery:
+    """A delivered message, with where Slack put it (channel ID and ts)."""
+    return Delivery(delivered=True, channel=_text(response, "channel"), ts=_text(response, "ts"))
+
+
 def deliver(settings: Settings, notification: Notification) -> Delivery:
     """Make the notification's Slack call; for a message, report where it is (channel, ts)."""
     client = web_client(
@@ -59,9 +64,7 @@ def deliver(settings: Settings, notification: Notification) -> Delivery:
                     text=notification.text,
                     blocks=list(notification.blocks),
                 )
-                return Delivery(
-                    delivered=True, channel=_text(posted, "channel"), ts=_text(posted, "ts")
-                )
+                return _placed(posted)
             case NotificationKind.UPDATE_MESSAGE:
                 updated = client.chat_update(
                     channel=notification.channel,
@@ -69,9 +72,7 @@ def deliver(settings: Settings, notification: Notification) -> Delivery:
                     text=notification.text,
                     blocks=list(notification.blocks),
                 )
-                return Delivery(
-                    delivered=True, channel=_text(updated, "channel"), ts=_text(updated, "ts")
-                )
+                return _placed(updated)
             case _:
                 assert_never(notification.kind)
     except SlackApiError as error:

@@ -47,8 +47,8 @@ def _interval_ms(value: Any) -> int:
 class FlushRequest:
     """The orchestration's input: who asked, where to report, and what to flush.
 
-    `approval` is set when the flush waits for a second person's decision first; without
-    it the input keeps the shape it had before approvals existed.
+    `approval` is set when the flush waits for a second person's decision first; when it
+    is None, `to_dict` leaves the key out.
     """
 
     user_id: str
@@ -174,15 +174,22 @@ def result_message(
     )
 
 
+def requester_notifications(
+    request: FlushRequest, message: views.Message
+) -> dict[str, Notification]:
+    """The requester's two copies of `message`: the modal ("modal") and a DM ("dm")."""
+    return {
+        "modal": Notification.update_view(request.view_id, views.result_view(message)),
+        "dm": Notification.post_message(request.user_id, message),
+    }
+
+
 def plan_notifications(
     request: FlushRequest, result: FlushResult, attempts: int, approved_by: str | None = None
 ) -> dict[str, Notification]:
     """Each notification by name: the modal, the DM, and on success the channel."""
     message = result_message(request, result, attempts, approved_by)
-    planned = {
-        "modal": Notification.update_view(request.view_id, views.result_view(message)),
-        "dm": Notification.post_message(request.user_id, message),
-    }
+    planned = requester_notifications(request, message)
     if result.ok and request.channel:
         planned["channel"] = Notification.post_message(request.channel, message)
     return planned

@@ -174,7 +174,7 @@ def _check_https(environ: Mapping[str, str], name: str, problems: list[str]) -> 
     elif parts.scheme.lower() != "https" and not (
         parts.scheme.lower() == "http" and is_local_host(host)
     ):
-        problems.append(f"{name} must use https (plain http only for localhost)")
+        problems.append(f"{name} must use https (plain http only for localhost or loopback)")
     return url
 
 

@@ -70,7 +70,9 @@ def handle_slash_command(settings: Settings, command: SlashCommand, deadline: De
         send_dm(client, command.user_id, views.open_failed_message(error_code(error)), deadline)
         return
     try:
-        _show_next_view(settings, client, command, view_id, deadline)
+        _show_next_view(
+            settings, client, command, view_id, deadline, access_deadline=access_deadline
+        )
     except Exception as error:
         logger.exception("Unexpected error after the modal opened")
         message = views.processing_error_message(error_code(error))
@@ -96,14 +98,16 @@ def _next_view(
 
 
 def _show_next_view(
-    settings: Settings, client: WebClient, command: SlashCommand, view_id: str, deadline: Deadline
+    settings: Settings,
+    client: WebClient,
+    command: SlashCommand,
+    view_id: str,
+    deadline: Deadline,
+    *,
+    access_deadline: Deadline,
 ) -> None:
-    decision = access.check(
-        settings,
-        command.user_id,
-        access.Permission.FLUSH,
-        deadline.earlier_by(UPDATE_RESERVE_SECONDS),
-    )
+    """Decide access by `access_deadline`, then show the view (and DM) by `deadline`."""
+    decision = access.check(settings, command.user_id, access.Permission.FLUSH, access_deadline)
     view, notice = _next_view(settings, command, decision)
     try:
         _bounded(client, deadline).views_update(view_id=view_id, view=view)
