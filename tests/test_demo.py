@@ -92,6 +92,31 @@ def test_the_printed_commands_flush_and_ctrl_c_stops_everything(demo: DevhostPro
     )
     assert rejected["response_action"] == "errors"
 
+    # 4. and 5.: a production flush waits for the approver's click, then runs.
+    assert f"{base}/sim/slack/click" in output
+    approver_id = re.search(r'"user_id": "(U\w+)", "action_id": "approve_flush"', output).group(1)
+    channel = re.search(r"messages\?channel=([\w-]+)'", output).group(1)
+    post(f"{base}/sim/slack/command", {"user_id": DEMO_USER, "text": "https://www.nhs.uk/b"})
+    waiting = post(f"{base}/sim/slack/submit", {"user_id": DEMO_USER, "environment": "production"})
+    assert "Cancel request" in json.dumps(waiting)
+
+    def approval_request() -> dict | None:
+        messages = get(f"{base}/sim/slack/messages?channel={channel}")["messages"]
+        return messages[0] if messages else None
+
+    request = wait_until(approval_request, "the approval request", DEADLINE)["message"]
+    assert request["text"] == "Cache flush approval requested"
+    click = {"user_id": approver_id, "action_id": "approve_flush", "channel": channel}
+    post(f"{base}/sim/slack/click", {**click, "ts": request["ts"]})
+
+    def approved_result() -> dict | None:
+        messages = get(f"{base}/sim/slack/messages?user_id={DEMO_USER}")["messages"]
+        texts = [m["message"]["text"] for m in messages]
+        return texts if texts.count("Cache flush succeeded") == 2 else None
+
+    texts = wait_until(approved_result, "the approved flush's result DM", DEADLINE)
+    assert "Cache flush approved" in texts
+
     os.killpg(demo.pid, signal.SIGINT)
     assert demo.wait(DEADLINE) == 0
     host, port = base.removeprefix("http://").split(":")
