@@ -68,8 +68,8 @@ USERGROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
 # Inclusive ranges of the numeric settings: (lowest, highest).
 CACHE_SECONDS_RANGE = (0.0, 86_400.0)
 TIMEOUT_SECONDS_RANGE = (0.1, 600.0)
-RETRY_INTERVAL_SECONDS_RANGE = (0.01, 3_600.0)
-APPROVAL_MINUTES_RANGE = (0.01, 10_080.0)
+RETRY_INTERVAL_SECONDS_RANGE = (0.001, 3_600.0)
+APPROVAL_MINUTES_RANGE = (0.001, 10_080.0)
 
 _reported: set[str] = set()
 

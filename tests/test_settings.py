@@ -79,6 +79,12 @@ def test_numbers_must_be_finite_and_in_range(name: str, value: str) -> None:
     assert f"{name} must be a number from" in problem(**{name: value})
 
 
+def test_the_shortest_waits_the_durable_timers_can_keep_are_accepted() -> None:
+    settings = load(CACHE_FLUSH_RETRY_INTERVAL_SECONDS="0.001", APPROVAL_TIMEOUT_MINUTES="0.001")
+    assert settings.retry_interval_seconds == 0.001
+    assert settings.approval_timeout_minutes == 0.001
+
+
 def test_fractions_are_accepted_where_the_range_allows() -> None:
     settings = load(CACHE_FLUSH_RETRY_INTERVAL_SECONDS="0.2", APPROVAL_TIMEOUT_MINUTES="0.5")
     assert settings.retry_interval_seconds == 0.2
