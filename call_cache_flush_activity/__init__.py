@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.cache_flush import request_flush
-from shared.handoffs import FlushCall
+from shared.handoffs import ActivityPayload, FlushCall
 from shared.settings import load_settings
 
 
-def main(request: dict[str, Any]) -> dict[str, Any]:
+def main(request: ActivityPayload) -> ActivityPayload:
     """Flush the call's URLs in its environment; return the `FlushResult` as a dict."""
     settings = load_settings()
     result = request_flush(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from shared.handoffs import Notification
+from shared.handoffs import ActivityPayload, Notification
 from shared.notify import deliver
 from shared.settings import load_settings
 
 
-def main(request: dict[str, Any]) -> dict[str, Any]:
+def main(request: ActivityPayload) -> ActivityPayload:
     """Deliver one `Notification`; a closed view is reported, other Slack errors raise."""
     return deliver(load_settings(), Notification.from_dict(request)).to_dict()

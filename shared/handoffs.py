@@ -11,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Dict  # noqa: UP035 (see ActivityPayload)
 
 JsonObject = dict[str, Any]
+
+# What an activity entry point takes and returns. Microsoft's Python worker refuses, at load
+# time, a binding annotation that is neither a class nor a `typing` generic, and on Python
+# 3.11+ `dict[str, Any]` is neither: entry points must be annotated with this alias.
+ActivityPayload = Dict[str, Any]  # noqa: UP006
 
 # Answers worth another attempt: rate limited, or a gateway or host that is not ready yet.
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})

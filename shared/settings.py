@@ -33,6 +33,7 @@ APPROVAL_CHANNEL = "APPROVAL_CHANNEL"
 APPROVAL_TIMEOUT_MINUTES = "APPROVAL_TIMEOUT_MINUTES"
 ALLOWED_USERGROUPS = "ALLOWED_USERGROUPS"
 APPROVER_USERGROUPS = "APPROVER_USERGROUPS"
+SUPPORT_CONTACT = "SUPPORT_CONTACT"
 
 REQUIRED = (
     AZURE_STORAGE_CONNECTION_STRING,
@@ -59,6 +60,7 @@ OPTIONAL_DEFAULTS: Mapping[str, str | None] = {
     APPROVAL_TIMEOUT_MINUTES: "60",
     ALLOWED_USERGROUPS: "",
     APPROVER_USERGROUPS: "",
+    SUPPORT_CONTACT: None,
 }
 ALL_VARIABLES = (*REQUIRED, *OPTIONAL_DEFAULTS)
 
@@ -102,6 +104,7 @@ class Settings:
     approval_timeout_minutes: float = 60.0
     allowed_usergroups: tuple[str, ...] = ()
     approver_usergroups: tuple[str, ...] = ()
+    support_contact: str | None = None
 
     def __repr__(self) -> str:
         """Name the non-secret settings only, so a stray log of the object leaks nothing."""
@@ -249,4 +252,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         approval_timeout_minutes=approval_minutes,
         allowed_usergroups=allowed_groups,
         approver_usergroups=approver_groups,
+        support_contact=_value(env, SUPPORT_CONTACT),
     )
