@@ -24,14 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from devhost.config import HostConfig, StartupError
+from devhost.worker_rules import (
+    RETURN_BINDING,
+    WorkerLoadError,
+    binding_direction_error,
+    check_entry_point,
+)
 
 HTTP_TRIGGER = "httpTrigger"
 HTTP_OUTPUT = "http"
 DURABLE_CLIENT = "durableClient"
 ORCHESTRATION_TRIGGER = "orchestrationTrigger"
 ACTIVITY_TRIGGER = "activityTrigger"
-RETURN_BINDING = "$return"
-CONTEXT_PARAMETER = "context"
 APP_PACKAGE = "__app__"
 
 _DIRECTIONS = {
@@ -133,6 +137,8 @@ def _parse_binding(function: str, index: int, raw: Any) -> Binding:
         raise _fail(function, f"invalid function.json: binding #{index + 1} has no 'type'")
     if not isinstance(name, str) or not (name == RETURN_BINDING or _BINDING_NAME.match(name)):
         raise _fail(function, f"invalid function.json: binding #{index + 1} has an invalid 'name'")
+    if isinstance(direction, str) and (problem := binding_direction_error(name, direction.lower())):
+        raise WorkerLoadError(function, problem)
     canonical = _CANONICAL_TYPES.get(kind.lower())
     if canonical is None:
         supported = ", ".join(_DIRECTIONS)
@@ -283,28 +289,6 @@ def install_app_package(app_root: Path) -> None:
     sys.modules[APP_PACKAGE] = package
 
 
-def _check_signature(spec: FunctionSpec, func: Callable[..., Any]) -> bool:
-    """Match parameters to bindings as the worker does; return whether ``context`` is wanted."""
-    parameters = inspect.signature(func).parameters
-    variadic = [
-        p.name
-        for p in parameters.values()
-        if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    ]
-    if variadic:
-        raise _fail(spec.name, f"entry point must not take *args or **kwargs ({variadic[0]})")
-    bound = {b.name for b in spec.bindings if b.name != RETURN_BINDING}
-    declared = set(parameters)
-    wants_context = CONTEXT_PARAMETER in declared and CONTEXT_PARAMETER not in bound
-    extra = sorted(declared - bound - ({CONTEXT_PARAMETER} if wants_context else set()))
-    if extra:
-        raise _fail(spec.name, f"parameter '{extra[0]}' is not a binding in function.json")
-    missing = sorted(bound - declared)
-    if missing:
-        raise _fail(spec.name, f"binding '{missing[0]}' has no parameter in the entry point")
-    return wants_context
-
-
 def import_function(app_root: Path, spec: FunctionSpec) -> LoadedFunction:
     """Import a function's script and check its entry point against its bindings."""
     install_app_package(app_root)
@@ -322,7 +306,7 @@ def import_function(app_root: Path, spec: FunctionSpec) -> LoadedFunction:
     func = getattr(module, spec.entry_point, None)
     if not callable(func):
         raise _fail(spec.name, f"entry point '{spec.entry_point}' not found in {module_name}")
-    wants_context = _check_signature(spec, func)
+    wants_context = check_entry_point(spec.name, func, spec.bindings)
     is_async = inspect.iscoroutinefunction(func)
     if is_async and spec.kind == ORCHESTRATION_TRIGGER:
         raise _fail(spec.name, "an orchestrator entry point must not be a coroutine")

@@ -93,6 +93,17 @@ def main(payload: dict) -> str:
     return "done" if (work / "release").exists() else "gave up"
 """
 
+# An activity annotated as the app's were before: Microsoft's worker refuses to load it.
+OLD_ACTIVITY = """
+from __future__ import annotations
+
+from typing import Any
+
+
+def main(request: dict[str, Any]) -> dict[str, Any]:
+    return request
+"""
+
 
 def _run_to_exit(app_root, state_dir) -> tuple[int, list[str], list[str]]:
     """Run devhost until it exits by itself: its status, stdout lines and stderr lines."""
@@ -124,6 +135,19 @@ def _run_to_exit(app_root, state_dir) -> tuple[int, list[str], list[str]]:
             },
             ("function 'proc_broken'", "invalid function.json"),
             id="invalid-function-json",
+        ),
+        pytest.param(
+            {
+                "proc_activity/function.json": {
+                    "bindings": [{"type": "activityTrigger", "direction": "in", "name": "request"}]
+                },
+                "proc_activity/__init__.py": OLD_ACTIVITY,
+            },
+            (
+                "cannot load the proc_activity function: binding request has invalid non-type "
+                "annotation dict[str, typing.Any]",
+            ),
+            id="annotation-the-worker-refuses",
         ),
     ],
 )
