@@ -14,7 +14,7 @@ space := $(empty) $(empty)
 APP_SOURCES := $(subst $(space),$(comma),$(addsuffix /*,shared $(FUNCTIONS)))
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format browser test run bench clean
+.PHONY: help install lint format browser test run bench clean worker-venv
 
 help:
 	@echo "make run     run the app locally (devhost, Azurite, Slack and cache-flush simulators)"
@@ -66,10 +66,38 @@ browser:
 		echo "WARNING: the browser tests will be SKIPPED. Install Debian's chromium to run them."; \
 	fi
 
+# Microsoft's Python worker (requirements-worker.txt) loads and runs every function in the
+# tests (tests/worker); it needs Python 3.13, which gets a virtualenv of its own. The 3.13 is
+# python3.13 on PATH if it runs, else the newest under pyenv's versions folder; without one
+# the worker tests are skipped, with a warning here and in pytest's summary.
+WORKER_VENV := .venv-worker
+$(WORKER_VENV)/.installed: requirements.txt requirements-worker.txt
+	@py=""; \
+	for candidate in $$(command -v python3.13) \
+		$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -rV); do \
+		if "$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1; then \
+			py=$$candidate; break; \
+		fi; \
+	done; \
+	if [ -z "$$py" ]; then \
+		echo "WARNING: no Python 3.13 found (python3.13 on PATH, or under pyenv's versions folder):"; \
+		echo "WARNING: the worker-load tests (tests/worker) will be SKIPPED. Install Python 3.13 to run them."; \
+		exit 0; \
+	fi; \
+	echo "Building $(WORKER_VENV) with $$py"; \
+	rm -rf $(WORKER_VENV); \
+	{ "$$py" -m venv $(WORKER_VENV) \
+		&& $(WORKER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip \
+		&& $(WORKER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+			-r requirements.txt -r requirements-worker.txt \
+		&& touch $@; } || { rm -rf $(WORKER_VENV); exit 1; }
+
+worker-venv: $(WORKER_VENV)/.installed
+
 # Branch coverage of the whole run (devhost subprocesses included): the app's code must reach
 # COVERAGE_MIN percent; devhost's figure is reported alongside.
 COVERAGE_MIN := 90
-test: install lint browser
+test: install lint browser worker-venv
 	rm -f .coverage .coverage.*
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage combine -q
@@ -84,5 +112,5 @@ bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis .devhost
+	rm -rf $(VENV) $(WORKER_VENV) node_modules .pytest_cache .ruff_cache .hypothesis .devhost
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
