@@ -11,7 +11,11 @@ import sys
 import time
 from collections.abc import Sequence
 
-from devhost.config import StartupError
+from devhost.config import (
+    LONG_TIMER_INTERVAL_VARIABLE,
+    MAX_SHORT_TIMER_VARIABLE,
+    StartupError,
+)
 from devhost.host import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STATE_DIR, DevHost, create_host
 from devhost.redact import RedactingFormatter
 
@@ -45,6 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also serve the Slack and cache-flush simulators under /sim/ and point unset "
         "settings at them",
+    )
+    parser.add_argument(
+        "--max-short-timer",
+        metavar="DURATION",
+        help="longest single durable timer, in seconds or d.hh:mm:ss; a longer one becomes a "
+        f"chain of shorter ones (${MAX_SHORT_TIMER_VARIABLE}, else 6 days as on Azure Storage)",
+    )
+    parser.add_argument(
+        "--long-timer-interval",
+        metavar="DURATION",
+        help="step of such a chain, in seconds or d.hh:mm:ss "
+        f"(${LONG_TIMER_INTERVAL_VARIABLE}, else 3 days as on Azure Storage)",
     )
     return parser
 
@@ -97,6 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run devhost until SIGINT/SIGTERM; return the exit status."""
     args = build_parser().parse_args(argv)
     configure_logging()
+    # The timer flags set the variables devhost reads, so they win over local.settings.json.
+    flags = {
+        MAX_SHORT_TIMER_VARIABLE: args.max_short_timer,
+        LONG_TIMER_INTERVAL_VARIABLE: args.long_timer_interval,
+    }
+    os.environ.update({name: value for name, value in flags.items() if value is not None})
     host = create_host(
         args.app_root,
         args.state_dir,

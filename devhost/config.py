@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
+import re
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,13 @@ ANY_STATE = "AnyState"
 NON_RUNNING_STATES = "NonRunningStates"
 DEFAULT_HUB_NAME = "TestHubName"
 DEFAULT_ROUTE_PREFIX = "api"
+# What the Durable extension tells the Python SDK with the Azure Storage provider.
+DEFAULT_MAX_SHORT_TIMER = timedelta(days=6)
+DEFAULT_LONG_TIMER_INTERVAL = timedelta(days=3)
+MAX_SHORT_TIMER_VARIABLE = "DEVHOST_MAX_SHORT_TIMER"
+LONG_TIMER_INTERVAL_VARIABLE = "DEVHOST_LONG_TIMER_INTERVAL"
+_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$")
+_TICKS_PER_MICROSECOND = 10
 
 
 class StartupError(Exception):
@@ -26,6 +35,79 @@ class HostConfig:
     hub_name: str = DEFAULT_HUB_NAME
     overridable_existing_instance_states: str = ANY_STATE
     functions: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TimerLimits:
+    """The storage provider's timer limits the extension passes to the orchestrator.
+
+    A durable timer further away than ``max_short_timer`` becomes, in the SDK, a chain of
+    timers ``long_timer_interval`` apart (the last one at the requested time).
+    """
+
+    max_short_timer: timedelta = DEFAULT_MAX_SHORT_TIMER
+    long_timer_interval: timedelta = DEFAULT_LONG_TIMER_INTERVAL
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read a duration: seconds (``2``, ``0.5``) or a .NET TimeSpan (``6.00:00:00``)."""
+    value = text.strip()
+    match = _TIMESPAN.match(value)
+    if match:
+        days, hours, minutes, seconds, fraction = match.groups()
+        ticks = int((fraction or "0").ljust(7, "0"))
+        return timedelta(
+            days=int(days or 0),
+            hours=int(hours),
+            minutes=int(minutes),
+            seconds=int(seconds),
+            microseconds=ticks // _TICKS_PER_MICROSECOND,
+        )
+    try:
+        return timedelta(seconds=float(value))
+    except (ValueError, OverflowError):
+        raise ValueError(f"{text!r} is neither seconds nor a d.hh:mm:ss duration") from None
+
+
+def format_timespan(duration: timedelta) -> str:
+    """Write a duration as .NET's ``TimeSpan.ToString()`` does (what the extension sends)."""
+    total = duration // timedelta(microseconds=1)
+    seconds, microseconds = divmod(total, 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    text = f"{hour:02d}:{minute:02d}:{second:02d}"
+    if days:
+        text = f"{days}.{text}"
+    if microseconds:
+        text += f".{microseconds * _TICKS_PER_MICROSECOND:07d}"
+    return text
+
+
+def resolve_timer_limits(environ: Mapping[str, str]) -> TimerLimits:
+    """Timer limits from the environment's settings, else Azure Storage's 6 and 3 days."""
+    chosen = []
+    for variable, default in (
+        (MAX_SHORT_TIMER_VARIABLE, DEFAULT_MAX_SHORT_TIMER),
+        (LONG_TIMER_INTERVAL_VARIABLE, DEFAULT_LONG_TIMER_INTERVAL),
+    ):
+        text = environ.get(variable, "").strip()
+        if not text:
+            chosen.append(default)
+            continue
+        try:
+            duration = parse_duration(text)
+        except ValueError as exc:
+            raise StartupError(f"{variable}: {exc}") from None
+        if duration <= timedelta(0):
+            raise StartupError(f"{variable} must be longer than zero")
+        chosen.append(duration)
+    limits = TimerLimits(*chosen)
+    if limits.long_timer_interval > limits.max_short_timer:
+        raise StartupError(
+            f"{LONG_TIMER_INTERVAL_VARIABLE} must not be longer than {MAX_SHORT_TIMER_VARIABLE}"
+        )
+    return limits
 
 
 def _read_json(path: Path) -> Any:

@@ -32,7 +32,7 @@ from typing import Any
 from azure.durable_functions.models.actions.ActionType import ActionType
 from azure.durable_functions.models.history.HistoryEventType import HistoryEventType
 
-from devhost.config import NON_RUNNING_STATES
+from devhost.config import NON_RUNNING_STATES, TimerLimits, format_timespan
 from devhost.functions import DURABLE_CLIENT, LoadedFunction
 from devhost.invocation import (
     DURABLE_REASON,
@@ -54,7 +54,13 @@ TERMINATED = "Terminated"
 ACTIVE_STATUSES = (PENDING, RUNNING)
 ALL_STATUSES = (PENDING, RUNNING, COMPLETED, FAILED, TERMINATED)
 
-REPLAY_SCHEMA_V2 = 1
+# The extension announces replay schema V2 in ``upperSchemaVersion`` (older SDKs stop there)
+# and V3 in ``upperSchemaVersionNew``: azure-functions-durable then replays with V3.
+UPPER_SCHEMA_VERSION = 1
+UPPER_SCHEMA_VERSION_NEW = 2
+_SCHEMA_NAMES = {0: "Original", 1: "V2", 2: "V3"}
+# The extension's default for the HTTP polling interval (``call_http``, which devhost refuses).
+DEFAULT_HTTP_ASYNC_SLEEP_MILLISECONDS = 30000
 _OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 _SUPPORTED_ACTIONS = frozenset(
     {
@@ -255,6 +261,24 @@ def _failure_from_exception(exc: Exception) -> tuple[dict[str, Any] | None, str]
     return None, f"{type(exc).__name__}: {message}"
 
 
+def _schema_problem(state: dict[str, Any]) -> str | None:
+    """Refuse a state the extension refuses: an unknown schema, or V2/V3 actions not nested once.
+
+    From schema V2 on, the actions are one list (compound ``WhenAll``/``WhenAny`` actions hold
+    their children) wrapped in an outer list of length one.
+    """
+    schema = state.get("schemaVersion", 0)
+    if schema not in _SCHEMA_NAMES:
+        return f'The OOProc schema of version "{schema}" is unsupported by devhost.'
+    actions = state.get("actions") or []
+    if schema > 0 and len(actions) != 1:
+        return (
+            f"With OOProc schema {_SCHEMA_NAMES[schema]}, expected actions array to be of length "
+            f"1 in outer layer but got size: {len(actions)}"
+        )
+    return None
+
+
 def _json_or_none(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
@@ -269,9 +293,12 @@ class DurableEngine:
         functions: Iterable[LoadedFunction],
         client_binding: Callable[[], str],
         overridable_existing_instance_states: str,
+        *,
+        timer_limits: TimerLimits | None = None,
     ) -> None:
         """Drive the orchestrators and activities among ``functions``."""
         functions = list(functions)
+        self._timer_limits = timer_limits or TimerLimits()
         self._store = store
         self._invoker = invoker
         self._orchestrators = {
@@ -526,7 +553,13 @@ class DurableEngine:
             "instanceId": instance.instance_id,
             "isReplaying": boundary > 0,
             "parentInstanceId": None,
-            "upperSchemaVersion": REPLAY_SCHEMA_V2,
+            "upperSchemaVersion": UPPER_SCHEMA_VERSION,
+            "upperSchemaVersionNew": UPPER_SCHEMA_VERSION_NEW,
+            "longRunningTimerIntervalDuration": format_timespan(
+                self._timer_limits.long_timer_interval
+            ),
+            "maximumShortTimerDuration": format_timespan(self._timer_limits.max_short_timer),
+            "defaultHttpAsyncRequestSleepTimeMillseconds": DEFAULT_HTTP_ASYNC_SLEEP_MILLISECONDS,
         }
         argument = orchestration_context(json.dumps(context))
         try:
@@ -575,6 +608,9 @@ class DurableEngine:
         self, instance: _Instance, episode: _Episode, state: dict[str, Any]
     ) -> str | None:
         """Number and record the new actions; return an error that fails the instance."""
+        problem = _schema_problem(state)
+        if problem:
+            return problem
         leaves = _leaf_actions(state.get("actions", []))
         if len(leaves) < instance.actions_seen:
             return (

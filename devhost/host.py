@@ -26,7 +26,14 @@ from typing import IO
 from aiohttp import web
 from azure.durable_functions.models.utils import http_utils
 
-from devhost.config import HostConfig, StartupError, load_host_config, load_local_settings
+from devhost.config import (
+    HostConfig,
+    StartupError,
+    TimerLimits,
+    load_host_config,
+    load_local_settings,
+    resolve_timer_limits,
+)
 from devhost.engine import DurableEngine
 from devhost.functions import LoadedFunction, import_function, scan_functions
 from devhost.invocation import Invoker
@@ -69,8 +76,13 @@ class DevHost:
         port: int = DEFAULT_PORT,
         simulate: bool = False,
         environ: MutableMapping[str, str] | None = None,
+        timer_limits: TimerLimits | None = None,
     ) -> None:
-        """Prepare a host; nothing happens until :meth:`start`."""
+        """Prepare a host; nothing happens until :meth:`start`.
+
+        ``timer_limits`` default to the ``DEVHOST_MAX_SHORT_TIMER`` and
+        ``DEVHOST_LONG_TIMER_INTERVAL`` settings, else to Azure Storage's 6 and 3 days.
+        """
         self.app_root = app_root.resolve()
         self.state_dir = state_dir
         self.host = host
@@ -80,6 +92,8 @@ class DevHost:
         self.config = HostConfig()
         self.functions: list[LoadedFunction] = []
         self.settings_applied: list[str] = []
+        self._timer_limits = timer_limits
+        self.timer_limits = timer_limits or TimerLimits()
         self._executor: ThreadPoolExecutor | None = None
         self._invoker: Invoker | None = None
         self._store: Store | None = None
@@ -110,6 +124,7 @@ class DevHost:
     async def _start(self) -> None:
         self.config = load_host_config(self.app_root)
         self.settings_applied = load_local_settings(self.app_root, self.environ)
+        self.timer_limits = self._timer_limits or resolve_timer_limits(self.environ)
         specs = scan_functions(self.app_root, self.config)
         self._lock_state_dir()
         self._store = Store(self.state_dir)
@@ -131,6 +146,7 @@ class DevHost:
             self.functions,
             urls.client_binding,
             self.config.overridable_existing_instance_states,
+            timer_limits=self.timer_limits,
         )
         ManagementApi(self._engine, self._store, urls).register(app)
         self._http = HttpFunctions(
@@ -228,6 +244,7 @@ def create_host(
     port: int = DEFAULT_PORT,
     simulate: bool = False,
     environ: MutableMapping[str, str] | None = None,
+    timer_limits: TimerLimits | None = None,
 ) -> DevHost:
     """Create a :class:`DevHost` (call ``await host.start()`` on a long-lived loop)."""
     return DevHost(
@@ -237,4 +254,5 @@ def create_host(
         port=port,
         simulate=simulate,
         environ=environ,
+        timer_limits=timer_limits,
     )

@@ -48,7 +48,7 @@ import os
 import azure.functions as func
 
 
-def main(req: func.HttpRequest) -> None:
+def main(req: func.HttpRequest):
     logging.warning("the signing secret is %s", os.environ["SLACK_SIGNING_SECRET"])
 """
 
