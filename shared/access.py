@@ -17,12 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from slack_sdk.web.client import WebClient
 
-from shared.allowed_users import STALE_FACTOR, AccessCheckUnavailable, AllowedUsersCache
+from shared.allowed_users import AccessCheckUnavailable, AllowedUsersCache, stale_limit
 from shared.deadline import Deadline, run_within
 from shared.settings import Settings
-from shared.slack_api import error_code
+from shared.slack_api import SlackClient, error_code
 
 logger = logging.getLogger(__name__)
 
@@ -59,17 +58,21 @@ class UsergroupMembers:
 
     def contains(self, settings: Settings, group: str, user_id: str, deadline: Deadline) -> bool:
         """Whether the user is in the group; False when Slack cannot say (nothing is granted)."""
+        return user_id in self.members(settings, group, deadline)
+
+    def members(self, settings: Settings, group: str, deadline: Deadline) -> frozenset[str]:
+        """The group's members; none when Slack cannot say and nothing is cached."""
         key = (settings.slack_api_url, group)
         ttl = settings.allowed_users_cache_seconds
         now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
-        servable = entry if entry and now - entry.checked_at < ttl * STALE_FACTOR else None
+        servable = entry if entry and now - entry.checked_at < stale_limit(ttl) else None
         if servable is not None and now < servable.due_at:
-            return user_id in servable.users
+            return servable.users
         if deadline.expired():
             logger.warning("No time left to ask Slack for user group %s", group)
-            return servable is not None and user_id in servable.users
+            return servable.users if servable is not None else frozenset()
         try:
             users = run_within(deadline, lambda: _ask_slack(settings, group, deadline))
         except Exception as error:
@@ -78,20 +81,20 @@ class UsergroupMembers:
                 logger.warning(
                     "User group %s could not be read (%s); it grants nothing", group, reason
                 )
-                return False
+                return frozenset()
             logger.warning(
                 "User group %s refresh failed (%s); using the cached members", group, reason
             )
             servable.due_at = now + ttl
-            return user_id in servable.users
+            return servable.users
         with self._lock:
             self._entries[key] = _Members(users, checked_at=now, due_at=now + ttl)
-        return user_id in users
+        return users
 
 
 def _ask_slack(settings: Settings, group: str, deadline: Deadline) -> frozenset[str]:
     """One `usergroups.users.list` call, with no retry (it would not fit the deadline)."""
-    client = WebClient(
+    client = SlackClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=deadline.call_timeout(),  # type: ignore[arg-type]  # urllib accepts fractions
@@ -143,6 +146,21 @@ class AccessChecker:
         listed = self._allowed_users.cached(settings)
         return listed.approvers if listed is not None else frozenset()
 
+    def someone_else_may_approve(
+        self, settings: Settings, user_id: str, deadline: Deadline
+    ) -> bool:
+        """Whether anyone but `user_id` may approve: a list approver or an approver group member.
+
+        The list is taken as last read (the access check just before reads it); a user group
+        Slack cannot list counts as empty, as it grants nothing.
+        """
+        if self.listed_approvers(settings) - {user_id}:
+            return True
+        return any(
+            self._usergroups.members(settings, group, deadline) - {user_id}
+            for group in settings.approver_usergroups
+        )
+
     def prefetch(self, settings: Settings, deadline: Deadline) -> None:
         """Start reading the allowed-users list for a check to come, without waiting."""
         self._allowed_users.prefetch(settings, deadline)
@@ -159,6 +177,11 @@ def check(settings: Settings, user_id: str, permission: Permission, deadline: De
 def listed_approvers(settings: Settings) -> frozenset[str]:
     """The list's approvers as last read, without reading storage (process-wide caches)."""
     return _default_checker.listed_approvers(settings)
+
+
+def someone_else_may_approve(settings: Settings, user_id: str, deadline: Deadline) -> bool:
+    """Whether anyone but `user_id` may approve (process-wide caches)."""
+    return _default_checker.someone_else_may_approve(settings, user_id, deadline)
 
 
 def prefetch(settings: Settings, deadline: Deadline) -> None:

@@ -40,6 +40,7 @@ class Stage(Enum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     REQUEST_FAILED = "approval_request_failed"
+    NOT_ALLOWED = "not_allowed"
     FLUSHED = "flushed"
     FLUSH_FAILED = "flush_failed"
 
@@ -90,6 +91,57 @@ _STAGES = {
     DecisionAction.REJECT: Stage.REJECTED,
     DecisionAction.CANCEL: Stage.CANCELLED,
 }
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a posted message is: the channel ID Slack answered with (`C…`, `D…`) and its ts."""
+
+    channel: str
+    ts: str
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {"channel": self.channel, "ts": self.ts}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Place | None:
+        """Rebuild from a custom status; None for anything that is not a place."""
+        if not isinstance(data, Mapping):
+            return None
+        channel, ts = data.get("channel"), data.get("ts")
+        if isinstance(channel, str) and channel and isinstance(ts, str) and ts:
+            return cls(channel, ts)
+        return None
+
+
+@dataclass(frozen=True)
+class WaitingPlaces:
+    """Where a waiting request's buttons are: the request message and the requester's DM.
+
+    The orchestrator records them in its custom status while it waits, so a click is
+    honoured only from these messages (or the requester's modal, for Cancel).
+    """
+
+    request: Place | None = None
+    dm: Place | None = None
+
+    def status(self) -> JsonObject:
+        """The custom status while waiting: the stage and the recorded places."""
+        status = Stage.AWAITING_APPROVAL.status()
+        for name, place in (("request", self.request), ("dm", self.dm)):
+            if place is not None:
+                status[name] = place.to_dict()
+        return status
+
+    @classmethod
+    def of_status(cls, custom_status: Any) -> WaitingPlaces:
+        """The places a custom status records (none for a status without them)."""
+        if not isinstance(custom_status, Mapping):
+            return cls()
+        return cls(
+            Place.from_dict(custom_status.get("request")), Place.from_dict(custom_status.get("dm"))
+        )
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """Clicks on the approval buttons: check them, raise the decision, or tell the clicker why not.
 
 A click (`approve_flush`, `reject_flush`, `cancel_flush`; each button's value is the
-instance ID) is checked against the instance's durable status: the request must still wait
-for a decision, approve and reject come from an approver who is not the requester (four
-eyes), cancel from the requester alone. A valid click is raised on the instance as a
-`Decision`; the orchestrator takes the first one. A refused click changes nothing, and the
-clicker alone is told why: ephemerally in the message's channel, or by direct message for a
-click in the modal. Everything happens within the request's deadline
+instance ID) is checked against the instance's durable status: the click comes from the
+request's workspace (its Enterprise Grid organisation, or else its team), the request must
+still wait for a decision, approve and reject come from an approver who is not the requester
+(four eyes) and from the request's own message (the channel and ts the orchestrator
+recorded), cancel from the requester alone, in their modal or DM. A valid click is raised on
+the instance as a `Decision`; the orchestrator takes the first one. A refused click changes
+nothing, and the clicker alone is told why: ephemerally in the message's channel, or by
+direct message for a click in the modal. Everything happens within the request's deadline
 (doc/behaviour.md, "Approvals and user groups").
 """
 
@@ -17,13 +19,13 @@ import enum
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.durable_functions import DurableOrchestrationClient
 
 from shared import access
-from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage
+from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage, WaitingPlaces
 from shared.deadline import Deadline, run_within
 from shared.orchestration import FlushRequest, short_error
 from shared.settings import Settings
@@ -36,6 +38,7 @@ logger = logging.getLogger(__name__)
 REPLY_RESERVE_SECONDS = 0.5
 PENDING_RUNTIME_STATUSES = frozenset({"Pending", "Running"})
 _INSTANCE_ID = re.compile(r"flush-[A-Za-z0-9_-]{1,94}")
+_DM_CHANNEL = re.compile(r"D[A-Z0-9]{2,40}")
 
 
 class Refusal(enum.Enum):
@@ -50,7 +53,17 @@ class Refusal(enum.Enum):
     )
     OWN_REQUEST = (
         "You asked for this flush, so someone else must approve or reject it (four eyes). "
-        "To withdraw it, use *Cancel request*. Nothing changed."
+        "To withdraw it, use *Cancel request* in the direct message the app sent you about "
+        "it. Nothing changed."
+    )
+    OTHER_WORKSPACE = "This request belongs to another Slack workspace, so nothing changed."
+    NOT_REQUEST_MESSAGE = (
+        "These buttons are not on this request's own message, so nothing changed. Use "
+        "Approve or Reject on the request message in the approvals channel."
+    )
+    NOT_REQUESTER_PLACE = (
+        "A request can be cancelled only from its view or from the direct message the app "
+        "sent you about it, so nothing changed."
     )
     NOT_REQUESTER = "Only the person who asked for this flush can cancel it. Nothing changed."
     CHECK_UNAVAILABLE = (
@@ -71,16 +84,21 @@ ENDINGS = {
     Stage.CANCELLED: ": the requester cancelled it",
     Stage.EXPIRED: ": it expired",
     Stage.REQUEST_FAILED: ": the approval request could not be posted",
+    Stage.NOT_ALLOWED: ": it was approved, but the requester may no longer flush",
 }
 
 
 @dataclass(frozen=True)
 class PendingRequest:
-    """What the durable status says of a request: its input and whether it still waits."""
+    """What the durable status says of a request: its input, whether it still waits, where.
+
+    `places` are where the orchestrator put the request message and the requester's DM.
+    """
 
     request: FlushRequest
     pending: bool
     stage: Stage | None
+    places: WaitingPlaces = field(default_factory=WaitingPlaces)
 
 
 def _json_value(value: Any) -> Any:
@@ -116,19 +134,62 @@ async def _read_request(
     if request.approval is None:
         return Refusal.NOT_APPROVAL
     runtime = status.runtime_status.value if status.runtime_status else ""
-    stage = Stage.of_status(_json_value(status.custom_status))
+    custom = _json_value(status.custom_status)
+    stage = Stage.of_status(custom)
     waiting = stage is Stage.AWAITING_APPROVAL or (stage is None and runtime == "Pending")
-    return PendingRequest(request, runtime in PENDING_RUNTIME_STATUSES and waiting, stage)
+    pending = runtime in PENDING_RUNTIME_STATUSES and waiting
+    return PendingRequest(request, pending, stage, WaitingPlaces.of_status(custom))
+
+
+def same_workspace(click: BlockAction, request: FlushRequest) -> bool:
+    """Whether the click comes from the request's Enterprise Grid organisation, or its team."""
+    if request.enterprise_id:
+        return click.enterprise_id == request.enterprise_id
+    return click.team_id == request.team_id
+
+
+def from_request_message(click: BlockAction, found: PendingRequest) -> bool:
+    """Whether an Approve or Reject click comes from the request's own message.
+
+    The one place that says where a decision may come from: today only the message the
+    orchestrator posted and recorded (a duplicate left by a retried post does not count).
+    An approver's Home tab, once the app has one, is to be accepted here as well.
+    """
+    place = found.places.request
+    return place is not None and click.channel_id == place.channel and click.message_ts == place.ts
+
+
+def from_requester_place(click: BlockAction, found: PendingRequest) -> bool:
+    """Whether a Cancel click comes from the request's modal or the requester's DM.
+
+    The DM counts by its channel: the recorded one once known, and until then any direct
+    message conversation (only the requester's own DM with the app can hold the button).
+    """
+    if click.view_id is not None:
+        return click.view_id == found.request.view_id
+    channel = click.channel_id or ""
+    dm = found.places.dm
+    return channel == dm.channel if dm is not None else bool(_DM_CHANNEL.fullmatch(channel))
 
 
 def _who_may(click: BlockAction, action: DecisionAction, found: PendingRequest) -> Refusal | None:
-    """The refusal that needs no I/O: the request has ended, or four eyes forbid the click."""
+    """The refusal that needs no I/O, if any.
+
+    Another workspace, a request that has ended, four eyes, or a click that does not come
+    from where the request's buttons are.
+    """
+    if not same_workspace(click, found.request):
+        return Refusal.OTHER_WORKSPACE
     if not found.pending:
         return Refusal.NOT_PENDING
     is_requester = click.user_id == found.request.user_id
     if action is DecisionAction.CANCEL:
-        return None if is_requester else Refusal.NOT_REQUESTER
-    return Refusal.OWN_REQUEST if is_requester else None
+        if not is_requester:
+            return Refusal.NOT_REQUESTER
+        return None if from_requester_place(click, found) else Refusal.NOT_REQUESTER_PLACE
+    if is_requester:
+        return Refusal.OWN_REQUEST
+    return None if from_request_message(click, found) else Refusal.NOT_REQUEST_MESSAGE
 
 
 async def _check(

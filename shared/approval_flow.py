@@ -24,16 +24,19 @@ from shared.approval import (
     ApprovalSummary,
     Deadline,
     Decision,
+    Place,
     Stage,
+    WaitingPlaces,
     counted_decision,
 )
-from shared.handoffs import Delivery, FlushSummary, Notification
+from shared.handoffs import AccessAnswer, AccessQuery, Delivery, FlushSummary, Notification
 from shared.orchestration import (
     FlushRequest,
     deliver_all,
     flush_with_retries,
     plan_notifications,
     requester_notifications,
+    short_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ logger = logging.getLogger(__name__)
 # deadline ends the wait, so a flood of bad events cannot grow the history without bound.
 MAX_IGNORED_EVENTS = 20
 DEADLINE_FALLBACK_FORMAT = "%Y-%m-%d %H:%M UTC"
+CHECK_ACCESS_ACTIVITY = "check_access_activity"
+ACCESS_ATTEMPTS = 3
 
 
 def wait_for_decision(
@@ -74,23 +79,29 @@ def flush_with_approval(
 ) -> Generator[Any, Any, dict[str, Any]]:
     """Post the request, wait for a decision or the deadline, tell everyone, flush if approved.
 
-    Returns the orchestration's output (`ApprovalSummary`); custom status shows each stage.
+    The request is posted without buttons; the URLs it has no room for are replied in its
+    thread, one reply after another; only then is it updated with Approve and Reject, and the
+    requester sent a DM with Cancel request. An approved flush runs only if the requester may
+    still flush. Returns the orchestration's output (`ApprovalSummary`); custom status shows
+    each stage, and while waiting also where the request and the DM are (`WaitingPlaces`).
     """
     expires = context.current_utc_datetime + timedelta(minutes=plan.timeout_minutes)
     deadline = Deadline(
         calendar.timegm(expires.utctimetuple()), expires.strftime(DEADLINE_FALLBACK_FORMAT)
     )
     context.set_custom_status(Stage.AWAITING_APPROVAL.status())
-    ask = approval_views.request_message(request, plan, context.instance_id, deadline)
-    sent = yield from deliver_all(
-        context, request, {"request": Notification.post_message(plan.channel, ask)}
-    )
-    posted = sent["request"]
-    if not posted.delivered:
-        return (yield from _request_failed(context, request, posted))
+    opened = yield from _open_request(context, request, plan, deadline)
+    if isinstance(opened, dict):
+        return opened
+    place, sent = opened
 
     decision = yield from wait_for_decision(context, request.user_id, expires)
     stage = decision.action.stage if decision else Stage.EXPIRED
+    unavailable = False
+    if decision is not None and stage is Stage.APPROVED:
+        allowed = yield from still_allowed(context, request)
+        if allowed is not True:
+            stage, unavailable = Stage.NOT_ALLOWED, allowed is None
     decided_at = context.current_utc_datetime.isoformat()
     context.set_custom_status(stage.status())
     if not context.is_replaying:
@@ -102,11 +113,17 @@ def flush_with_approval(
             f" by {decision.user_name} ({decision.user_id})" if decision else "",
         )
 
-    planned: dict[str, Notification] = {}
-    if posted.channel and posted.ts:
-        ended = approval_views.outcome_message(request, plan, deadline, stage, decision)
-        planned["update"] = Notification.update_message(posted.channel, posted.ts, ended)
-    news = approval_views.requester_message(request, plan, stage, decision)
+    after = (
+        approval_views.not_allowed_text(request, unavailable) + "."
+        if stage is Stage.NOT_ALLOWED
+        else None
+    )
+    ended = approval_views.outcome_message(request, plan, deadline, stage, decision, after=after)
+    planned = {"update": Notification.update_message(place.channel, place.ts, ended)}
+    news = approval_views.requester_message(request, plan, stage, decision, unavailable=unavailable)
+    pending = sent.get("pending_dm")
+    if pending is not None and pending.delivered and pending.channel and pending.ts:
+        planned["dm_update"] = Notification.update_message(pending.channel, pending.ts, news)
     planned.update(requester_notifications(request, news))
     told = yield from deliver_all(context, request, planned)
     record = ApprovalRecord(
@@ -121,21 +138,116 @@ def flush_with_approval(
 
     result, attempts = yield from flush_with_retries(context, request)
     approver = views.person(decision.user_name, decision.user_id)
-    deliveries = yield from deliver_all(
-        context, request, plan_notifications(request, result, attempts, approver)
+    finished = approval_views.outcome_message(
+        request, plan, deadline, stage, decision, after=approval_views.flush_outcome_text(result)
     )
+    results = plan_notifications(request, result, attempts, approver)
+    results["request"] = Notification.update_message(place.channel, place.ts, finished)
+    deliveries = yield from deliver_all(context, request, results)
     context.set_custom_status((Stage.FLUSHED if result.ok else Stage.FLUSH_FAILED).status())
     return ApprovalSummary(record, FlushSummary.of(result, deliveries)).to_dict()
 
 
-def _request_failed(
-    context: df.DurableOrchestrationContext, request: FlushRequest, posted: Delivery
+def _open_request(
+    context: df.DurableOrchestrationContext,
+    request: FlushRequest,
+    plan: ApprovalPlan,
+    deadline: Deadline,
+) -> Generator[Any, Any, tuple[Place, dict[str, Delivery]] | dict[str, Any]]:
+    """Post the request, list every URL, then add the buttons and DM the requester.
+
+    Returns where the request is and every delivery so far; or, when the approvers could not
+    be shown the request in full, the orchestration's output after telling the requester.
+    """
+    instance = context.instance_id
+    quiet = approval_views.request_message(request, plan, instance, deadline, live=False)
+    sent = yield from deliver_all(
+        context, request, {"request": Notification.post_message(plan.channel, quiet)}
+    )
+    posted = sent["request"]
+    if not (posted.delivered and posted.channel and posted.ts):
+        return (yield from _request_failed(context, request, sent))
+    place = Place(posted.channel, posted.ts)
+    context.set_custom_status(WaitingPlaces(request=place).status())
+    for number, reply in enumerate(approval_views.thread_replies(request), start=1):
+        name = f"thread_{number}"
+        note = Notification.post_message(place.channel, reply, thread_ts=place.ts)
+        sent.update((yield from deliver_all(context, request, {name: note})))
+        if not sent[name].delivered:
+            return (yield from _withdraw(context, request, deadline, place, sent))
+    live = approval_views.request_message(request, plan, instance, deadline)
+    pending = approval_views.pending_message(request, plan, instance, deadline)
+    sent.update(
+        (
+            yield from deliver_all(
+                context,
+                request,
+                {
+                    "buttons": Notification.update_message(place.channel, place.ts, live),
+                    "pending_dm": Notification.post_message(request.user_id, pending),
+                },
+            )
+        )
+    )
+    if not sent["buttons"].delivered:
+        return (yield from _withdraw(context, request, deadline, place, sent))
+    dm = sent["pending_dm"]
+    dm_place = Place(dm.channel, dm.ts) if dm.delivered and dm.channel and dm.ts else None
+    context.set_custom_status(WaitingPlaces(request=place, dm=dm_place).status())
+    return place, sent
+
+
+def still_allowed(
+    context: df.DurableOrchestrationContext, request: FlushRequest
+) -> Generator[Any, Any, bool | None]:
+    """Whether the requester may still flush: True, False, or None when it could not be read.
+
+    Read through the access activity, under the request's retry policy; None (fail closed)
+    once every attempt failed.
+    """
+    retry = request.retry_options(ACCESS_ATTEMPTS)
+    query = AccessQuery(request.user_id).to_dict()
+    try:
+        answer = yield context.call_activity_with_retry(
+            CHECK_ACCESS_ACTIVITY, retry, query, expected_type=dict
+        )
+    except Exception as error:
+        if not context.is_replaying:
+            logger.error("The requester's access could not be checked: %s", short_error(error))
+        return None
+    return AccessAnswer.from_dict(answer).allowed
+
+
+def _withdraw(
+    context: df.DurableOrchestrationContext,
+    request: FlushRequest,
+    deadline: Deadline,
+    place: Place,
+    sent: dict[str, Delivery],
 ) -> Generator[Any, Any, dict[str, Any]]:
-    """End without a flush when the request could not be posted: tell the requester."""
+    """The request could not be shown in full: remove it from consideration, tell the requester."""
+    withdrawn = approval_views.withdrawn_message(request, deadline)
+    sent.update(
+        (
+            yield from deliver_all(
+                context,
+                request,
+                {"withdrawn": Notification.update_message(place.channel, place.ts, withdrawn)},
+            )
+        )
+    )
+    return (yield from _request_failed(context, request, sent))
+
+
+def _request_failed(
+    context: df.DurableOrchestrationContext, request: FlushRequest, sent: dict[str, Delivery]
+) -> Generator[Any, Any, dict[str, Any]]:
+    """End without a flush when the request could not be shown: tell the requester."""
     failed_at = context.current_utc_datetime.isoformat()
     context.set_custom_status(Stage.REQUEST_FAILED.status())
     if not context.is_replaying:
-        logger.error("The approval request could not be posted: %s", posted.reason)
+        reasons = sorted({d.reason or "not delivered" for d in sent.values() if not d.delivered})
+        logger.error("The approval request could not be shown: %s", ", ".join(reasons))
     news = approval_views.request_failed_message(request)
     told = yield from deliver_all(context, request, requester_notifications(request, news))
     record = ApprovalRecord(
@@ -143,6 +255,6 @@ def _request_failed(
         by=None,
         by_name=None,
         at=failed_at,
-        notifications={name: d.outcome() for name, d in {"request": posted, **told}.items()},
+        notifications={name: d.outcome() for name, d in {**sent, **told}.items()},
     )
     return ApprovalSummary(record).to_dict()

@@ -2,11 +2,18 @@
 
 Like `shared.views`, every function builds a fresh object within Slack's limits, and text
 from users is escaped for mrkdwn (doc/behaviour.md, "Approvals and user groups").
+
+Approvers see every URL exactly as it will be flushed: as plain text (never cut, never
+turned into emoji), the first `REQUEST_URLS` in the request message and the rest in replies
+in its thread, at most `REPLY_URLS` each. A list that would need more than `MAX_REPLIES`
+replies is refused when the form is submitted (`shows_every_url`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from shared.approval import (
     APPROVE_ACTION,
@@ -17,6 +24,7 @@ from shared.approval import (
     Decision,
     Stage,
 )
+from shared.handoffs import FlushResult
 from shared.orchestration import FlushRequest
 from shared.views import (
     Block,
@@ -37,6 +45,9 @@ REJECTED_TEXT = "Cache flush rejected"
 CANCELLED_TEXT = "Cache flush cancelled"
 EXPIRED_TEXT = "Cache flush request expired"
 REQUEST_FAILED_TEXT = "Cache flush approval request failed"
+PENDING_TEXT = "Cache flush approval pending"
+NOT_ALLOWED_TEXT = "Cache flush not run"
+THREAD_TEXT = "URLs to approve"
 APPROVAL_BLOCK = "approval_decision"
 CANCEL_BLOCK = "approval_cancel"
 ENDING_TEXTS = {
@@ -44,13 +55,28 @@ ENDING_TEXTS = {
     Stage.REJECTED: REJECTED_TEXT,
     Stage.CANCELLED: CANCELLED_TEXT,
     Stage.EXPIRED: EXPIRED_TEXT,
+    Stage.NOT_ALLOWED: NOT_ALLOWED_TEXT,
 }
 OUTCOME_EMOJI = {
     Stage.APPROVED: ":white_check_mark:",
     Stage.REJECTED: ":no_entry:",
     Stage.CANCELLED: ":leftwards_arrow_with_hook:",
     Stage.EXPIRED: ":hourglass:",
+    Stage.NOT_ALLOWED: ":white_check_mark:",
 }
+# URLs listed in the request message itself, and at most in each reply in its thread.
+REQUEST_URLS = 20
+REPLY_URLS = 100
+# The form holds at most 3000 characters (Slack's limit for a text input), so at most about
+# 270 URLs: far fewer than these replies hold. A longer list is refused, never cut.
+MAX_REPLIES = 10
+# Plain-text sections of URLs: at most this many characters each (Slack allows 3000), and
+# at most this many sections in the request message and in each reply (Slack allows 50
+# blocks; the rest of the message needs at most 6).
+URL_SECTION_CHARS = 3000
+REQUEST_URL_SECTIONS = 30
+REPLY_URL_SECTIONS = 45
+BULLET = "• "
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
 
 
@@ -77,6 +103,85 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     if style:
         button["style"] = style
     return button
+
+
+@dataclass(frozen=True)
+class UrlPage:
+    """A run of the request's URLs shown in one message: where it starts, and its sections."""
+
+    first: int
+    count: int
+    blocks: tuple[Block, ...]
+
+
+def _url_section(lines: Sequence[str]) -> Block:
+    """URLs as plain text, one per line: shown exactly, with no mrkdwn or emoji."""
+    text = "\n".join(BULLET + line for line in lines)
+    return {"type": "section", "text": {"type": "plain_text", "text": text, "emoji": False}}
+
+
+def _page(urls: Sequence[str], first: int, max_urls: int, max_sections: int) -> UrlPage:
+    """As many URLs from `first` as fit `max_urls` and `max_sections` plain-text sections."""
+    sections: list[Block] = []
+    lines: list[str] = []
+    size = 0
+    index = first
+    while index < len(urls) and index - first < max_urls:
+        line = urls[index]
+        extra = len(BULLET) + len(line) + (1 if lines else 0)
+        if lines and size + extra > URL_SECTION_CHARS:
+            if len(sections) + 1 == max_sections:
+                break
+            sections.append(_url_section(lines))
+            lines, size, extra = [], 0, extra - 1
+        lines.append(line)
+        size += extra
+        index += 1
+    if lines:
+        sections.append(_url_section(lines))
+    return UrlPage(first, index - first, tuple(sections))
+
+
+def url_pages(urls: Sequence[str]) -> list[UrlPage]:
+    """The request's URLs by message: the request message's page, then one per thread reply.
+
+    Every URL is in exactly one page, whole (a URL is at most 2048 characters, so one
+    always fits a section).
+    """
+    pages = [_page(urls, 0, REQUEST_URLS, REQUEST_URL_SECTIONS)]
+    shown = pages[0].count
+    while shown < len(urls):
+        pages.append(_page(urls, shown, REPLY_URLS, REPLY_URL_SECTIONS))
+        shown += pages[-1].count
+    return pages
+
+
+def shows_every_url(urls: Sequence[str]) -> bool:
+    """Whether the request message and at most `MAX_REPLIES` replies can list every URL."""
+    return len(url_pages(urls)) - 1 <= MAX_REPLIES
+
+
+def too_many_urls_error() -> str:
+    """The inline error for a list of URLs too long to show the approvers."""
+    return (
+        f"Too many URLs to show the approvers: at most {REQUEST_URLS + MAX_REPLIES * REPLY_URLS} "
+        "can be sent for approval at once. Split them over several requests."
+    )
+
+
+def thread_replies(request: FlushRequest) -> list[Message]:
+    """The replies that list the URLs the request message has no room for, in order."""
+    total = len(request.urls)
+    return [
+        message_of(
+            f"{THREAD_TEXT}: {page.first + 1} to {page.first + page.count} of {total}",
+            [
+                section(f"*URLs {page.first + 1} to {page.first + page.count} of {total}:*"),
+                *page.blocks,
+            ],
+        )
+        for page in url_pages(request.urls)[1:]
+    ]
 
 
 def awaiting_approval_view(plan: ApprovalPlan, instance_id: str) -> View:
@@ -111,25 +216,57 @@ def _header() -> Block:
     return section(":raised_hand: *A cache flush needs approval*")
 
 
+def _urls_heading(urls: Sequence[str]) -> str:
+    pages = url_pages(urls)
+    if len(pages) == 1:
+        return f"*URLs ({len(urls)}):*"
+    replies = len(pages) - 1
+    return (
+        f"*URLs ({len(urls)}):* the first {pages[0].count} here, the rest in "
+        f"{replies} {'reply' if replies == 1 else 'replies'} in this message's thread"
+    )
+
+
 def _details(request: FlushRequest, deadline: Deadline) -> list[Block]:
     return [
         section(
             f"*Requested by:* {person(request.user_name, request.user_id)}\n"
             f"*Environment:* {escape(request.environment)}\n"
             f"*Deadline:* {deadline.mrkdwn()}\n"
-            f"*URLs ({len(request.urls)}):*"
+            f"{_urls_heading(request.urls)}"
         ),
-        *list_blocks(request.urls),
+        *url_pages(request.urls)[0].blocks,
     ]
 
 
 def request_message(
-    request: FlushRequest, plan: ApprovalPlan, instance_id: str, deadline: Deadline
+    request: FlushRequest,
+    plan: ApprovalPlan,
+    instance_id: str,
+    deadline: Deadline,
+    *,
+    live: bool = True,
 ) -> Message:
     """The request posted to the approvers' channel, with Approve and Reject buttons.
 
-    Each button's `value` is the orchestration's instance ID.
+    Each button's `value` is the orchestration's instance ID. Not `live`, the message says
+    the buttons come once every URL is listed: it is posted that way first, and updated
+    with the buttons after the replies in its thread.
     """
+    decide: Block = (
+        {
+            "type": "actions",
+            "block_id": APPROVAL_BLOCK,
+            "elements": [
+                _button("Approve", APPROVE_ACTION, instance_id, "primary"),
+                _button("Reject", REJECT_ACTION, instance_id, "danger"),
+            ],
+        }
+        if live
+        else section(
+            ":hourglass_flowing_sand: _Approve and Reject appear here once every URL is listed._"
+        )
+    )
     return message_of(
         REQUEST_TEXT,
         [
@@ -139,16 +276,15 @@ def request_message(
                 f"*Who may approve:* {plan.approvers} (not the requester). Without a "
                 f"decision within {minutes_text(plan.timeout_minutes)}, nothing is flushed."
             ),
-            {
-                "type": "actions",
-                "block_id": APPROVAL_BLOCK,
-                "elements": [
-                    _button("Approve", APPROVE_ACTION, instance_id, "primary"),
-                    _button("Reject", REJECT_ACTION, instance_id, "danger"),
-                ],
-            },
+            decide,
         ],
     )
+
+
+def withdrawn_message(request: FlushRequest, deadline: Deadline) -> Message:
+    """The request message when its URLs could not all be listed: no buttons, nothing flushed."""
+    text = "Withdrawn: the URLs could not all be listed here, so nothing will be flushed"
+    return message_of(text, [_header(), *_details(request, deadline), section(f":x: *{text}.*")])
 
 
 def outcome_text(stage: Stage, decision: Decision | None, plan: ApprovalPlan) -> str:
@@ -156,11 +292,34 @@ def outcome_text(stage: Stage, decision: Decision | None, plan: ApprovalPlan) ->
     by = f"<@{decision.user_id}>" if decision else "someone"
     texts = {
         Stage.APPROVED: f"Approved by {by}",
+        Stage.NOT_ALLOWED: f"Approved by {by}",
         Stage.REJECTED: f"Rejected by {by}",
         Stage.CANCELLED: "Cancelled by the requester",
         Stage.EXPIRED: f"Expired: nobody approved within {minutes_text(plan.timeout_minutes)}",
     }
     return texts[stage]
+
+
+def not_allowed_text(request: FlushRequest, unavailable: bool) -> str:
+    """Why an approved flush did not run: the requester's access is gone or unknown."""
+    who = escape(request.user_name)
+    if unavailable:
+        return f"Not flushed: the access of {who} could not be checked, so nothing was flushed"
+    return f"Not flushed: {who} is no longer allowed to flush"
+
+
+def flush_outcome_text(result: FlushResult) -> str:
+    """The flush's result for the approvers: "Flush succeeded" with the purge ID, or failed."""
+    if result.ok:
+        body = result.body if isinstance(result.body, dict) else {}
+        purge = body.get("purgeId") or body.get("purgeID")
+        shown = f" (purge ID `{escape(str(purge))[:200]}`)" if purge else ""
+        return f":white_check_mark: *Flush succeeded*{shown}"
+    if result.status is not None:
+        status = f"HTTP {result.status}"
+    else:
+        status = "no response" if result.transient else "not sent"
+    return f":x: *Flush failed* ({status}); nothing was flushed"
 
 
 def outcome_message(
@@ -169,18 +328,50 @@ def outcome_message(
     deadline: Deadline,
     stage: Stage,
     decision: Decision | None,
+    *,
+    after: str | None = None,
 ) -> Message:
     """The request message once decided or expired: its details, the outcome, no buttons.
 
-    The fallback text is the outcome itself, so a notification of the edit says it too.
+    `after` is mrkdwn for what followed an approval: the flush's outcome, or why it did not
+    run. The fallback text is the outcome itself, so a notification of the edit says it too.
     """
     outcome = outcome_text(stage, decision, plan)
+    blocks = [
+        _header(),
+        *_details(request, deadline),
+        section(f"{OUTCOME_EMOJI[stage]} *{outcome}*"),
+    ]
+    if after:
+        blocks.append(section(after))
+    return message_of(outcome, blocks)
+
+
+def pending_message(
+    request: FlushRequest, plan: ApprovalPlan, instance_id: str, deadline: Deadline
+) -> Message:
+    """The requester's DM once the request is posted: its details and a Cancel request button."""
+    first = url_pages(request.urls)[0]
+    more = len(request.urls) - first.count
     return message_of(
-        outcome,
+        PENDING_TEXT,
         [
-            _header(),
-            *_details(request, deadline),
-            section(f"{OUTCOME_EMOJI[stage]} *{outcome}*"),
+            section(
+                ":hourglass_flowing_sand: *Your cache flush is waiting for approval.* "
+                f"The request is in {channel_text(plan.channel)}; you cannot approve it yourself."
+            ),
+            section(
+                f"*Environment:* {escape(request.environment)}\n"
+                f"*Deadline:* {deadline.mrkdwn()}\n*Who may approve:* {plan.approvers}\n"
+                f"*URLs ({len(request.urls)}):*"
+            ),
+            *first.blocks,
+            *([section(f"… and {more} more, listed in the request's thread")] if more else []),
+            {
+                "type": "actions",
+                "block_id": CANCEL_BLOCK,
+                "elements": [_button("Cancel request", CANCEL_ACTION, instance_id, "danger")],
+            },
         ],
     )
 
@@ -193,11 +384,28 @@ def _what(request: FlushRequest) -> list[Block]:
 
 
 def requester_message(
-    request: FlushRequest, plan: ApprovalPlan, stage: Stage, decision: Decision | None
+    request: FlushRequest,
+    plan: ApprovalPlan,
+    stage: Stage,
+    decision: Decision | None,
+    *,
+    unavailable: bool = False,
 ) -> Message:
-    """What the requester is told of the ending, in the modal and by direct message."""
+    """What the requester is told of the ending, in the modal and by direct message.
+
+    For `Stage.NOT_ALLOWED`, `unavailable` says access could not be read (not that it is gone).
+    """
     by = person(decision.user_name, decision.user_id) if decision else "someone"
+    why = (
+        "your access could not be checked, so it was not flushed."
+        if unavailable
+        else "you are no longer allowed to flush, so it was not flushed."
+    )
     news = {
+        Stage.NOT_ALLOWED: (
+            f":no_entry_sign: *Your cache flush was approved* by {by}, but {why} "
+            "Nothing was flushed."
+        ),
         Stage.APPROVED: (
             f":white_check_mark: *Your cache flush was approved* by {by}. It is running now; "
             "the result will follow here and in a direct message."

@@ -8,6 +8,7 @@ during replay.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -48,7 +49,8 @@ class FlushResult:
     `ok` for any 2xx. `status` is the answer's HTTP status; it is None when nothing answered
     (`transient`, with the network error in `error`) or when the call was never made (not
     `transient`, with the reason in `error`). `transient` marks a failure worth another
-    attempt: no response, or HTTP 429, 502, 503 or 504.
+    attempt: no response, or HTTP 429, 502, 503 or 504. `retry_after_seconds` is how long
+    the answer asked the caller to wait (its `Retry-After`), when it said.
     """
 
     ok: bool
@@ -56,9 +58,16 @@ class FlushResult:
     body: Any = None
     error: str | None = None
     transient: bool = False
+    retry_after_seconds: float | None = None
 
     @classmethod
-    def answered(cls, status: int, body: Any, error: str | None = None) -> FlushResult:
+    def answered(
+        cls,
+        status: int,
+        body: Any,
+        error: str | None = None,
+        retry_after_seconds: float | None = None,
+    ) -> FlushResult:
         """The result for an HTTP answer."""
         return cls(
             ok=200 <= status < 300,
@@ -66,6 +75,7 @@ class FlushResult:
             body=body,
             error=error,
             transient=status in TRANSIENT_STATUSES,
+            retry_after_seconds=retry_after_seconds,
         )
 
     @classmethod
@@ -86,18 +96,21 @@ class FlushResult:
             "body": self.body,
             "error": self.error,
             "transient": self.transient,
+            "retry_after_seconds": self.retry_after_seconds,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlushResult:
-        """Rebuild from the activity's output."""
+        """Rebuild from the activity's output (older outputs had no `retry_after_seconds`)."""
         status = data["status"]
+        wait = data.get("retry_after_seconds")
         return cls(
             ok=bool(data["ok"]),
             status=None if status is None else int(status),
             body=data["body"],
             error=_optional_text(data["error"]),
             transient=bool(data["transient"]),
+            retry_after_seconds=_seconds(wait),
         )
 
 
@@ -127,8 +140,10 @@ class Notification:
 
     `UPDATE_VIEW` replaces the modal `view_id` with `view` (`views.update`); `POST_MESSAGE`
     posts `text` (the notification fallback) and `blocks` to `channel`, a channel or a user
-    ID for a direct message (`chat.postMessage`); `UPDATE_MESSAGE` replaces the text and
-    blocks of the message `ts` in `channel` (`chat.update`). Build them with the class methods.
+    ID for a direct message (`chat.postMessage`), as a reply in the thread of the message
+    `thread_ts` when that is set; `UPDATE_MESSAGE` replaces the text and blocks of the message
+    `ts` in `channel` (`chat.update`: the channel ID that `chat.postMessage` answered with).
+    Build them with the class methods.
     """
 
     kind: NotificationKind
@@ -138,6 +153,7 @@ class Notification:
     text: str = ""
     blocks: tuple[JsonObject, ...] = ()
     ts: str = ""
+    thread_ts: str = ""
 
     def __post_init__(self) -> None:
         """Refuse a notification that lacks what its kind needs."""
@@ -156,13 +172,19 @@ class Notification:
         return cls(NotificationKind.UPDATE_VIEW, view_id=view_id, view=view)
 
     @classmethod
-    def post_message(cls, channel: str, message: Mapping[str, Any]) -> Notification:
-        """Post `message` (`text` and `blocks`) to a channel or, given a user ID, as a DM."""
+    def post_message(
+        cls, channel: str, message: Mapping[str, Any], thread_ts: str = ""
+    ) -> Notification:
+        """Post `message` (`text` and `blocks`) to a channel or, given a user ID, as a DM.
+
+        With `thread_ts`, the message is a reply in the thread of that message.
+        """
         return cls(
             NotificationKind.POST_MESSAGE,
             channel=channel,
             text=str(message["text"]),
             blocks=tuple(message["blocks"]),
+            thread_ts=thread_ts,
         )
 
     @classmethod
@@ -186,11 +208,12 @@ class Notification:
             "text": self.text,
             "blocks": list(self.blocks),
             "ts": self.ts,
+            "thread_ts": self.thread_ts,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notification:
-        """Rebuild from the activity's input (`ts` may be absent: older inputs had none)."""
+        """Rebuild from the activity's input (`ts` and `thread_ts` may be absent in older ones)."""
         return cls(
             kind=NotificationKind(data["kind"]),
             view_id=str(data["view_id"]),
@@ -199,6 +222,7 @@ class Notification:
             text=str(data["text"]),
             blocks=tuple(data["blocks"]),
             ts=str(data.get("ts") or ""),
+            thread_ts=str(data.get("thread_ts") or ""),
         )
 
 
@@ -257,6 +281,38 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class AccessQuery:
+    """The access activity's input: the user whose right to flush is checked."""
+
+    user_id: str
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {"user_id": self.user_id}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AccessQuery:
+        """Rebuild from the activity's input."""
+        return cls(user_id=str(data["user_id"]))
+
+
+@dataclass(frozen=True)
+class AccessAnswer:
+    """The access activity's output: whether the user may flush now (CSV or user group)."""
+
+    allowed: bool
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {"allowed": self.allowed}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AccessAnswer:
+        """Rebuild from the activity's output; anything but a literal true is not allowed."""
+        return cls(allowed=data.get("allowed") is True)
+
+
+@dataclass(frozen=True)
 class FlushSummary:
     """The orchestration's output: the flush outcome and each notification's outcome."""
 
@@ -295,6 +351,13 @@ class FlushSummary:
                 name: Outcome.from_dict(item) for name, item in data["notifications"].items()
             },
         )
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite, non-negative number of seconds, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
 
 
 def _optional_text(value: Any) -> str | None:

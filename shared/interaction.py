@@ -9,6 +9,7 @@ approval buttons are handled in `shared.approval_clicks`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -20,13 +21,25 @@ from shared.approval_clicks import handle_approval_click
 from shared.deadline import Deadline
 from shared.orchestration import ORCHESTRATOR, FlushRequest, instance_id, short_error
 from shared.settings import USERGROUP_ID, Settings
+from shared.slack_api import (
+    BACKGROUND_MAX_RETRY_AFTER_SECONDS,
+    BACKGROUND_TIMEOUT_SECONDS,
+    error_code,
+    web_client,
+)
 from shared.slack_request import (
     RejectedRequest,
     ViewSubmission,
     parse_block_action,
     parse_view_submission,
 )
-from shared.submission import FORM_CALLBACK_ID, URLS_BLOCK, Submission, validate_submission
+from shared.submission import (
+    ENVIRONMENT_BLOCK,
+    FORM_CALLBACK_ID,
+    URLS_BLOCK,
+    Submission,
+    validate_submission,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +48,10 @@ START_RESERVE_SECONDS = 0.5
 START_FAILED = "The flush could not be started just now. Please submit again in a minute."
 CSV_APPROVERS = "approvers on the allowed-users list"
 APPROVERS_NAMED = 10
+ADMINISTRATORS = "the app's administrators"
+LATE_START_FAILED_TEXT = "Cache flush could not start"
+# Starts that Slack's deadline cut short, kept referenced until they finish.
+_late_starts: set[asyncio.Future[Any]] = set()
 
 
 def _update(view: views.View) -> dict[str, Any]:
@@ -155,12 +172,33 @@ async def _start_if_allowed(
     if decision is access.Access.UNAVAILABLE or deadline.expired():
         # Nothing starts once Slack may have stopped waiting for this answer.
         return _update(views.access_unavailable_view())
+    request = await asyncio.to_thread(_flush_request, settings, submission, checked, deadline)
+    if not isinstance(request, FlushRequest):
+        return {"response_action": "errors", "errors": request}
+    try:
+        confirmed = await start_within(settings, client, request, deadline)
+    except Exception as error:
+        logger.error("Could not start the flush orchestration: %s", short_error(error))
+        return {"response_action": "errors", "errors": {URLS_BLOCK: START_FAILED}}
+    if not confirmed:
+        return _update(sent_view(request))
+    return _update(_answer_view(request))
+
+
+def _flush_request(
+    settings: Settings, submission: ViewSubmission, checked: Submission, deadline: Deadline
+) -> FlushRequest | dict[str, str]:
+    """The orchestration's input for an allowed submission, or the inline errors instead."""
     try:
         plan = plan_for(settings, checked.environment, approvers_text(settings, submission.user_id))
     except ValueError:
         logger.error("Approval is needed for %s but no channel is set", checked.environment)
-        return {"response_action": "errors", "errors": {URLS_BLOCK: START_FAILED}}
-    request = FlushRequest(
+        return {URLS_BLOCK: START_FAILED}
+    if plan is not None:
+        refused = _approval_refusal(settings, submission, checked, deadline)
+        if refused:
+            return refused
+    return FlushRequest(
         user_id=submission.user_id,
         user_name=submission.user_name,
         team_id=submission.team_id,
@@ -170,13 +208,112 @@ async def _start_if_allowed(
         channel=settings.slack_channel,
         retry_interval_ms=round(settings.retry_interval_seconds * 1000),
         approval=plan,
+        enterprise_id=submission.enterprise_id,
+    )
+
+
+def no_approver_error(settings: Settings, environment: str) -> str:
+    """The inline error when nobody but the requester may approve: who to ask."""
+    contact = settings.support_contact or ADMINISTRATORS
+    return (
+        f"Flushes of {environment} need a second person's approval, and nobody but you may "
+        f"approve them. Ask {contact} to add an approver, then submit again."
+    )
+
+
+def _approval_refusal(
+    settings: Settings, submission: ViewSubmission, checked: Submission, deadline: Deadline
+) -> dict[str, str] | None:
+    """Inline errors when a request needing approval could not be approved as sent.
+
+    Every URL must fit the request message and its thread, and someone other than the
+    requester must be able to approve.
+    """
+    if not approval_views.shows_every_url(checked.urls):
+        return {URLS_BLOCK: approval_views.too_many_urls_error()}
+    if not access.someone_else_may_approve(
+        settings, submission.user_id, deadline.earlier_by(START_RESERVE_SECONDS)
+    ):
+        logger.info(
+            "Nobody but %s may approve a flush of %s", submission.user_id, checked.environment
+        )
+        return {ENVIRONMENT_BLOCK: no_approver_error(settings, checked.environment)}
+    return None
+
+
+async def start_within(
+    settings: Settings,
+    client: DurableOrchestrationClient,
+    request: FlushRequest,
+    deadline: Deadline,
+) -> bool:
+    """Start the orchestration once, within the deadline; False if not confirmed in time.
+
+    A start the deadline cuts short goes on in the background: it is neither lost nor
+    repeated (the instance ID is the submission's), and if it finally fails the requester
+    is told by direct message. A start that fails in time raises.
+    """
+    task = asyncio.ensure_future(start_once(client, request))
+    try:
+        await asyncio.wait_for(asyncio.shield(task), deadline.remaining())
+    except TimeoutError:
+        logger.warning("The durable API did not confirm the start in time; it goes on")
+        _late_starts.add(task)
+        task.add_done_callback(functools.partial(_late_start_done, settings, request))
+        return False
+    return True
+
+
+def _late_start_done(settings: Settings, request: FlushRequest, task: asyncio.Task[bool]) -> None:
+    """Log how a late start ended; if it failed, tell the requester by direct message."""
+    _late_starts.discard(task)
+    error = None if task.cancelled() else task.exception()
+    if not task.cancelled() and error is None:
+        logger.info("The late start of %s finished", instance_id(request.team_id, request.view_id))
+        return
+    logger.error("The late start failed: %s", short_error(error) if error else "cancelled")
+    telling = asyncio.ensure_future(asyncio.to_thread(_tell_start_failed, settings, request))
+    _late_starts.add(telling)
+    telling.add_done_callback(_late_starts.discard)
+
+
+def _tell_start_failed(settings: Settings, request: FlushRequest) -> None:
+    """DM the requester that the flush they were told was sent never started."""
+    message = views.message_of(
+        LATE_START_FAILED_TEXT,
+        [
+            views.section(
+                ":x: *Your cache flush could not be started, so nothing was flushed.* "
+                "Please run `/flush` and submit it again."
+            )
+        ],
     )
     try:
-        await start_once(client, request)
+        web_client(
+            settings,
+            BACKGROUND_TIMEOUT_SECONDS,
+            max_retry_after_seconds=BACKGROUND_MAX_RETRY_AFTER_SECONDS,
+        ).chat_postMessage(channel=request.user_id, text=message["text"], blocks=message["blocks"])
     except Exception as error:
-        logger.error("Could not start the flush orchestration: %s", short_error(error))
-        return {"response_action": "errors", "errors": {URLS_BLOCK: START_FAILED}}
-    return _update(_answer_view(request))
+        logger.error("Could not tell %s the start failed: %s", request.user_id, error_code(error))
+
+
+def sent_view(request: FlushRequest) -> views.View:
+    """The modal when the start was sent but not confirmed within Slack's deadline."""
+    where = (
+        f" It goes to {approval_views.channel_text(request.approval.channel)} for approval."
+        if request.approval is not None
+        else ""
+    )
+    return views.modal(
+        [
+            views.section(":outbox_tray: *Your request has been sent.*"),
+            views.section(
+                f"The app could not confirm in time that it has started.{where} The result "
+                "will come in a direct message, so you can close this view safely."
+            ),
+        ]
+    )
 
 
 def _answer_view(request: FlushRequest) -> views.View:

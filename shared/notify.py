@@ -63,6 +63,7 @@ def deliver(settings: Settings, notification: Notification) -> Delivery:
                     channel=notification.channel,
                     text=notification.text,
                     blocks=list(notification.blocks),
+                    thread_ts=notification.thread_ts or None,
                 )
                 return _placed(posted)
             case NotificationKind.UPDATE_MESSAGE:

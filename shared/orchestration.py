@@ -48,7 +48,9 @@ class FlushRequest:
     """The orchestration's input: who asked, where to report, and what to flush.
 
     `approval` is set when the flush waits for a second person's decision first; when it
-    is None, `to_dict` leaves the key out.
+    is None, `to_dict` leaves the key out. `enterprise_id` is the Enterprise Grid
+    organisation the request came from (None outside Grid; left out of `to_dict` then):
+    clicks on the request must come from the same organisation, or else the same team.
     """
 
     user_id: str
@@ -60,6 +62,7 @@ class FlushRequest:
     channel: str | None
     retry_interval_ms: int
     approval: ApprovalPlan | None = None
+    enterprise_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; `approval` only when set."""
@@ -75,6 +78,8 @@ class FlushRequest:
         }
         if self.approval is not None:
             data["approval"] = self.approval.to_dict()
+        if self.enterprise_id:
+            data["enterprise_id"] = self.enterprise_id
         return data
 
     @classmethod
@@ -85,6 +90,7 @@ class FlushRequest:
         without the approval its input asked for.
         """
         approval = data.get("approval")
+        enterprise = data.get("enterprise_id")
         return cls(
             user_id=data["user_id"],
             user_name=data["user_name"],
@@ -95,6 +101,7 @@ class FlushRequest:
             channel=data.get("channel"),
             retry_interval_ms=_interval_ms(data.get("retry_interval_ms")),
             approval=None if approval is None else ApprovalPlan.from_dict(approval),
+            enterprise_id=enterprise if isinstance(enterprise, str) and enterprise else None,
         )
 
     def retry_options(self, attempts: int) -> df.RetryOptions:

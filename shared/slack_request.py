@@ -158,6 +158,7 @@ class ViewSubmission:
     view_id: str
     callback_id: str
     values: dict[str, Any]
+    enterprise_id: str | None = None
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -187,7 +188,14 @@ def parse_view_submission(payload: Mapping[str, Any]) -> ViewSubmission:
         view_id=view["id"],
         callback_id=_text(view.get("callback_id")),
         values=_object(state.get("values")),
+        enterprise_id=_enterprise_id(payload),
     )
+
+
+def _enterprise_id(payload: Mapping[str, Any]) -> str | None:
+    """The Enterprise Grid organisation of an interaction, or None outside Grid."""
+    enterprise = _text(_object(payload.get("enterprise")).get("id"))
+    return enterprise or _text(_object(payload.get("user")).get("enterprise_id")) or None
 
 
 def verified_form(body: bytes, headers: Mapping[str, str], signing_secret: str) -> dict[str, str]:
@@ -202,8 +210,9 @@ def verified_form(body: bytes, headers: Mapping[str, str], signing_secret: str) 
 class BlockAction:
     """A click on an interactive element (`block_actions`), with what the app uses of it.
 
-    `channel_id` is the channel of the clicked message, and `view_id` the modal clicked in;
-    a click in a modal has no channel.
+    `channel_id` and `message_ts` identify the clicked message, and `view_id` the modal
+    clicked in; a click in a modal has no channel. `team_id` and `enterprise_id` are the
+    clicker's workspace and Enterprise Grid organisation (None outside Grid).
     """
 
     user_id: str
@@ -212,6 +221,9 @@ class BlockAction:
     value: str
     channel_id: str | None
     view_id: str | None
+    team_id: str = ""
+    enterprise_id: str | None = None
+    message_ts: str | None = None
 
 
 def parse_block_action(payload: Mapping[str, Any]) -> BlockAction | None:
@@ -247,4 +259,11 @@ def parse_block_action(payload: Mapping[str, Any]) -> BlockAction | None:
         value=value,
         channel_id=None if in_view else channel_id or None,
         view_id=(view_id or None) if in_view else None,
+        team_id=_text(_object(payload.get("team")).get("id")) or _text(user.get("team_id")),
+        enterprise_id=_enterprise_id(payload),
+        message_ts=None
+        if in_view
+        else _text(container.get("message_ts"))
+        or _text(_object(payload.get("message")).get("ts"))
+        or None,
     )

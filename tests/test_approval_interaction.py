@@ -27,7 +27,9 @@ from shared.approval import (
     ApprovalPlan,
     Decision,
     DecisionAction,
+    Place,
     Stage,
+    WaitingPlaces,
     counted_decision,
 )
 from shared.orchestration import FlushRequest, instance_id
@@ -57,6 +59,10 @@ VIEW_ID = "V0WAITING1"
 INSTANCE = instance_id(constants.TEAM_ID, VIEW_ID)
 GROUP_LIST = "usergroups.users.list"
 SLACK_BUDGET_SECONDS = 3.0
+REQUEST_TS = "1700000000.000100"
+DM_CHANNEL = "D0REQUESTR"
+DM_TS = "1700000000.000200"
+PLACES = WaitingPlaces(Place(APPROVAL_CHANNEL, REQUEST_TS), Place(DM_CHANNEL, DM_TS))
 
 
 def call(env: AppEnv, body: bytes, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -72,28 +78,35 @@ def click_payload(
     *,
     in_modal: bool = False,
     user_name: str | None = None,
+    channel: str = APPROVAL_CHANNEL,
+    ts: str = REQUEST_TS,
+    view_id: str = VIEW_ID,
+    team_id: str = constants.TEAM_ID,
+    enterprise_id: str | None = None,
 ) -> dict[str, Any]:
-    """A `block_actions` payload for a button click, in the request message or in the modal."""
+    """A `block_actions` payload for a button click, in a message or in the modal."""
     name = user_name or f"name_{user_id.lower()}"
     if in_modal:
-        container: dict[str, Any] = {"type": "view", "view_id": VIEW_ID}
-        where: dict[str, Any] = {"view": {"id": VIEW_ID, "type": "modal", "blocks": []}}
+        container: dict[str, Any] = {"type": "view", "view_id": view_id}
+        where: dict[str, Any] = {"view": {"id": view_id, "type": "modal", "blocks": []}}
     else:
         container = {
             "type": "message",
-            "message_ts": "1700000000.000100",
-            "channel_id": APPROVAL_CHANNEL,
+            "message_ts": ts,
+            "channel_id": channel,
             "is_ephemeral": False,
         }
         where = {
-            "channel": {"id": APPROVAL_CHANNEL, "name": "cache-flush-approvals"},
-            "message": {"ts": "1700000000.000100", "text": "Cache flush approval requested"},
+            "channel": {"id": channel, "name": "cache-flush-approvals"},
+            "message": {"ts": ts, "text": "Cache flush approval requested"},
             "response_url": "http://127.0.0.1:9/slack-response/actions",
         }
+    enterprise = {"enterprise": {"id": enterprise_id}} if enterprise_id else {}
     return {
         "type": "block_actions",
-        "team": {"id": constants.TEAM_ID, "domain": TEAM_DOMAIN},
-        "user": {"id": user_id, "username": name, "name": name, "team_id": constants.TEAM_ID},
+        **enterprise,
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": name, "name": name, "team_id": team_id},
         "api_app_id": API_APP_ID,
         "token": "legacy-verification-token",
         "container": container,
@@ -140,13 +153,21 @@ def set_instance(
     runtime: str = "Running",
     stage: Stage | None = Stage.AWAITING_APPROVAL,
     request: FlushRequest | None = None,
+    places: WaitingPlaces = PLACES,
 ) -> None:
-    """The instance as the extension shows it: the input as the JSON text the client sent."""
+    """The instance as the extension shows it: the input as the JSON text the client sent.
+
+    While it waits, its custom status records where the request message and the DM are.
+    """
+    if stage is Stage.AWAITING_APPROVAL:
+        custom: dict[str, Any] | None = places.status()
+    else:
+        custom = stage.status() if stage else None
     env.durable_api.set_status(
         INSTANCE,
         runtime,
         input=json.dumps((request or waiting_request()).to_dict()),
-        custom_status=stage.status() if stage else None,
+        custom_status=custom,
     )
 
 
@@ -283,6 +304,103 @@ def test_a_refused_click_in_the_modal_is_told_by_direct_message(approvals: AppEn
     assert approvals.durable_api.events == []
     assert approvals.slack.calls("chat.postEphemeral") == []
     assert "Only the person who asked" in told(approvals, APPROVER)
+
+
+# --- clicks bound to their request ------------------------------------------------------------
+
+
+def refused_in(env: AppEnv, user_id: str, response: func.HttpResponse, channel: str) -> str:
+    """The click changed nothing; the clicker alone was told, in `channel`: what they read."""
+    acknowledged(response)
+    assert env.durable_api.events == []
+    [ephemeral] = env.slack.calls("chat.postEphemeral")
+    assert (ephemeral.args["channel"], ephemeral.args["user"]) == (channel, user_id)
+    assert env.slack.calls("chat.update") == []
+    return str(ephemeral.args["text"])
+
+
+@pytest.mark.parametrize("action_id", ["approve_flush", "reject_flush"])
+def test_a_decision_from_another_workspace_is_refused(approvals: AppEnv, action_id: str) -> None:
+    response = click(approvals, APPROVER, action_id, team_id="T0ELSEWHERE")
+    text = refused_in(approvals, APPROVER, response, APPROVAL_CHANNEL)
+    assert "another Slack workspace" in text
+
+
+def test_a_cancel_from_another_workspace_is_refused(approvals: AppEnv) -> None:
+    acknowledged(click(approvals, REQUESTER, "cancel_flush", in_modal=True, team_id="T0OTHER01"))
+    assert approvals.durable_api.events == []
+    assert "another Slack workspace" in told(approvals, REQUESTER)
+
+
+def test_on_enterprise_grid_the_organisation_must_match(approvals: AppEnv) -> None:
+    grid = FlushRequest(**{**waiting_request().__dict__, "enterprise_id": "E0ORGANISE"})
+    set_instance(approvals, request=grid)
+    other_org = click(approvals, APPROVER, "approve_flush", enterprise_id="E0ELSEWHER")
+    assert "another Slack workspace" in refused_in(approvals, APPROVER, other_org, APPROVAL_CHANNEL)
+    approvals.slack.clear()
+    same_org = click(
+        approvals, APPROVER, "approve_flush", team_id="T0SISTER01", enterprise_id="E0ORGANISE"
+    )
+    acknowledged(same_org)
+    [event] = approvals.durable_api.events
+    assert event.data["user_id"] == APPROVER
+
+
+@pytest.mark.parametrize(
+    ("channel", "ts"),
+    [
+        (APPROVAL_CHANNEL, "1700000000.000999"),  # a duplicate left by a retried post
+        ("C0ELSEWHER", REQUEST_TS),
+        (DM_CHANNEL, DM_TS),
+    ],
+)
+def test_a_decision_counts_only_from_the_request_s_own_message(
+    approvals: AppEnv, channel: str, ts: str
+) -> None:
+    response = click(approvals, APPROVER, "approve_flush", channel=channel, ts=ts)
+    text = refused_in(approvals, APPROVER, response, channel)
+    assert "not on this request's own message" in text
+
+
+def test_a_decision_before_the_request_message_is_recorded_is_refused(approvals: AppEnv) -> None:
+    set_instance(approvals, places=WaitingPlaces())
+    response = click(approvals, APPROVER, "approve_flush")
+    assert "own message" in refused_in(approvals, APPROVER, response, APPROVAL_CHANNEL)
+
+
+def test_the_requester_cancels_from_their_dm(approvals: AppEnv) -> None:
+    acknowledged(click(approvals, REQUESTER, "cancel_flush", channel=DM_CHANNEL, ts=DM_TS))
+    [event] = approvals.durable_api.events
+    assert event.data["action"] == "cancel"
+
+
+def test_before_the_dm_is_recorded_a_cancel_from_a_direct_message_counts(
+    approvals: AppEnv,
+) -> None:
+    set_instance(approvals, places=WaitingPlaces(Place(APPROVAL_CHANNEL, REQUEST_TS)))
+    acknowledged(click(approvals, REQUESTER, "cancel_flush", channel="D0ANYDM001", ts="1.0"))
+    assert [e.data["action"] for e in approvals.durable_api.events] == ["cancel"]
+
+
+@pytest.mark.parametrize(("channel", "ts"), [(APPROVAL_CHANNEL, REQUEST_TS), ("D0ANOTHER1", DM_TS)])
+def test_a_cancel_counts_only_from_the_requester_s_modal_or_dm(
+    approvals: AppEnv, channel: str, ts: str
+) -> None:
+    response = click(approvals, REQUESTER, "cancel_flush", channel=channel, ts=ts)
+    text = refused_in(approvals, REQUESTER, response, channel)
+    assert "only from its view or from the direct message" in text
+
+
+def test_a_cancel_from_another_modal_is_refused(approvals: AppEnv) -> None:
+    acknowledged(click(approvals, REQUESTER, "cancel_flush", in_modal=True, view_id="V0OTHER001"))
+    assert approvals.durable_api.events == []
+    assert "only from its view" in told(approvals, REQUESTER)
+
+
+def test_the_own_request_refusal_points_at_the_dm_s_cancel_button(approvals: AppEnv) -> None:
+    response = click(approvals, REQUESTER, "approve_flush")
+    text = refused_in(approvals, REQUESTER, response, APPROVAL_CHANNEL)
+    assert "*Cancel request* in the direct message" in text
 
 
 @pytest.mark.parametrize(
@@ -498,12 +616,46 @@ def test_the_awaiting_view_names_the_lists_approvers_but_never_the_requester(
     assert start.input["approval"]["approvers"] == f"{named}, 2 more on the allowed-users list"
 
 
-def test_without_named_approvers_the_view_describes_them(approvals: AppEnv) -> None:
+@pytest.mark.parametrize("contact", [None, "the web team (#web-support)"])
+def test_a_request_nobody_else_may_approve_is_refused_saying_who_to_ask(
+    approvals: AppEnv, monkeypatch: pytest.MonkeyPatch, contact: str | None
+) -> None:
+    if contact:
+        monkeypatch.setenv("SUPPORT_CONTACT", contact)
+    monkeypatch.setenv("APPROVER_USERGROUPS", APPROVERS_GROUP)
+    approvals.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [REQUESTER]}))
     approvals.set_allowed_csv(f"{REQUESTER},{REQUESTER_NAME},approver\n{MEMBER},mo_member\n")
     approvals.durable_api.clear()
-    submit(approvals, "production")
+    answer = submit(approvals, "production")
+    assert answer["response_action"] == "errors"
+    error = answer["errors"]["environment"]
+    assert "nobody but you may approve" in error
+    assert (contact or "the app's administrators") in error
+    assert approvals.durable_api.starts == []
+    assert [c.method for c in approvals.slack.calls()] == [GROUP_LIST]
+
+
+def test_an_approver_group_member_other_than_the_requester_is_enough(
+    approvals: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPROVER_USERGROUPS", APPROVERS_GROUP)
+    approvals.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [GROUPIE]}))
+    approvals.set_allowed_csv(f"{REQUESTER},{REQUESTER_NAME},approver\n")
+    approvals.durable_api.clear()
+    assert submit(approvals, "production")["response_action"] == "update"
     [start] = approvals.durable_api.starts
-    assert start.input["approval"]["approvers"] == "approvers on the allowed-users list"
+    assert start.input["approval"]["approvers"] == f"<!subteam^{APPROVERS_GROUP}>"
+
+
+def test_more_urls_than_the_request_and_its_thread_can_show_are_refused(
+    approvals: AppEnv,
+) -> None:
+    urls = "\n".join(f"https://www.nhs.uk/p{i}" for i in range(1021))
+    body = view_submission_body(urls_text=urls, environment="production", view_id="V0LONG0001")
+    answer = json.loads(call(approvals, body).get_body())
+    assert answer["response_action"] == "errors"
+    assert "Too many URLs to show the approvers" in answer["errors"]["urls"]
+    assert approvals.durable_api.starts == []
 
 
 def test_a_repeated_submission_needing_approval_starts_once(approvals: AppEnv) -> None:

@@ -1,7 +1,9 @@
 """flush_orchestrator with an approval plan, through the real replay engine over built histories.
 
-Event IDs: 0 posts the request, 1 is the deadline timer, 2-4 tell the ending (request update,
-modal, DM), 5 calls cache-flush, 6-8 tell the flush's result.
+Event IDs with two URLs: 0 posts the request (no buttons), 1 adds the buttons and 2 DMs the
+requester with Cancel, 3 is the deadline timer. Rejected, cancelled or expired: 4-7 tell the
+ending (request update, DM update, modal, DM). Approved: 4 checks the requester's access, 5-8
+tell the ending, 9 calls cache-flush, 10-13 tell the result (modal, DM, channel, request).
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ from tests.test_flush_orchestrator import (
     notify_inputs,
     request_input,
     run,
-    texts,
 )
+from tests.test_flush_orchestrator import texts as flush_texts
 
 # The SDK warns when an event arrives while nothing waits for it; that is what these test.
 pytestmark = pytest.mark.filterwarnings("ignore:Potential duplicate Task completion:UserWarning")
@@ -46,6 +48,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:Potential duplicate Task complet
 INSTANCE = "flush-T0001-V0001"
 APPROVAL_CHANNEL = "C0APPROVE1"
 REQUEST_TS = "1767225600.000200"
+DM_CHANNEL = "D0001"
+DM_TS = POSTED["ts"]
+CHECK_ACCESS = "check_access_activity"
+ALLOWED = {"allowed": True}
+TIMER = 3
 PLAN = {"channel": APPROVAL_CHANNEL, "timeout_minutes": 60, "approvers": "<!subteam^S0APPROVE>"}
 START = datetime.fromisoformat(TIMESTAMP.replace("Z", "+00:00"))
 DEADLINE = START + timedelta(minutes=60)
@@ -53,13 +60,28 @@ DEADLINE_AT = "2026-01-01T01:00:00.000Z"
 DECIDED_AT = "2026-01-01T00:10:00.000Z"
 REQUEST_POSTED = {"delivered": True, "reason": None, "channel": APPROVAL_CHANNEL, "ts": REQUEST_TS}
 UPDATED = {"delivered": True, "reason": None, "channel": APPROVAL_CHANNEL, "ts": REQUEST_TS}
-# The approval's notifications, each delivered: the request, its update, the modal, the DM.
+DM_UPDATED = {"delivered": True, "reason": None, "channel": DM_CHANNEL, "ts": DM_TS}
+# The approval's notifications, each delivered: the request, its buttons, the pending DM,
+# then the request's and the DM's updates at the ending, the modal and the ending's DM.
 ALL_TOLD = {
     "request": OUTCOME_DELIVERED,
+    "buttons": OUTCOME_DELIVERED,
+    "pending_dm": OUTCOME_DELIVERED,
     "update": OUTCOME_DELIVERED,
+    "dm_update": OUTCOME_DELIVERED,
     "modal": OUTCOME_DELIVERED,
     "dm": OUTCOME_DELIVERED,
 }
+# The ending told: the request and DM updated, the modal, the ending's DM.
+ENDING_TOLD = (UPDATED, DM_UPDATED, DELIVERED, POSTED)
+
+
+def texts(payload: dict[str, Any]) -> str:
+    """The payload's text, leaving out the buttons (see `buttons_of`)."""
+    if payload["kind"] == "update_view":
+        return flush_texts(payload)
+    blocks = [block for block in payload["blocks"] if block["type"] != "actions"]
+    return flush_texts({**payload, "blocks": blocks})
 
 
 def decision(action: str, user_id: str = "U0002", user_name: str = "sam_approver") -> Any:
@@ -82,35 +104,62 @@ def stage(state: dict[str, Any]) -> str:
 
 
 def posted_request(history: History, delivery: dict[str, Any] = REQUEST_POSTED) -> dict[str, Any]:
-    """Run the first episode, then the request's delivery; return the waiting state."""
+    """Run the request's post, then its buttons and the pending DM; return the waiting state."""
     first = run(history)
     assert stage(first) == "awaiting_approval"
     history.new_episode().scheduled(0, NOTIFY).completed(0, delivery)
-    return run(history)
+    run(history)
+    return finish_notifications(history, 1, UPDATED, POSTED)
 
 
 def raise_events(history: History, *payloads: Any, at: str = DECIDED_AT) -> dict[str, Any]:
     """A new episode in which the host created the deadline timer and the events arrived."""
-    history.new_episode(at).timer(1, DEADLINE_AT)
+    history.new_episode(at).timer(TIMER, DEADLINE_AT)
     for payload in payloads:
         history.raised(DECISION_EVENT, payload)
     return run(history)
 
 
 def expire(history: History) -> dict[str, Any]:
-    history.new_episode(DEADLINE_AT).timer(1, DEADLINE_AT).fired(1, DEADLINE_AT)
+    history.new_episode(DEADLINE_AT).timer(TIMER, DEADLINE_AT).fired(TIMER, DEADLINE_AT)
     return run(history)
 
 
+def access_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in activity_calls(state) if a["functionName"] == CHECK_ACCESS]
+
+
+def still_allowed(history: History, answer: dict[str, Any] = ALLOWED) -> dict[str, Any]:
+    """The access check (event 4) answers; return the state that tells the ending."""
+    history.new_episode().scheduled(4, CHECK_ACCESS).completed(4, answer)
+    return run(history)
+
+
+def approve(history: History) -> dict[str, Any]:
+    """Post the request, approve it, the requester still allowed: the state telling it."""
+    posted_request(history)
+    raise_events(history, APPROVE)
+    return still_allowed(history)
+
+
 def ending_notifications(state: dict[str, Any]) -> list[dict[str, Any]]:
-    """The notifications after the request (the request itself is the first)."""
-    return notify_inputs(state)[1:]
+    """The notifications after the request was opened (post, buttons, pending DM)."""
+    return notify_inputs(state)[3:]
 
 
 # --- the request ----------------------------------------------------------------------------
 
 
-def test_the_request_is_posted_to_the_approval_channel_with_approve_and_reject() -> None:
+def buttons_of(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (button["action_id"], button.get("style", ""), button["value"])
+        for block in payload["blocks"]
+        if block["type"] == "actions"
+        for button in block["elements"]
+    ]
+
+
+def test_the_request_is_posted_first_without_buttons() -> None:
     state = run(new_history())
     assert state["isDone"] is False
     assert state["customStatus"] == {"stage": "awaiting_approval"}
@@ -130,21 +179,138 @@ def test_the_request_is_posted_to_the_approval_channel_with_approve_and_reject()
     assert all(url in text for url in URLS)
     epoch = int(DEADLINE.timestamp())
     assert f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|2026-01-01 01:00 UTC>" in text
-    [actions] = [block for block in request["blocks"] if block["type"] == "actions"]
-    assert [
-        (button["action_id"], button["style"], button["value"]) for button in actions["elements"]
-    ] == [("approve_flush", "primary", INSTANCE), ("reject_flush", "danger", INSTANCE)]
+    assert buttons_of(request) == [], "no button before every URL is shown"
+    assert "Approve and Reject appear here" in text
 
 
-def test_once_posted_it_waits_for_a_decision_or_a_timer_at_the_deadline() -> None:
+def test_once_posted_the_buttons_are_added_and_the_requester_gets_a_dm_with_cancel() -> None:
+    history = new_history()
+    run(history)
+    history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
+    state = run(history)
+    assert state["customStatus"] == {
+        "stage": "awaiting_approval",
+        "request": {"channel": APPROVAL_CHANNEL, "ts": REQUEST_TS},
+    }, "where the buttons will be is recorded before they exist"
+    _, buttons, pending = notify_inputs(state)
+    assert buttons["kind"] == "update_message"
+    assert (buttons["channel"], buttons["ts"]) == (APPROVAL_CHANNEL, REQUEST_TS)
+    assert buttons_of(buttons) == [
+        ("approve_flush", "primary", INSTANCE),
+        ("reject_flush", "danger", INSTANCE),
+    ]
+    assert all(url in texts(buttons) for url in URLS)
+    assert pending["kind"] == "post_message"
+    assert pending["channel"] == "U0001"
+    assert pending["text"] == "Cache flush approval pending"
+    assert buttons_of(pending) == [("cancel_flush", "danger", INSTANCE)]
+    assert all(url in texts(pending) for url in URLS)
+    assert "*Environment:* production" in texts(pending)
+
+
+def test_once_opened_it_records_both_places_and_waits_for_a_decision_or_the_deadline() -> None:
     state = posted_request(new_history())
     assert state["isDone"] is False
-    assert stage(state) == "awaiting_approval"
-    assert len(activity_calls(state)) == 1, "no other call while waiting"
+    assert state["customStatus"] == {
+        "stage": "awaiting_approval",
+        "request": {"channel": APPROVAL_CHANNEL, "ts": REQUEST_TS},
+        "dm": {"channel": DM_CHANNEL, "ts": DM_TS},
+    }
+    assert len(activity_calls(state)) == 3, "no other call while waiting"
     [timer] = timers(state)
     assert datetime.fromisoformat(timer["fireAt"]) == DEADLINE
     assert timer["isCanceled"] is False
     assert [wait["externalEventName"] for wait in event_waits(state)] == [DECISION_EVENT]
+
+
+def long_urls(count: int) -> list[str]:
+    return [f"https://www.nhs.uk/conditions/{'x' * 90}/{i}?q=%C3%A9&r=1" for i in range(count)]
+
+
+def test_urls_that_do_not_fit_are_replied_in_the_thread_before_the_buttons() -> None:
+    urls = long_urls(130)
+    history = History(
+        "flush_orchestrator",
+        request_input(urls=urls, approval=PLAN),
+        instance_id=INSTANCE,
+    )
+    first = run(history)
+    [request] = notify_inputs(first)
+    assert "the first 20 here, the rest in 2 replies in this message's thread" in texts(request)
+    history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
+    replies = []
+    for event_id in (1, 2):
+        state = run(history)
+        reply = notify_inputs(state)[-1]
+        assert reply["kind"] == "post_message"
+        assert (reply["channel"], reply["thread_ts"]) == (APPROVAL_CHANNEL, REQUEST_TS)
+        assert buttons_of(reply) == []
+        assert all(buttons_of(n) == [] for n in notify_inputs(state)), "no button yet"
+        replies.append(reply)
+        history.new_episode().scheduled(event_id, NOTIFY).completed(event_id, UPDATED)
+    state = run(history)
+    buttons = notify_inputs(state)[3]
+    assert buttons["kind"] == "update_message"
+    assert len(buttons_of(buttons)) == 2, "the buttons come after the last reply"
+    assert replies[0]["text"] == "URLs to approve: 21 to 120 of 130"
+    assert replies[1]["text"] == "URLs to approve: 121 to 130 of 130"
+    shown = [
+        line.removeprefix("• ")
+        for payload in (buttons, *replies)
+        for block in payload["blocks"]
+        if "text" in block and block["text"]["type"] == "plain_text"
+        for line in block["text"]["text"].split("\n")
+    ]
+    assert shown == urls, "every URL exactly once, exactly as it will be flushed, in order"
+    for payload in (buttons, *replies):
+        assert len(payload["blocks"]) <= 50
+        assert all(
+            len(block["text"]["text"]) <= 3000 for block in payload["blocks"] if "text" in block
+        )
+
+
+def test_a_thread_reply_that_cannot_be_posted_withdraws_the_request() -> None:
+    history = History(
+        "flush_orchestrator", request_input(urls=long_urls(30), approval=PLAN), instance_id=INSTANCE
+    )
+    run(history)
+    history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
+    run(history)
+    reason = "Activity function 'notify_user_activity' failed: DeliveryError: msg_too_long"
+    history.new_episode().scheduled(1, NOTIFY).failed(1, reason)
+    for timer_id, task_id in ((2, 3), (4, 5)):
+        run(history)
+        history.new_episode().timer(timer_id).fired(timer_id)
+        run(history)
+        history.new_episode().scheduled(task_id, NOTIFY).failed(task_id, reason)
+    run(history)
+    history.new_episode().timer(6).fired(6)  # the SDK waits one more interval, then gives up
+    state = run(history)
+    withdrawn = notify_inputs(state)[-1]
+    assert withdrawn["kind"] == "update_message"
+    assert "Withdrawn" in withdrawn["text"]
+    assert buttons_of(withdrawn) == []
+    state = finish_notifications(history, 7, UPDATED)
+    assert stage(state) == "approval_request_failed"
+    dm = notify_inputs(state)[-1]
+    assert dm["text"] == "Cache flush approval request failed"
+    assert event_waits(state) == []
+    done = finish_notifications(history, 8, DELIVERED, POSTED)
+    assert done["isDone"] is True
+    assert flush_calls(done) == []
+
+
+def test_a_request_whose_buttons_cannot_be_added_is_withdrawn() -> None:
+    history = new_history()
+    run(history)
+    history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
+    run(history)
+    gone = {"delivered": False, "reason": "message_not_found", "channel": None, "ts": None}
+    state = finish_notifications(history, 1, gone, POSTED)
+    assert "Withdrawn" in notify_inputs(state)[3]["text"]
+    state = finish_notifications(history, 3, gone)
+    assert stage(state) == "approval_request_failed"
+    assert event_waits(state) == []
 
 
 @pytest.mark.parametrize(
@@ -156,8 +322,8 @@ def test_the_timeout_may_be_a_fraction_of_a_minute(minutes: float, said: str) ->
     state = posted_request(history)
     [timer] = timers(state)
     assert datetime.fromisoformat(timer["fireAt"]) == START + timedelta(minutes=minutes)
-    history.new_episode(timer["fireAt"]).timer(1, timer["fireAt"]).fired(1, timer["fireAt"])
-    update, _, _ = ending_notifications(run(history))
+    history.new_episode(timer["fireAt"]).timer(TIMER, timer["fireAt"]).fired(TIMER, timer["fireAt"])
+    update, _, _, _ = ending_notifications(run(history))
     assert f"Expired: nobody approved within {said}*" in texts(update)
     assert update["text"] == f"Expired: nobody approved within {said}"
 
@@ -165,42 +331,59 @@ def test_the_timeout_may_be_a_fraction_of_a_minute(minutes: float, said: str) ->
 # --- approval -------------------------------------------------------------------------------
 
 
-def test_approval_tells_everyone_then_flushes_and_names_the_approver() -> None:
+def test_approval_checks_access_tells_everyone_then_flushes_and_names_the_approver() -> None:
     history = new_history()
     posted_request(history)
     state = raise_events(history, APPROVE)
-    assert stage(state) == "approved"
-    assert flush_calls(state) == [], "the approval is told before the flush runs"
+    assert flush_calls(state) == []
+    assert notify_inputs(state)[3:] == [], "nothing is told before access is checked"
+    [check] = access_calls(state)
+    assert json.loads(check["input"]) == {"user_id": "U0001"}
+    assert check["retryOptions"]["maxNumberOfAttempts"] == 3
     [timer] = timers(state)
     assert timer["isCanceled"] is True
-    update, modal, dm = ending_notifications(state)
+
+    state = still_allowed(history)
+    assert stage(state) == "approved"
+    assert flush_calls(state) == [], "the approval is told before the flush runs"
+    update, dm_update, modal, dm = ending_notifications(state)
     assert update["kind"] == "update_message"
     assert (update["channel"], update["ts"]) == (APPROVAL_CHANNEL, REQUEST_TS)
     assert update["text"] == "Approved by <@U0002>", "the fallback says the outcome too"
     assert "Approved by <@U0002>" in texts(update)
     assert "jo_bloggs (<@U0001>)" in texts(update), "the request's details stay"
     assert all(url in texts(update) for url in URLS)
-    assert all(block["type"] != "actions" for block in update["blocks"]), "buttons removed"
+    assert buttons_of(update) == [], "buttons removed"
+    assert dm_update["kind"] == "update_message"
+    assert (dm_update["channel"], dm_update["ts"]) == (DM_CHANNEL, DM_TS), "the D… ID, not U…"
+    assert buttons_of(dm_update) == [], "Cancel removed"
     assert modal["kind"] == "update_view"
     assert modal["view_id"] == "V0001"
     assert dm["channel"] == "U0001"
     assert dm["text"] == "Cache flush approved"
-    for payload in (modal, dm):
+    for payload in (dm_update, modal, dm):
         assert "approved* by sam_approver (<@U0002>)" in texts(payload)
 
-    state = finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
+    state = finish_notifications(history, 5, *ENDING_TOLD)
     [call] = flush_calls(state)
     assert json.loads(call["input"]) == {"environment": "production", "urls": URLS}
-    history.new_episode().scheduled(5, FLUSH).completed(5, ACCEPTED)
+    history.new_episode().scheduled(9, FLUSH).completed(9, ACCEPTED)
     state = run(history)
-    modal, dm, channel = notify_inputs(state)[4:]
+    modal, dm, channel, request = notify_inputs(state)[7:]
     assert dm["text"] == "Cache flush succeeded"
     assert channel["channel"] == "cache-flush-notices"
     for payload in (modal, dm, channel):
         assert "*Approved by:* sam_approver (<@U0002>)" in texts(payload)
         assert "*Flushed by:* jo_bloggs (<@U0001>)" in texts(payload)
+    assert (request["kind"], request["channel"], request["ts"]) == (
+        "update_message",
+        APPROVAL_CHANNEL,
+        REQUEST_TS,
+    )
+    assert "Approved by <@U0002>" in texts(request)
+    assert "*Flush succeeded* (purge ID `purge-1`)" in texts(request)
 
-    done = finish_notifications(history, 6, DELIVERED, POSTED, POSTED)
+    done = finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED)
     assert done["isDone"] is True
     assert done["customStatus"] == {"stage": "flushed"}
     assert done["output"] == {
@@ -211,26 +394,81 @@ def test_approval_tells_everyone_then_flushes_and_names_the_approver() -> None:
             "at": "2026-01-01T00:10:00+00:00",
             "notifications": ALL_TOLD,
         },
-        **FLUSHED_AND_TOLD,
+        **{
+            **FLUSHED_AND_TOLD,
+            "notifications": {
+                **FLUSHED_AND_TOLD["notifications"],
+                "request": OUTCOME_DELIVERED,
+            },
+        },
     }
 
 
 def test_an_approved_flush_that_fails_names_the_approver_and_shows_flush_failed() -> None:
     history = new_history()
-    posted_request(history)
-    raise_events(history, APPROVE)
-    finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
-    history.new_episode().scheduled(5, FLUSH).completed(5, answered(403, {"message": "no"}))
+    approve(history)
+    finish_notifications(history, 5, *ENDING_TOLD)
+    history.new_episode().scheduled(9, FLUSH).completed(9, answered(403, {"message": "no"}))
     state = run(history)
-    modal, dm = notify_inputs(state)[4:]
+    modal, dm, request = notify_inputs(state)[7:]
     assert dm["text"] == "Cache flush failed"
     for payload in (modal, dm):
         assert "*Approved by:* sam_approver (<@U0002>)" in texts(payload)
         assert "HTTP 403" in texts(payload)
-    done = finish_notifications(history, 6, DELIVERED, POSTED)
+    assert "*Flush failed* (HTTP 403)" in texts(request)
+    done = finish_notifications(history, 10, DELIVERED, POSTED, UPDATED)
     assert done["customStatus"] == {"stage": "flush_failed"}
     assert done["output"]["flush"] == {"ok": False, "status": 403}
     assert done["output"]["approval"]["outcome"] == "approved"
+
+
+# --- access re-checked before the flush -----------------------------------------------------
+
+
+def test_an_approved_flush_of_a_requester_no_longer_allowed_never_runs() -> None:
+    history = new_history()
+    posted_request(history)
+    raise_events(history, APPROVE)
+    state = still_allowed(history, {"allowed": False})
+    assert stage(state) == "not_allowed"
+    update, dm_update, modal, dm = ending_notifications(state)
+    assert "Approved by <@U0002>" in texts(update)
+    assert "Not flushed: jo_bloggs is no longer allowed to flush" in texts(update)
+    assert buttons_of(update) == []
+    assert dm["text"] == "Cache flush not run"
+    for payload in (dm_update, modal, dm):
+        assert "no longer allowed to flush" in texts(payload)
+        assert "Nothing was flushed" in texts(payload)
+    done = finish_notifications(history, 5, *ENDING_TOLD)
+    assert done["isDone"] is True
+    assert flush_calls(done) == []
+    assert done["customStatus"] == {"stage": "not_allowed"}
+    assert done["output"]["approval"]["outcome"] == "not_allowed"
+    assert done["output"]["approval"]["by"] == "U0002"
+    assert done["output"]["flush"] is None
+
+
+def test_access_that_cannot_be_read_after_every_attempt_fails_closed() -> None:
+    history = new_history()
+    posted_request(history)
+    raise_events(history, APPROVE)
+    reason = "Activity function 'check_access_activity' failed: AccessCheckUnavailable"
+    history.new_episode().scheduled(4, CHECK_ACCESS).failed(4, reason)
+    for timer_id, task_id in ((5, 6), (7, 8)):
+        run(history)
+        history.new_episode().timer(timer_id).fired(timer_id)
+        run(history)
+        history.new_episode().scheduled(task_id, CHECK_ACCESS).failed(task_id, reason)
+    run(history)
+    history.new_episode().timer(9).fired(9)  # the SDK waits one more interval, then gives up
+    state = run(history)
+    assert stage(state) == "not_allowed"
+    update, _, modal, _ = ending_notifications(state)
+    assert "access of jo_bloggs could not be checked" in texts(update)
+    assert "your access could not be checked" in texts(modal)
+    done = finish_notifications(history, 10, *ENDING_TOLD)
+    assert done["isDone"] is True
+    assert flush_calls(done) == []
 
 
 # --- endings without a flush ----------------------------------------------------------------
@@ -259,16 +497,19 @@ def test_a_rejection_or_a_cancel_ends_without_a_flush(
     posted_request(history)
     state = raise_events(history, payload)
     assert stage(state) == outcome
+    assert access_calls(state) == []
     assert [t["isCanceled"] for t in timers(state)] == [True]
-    update, modal, dm = ending_notifications(state)
+    update, dm_update, modal, dm = ending_notifications(state)
     assert line in texts(update)
-    assert all(block["type"] != "actions" for block in update["blocks"])
+    assert buttons_of(update) == []
     assert update["text"] == line
+    assert (dm_update["channel"], dm_update["ts"]) == (DM_CHANNEL, DM_TS)
+    assert buttons_of(dm_update) == []
     assert dm["text"] == fallback
-    for payload_ in (modal, dm):
+    for payload_ in (dm_update, modal, dm):
         assert "Nothing was flushed" in texts(payload_)
         assert all(url in texts(payload_) for url in URLS)
-    done = finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
+    done = finish_notifications(history, 4, *ENDING_TOLD)
     assert done["isDone"] is True
     assert done["customStatus"] == {"stage": outcome}
     assert flush_calls(done) == []
@@ -284,13 +525,14 @@ def test_expiry_ends_without_a_flush_and_says_how_long_it_waited() -> None:
     posted_request(history)
     state = expire(history)
     assert stage(state) == "expired"
-    update, modal, dm = ending_notifications(state)
+    update, dm_update, modal, dm = ending_notifications(state)
     assert "Expired: nobody approved within 60 minutes" in texts(update)
     assert update["text"] == "Expired: nobody approved within 60 minutes"
-    assert all(block["type"] != "actions" for block in update["blocks"])
+    assert buttons_of(update) == []
+    assert buttons_of(dm_update) == []
     assert dm["text"] == "Cache flush request expired"
     assert "within 60 minutes" in texts(modal)
-    done = finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
+    done = finish_notifications(history, 4, *ENDING_TOLD)
     assert done["isDone"] is True
     assert flush_calls(done) == []
     assert done["output"]["approval"] == {
@@ -309,17 +551,18 @@ def test_a_decision_after_expiry_changes_nothing() -> None:
     history.raised(DECISION_EVENT, APPROVE)
     state = run(history)
     assert stage(state) == "expired"
-    assert len(ending_notifications(state)) == 3
+    assert len(ending_notifications(state)) == 4
     history.new_episode(DEADLINE_AT)
-    for event_id in (2, 3, 4):
+    for event_id in (4, 5, 6, 7):
         history.scheduled(event_id, NOTIFY)
     history.raised(DECISION_EVENT, APPROVE)
-    for event_id, result in zip((2, 3, 4), (UPDATED, DELIVERED, POSTED), strict=True):
+    for event_id, result in zip((4, 5, 6, 7), ENDING_TOLD, strict=True):
         history.completed(event_id, result)
     done = run(history)
     assert done["isDone"] is True
     assert done["customStatus"] == {"stage": "expired"}
     assert flush_calls(done) == []
+    assert access_calls(done) == []
     assert done["output"]["approval"]["outcome"] == "expired"
     assert done["output"]["approval"]["by"] is None
 
@@ -338,14 +581,17 @@ def test_of_two_decisions_at_once_only_the_first_counts(
     history = new_history()
     posted_request(history)
     state = raise_events(history, first, second)
-    assert stage(state) == outcome
-    assert len(ending_notifications(state)) == 3, "one ending is told, once"
     assert len(event_waits(state)) == 1, "the orchestration never waits again"
-    done = finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
     if outcome == "approved":
-        history.new_episode().scheduled(5, FLUSH).completed(5, ACCEPTED)
+        state = still_allowed(history)
+    assert stage(state) == outcome
+    assert len(ending_notifications(state)) == 4, "one ending is told, once"
+    first_id = 5 if outcome == "approved" else 4
+    done = finish_notifications(history, first_id, *ENDING_TOLD)
+    if outcome == "approved":
+        history.new_episode().scheduled(9, FLUSH).completed(9, ACCEPTED)
         run(history)
-        done = finish_notifications(history, 6, DELIVERED, POSTED, POSTED)
+        done = finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED)
     assert done["isDone"] is True
     assert done["output"]["approval"]["outcome"] == outcome
     assert done["output"]["approval"]["by"] == by
@@ -374,13 +620,14 @@ def test_an_event_that_is_not_a_decision_is_ignored_and_the_wait_goes_on(payload
     state = raise_events(history, payload)
     assert state["isDone"] is False
     assert stage(state) == "awaiting_approval"
-    assert len(activity_calls(state)) == 1, "nothing is told, nothing is flushed"
+    assert len(activity_calls(state)) == 3, "nothing is told, nothing is flushed"
     assert len(event_waits(state)) == 2, "a fresh wait for the next event"
     [timer] = timers(state)
     assert timer["isCanceled"] is False, "the same deadline still holds"
 
     history.new_episode("2026-01-01T00:20:00.000Z").raised(DECISION_EVENT, APPROVE)
-    state = run(history)
+    run(history)
+    state = still_allowed(history)
     assert stage(state) == "approved"
     assert len(timers(state)) == 1, "no second timer"
     assert "Approved by <@U0002>" in texts(ending_notifications(state)[0])
@@ -390,7 +637,7 @@ def test_after_an_ignored_event_the_deadline_still_expires_the_request() -> None
     history = new_history()
     posted_request(history)
     raise_events(history, decision("approve", "U0001", "jo_bloggs"))
-    history.new_episode(DEADLINE_AT).fired(1, DEADLINE_AT)
+    history.new_episode(DEADLINE_AT).fired(TIMER, DEADLINE_AT)
     state = run(history)
     assert stage(state) == "expired"
     assert flush_calls(state) == []
@@ -401,7 +648,8 @@ def test_a_cancel_that_arrives_before_the_request_is_posted_still_counts() -> No
     run(history)
     history.new_episode("2026-01-01T00:00:01.000Z").scheduled(0, NOTIFY)
     history.raised(DECISION_EVENT, CANCEL).completed(0, REQUEST_POSTED)
-    state = run(history)
+    run(history)
+    state = finish_notifications(history, 1, UPDATED, POSTED)
     assert stage(state) == "cancelled"
     assert "Cancelled by the requester" in texts(ending_notifications(state)[0])
 
@@ -413,10 +661,11 @@ def test_a_bad_event_before_the_request_is_posted_never_flushes_and_ends_at_the_
     history.new_episode().scheduled(0, NOTIFY)
     history.raised(DECISION_EVENT, decision("approve", "U0001", "jo_bloggs"))
     history.completed(0, REQUEST_POSTED)
-    state = run(history)
+    run(history)
+    state = finish_notifications(history, 1, UPDATED, POSTED)
     assert state["isDone"] is False
     assert stage(state) == "awaiting_approval"
-    assert len(activity_calls(state)) == 1
+    assert len(activity_calls(state)) == 3
     state = expire(history)
     assert stage(state) == "expired"
     assert flush_calls(state) == []
@@ -441,7 +690,7 @@ def test_a_request_that_cannot_be_posted_is_told_to_the_requester_without_a_flus
     state = run(history)
     assert stage(state) == "approval_request_failed"
     assert event_waits(state) == []
-    modal, dm = ending_notifications(state)
+    modal, dm = notify_inputs(state)[1:]
     assert dm["text"] == "Cache flush approval request failed"
     for payload in (modal, dm):
         assert "could not be posted" in texts(payload)
@@ -466,11 +715,31 @@ def test_a_request_that_cannot_be_posted_is_told_to_the_requester_without_a_flus
     assert done["output"]["flush"] is None
 
 
-def test_without_the_posted_message_s_ts_the_ending_is_still_told_to_the_requester() -> None:
+def test_a_request_posted_without_a_place_cannot_get_buttons_and_is_not_waited_on() -> None:
     history = new_history()
-    posted_request(history, {"delivered": True, "reason": None, "channel": None, "ts": None})
+    run(history)
+    nowhere = {"delivered": True, "reason": None, "channel": None, "ts": None}
+    history.new_episode().scheduled(0, NOTIFY).completed(0, nowhere)
+    state = run(history)
+    assert stage(state) == "approval_request_failed"
+    assert event_waits(state) == []
+    assert [p["kind"] for p in notify_inputs(state)[1:]] == ["update_view", "post_message"]
+
+
+def test_without_the_pending_dm_the_ending_is_still_told_to_the_requester() -> None:
+    history = new_history()
+    run(history)
+    history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
+    run(history)
+    closed = {"delivered": False, "reason": "cannot_dm_bot", "channel": None, "ts": None}
+    state = finish_notifications(history, 1, UPDATED, closed)
+    assert state["customStatus"] == {
+        "stage": "awaiting_approval",
+        "request": {"channel": APPROVAL_CHANNEL, "ts": REQUEST_TS},
+    }
     state = raise_events(history, REJECT)
-    assert [p["kind"] for p in ending_notifications(state)] == ["update_view", "post_message"]
+    kinds = [p["kind"] for p in ending_notifications(state)]
+    assert kinds == ["update_message", "update_view", "post_message"]
 
 
 def test_a_closed_modal_at_the_ending_is_recorded() -> None:
@@ -478,7 +747,7 @@ def test_a_closed_modal_at_the_ending_is_recorded() -> None:
     posted_request(history)
     raise_events(history, REJECT)
     closed = {"delivered": False, "reason": "not_found", "channel": None, "ts": None}
-    done = finish_notifications(history, 2, UPDATED, closed, POSTED)
+    done = finish_notifications(history, 4, UPDATED, DM_UPDATED, closed, POSTED)
     assert done["output"]["approval"]["notifications"]["modal"] == {
         "delivered": False,
         "reason": "not_found",
@@ -514,12 +783,11 @@ def test_without_a_plan_no_custom_status_is_set() -> None:
 def test_replay_is_deterministic_and_needs_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     def full_run() -> str:
         history = new_history()
-        posted_request(history)
-        raise_events(history, APPROVE)
-        finish_notifications(history, 2, UPDATED, DELIVERED, POSTED)
-        history.new_episode().scheduled(5, FLUSH).completed(5, ACCEPTED)
+        approve(history)
+        finish_notifications(history, 5, *ENDING_TOLD)
+        history.new_episode().scheduled(9, FLUSH).completed(9, ACCEPTED)
         run(history)
-        return json.dumps(finish_notifications(history, 6, DELIVERED, POSTED, POSTED))
+        return json.dumps(finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED))
 
     with_environment = full_run()
     for name in list(os.environ):

@@ -19,6 +19,7 @@ FUNCTIONS = {
     "flush_orchestrator": "orchestrationTrigger",
     "call_cache_flush_activity": "activityTrigger",
     "notify_user_activity": "activityTrigger",
+    "check_access_activity": "activityTrigger",
 }
 ROUTES = {"slash_start": "slash-start", "orchestrator_client": "orchestrator-client"}
 
@@ -70,6 +71,9 @@ def test_host_json_bundle_and_durable_settings() -> None:
     }
     durable = host["extensions"]["durableTask"]
     assert durable["overridableExistingInstanceStates"] == "NonRunningStates"
+    # An idle worker looks for a new orchestration or activity at most this often (Azure
+    # Storage provider; its default is 30 s). doc/adr/0015 has the latency and cost figures.
+    assert durable["storageProvider"] == {"maxQueuePollingInterval": "00:00:02"}
 
 
 def test_requirements_are_pinned_runtime_packages() -> None:

@@ -291,6 +291,16 @@ class SlackWorkspace:
         if isinstance(target, dict):
             return target
         channel_id, channel_name, dm_user = target
+        thread_ts = args.get("thread_ts")
+        parent = None
+        if thread_ts not in (None, ""):
+            parent = self.message(channel_id, str(thread_ts))
+            if parent is None:
+                return fail("thread_not_found")
+            # A reply to a reply joins the parent's thread, as in Slack.
+            parent = self.message(channel_id, parent["message"].get("thread_ts") or str(thread_ts))
+            if parent is None:
+                return fail("thread_not_found")
         message = {
             "type": "message",
             "text": args.get("text") or "",
@@ -302,6 +312,11 @@ class SlackWorkspace:
         }
         if args.get("blocks") is not None:
             message["blocks"] = with_generated_ids(args["blocks"])
+        if parent is not None:
+            root = parent["message"]
+            message["thread_ts"] = root["ts"]
+            root["thread_ts"] = root["ts"]
+            root["reply_count"] = int(root.get("reply_count", 0)) + 1
         record: dict[str, Any] = {
             "time": utc_now_iso(),
             "channel": channel_id,
@@ -322,6 +337,13 @@ class SlackWorkspace:
         }
 
     def _chat_update(self, args: dict[str, Any]) -> Answer:
+        channel = args.get("channel")
+        # Slack updates a message only by the channel ID chat.postMessage answered with (`C…`,
+        # `G…`, or `D…` for a DM): a user ID or a channel name is not found.
+        if not isinstance(channel, str) or not (
+            _CHANNEL_ID.match(channel) or _DM_ID.match(channel)
+        ):
+            return fail("channel_not_found")
         target = self._message_target(args)
         record = None if isinstance(target, dict) else self.message(target[0], str(args.get("ts")))
         if isinstance(target, dict) or record is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -100,6 +100,9 @@ class DurableApiStub(StubServer):
         self._events: list[RaisedEvent] = []
         self.event_status: int | None = None
         self.event_delay = 0.0
+        # A stalled extension: seconds to wait before answering status reads and starts.
+        self.status_delay = 0.0
+        self.start_delay = 0.0
 
     @property
     def rpc_base_url(self) -> str:
@@ -224,9 +227,9 @@ class DurableApiStub(StubServer):
         parts = path[len(_RPC_PREFIX) :].strip("/").split("/")
         if parts[0] == "orchestrators" and len(parts) in (2, 3) and request.method == "POST":
             instance_id = parts[2] if len(parts) == 3 else uuid.uuid4().hex
-            return self._start(request, parts[1], instance_id)
+            return replace(self._start(request, parts[1], instance_id), delay=self.start_delay)
         if parts[0] == "instances" and len(parts) == 2 and request.method == "GET":
-            return self._status(request, parts[1])
+            return replace(self._status(request, parts[1]), delay=self.status_delay)
         if parts[0] == "instances" and len(parts) == 4 and parts[2] == "raiseEvent":
             return self._raise_event(request, parts[1], parts[3])
         return Reply(status=404)
