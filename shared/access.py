@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 from shared.allowed_users import AccessCheckUnavailable, AllowedUsersCache, stale_limit
 from shared.deadline import Deadline, run_within
 from shared.settings import Settings

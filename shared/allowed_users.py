@@ -32,9 +32,21 @@ logger = logging.getLogger(__name__)
 MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 APPROVER_ROLE = "approver"
 STALE_FACTOR = 10
+# However long the cache time, no copy is served longer than this after it was last read or
+# confirmed: a user removed from the list loses access within it, whatever storage does.
+MAX_STALE_SECONDS = 600.0
 AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 CredentialFactory = Callable[[], "TokenCredential"]
+
+
+def stale_limit(cache_seconds: float) -> float:
+    """How long after its last read or confirmation a cached copy may still be served.
+
+    Ten cache times, capped at MAX_STALE_SECONDS: a long cache time never stretches how
+    long a removed user keeps access when storage (or Slack, for user groups) cannot answer.
+    """
+    return min(cache_seconds * STALE_FACTOR, MAX_STALE_SECONDS)
 
 
 class AccessCheckUnavailable(Exception):
@@ -62,23 +74,52 @@ def parse_allowed_users(data: bytes) -> AllowedUsers:
 
     Tolerates a UTF-8 BOM, CRLF or LF, blank lines, spaces, quoted fields, a header row,
     a missing final newline and further columns. Rows whose first field is not a member ID
-    are skipped; the role `approver` is matched in any case.
+    are skipped (a first row without one is the header, not a skipped row); the role
+    `approver` is matched in any case. A list that yields nobody, or more skipped lines
+    than members (a UTF-16 file, an unterminated quote), is logged as an error.
     """
     text = data.decode("utf-8-sig", errors="replace")
     members: set[str] = set()
     approvers: set[str] = set()
     skipped = 0
-    for row in csv.reader(io.StringIO(text, newline=""), skipinitialspace=True):
+    header_possible = True
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    last_line = 0
+    for row in reader:
+        # A quoted field can span lines: count the lines a skipped row swallowed.
+        lines, last_line = reader.line_num - last_line, reader.line_num
         first = row[0].strip() if row else ""
         if MEMBER_ID.fullmatch(first):
             members.add(first)
             if len(row) > 2 and row[2].strip().lower() == APPROVER_ROLE:
                 approvers.add(first)
-        elif first:
-            skipped += 1
-    if skipped:
-        logger.info("Allowed-users list: skipped %d row(s) without a member ID", skipped)
+        elif first and not header_possible:
+            skipped += lines
+        if first:
+            header_possible = False
+    _log_parsed(len(members), skipped, "\x00" in text)
     return AllowedUsers(frozenset(members), frozenset(approvers))
+
+
+def _log_parsed(members: int, skipped: int, has_nul: bool) -> None:
+    """Say how the list parsed: an error when it grants nobody or is mostly unreadable."""
+    hint = " (it looks like UTF-16: save it as UTF-8)" if has_nul else ""
+    if members == 0:
+        logger.error(
+            "Allowed-users list has no member IDs, so nobody may flush; %d line(s) skipped%s",
+            skipped,
+            hint,
+        )
+    elif skipped > members:
+        logger.error(
+            "Allowed-users list: %d line(s) without a member ID, more than the %d member(s) "
+            "read; check its encoding and quotes%s",
+            skipped,
+            members,
+            hint,
+        )
+    elif skipped:
+        logger.info("Allowed-users list: skipped %d row(s) without a member ID", skipped)
 
 
 def default_credential() -> TokenCredential:
@@ -120,7 +161,8 @@ class AllowedUsersCache:
     """Fetches the list, trusts it for the cache time, then revalidates it by ETag.
 
     A cache time of 0 revalidates on every read. A refresh that fails (or does not finish
-    before the deadline) serves the cached copy for up to ten cache times, else fails closed.
+    before the deadline) serves the cached copy for up to ten cache times and never more
+    than ten minutes after it was last read or confirmed (`stale_limit`), else fails closed.
     """
 
     def __init__(
@@ -138,10 +180,10 @@ class AllowedUsersCache:
     def _cached(
         self, source: _Source, ttl: float, now: float
     ) -> tuple[_Entry | None, _Entry | None]:
-        """The cached entry, and that entry if it may still be served (within ten ttls)."""
+        """The cached entry, and that entry if it may still be served (see `stale_limit`)."""
         with self._lock:
             entry = self._entries.get(source)
-        servable = entry if entry and now - entry.checked_at < ttl * STALE_FACTOR else None
+        servable = entry if entry and now - entry.checked_at < stale_limit(ttl) else None
         return entry, servable
 
     def cached(self, settings: Settings) -> AllowedUsers | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -26,6 +28,7 @@ MAX_BODY_BYTES = 64 * 1024
 READ_CHUNK_BYTES = 8 * 1024
 TRUNCATED = "\n… (truncated)"
 KEY_HEADER = "x-functions-key"
+MAX_RETRY_AFTER_SECONDS = 86_400
 REDIRECT_NOT_FOLLOWED = "cache-flush answered with a redirect, which the app does not follow"
 NOT_HTTPS = "the cache-flush URL must use https (plain http only for localhost or loopback)"
 
@@ -95,6 +98,7 @@ def request_flush(
         ) as response:
             status = response.status_code
             body = _read_body(response)
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     except requests.Timeout:
         return FlushResult.no_response(f"cache-flush did not answer within {timeout_seconds:g} s")
     except requests.RequestException as error:
@@ -102,4 +106,22 @@ def request_flush(
     logger.info("cache-flush answered HTTP %d", status)
     if 300 <= status < 400:
         return FlushResult.answered(status, body, REDIRECT_NOT_FOLLOWED)
-    return FlushResult.answered(status, body)
+    return FlushResult.answered(status, body, retry_after_seconds=retry_after)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """The wait a `Retry-After` header asks for, in seconds: a number or an HTTP date.
+
+    None when absent or unreadable; at most MAX_RETRY_AFTER_SECONDS.
+    """
+    text = (value or "").strip()
+    if text.isdecimal():
+        return float(min(int(text), MAX_RETRY_AFTER_SECONDS))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    wait = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(wait, 0.0), float(MAX_RETRY_AFTER_SECONDS))

@@ -209,6 +209,7 @@ def _flush_request(
         retry_interval_ms=round(settings.retry_interval_seconds * 1000),
         approval=plan,
         enterprise_id=submission.enterprise_id,
+        support_contact=settings.support_contact,
     )
 
 

@@ -51,6 +51,9 @@ class FlushRequest:
     is None, `to_dict` leaves the key out. `enterprise_id` is the Enterprise Grid
     organisation the request came from (None outside Grid; left out of `to_dict` then):
     clicks on the request must come from the same organisation, or else the same team.
+    `support_contact` is who a failure message tells the user to ask (the
+    `SUPPORT_CONTACT` setting; left out of `to_dict` when unset): the orchestrator reads
+    no settings of its own.
     """
 
     user_id: str
@@ -63,6 +66,7 @@ class FlushRequest:
     retry_interval_ms: int
     approval: ApprovalPlan | None = None
     enterprise_id: str | None = None
+    support_contact: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; `approval` only when set."""
@@ -80,6 +84,8 @@ class FlushRequest:
             data["approval"] = self.approval.to_dict()
         if self.enterprise_id:
             data["enterprise_id"] = self.enterprise_id
+        if self.support_contact:
+            data["support_contact"] = self.support_contact
         return data
 
     @classmethod
@@ -91,6 +97,7 @@ class FlushRequest:
         """
         approval = data.get("approval")
         enterprise = data.get("enterprise_id")
+        contact = data.get("support_contact")
         return cls(
             user_id=data["user_id"],
             user_name=data["user_name"],
@@ -102,6 +109,7 @@ class FlushRequest:
             retry_interval_ms=_interval_ms(data.get("retry_interval_ms")),
             approval=None if approval is None else ApprovalPlan.from_dict(approval),
             enterprise_id=enterprise if isinstance(enterprise, str) and enterprise else None,
+            support_contact=contact if isinstance(contact, str) and contact else None,
         )
 
     def retry_options(self, attempts: int) -> df.RetryOptions:
@@ -177,7 +185,12 @@ def result_message(
             approved_by=approved_by,
         )
     return views.failure_message(
-        result, request.environment, request.urls, attempts, approved_by=approved_by
+        result,
+        request.environment,
+        request.urls,
+        attempts,
+        approved_by=approved_by,
+        contact=request.support_contact,
     )
 
 

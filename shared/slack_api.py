@@ -6,9 +6,18 @@ See doc/behaviour.md, "Using the Slack Web API".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from email.message import Message
+from typing import IO, Any
+from urllib.request import (
+    HTTPRedirectHandler,
+    HTTPSHandler,
+    OpenerDirector,
+    ProxyHandler,
+    Request,
+    build_opener,
+)
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -30,6 +39,50 @@ BACKGROUND_MAX_RETRY_AFTER_SECONDS = 5
 # Under a deadline, a retry is attempted only when at least this much time is left after its
 # longest wait.
 MIN_RETRY_SECONDS = 0.3
+REDIRECT_REFUSED = "Slack answered with a redirect (HTTP {code}), which the app does not follow"
+
+
+class _RefuseRedirects(HTTPRedirectHandler):
+    """Turns every redirect into an error: the request, and its bot token, goes nowhere else."""
+
+    def redirect_request(  # noqa: PLR0917 - urllib's signature
+        self,
+        req: Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> Request | None:
+        """Refuse the redirect (urllib's handler would resend the Authorization header)."""
+        raise SlackRequestError(REDIRECT_REFUSED.format(code=code))
+
+
+class SlackClient(WebClient):
+    """slack-sdk's WebClient, except that it never follows a redirect.
+
+    urllib's default opener follows 3xx answers and sends the request's headers, the bot
+    token included, to wherever the redirect points; this client's opener refuses them.
+    """
+
+    def _opener(self) -> OpenerDirector:
+        handlers: list[Any] = [_RefuseRedirects(), HTTPSHandler(context=self.ssl)]
+        if isinstance(self.proxy, str) and self.proxy:
+            handlers.append(ProxyHandler({"http": self.proxy, "https": self.proxy}))
+        return build_opener(*handlers)
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        """Send one request with the redirect-refusing opener; answer as slack-sdk expects."""
+        if not url.lower().startswith(("http://", "https://")):
+            raise SlackRequestError("Only http and https URLs are allowed for the Slack API")
+        with self._opener().open(req, timeout=self.timeout) as response:
+            data: bytes = response.read()
+            headers = response.headers
+            status = response.status
+        if headers.get_content_type() == "application/gzip":
+            return {"status": status, "headers": headers, "body": data}
+        charset = headers.get_content_charset() or "utf-8"
+        return {"status": status, "headers": headers, "body": data.decode(charset)}
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -106,14 +159,15 @@ def web_client(
     deadline: Deadline | None = None,
     while_waiting: Callable[[], None] | None = None,
 ) -> WebClient:
-    """A WebClient on the configured base URL, with a timeout and bounded retry handlers.
+    """A client on the configured base URL, with a timeout and bounded retry handlers.
 
-    Connection resets are retried once; HTTP 429 is retried after its `Retry-After` only
-    when Slack asks for at most `max_retry_after_seconds`, so no call ever sleeps longer.
-    With a `deadline`, no call outlasts it and a retry starts only while it leaves time, and
-    `while_waiting` is started before each retry's wait.
+    It follows no redirect (`SlackClient`). Connection resets are retried once; HTTP 429 is
+    retried after its `Retry-After` only when Slack asks for at most
+    `max_retry_after_seconds`, so no call ever sleeps longer. With a `deadline`, no call
+    outlasts it and a retry starts only while it leaves time, and `while_waiting` is started
+    before each retry's wait.
     """
-    client = WebClient(
+    client = SlackClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=timeout,  # type: ignore[arg-type]  # urllib accepts fractions of a second

@@ -27,16 +27,21 @@ MAX_URL_LENGTH = 2048
 LISTED_IN_ERROR = 3
 LISTED_URL_CHARS = 60
 MAX_ERROR_CHARS = 300
-# Trimmed from both ends of a line: Python's whitespace plus the invisible characters
-# that copying from a page or a document leaves behind (BOM, zero-width space and joiners).
-TRIMMED = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\ufeff\u200b\u200c\u200d"
+# Trimmed from both ends of each URL: the invisible characters that copying from a page or
+# a document leaves behind (BOM, zero-width space and joiners). White space separates URLs.
+INVISIBLE = "\ufeff\u200b\u200c\u200d"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_URL_START = re.compile(r"https?://", re.IGNORECASE)
+# A host name, perhaps with a port or a path, typed without a scheme: www.nhs.uk/page.
+_HOST_LIKE = re.compile(r"/*[^\s/?#:.@]+(?:\.[^\s/?#:.@]+)+\.?(?:[:/?#]|$)")
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 
 
 class Problem(Enum):
     """Why a URL is refused, in the order the advice is given."""
 
+    RUN_TOGETHER = "two URLs run together; put a space or a new line between them"
+    NOT_A_URL = "is not a URL"
     NO_SCHEME = "add https:// at the start"
     SCHEME = "use https:// or http://"
     UNPARSEABLE = "not a valid URL; check it for typos"
@@ -55,11 +60,20 @@ class Submission:
     urls: tuple[str, ...]
 
 
-def clean_urls(text: str) -> list[str]:
-    """Split on line breaks, trim, drop blank lines and duplicates, keep the order."""
-    return list(
-        dict.fromkeys(line.strip(TRIMMED) for line in text.splitlines() if line.strip(TRIMMED))
-    )
+def split_urls(text: str) -> list[str]:
+    """The URLs in text as people paste it, in order, each once.
+
+    Any white space separates URLs (new lines, spaces, tabs, no-break and other Unicode
+    spaces); trailing commas and invisible characters around each piece are dropped, then
+    empty pieces and repeats. Every way into the form splits its text with this function.
+    """
+    pieces = (piece.lstrip(INVISIBLE).rstrip(INVISIBLE + ",") for piece in text.split())
+    return list(dict.fromkeys(piece for piece in pieces if piece))
+
+
+def runs_together(text: str) -> bool:
+    """Whether a piece holds a second http:// or https:// after its start: two URLs in one."""
+    return _URL_START.search(text, 1) is not None
 
 
 def host_allowed(host: str, domains: Sequence[str], hosts: Sequence[str]) -> bool:
@@ -97,7 +111,7 @@ def normalise_url(text: str, domains: Sequence[str], hosts: Sequence[str]) -> st
 def _unparsed_problem(text: str) -> Problem:
     scheme = _SCHEME.match(text)
     if scheme is None or "." in scheme.group():
-        return Problem.NO_SCHEME
+        return Problem.NO_SCHEME if _HOST_LIKE.match(text) else Problem.NOT_A_URL
     if scheme.group().lower() in SCHEMES:
         return Problem.UNPARSEABLE
     return Problem.SCHEME
@@ -135,13 +149,17 @@ def _allowed_places(domains: Sequence[str], hosts: Sequence[str]) -> str:
 def _advice(problem: Problem, urls: Sequence[str], allowed: str) -> str:
     if problem is Problem.NOT_ALLOWED:
         return f"Not allowed: {describe_rejected(urls)}. Use URLs on {allowed}."
+    if problem is Problem.NOT_A_URL:
+        if len(urls) == 1:
+            return f"{describe_rejected(urls)} {problem.value}."
+        return f"Each {problem.value}: {describe_rejected(urls)}."
     return f"{describe_rejected(urls)}: {problem.value}."
 
 
 def describe_problems(
     refused: Sequence[tuple[str, Problem]], domains: Sequence[str], hosts: Sequence[str]
 ) -> str:
-    """One short message naming the refused URLs by problem, each with what to fix."""
+    """A short list, one line per problem, naming the refused URLs and what to fix."""
     by_problem: dict[Problem, list[str]] = {}
     for url, problem in refused:
         by_problem.setdefault(problem, []).append(url)
@@ -150,13 +168,13 @@ def describe_problems(
     left = len(refused)
     for problem, urls in by_problem.items():
         sentence = _advice(problem, urls, allowed)
-        if sentences and len(" ".join([*sentences, sentence])) > MAX_ERROR_CHARS - 40:
+        if sentences and len("\n".join([*sentences, sentence])) > MAX_ERROR_CHARS - 40:
             break
         sentences.append(sentence)
         left -= len(urls)
     if left:
         sentences.append(f"{left} more {'URL needs' if left == 1 else 'URLs need'} fixing.")
-    message = " ".join(sentences)
+    message = "\n".join(sentences)
     return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 1] + "…"
 
 
@@ -171,7 +189,8 @@ def rules_summary(domains: Sequence[str], hosts: Sequence[str]) -> str:
         places.append(f"on {either(hosts)}")
     example = f"https://www.{domains[0]}" if domains else f"https://{hosts[0]}" if hosts else ""
     return (
-        f"One URL per line, starting with https:// or http://, {', or '.join(places)}. "
+        f"One URL per line (or separated by spaces), starting with https:// or http://, "
+        f"{', or '.join(places)}. "
         f"No port, no user name. For example {example}/path/to/flush"
     )
 
@@ -201,9 +220,11 @@ def validate_submission(
         errors[ENVIRONMENT_BLOCK] = "Pick production or staging."
     normalised: list[str] = []
     refused: list[tuple[str, Problem]] = []
-    texts = clean_urls(_urls_text(values))
+    texts = split_urls(_urls_text(values))
     for text in texts:
-        checked = normalise_url(text, domains, hosts)
+        checked = (
+            Problem.RUN_TOGETHER if runs_together(text) else normalise_url(text, domains, hosts)
+        )
         if isinstance(checked, Problem):
             refused.append((text, checked))
         else:

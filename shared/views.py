@@ -8,8 +8,13 @@ modal and 50 in a message. Text from users or from cache-flush is escaped for mr
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Sequence
+from enum import Enum
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.handoffs import FlushResult
 from shared.submission import (
@@ -19,7 +24,9 @@ from shared.submission import (
     FORM_CALLBACK_ID,
     URLS_ACTION,
     URLS_BLOCK,
+    either,
     rules_summary,
+    split_urls,
 )
 
 Block = dict[str, Any]
@@ -31,8 +38,8 @@ SECTION_LIMIT = 3000
 MODAL_BLOCK_LIMIT = 100
 MESSAGE_BLOCK_LIMIT = 50
 URL_LIST_BLOCKS = 10
-ERROR_BODY_CHARS = 2500
 DEFAULT_ESTIMATED_SECONDS = 5
+INITIAL_VALUE_LIMIT = 3000
 
 SUCCESS_TEXT = "Cache flush succeeded"
 FAILURE_TEXT = "Cache flush failed"
@@ -41,17 +48,14 @@ NOT_ALLOWED_TEXT = "User not allowed"
 OPEN_FAILED_TEXT = "Cache flush could not start"
 PROCESSING_ERROR_TEXT = "Cache flush hit an unexpected error"
 
-TRUNCATED_MARK = "\n… (truncated)"
-CORRECT_REQUEST = "Correct the request as the message above says, then try again."
-MISCONFIGURED = (
-    "cache-flush refused the app's key or address, so the app is misconfigured and trying "
-    "again will not help. Please contact the app developer."
-)
-CONTACT_DEVELOPER = (
-    "The app could not complete this request, and trying again is unlikely to help. "
-    "Please contact the app developer."
-)
-TRY_AGAIN = "Try again in a few minutes; if it keeps failing, contact the app developer."
+TRUNCATED_MARK = " … (truncated)"
+# Who the user is told to ask when no support contact is configured.
+NO_CONTACT = "the team that runs this app"
+CONTACT_CHARS = 200
+DETAILS_CHARS = 500
+LISTED_HOSTS = 3
+DEFAULT_RETRY_MINUTES = 5
+_SLACK_REFERENCE = re.compile(r"<[#@!][^<>\s]*>")
 
 
 def escape(text: str) -> str:
@@ -172,8 +176,19 @@ def form_view(initial_urls: str, domains: Sequence[str], hosts: Sequence[str]) -
 
 
 def initial_urls(command_text: str) -> str:
-    """The command's text as the URLs field's value: one whitespace-separated URL per line."""
-    return "\n".join(command_text.split())[:3000]
+    """The command's text as the URLs field's value: one URL per line, split as on submit.
+
+    Only whole URLs are kept, as many as fit the field's limit: a URL cut short would be
+    flushed as a different URL.
+    """
+    kept: list[str] = []
+    size = 0
+    for url in split_urls(command_text):
+        size += len(url) + (1 if kept else 0)
+        if size > INITIAL_VALUE_LIMIT:
+            break
+        kept.append(url)
+    return "\n".join(kept)
 
 
 def not_allowed_blocks(user_name: str, user_id: str, hint: str) -> list[Block]:
@@ -270,14 +285,14 @@ def success_message(
     return message_of(SUCCESS_TEXT, blocks)
 
 
-def _pretty(body: Any) -> str:
-    """The body as indented JSON; text that is not JSON as it is."""
+def _compact(body: Any) -> str:
+    """The body on one line: JSON as compact JSON, text that is not JSON as it is."""
     if isinstance(body, str):
         try:
             body = json.loads(body)
         except ValueError:
-            return str(body)
-    return json.dumps(body, indent=2, ensure_ascii=False)
+            return " ".join(body.split())
+    return json.dumps(body, ensure_ascii=False, separators=(", ", ": "))
 
 
 def _fit(text: str, limit: int) -> str:
@@ -296,46 +311,164 @@ def _fit(text: str, limit: int) -> str:
     return "".join(kept) + TRUNCATED_MARK
 
 
-def _reason(body: Any) -> str | None:
-    """The human-readable message of an error body: cache-flush's `message` or Akamai's `detail`."""
-    if not isinstance(body, dict):
-        return None
-    for key in ("message", "detail", "title"):
-        value = body.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
+def contact_text(contact: str | None) -> str:
+    """Who to ask, as mrkdwn: the configured support contact, or a neutral wording.
+
+    A Slack reference (`<#C…|name>`, `<@U…>`, `<!subteam^…>`) is kept so that it links;
+    any other text is escaped.
+    """
+    named = (contact or "").strip()[:CONTACT_CHARS]
+    if not named:
+        return NO_CONTACT
+    return named if _SLACK_REFERENCE.fullmatch(named) else escape(named)
 
 
-def failure_advice(result: FlushResult) -> str:
-    """What the user can do about a failed flush, by the last status received."""
+class FailureCause(Enum):
+    """Why a flush did not run, as the last answer from cache-flush tells it."""
+
+    AKAMAI_NOT_AUTHORISED = "akamai_not_authorised"
+    REJECTED = "rejected"
+    MISCONFIGURED = "misconfigured"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    NOT_SENT = "not_sent"
+
+
+def _from_akamai(body: Any) -> bool:
+    """Whether an error body is Akamai's problem document passed through by cache-flush.
+
+    cache-flush's own refusals carry a `message`; Akamai's answers a `title` and a `detail`.
+    """
+    return (
+        isinstance(body, dict)
+        and not isinstance(body.get("message"), str)
+        and any(isinstance(body.get(key), str) for key in ("title", "detail"))
+    )
+
+
+def failure_cause(result: FlushResult) -> FailureCause:
+    """The cause of a failed flush, from the last status received and its body."""
     status = result.status
     if status is None:
-        return TRY_AGAIN if result.transient else CONTACT_DEVELOPER
-    if status in (400, 403) and _reason(result.body):
-        return CORRECT_REQUEST
-    if status in (401, 404):
-        return MISCONFIGURED
-    if status == 429 or status >= 500:
-        return TRY_AGAIN
-    return CONTACT_DEVELOPER
+        return FailureCause.UNAVAILABLE if result.transient else FailureCause.NOT_SENT
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        return FailureCause.RATE_LIMITED
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        return FailureCause.UNAVAILABLE
+    if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND) or 300 <= status < 400:
+        return FailureCause.MISCONFIGURED
+    if status == HTTPStatus.FORBIDDEN and _from_akamai(result.body):
+        return FailureCause.AKAMAI_NOT_AUTHORISED
+    return FailureCause.REJECTED
 
 
-def _outcome(result: FlushResult, attempts: int) -> str:
+def _hosts(urls: Sequence[str]) -> str:
+    """The distinct hosts of the URLs, the first few by name, as mrkdwn."""
+    hosts = list(dict.fromkeys(urlsplit(url).hostname or url for url in urls))
+    named = either([escape(host) for host in hosts[:LISTED_HOSTS]])
+    more = len(hosts) - LISTED_HOSTS
+    return named + (f" and {more} more" if more > 0 else "")
+
+
+def retry_minutes(result: FlushResult) -> int:
+    """Minutes to wait after a rate limit: what the answer asked for, else a default."""
+    seconds = result.retry_after_seconds
+    if seconds is None:
+        return DEFAULT_RETRY_MINUTES
+    return max(1, math.ceil(seconds / 60))
+
+
+_HEADLINES = {
+    FailureCause.REJECTED: "cache-flush rejected the request.",
+    FailureCause.MISCONFIGURED: (
+        "cache-flush did not accept the app's key or address: the app is misconfigured."
+    ),
+    FailureCause.RATE_LIMITED: "Akamai is limiting how many flushes it takes right now.",
+    FailureCause.UNAVAILABLE: "cache-flush, or Akamai behind it, is unavailable right now.",
+    FailureCause.NOT_SENT: "The app could not send the request to cache-flush.",
+}
+_ADVICE = {
+    FailureCause.REJECTED: (
+        "The form checks URLs as cache-flush does, so this is a fault in this app and "
+        "trying again will not help. Please report it to {who}, with the details below."
+    ),
+    FailureCause.MISCONFIGURED: (
+        "Trying again will not help. Please tell {who}, with the details below."
+    ),
+    FailureCause.UNAVAILABLE: (
+        "Try again in a few minutes: flushing the same URLs again is harmless. "
+        "If it keeps failing, tell {who}."
+    ),
+    FailureCause.NOT_SENT: (
+        "This is a fault in this app, and trying again is unlikely to help. "
+        "Please report it to {who}."
+    ),
+}
+
+
+def _what_happened(result: FlushResult, cause: FailureCause, urls: Sequence[str]) -> str:
+    """The headline: that nothing was flushed, and why, in the user's terms."""
+    if cause is FailureCause.AKAMAI_NOT_AUTHORISED:
+        return (
+            "*Nothing was flushed.* Akamai has not authorised this app to flush "
+            f"{_hosts(urls)}, so it refused the whole request."
+        )
+    if result.status is None and result.transient:
+        return (
+            "*Nothing was flushed, as far as the app knows.* cache-flush did not answer, "
+            "so nothing confirmed the flush."
+        )
+    return f"*Nothing was flushed.* {_HEADLINES[cause]}"
+
+
+def failure_advice(
+    result: FlushResult, urls: Sequence[str] = (), contact: str | None = None
+) -> str:
+    """What the user can do about a failed flush, by its cause; names who to ask."""
+    cause = failure_cause(result)
+    who = contact_text(contact)
+    if cause is FailureCause.AKAMAI_NOT_AUTHORISED:
+        through = "" if who == NO_CONTACT else f" (through {who})"
+        hosts = _hosts(urls) if urls else "these hosts"
+        return (
+            f"Ask the web team's CDN owner{through} to authorise the app's Akamai "
+            f"credentials for {hosts}, then flush again. Trying again before that will not help."
+        )
+    if cause is FailureCause.RATE_LIMITED:
+        minutes = retry_minutes(result)
+        return (
+            f"Try again in {minutes} minute{'' if minutes == 1 else 's'}. "
+            f"If it keeps happening, tell {who}."
+        )
+    return _ADVICE[cause].format(who=who)
+
+
+def _status(result: FlushResult, attempts: int) -> str:
     if result.status is not None:
-        outcome = f"*Status:* HTTP {result.status}"
+        status = f"*Status:* HTTP {result.status}"
     elif result.transient:
-        outcome = f"*Status:* no response ({escape(result.error or 'unknown error')[:500]})"
+        status = f"*Status:* no response ({escape(result.error or 'unknown error')[:500]})"
     else:
-        outcome = f"*Status:* not sent ({escape(result.error or 'unknown error')[:500]})"
+        status = f"*Status:* not sent ({escape(result.error or 'unknown error')[:500]})"
     if attempts > 1:
-        outcome += f", the last of {attempts} attempts"
-    reason = _reason(result.body)
-    if reason:
-        outcome += f"\n*Message:* {escape(reason)[:500]}"
-    elif result.status is not None and result.error:
-        outcome += f"\n*Note:* {escape(result.error)[:500]}"
-    return outcome
+        status += f", the last of {attempts} attempts"
+    if result.status is not None and result.error:
+        status += f"\n*Note:* {escape(result.error)[:500]}"
+    return status
+
+
+def _details(result: FlushResult) -> Block:
+    """A context line with the raw answer from cache-flush: status and body, cut short."""
+    if result.status is None:
+        answer = f"no answer: {result.error or 'unknown error'}"
+    elif result.body in (None, "", {}):
+        answer = f"HTTP {result.status}, no body"
+    else:
+        answer = f"HTTP {result.status} {_compact(result.body)}"
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": f"*Details:* {_fit(answer, DETAILS_CHARS)}"}],
+    }
 
 
 def failure_message(
@@ -345,25 +478,28 @@ def failure_message(
     attempts: int = 1,
     *,
     approved_by: str | None = None,
+    contact: str | None = None,
 ) -> Message:
     """The result of a flush that did not run.
 
-    Names the environment and the URLs (a user may have several requests in their DMs), the
-    status of the last answer with its body pretty-printed, and advice that fits the status;
-    and the approver, for a flush that needed approval.
+    Says that nothing was flushed and why, names the environment and the URLs (a user may
+    have several requests in their DMs) and the status of the last answer, advises by cause
+    (naming `contact`, the support contact, wherever the user should ask someone), and folds
+    the raw answer into a short "Details" line; names the approver, for a flush that needed
+    approval.
     """
+    cause = failure_cause(result)
     blocks = [
-        section(":x: *The cache flush did not run.*"),
+        section(f":x: {_what_happened(result, cause, urls)}"),
         section(
             f"{_approved_line(approved_by)}*Environment:* {escape(environment)}\n"
             f"*URLs ({len(urls)}):*"
         ),
         *list_blocks(urls),
-        section(_outcome(result, attempts)),
+        section(_status(result, attempts)),
+        section(f"*What to do:* {failure_advice(result, urls, contact)}"),
+        _details(result),
     ]
-    if result.body not in (None, "", {}):
-        blocks.append(section(f"```{_fit(_pretty(result.body), ERROR_BODY_CHARS)}```"))
-    blocks.append(section(failure_advice(result)))
     return message_of(FAILURE_TEXT, blocks)
 
 

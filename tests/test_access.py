@@ -23,7 +23,7 @@ from devhost.standins.slack_requests import (
 )
 from devhost.standins.slack_stub import SlackReply
 from shared.access import Access, AccessChecker, Permission, UsergroupMembers
-from shared.allowed_users import AllowedUsersCache
+from shared.allowed_users import MAX_STALE_SECONDS, AllowedUsersCache
 from shared.deadline import Deadline
 from shared.settings import load_settings
 from tests.support.app_env import AppEnv
@@ -263,3 +263,30 @@ def test_cache_seconds_zero_works_on_both_endpoints(
     assert "being processed" in json.dumps(answer["view"])
     statuses = [r.response_status for r in app_env.blob_proxy.requests() if r.method == "GET"]
     assert statuses[-2:] == [304, 304], "each check revalidated by ETag"
+
+
+@pytest.mark.parametrize("cache_seconds", ["300", "86400"])
+def test_a_long_cache_time_keeps_failed_group_members_at_most_ten_minutes(
+    groups_on: AppEnv, monkeypatch: pytest.MonkeyPatch, cache_seconds: str
+) -> None:
+    monkeypatch.setenv("ALLOWED_USERS_CACHE_SECONDS", cache_seconds)
+    clock = FakeClock()
+    checker = AccessChecker(usergroups=UsergroupMembers(clock=clock))
+    assert decide(checker, GROUPIE) is Access.GRANTED
+    groups_on.slack.always(GROUP_LIST, SlackReply(status=500))
+    clock.advance(MAX_STALE_SECONDS - 0.5)
+    assert decide(checker, GROUPIE) is Access.GRANTED
+    clock.advance(0.5)
+    assert decide(checker, GROUPIE) is Access.DENIED, "ten minutes at most, whatever Slack does"
+
+
+def test_a_long_cache_time_still_drops_a_removed_group_member_within_ten_minutes(
+    groups_on: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOWED_USERS_CACHE_SECONDS", "86400")
+    clock = FakeClock()
+    checker = AccessChecker(usergroups=UsergroupMembers(clock=clock))
+    assert decide(checker, GROUPIE) is Access.GRANTED
+    groups_on.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [NOBODY]}))
+    clock.advance(MAX_STALE_SECONDS)
+    assert decide(checker, GROUPIE) is Access.DENIED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,6 +12,7 @@ from azure.storage.blob import BlobClient
 from devhost.standins.recording import RecordedRequest
 from devhost.standins.stub_server import Reply
 from shared.allowed_users import (
+    MAX_STALE_SECONDS,
     AccessCheckUnavailable,
     AllowedUsers,
     AllowedUsersCache,
@@ -458,3 +460,84 @@ def test_concurrent_checks_share_one_storage_request(app_env: AppEnv) -> None:
         outcomes = list(pool.map(check, range(3)))
     assert outcomes == ["unavailable"] * 3
     assert len(blob_reads(app_env)) == 1, "one storage request, not one per check"
+
+
+# --- a list that grants nobody, or is mostly unreadable, is an error ----------------------
+
+
+def parse_logs(data: bytes) -> list[tuple[int, str]]:
+    with LogCapture() as capture:
+        parse_allowed_users(data)
+    return [
+        (record.levelno, record.getMessage())
+        for record in capture.records
+        if record.name == "shared.allowed_users"
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param("member_id,name\nU0ANN0001,ann\n".encode("utf-16"), id="utf-16"),
+        pytest.param(b"", id="empty"),
+        pytest.param(b"member_id,name\n", id="header-only"),
+        pytest.param(b"ann,U0ANN0001\nbob,W0BOB0002\n", id="columns-swapped"),
+    ],
+)
+def test_a_list_that_grants_nobody_is_logged_as_an_error(data: bytes) -> None:
+    [(level, message)] = parse_logs(data)
+    assert level == logging.ERROR
+    assert "nobody may flush" in message
+
+
+def test_a_utf_16_list_says_how_to_fix_it() -> None:
+    [(_, message)] = parse_logs("U0ANN0001,ann\n".encode("utf-16"))
+    assert "UTF-16" in message
+
+
+def test_an_unterminated_quote_swallowing_the_list_is_logged_as_an_error() -> None:
+    data = b'U0ANN0001,ann\n"W0BOB0002,bob\nU0CAROL03,carol\nU0DAN0004,dan\n'
+    assert parse_allowed_users(data).members == {ANN}
+    [(level, message)] = parse_logs(data)
+    assert level == logging.ERROR
+    assert "3 line(s) without a member ID, more than the 1 member(s)" in message
+
+
+def test_a_header_row_is_not_a_skipped_row() -> None:
+    assert parse_logs(b"slack_member_id,name\nU0ANN0001,ann\n") == []
+    assert parse_logs(b"\n\nMember ID,Name\r\nU0ANN0001,ann\r\n") == []
+
+
+def test_a_few_skipped_rows_among_many_members_are_only_noted() -> None:
+    data = b"id,name\nU0ANN0001,ann\nnot-an-id,x\nW0BOB0002,bob\nU0CAROL03,carol\n"
+    assert parse_logs(data) == [
+        (logging.INFO, "Allowed-users list: skipped 1 row(s) without a member ID")
+    ]
+
+
+# --- however long the cache time, ten minutes at most ----------------------------------------
+
+
+@pytest.mark.parametrize("cache_seconds", ["300", "86400"])
+def test_a_long_cache_time_never_serves_a_copy_older_than_ten_minutes(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch, cache_seconds: str
+) -> None:
+    monkeypatch.setenv("ALLOWED_USERS_CACHE_SECONDS", cache_seconds)
+    cache, settings, clock = loaded_cache(app_env)
+    app_env.blob_proxy.always(AUTH_FAILED)
+    clock.advance(MAX_STALE_SECONDS - 0.5)
+    assert is_allowed(cache, settings, ANN)
+    clock.advance(0.5)
+    with pytest.raises(AccessCheckUnavailable):
+        is_allowed(cache, settings, ANN)
+
+
+def test_a_long_cache_time_still_ends_a_removed_user_s_access_within_ten_minutes(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOWED_USERS_CACHE_SECONDS", "86400")
+    cache, settings, clock = loaded_cache(app_env)
+    app_env.allow(BOB)
+    clock.advance(MAX_STALE_SECONDS)
+    assert not is_allowed(cache, settings, ANN)
+    assert is_allowed(cache, settings, BOB)

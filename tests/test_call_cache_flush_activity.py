@@ -135,7 +135,7 @@ def test_a_url_without_a_key_sends_no_key_and_gets_the_401_as_a_final_answer(
 
 def test_201_is_parsed_into_a_successful_result(app_env: AppEnv) -> None:
     result = flush()
-    assert set(result) == {"ok", "status", "body", "error", "transient"}
+    assert set(result) == {"ok", "status", "body", "error", "transient", "retry_after_seconds"}
     assert result["ok"] is True
     assert result["transient"] is False
     assert result["status"] == 201
@@ -195,7 +195,10 @@ def test_the_real_400_for_a_bad_environment_is_returned(app_env: AppEnv) -> None
     result = flush({"environment": "dev", "urls": URLS})
     assert result["ok"] is False
     assert result["status"] == 400
-    assert "Environment must be one of" in result["body"]["message"]
+    assert result["body"] == {
+        "message": "'dev' is not a valid option for environment. "
+        "It must be one of: staging, production."
+    }
 
 
 @pytest.mark.parametrize(
@@ -228,6 +231,7 @@ def test_transient_statuses_keep_their_status_and_body(
         "body": {"message": "cold start"},
         "error": None,
         "transient": True,
+        "retry_after_seconds": 1.0,
     }
     assert len(app_env.cache_flush.requests()) == 1, "retries are the orchestrator's job"
     assert_key_not_in(result)

@@ -194,7 +194,7 @@ def test_urls_are_started_as_the_whatwg_parser_normalises_them(allowed: AppEnv) 
         "https://www.nhs.u\u212a/\u00e7\u00e3o\n"
         "HTTPS://WWW.NHS.UK:443/\u00e7\u00e3o\n"
         "https://www.nhs.uk\\a\\b?q=\u202e\n"
-        "http://nhs.uk:80/x y"
+        "http://nhs.uk:80/x%20y"
     )
     answer(submit(allowed, urls))
     [start] = allowed.durable_api.starts

@@ -14,8 +14,10 @@ from shared.submission import (
     Submission,
     either,
     rules_summary,
+    split_urls,
     validate_submission,
 )
+from shared.views import initial_urls
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAINS = ("nhs.uk",)
@@ -133,7 +135,7 @@ def test_hosts_that_other_parser_versions_refuse_are_refused(url: str) -> None:
     ("url", "sent"),
     [
         ("https://www.nhs.uk/ção", "https://www.nhs.uk/%C3%A7%C3%A3o"),
-        ("https://www.nhs.uk/a b?c d", "https://www.nhs.uk/a%20b?c%20d"),
+        ("https://www.nhs.uk/a%20b?c%20d", "https://www.nhs.uk/a%20b?c%20d"),
         ("https://www.nhs.uk/?q=ç", "https://www.nhs.uk/?q=%C3%A7"),
         ("https://www.nhs.uk/a\u202eb", "https://www.nhs.uk/a%E2%80%AEb"),
         ("https://www.nhs.uk/?q=\u2067x", "https://www.nhs.uk/?q=%E2%81%A7x"),
@@ -141,7 +143,6 @@ def test_hosts_that_other_parser_versions_refuse_are_refused(url: str) -> None:
         ("https://www.nhs.uk/a\x01b\x7fc", "https://www.nhs.uk/a%01b%7Fc"),
         ("https://www.nhs.uk/a\x00b", "https://www.nhs.uk/a%00b"),
         ("https://www.nhs.uk/100%25", "https://www.nhs.uk/100%25"),
-        ("https://www.nhs.uk/a\tb", "https://www.nhs.uk/ab"),
     ],
 )
 def test_paths_and_queries_come_out_percent_encoded(url: str, sent: str) -> None:
@@ -211,7 +212,7 @@ def test_another_scheme_says_use_https(url: str) -> None:
         "https://",
         "https://www.nhs.uk:99999/",
         "https://www.nhs.uk:x/",
-        "http://bad host.nhs.uk/",
+        "http://bad%20host.nhs.uk/",
         "https://www.nhs.uk\u202e/",
         "https://www.nhs.uk/\ud800",
     ],
@@ -246,7 +247,7 @@ def test_the_first_few_refused_urls_are_named_then_how_many_more() -> None:
 def test_several_problems_are_each_explained_briefly() -> None:
     message = error("www.nhs.uk/a\nhttps://www.nhs.uk/fine\nhttps://www.nhs.uk:8443/b")
     assert message == (
-        "www.nhs.uk/a: add https:// at the start. "
+        "www.nhs.uk/a: add https:// at the start.\n"
         "https://www.nhs.uk:8443/b: remove the port (the :number after the host name)."
     )
 
@@ -295,7 +296,8 @@ def test_either_joins_a_natural_language_choice(items: list[str], text: str) -> 
 
 def test_the_rules_summary_names_the_domains_and_gives_an_example() -> None:
     assert rules_summary(DOMAINS, HOSTS) == (
-        "One URL per line, starting with https:// or http://, on nhs.uk or a subdomain of it, "
+        "One URL per line (or separated by spaces), starting with https:// or http://, "
+        "on nhs.uk or a subdomain of it, "
         "or on campaignresources.dhsc.gov.uk. No port, no user name. "
         "For example https://www.nhs.uk/path/to/flush"
     )
@@ -310,3 +312,76 @@ def test_the_slash_command_path_does_not_load_the_url_parser() -> None:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://www.nhs.uk/conditions/ https://www.nhs.uk/live-well/",
+        "https://www.nhs.uk/conditions/\thttps://www.nhs.uk/live-well/",
+        "https://www.nhs.uk/conditions/, https://www.nhs.uk/live-well/,",
+        "https://www.nhs.uk/conditions/\xa0https://www.nhs.uk/live-well/\u2003",
+        "https://www.nhs.uk/conditions/\u3000\u200bhttps://www.nhs.uk/live-well/\ufeff",
+        " https://www.nhs.uk/conditions/ ,\n\nhttps://www.nhs.uk/live-well/\r\n",
+        "https://www.nhs.uk/conditions/\u2028https://www.nhs.uk/live-well/ https://www.nhs.uk/conditions/",
+    ],
+)
+def test_urls_pasted_on_one_line_are_each_flushed(text: str) -> None:
+    assert accepted(text) == ("https://www.nhs.uk/conditions/", "https://www.nhs.uk/live-well/")
+
+
+def test_splitting_drops_commas_blanks_and_repeats_keeping_order() -> None:
+    text = "b, a,,\t, b\n\u200b\nc,\u200b"
+    assert split_urls(text) == ["b", "a", "c"]
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "https://www.nhs.uk/a,https://www.nhs.uk/b",
+        "https://www.nhs.uk/aHTTP://www.nhs.uk/b",
+        "https://www.nhs.uk/a;https://www.nhs.uk/b",
+        "www.nhs.uk/ahttps://www.nhs.uk/b",
+    ],
+)
+def test_two_urls_run_together_are_refused_never_flushed_as_one(piece: str) -> None:
+    message = error(f"https://www.nhs.uk/fine {piece}")
+    assert message == f"{piece}: two URLs run together; put a space or a new line between them."
+
+
+@pytest.mark.parametrize("text", ["hello", "www", "flush this", "jo@nhs.uk", "nhs"])
+def test_text_that_is_not_a_url_says_so(text: str) -> None:
+    for word in text.split():
+        assert f"{word} is not a URL." in error(word)
+    assert "add https://" not in error(text)
+
+
+def test_several_errors_read_as_a_list_one_per_line() -> None:
+    message = error(
+        "hello https://evil.example/ www.nhs.uk/page https://a.nhs.uk/,https://b.nhs.uk/"
+    )
+    assert message.splitlines() == [
+        "hello is not a URL.",
+        f"Not allowed: https://evil.example/. Use URLs on {ALLOWED}.",
+        "www.nhs.uk/page: add https:// at the start.",
+        "https://a.nhs.uk/,https://b.nhs.uk/: two URLs run together; "
+        "put a space or a new line between them.",
+    ]
+    assert "Each is not a URL: hello, www." in error("hello www")
+
+
+def test_the_flush_command_text_is_split_as_the_submission_is() -> None:
+    text = "https://www.nhs.uk/a, https://www.nhs.uk/b\xa0https://www.nhs.uk/a,https://x/"
+    assert initial_urls(text).splitlines() == [
+        "https://www.nhs.uk/a",
+        "https://www.nhs.uk/b",
+        "https://www.nhs.uk/a,https://x/",
+    ]
+
+
+def test_the_flush_command_text_keeps_only_whole_urls_within_the_field_limit() -> None:
+    urls = [f"https://www.nhs.uk/{i:03d}/{'p' * 80}" for i in range(40)]
+    shown = initial_urls(" ".join(urls))
+    assert len(shown) <= 3000
+    assert shown.splitlines() == urls[: len(shown.splitlines())]
+    assert len(shown) + 1 + len(urls[0]) > 3000, "the next URL would not have fitted whole"

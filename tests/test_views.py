@@ -53,7 +53,21 @@ def failure(result: FlushResult, attempts: int = 1) -> dict[str, Any]:
 
 
 def text_of(message: dict[str, Any]) -> str:
-    return "\n".join(b["text"]["text"] for b in message["blocks"])
+    """Every text of the message's blocks: sections, and context lines' elements."""
+    lines = []
+    for block in message["blocks"]:
+        if "text" in block:
+            lines.append(block["text"]["text"])
+        lines += [e["text"] for e in block.get("elements", []) if isinstance(e.get("text"), str)]
+    return "\n".join(lines)
+
+
+def details_of(message: dict[str, Any]) -> str:
+    """The failure's "Details" context line."""
+    (context,) = [block for block in message["blocks"] if block["type"] == "context"]
+    text: str = context["elements"][0]["text"]
+    assert text.startswith("*Details:* ")
+    return text
 
 
 def all_views() -> list[dict[str, Any]]:
@@ -180,62 +194,172 @@ def test_success_reads_purge_id_in_either_spelling() -> None:
         assert "about 7 seconds" in text
 
 
-def test_failure_with_a_20_kb_body_is_truncated_to_fit() -> None:
+def test_failure_with_a_20_kb_body_is_cut_to_a_short_details_line() -> None:
     body = {"message": "Akamai said no", "error": {"name": "E", "message": "<&>" * 7_000}}
     message = failure(FlushResult.answered(500, body))
     assert_valid_message(message)
     assert_valid_view(views.result_view(message))
-    text = text_of(message)
     assert message["text"] == "Cache flush failed"
-    assert "HTTP 500" in text
-    assert "Akamai said no" in text
-    assert "(truncated)```" in text, "the code block is closed after the cut"
-    assert "&lt;&amp;&gt;" in text
-    code = text.split("```")[1]
+    details = details_of(message)
+    assert len(details) <= views.DETAILS_CHARS + len("*Details:* ")
+    assert "HTTP 500" in details
+    assert "Akamai said no" in details
+    assert details.endswith("(truncated)")
+    cut = details
     for entity in ("&lt;", "&gt;", "&amp;"):
-        code = code.replace(entity, "")
-    assert "&" not in code, "the cut never splits an entity"
+        cut = cut.replace(entity, "")
+    assert "&" not in cut, "the cut never splits an entity"
 
 
 def test_failure_names_the_environment_the_urls_the_status_and_the_body() -> None:
     body = {"message": "Forbidden host", "urls": ["a"]}
-    text = text_of(failure(FlushResult.answered(403, body)))
+    message = failure(FlushResult.answered(403, body))
+    text = text_of(message)
     assert "*Environment:* production" in text
     assert all(url in text for url in URLS)
     assert "*Status:* HTTP 403" in text
-    assert "*Message:* Forbidden host" in text
-    assert '"message": "Forbidden host"' in text
+    assert details_of(message) == '*Details:* HTTP 403 {"message": "Forbidden host", "urls": ["a"]}'
+
+
+def test_the_raw_answer_is_never_the_headline() -> None:
+    message = failure(FlushResult.answered(403, {"message": "Forbidden host"}))
+    headline = message["blocks"][0]["text"]["text"]
+    assert headline.startswith(":x: *Nothing was flushed.*")
+    assert "Forbidden host" not in text_of({"blocks": message["blocks"][:-1]})
+
+
+AKAMAI_403 = {
+    "supportId": "17PY1",
+    "title": "unauthorized arl",
+    "httpStatus": 403,
+    "detail": "https://www.nhs.uk/a is not authorized",
+    "describedBy": "https://api.ccu.akamai.com/ccu/v2/errors/unauthorized-arl",
+    "urls": list(URLS),
+}
+HEADLINES = {
+    views.FailureCause.AKAMAI_NOT_AUTHORISED: "Akamai has not authorised this app to flush",
+    views.FailureCause.REJECTED: "cache-flush rejected the request",
+    views.FailureCause.MISCONFIGURED: "the app is misconfigured",
+    views.FailureCause.RATE_LIMITED: "Akamai is limiting how many flushes",
+    views.FailureCause.UNAVAILABLE: "unavailable right now",
+    views.FailureCause.NOT_SENT: "could not send the request",
+}
+ADVICE = {
+    views.FailureCause.AKAMAI_NOT_AUTHORISED: "Ask the web team's CDN owner",
+    views.FailureCause.REJECTED: "this is a fault in this app",
+    views.FailureCause.MISCONFIGURED: "Trying again will not help. Please tell",
+    views.FailureCause.RATE_LIMITED: "Try again in 5 minutes.",
+    views.FailureCause.UNAVAILABLE: "Try again in a few minutes",
+    views.FailureCause.NOT_SENT: "This is a fault in this app",
+}
 
 
 @pytest.mark.parametrize(
-    ("result", "advice"),
+    ("result", "cause"),
     [
+        pytest.param(FlushResult.answered(403, AKAMAI_403), "AKAMAI_NOT_AUTHORISED", id="akamai"),
+        pytest.param(FlushResult.answered(400, {"message": "bad"}), "REJECTED", id="400"),
+        pytest.param(FlushResult.answered(403, {"message": "no"}), "REJECTED", id="403"),
+        pytest.param(FlushResult.answered(403, ""), "REJECTED", id="403-no-body"),
+        pytest.param(FlushResult.answered(422, {"message": "env"}), "REJECTED", id="422"),
+        pytest.param(FlushResult.answered(405, ""), "REJECTED", id="405"),
         pytest.param(
-            FlushResult.answered(400, {"message": "bad"}), views.CORRECT_REQUEST, id="400"
+            FlushResult.answered(400, {"title": "Bad request", "detail": "x"}),
+            "REJECTED",
+            id="400-akamai",
         ),
-        pytest.param(FlushResult.answered(403, {"message": "no"}), views.CORRECT_REQUEST, id="403"),
-        pytest.param(
-            FlushResult.answered(403, {"title": "Forbidden", "detail": "unauthorized ARL"}),
-            views.CORRECT_REQUEST,
-            id="403-akamai",
-        ),
-        pytest.param(FlushResult.answered(403, ""), views.CONTACT_DEVELOPER, id="403-no-message"),
-        pytest.param(FlushResult.answered(401, ""), views.MISCONFIGURED, id="401"),
-        pytest.param(FlushResult.answered(404, {"message": "x"}), views.MISCONFIGURED, id="404"),
-        pytest.param(FlushResult.answered(429, {"title": "limit"}), views.TRY_AGAIN, id="429"),
-        pytest.param(FlushResult.answered(500, {"message": "x"}), views.TRY_AGAIN, id="500"),
-        pytest.param(FlushResult.answered(503, "cold start"), views.TRY_AGAIN, id="503"),
-        pytest.param(FlushResult.no_response("timed out"), views.TRY_AGAIN, id="no-response"),
-        pytest.param(FlushResult.not_sent("bad"), views.CONTACT_DEVELOPER, id="not-sent"),
-        pytest.param(FlushResult.answered(307, "", "redirect"), views.CONTACT_DEVELOPER, id="3xx"),
-        pytest.param(FlushResult.answered(405, ""), views.CONTACT_DEVELOPER, id="405"),
+        pytest.param(FlushResult.answered(401, ""), "MISCONFIGURED", id="401"),
+        pytest.param(FlushResult.answered(404, {"message": "x"}), "MISCONFIGURED", id="404"),
+        pytest.param(FlushResult.answered(307, "", "redirect"), "MISCONFIGURED", id="3xx"),
+        pytest.param(FlushResult.answered(429, {"title": "limit"}), "RATE_LIMITED", id="429"),
+        pytest.param(FlushResult.answered(500, {"message": "x"}), "UNAVAILABLE", id="500"),
+        pytest.param(FlushResult.answered(503, "cold start"), "UNAVAILABLE", id="503"),
+        pytest.param(FlushResult.no_response("timed out"), "UNAVAILABLE", id="no-response"),
+        pytest.param(FlushResult.not_sent("bad"), "NOT_SENT", id="not-sent"),
     ],
 )
-def test_advice_fits_the_status(result: FlushResult, advice: str) -> None:
-    text = text_of(failure(result))
-    assert advice in text
-    others = {views.CORRECT_REQUEST, views.MISCONFIGURED, views.CONTACT_DEVELOPER, views.TRY_AGAIN}
-    assert not any(other in text for other in others - {advice})
+def test_each_failure_says_nothing_was_flushed_why_and_what_to_do(
+    result: FlushResult, cause: str
+) -> None:
+    expected = views.FailureCause[cause]
+    assert views.failure_cause(result) is expected
+    message = failure(result)
+    headline = message["blocks"][0]["text"]["text"]
+    assert "*Nothing was flushed" in headline
+    no_answer = result.status is None and result.transient
+    assert ("cache-flush did not answer" if no_answer else HEADLINES[expected]) in headline
+    for other in set(HEADLINES) - {expected}:
+        assert HEADLINES[other] not in headline
+    advice = [b["text"]["text"] for b in message["blocks"] if "What to do" in str(b)]
+    assert len(advice) == 1
+    assert ADVICE[expected] in advice[0]
+    for other in set(ADVICE) - {expected}:
+        assert ADVICE[other] not in advice[0]
+
+
+def test_akamai_refusal_names_the_hosts_and_who_to_ask() -> None:
+    urls = (
+        "https://www.nhs.uk/a",
+        "https://www.nhs.uk/b",
+        "https://campaignresources.dhsc.gov.uk/",
+    )
+    message = views.failure_message(FlushResult.answered(403, AKAMAI_403), "staging", urls)
+    text = text_of(message)
+    assert "flush www.nhs.uk or campaignresources.dhsc.gov.uk, so it refused" in text
+    assert "Ask the web team's CDN owner to authorise" in text
+    assert "unauthorized arl" in details_of(message)
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        FlushResult.answered(403, AKAMAI_403),
+        FlushResult.answered(400, {"message": "bad"}),
+        FlushResult.answered(401, ""),
+        FlushResult.answered(429, ""),
+        FlushResult.answered(503, ""),
+        FlushResult.no_response("timed out"),
+        FlushResult.not_sent("bad"),
+    ],
+)
+def test_the_support_contact_is_named_wherever_the_user_is_told_to_ask(
+    result: FlushResult,
+) -> None:
+    named = text_of(views.failure_message(result, "staging", URLS, contact="#web-support"))
+    assert "#web-support" in named
+    assert views.NO_CONTACT not in named
+    unset = text_of(views.failure_message(result, "staging", URLS))
+    assert "#web-support" not in unset
+    assert "app developer" not in unset
+
+
+def test_a_slack_reference_as_contact_is_kept_so_that_it_links() -> None:
+    linked = text_of(failure_with_contact("<#C0123|web-support>"))
+    assert "<#C0123|web-support>" in linked
+    plain = text_of(failure_with_contact("<b>ops & co</b>"))
+    assert "&lt;b&gt;ops &amp; co&lt;/b&gt;" in plain
+
+
+def failure_with_contact(contact: str) -> dict[str, Any]:
+    return views.failure_message(
+        FlushResult.answered(400, {"message": "x"}), "staging", URLS, contact=contact
+    )
+
+
+@pytest.mark.parametrize(
+    ("wait", "minutes"), [(None, "5 minutes"), (30.0, "1 minute"), (61.0, "2 minutes")]
+)
+def test_a_rate_limit_says_when_to_try_again(wait: float | None, minutes: str) -> None:
+    result = FlushResult.answered(429, {"title": "Rate limit"}, retry_after_seconds=wait)
+    assert f"Try again in {minutes}." in text_of(failure(result, attempts=3))
+
+
+def test_a_timeout_does_not_claim_more_than_the_app_knows() -> None:
+    message = failure(FlushResult.no_response("cache-flush did not answer within 30 s"), 3)
+    text = text_of(message)
+    assert "Nothing was flushed, as far as the app knows" in text
+    assert "flushing the same URLs again is harmless" in text
+    assert details_of(message) == "*Details:* no answer: cache-flush did not answer within 30 s"
 
 
 def test_failure_after_retries_says_which_attempt_answered() -> None:
@@ -383,7 +507,8 @@ def test_approval_messages_with_150_long_urls_fit() -> None:
     ]
     for message in messages:
         assert_valid_message(message)
-        assert "… and " in text_of({"blocks": [b for b in message["blocks"] if "text" in b]})
+        shown = text_of({"blocks": [b for b in message["blocks"] if "text" in b]})
+        assert "the rest in 2 replies in this message's thread" in shown
     assert buttons(messages[0]["blocks"]), "the buttons survive a long list"
 
 

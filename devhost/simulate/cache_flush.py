@@ -40,7 +40,7 @@ ENVIRONMENTS = ("staging", "production")
 VALID_DOMAIN = "nhs.uk"
 VALID_HOSTS = ("campaignresources.dhsc.gov.uk",)
 ESTIMATED_SECONDS = 5
-FAULT_KEYS = frozenset({"times", "status", "body", "delay", "drop", "non_json"})
+FAULT_KEYS = frozenset({"times", "status", "body", "delay", "drop", "non_json", "retry_after"})
 AKAMAI_KEYS = frozenset({"times", "status", "body"})
 
 MISSING_PROPERTIES = (
@@ -201,8 +201,11 @@ def response_delay(environ: Mapping[str, str]) -> float:
 
 
 def _fault_answer(fault: Fault) -> tuple[int, Any, bool]:
-    """Return the (status, body, is_json) a fault answers with instead of the simulator."""
-    status = fault.status or 500
+    """Return the (status, body, is_json) a fault answers with instead of the simulator.
+
+    A fault with only `retry_after` is a 429, as a throttling front end answers.
+    """
+    status = fault.status or (429 if fault.retry_after is not None else 500)
     if fault.non_json:
         return status, f"<html><body><h1>{status}</h1><p>Simulated failure</p></body></html>", False
     if fault.body is not None:
@@ -289,9 +292,14 @@ class CacheFlushSimulator:
                 return drop_connection(request)
             status, body, is_json = _fault_answer(fault)
             self._record(record, {"status": status, "body": body})
-            if is_json:
-                return json_answer(body, status=status)
-            return web.Response(status=status, text=body, content_type="text/html")
+            answer = (
+                json_answer(body, status=status)
+                if is_json
+                else web.Response(status=status, text=body, content_type="text/html")
+            )
+            if fault.retry_after is not None:
+                answer.headers["Retry-After"] = f"{fault.retry_after:.0f}"
+            return answer
         status, body = await self._answer(payload, record)
         self._record(record, {"status": status, "body": body})
         if body is None:

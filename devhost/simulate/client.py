@@ -241,6 +241,10 @@ class DevhostClient:
         """Make the next ``times`` cache-flush calls fail as described."""
         self.post("/sim/cache-flush/faults", fault)
 
+    def akamai_error(self, **error: Any) -> None:
+        """Make Akamai answer the next ``times`` valid flushes with an error (``status``)."""
+        self.post("/sim/cache-flush/akamai-errors", error)
+
     # --- the durable management API --------------------------------------------------------------
 
     def instances(self, **filters: str) -> list[dict[str, Any]]:

@@ -257,7 +257,7 @@ def test_faults_are_cleared_and_reset_forgets_calls(server: SimServer) -> None:
     assert server.get("/sim/cache-flush/faults").json()["faults"][0]["remaining"] == 3
     server.http.delete(server.base_url + "/sim/cache-flush/faults", timeout=10)
     assert _flush(server, body).status_code == 201
-    assert server.post("/sim/cache-flush/faults", {"retry_after": 1}).status_code == 400
+    assert server.post("/sim/cache-flush/faults", {"error": "x"}).status_code == 400
     server.post("/sim/cache-flush/reset")
     assert server.get("/sim/cache-flush/calls").json()["calls"] == []
 
@@ -323,3 +323,22 @@ def test_the_delay_defaults_to_zero(server: SimServer) -> None:
     began = time.monotonic()
     assert _flush(server, body).status_code == 201
     assert time.monotonic() - began < 1.0
+
+
+def test_a_throttling_fault_sends_retry_after_and_akamai_s_429_does_not(
+    server: SimServer,
+) -> None:
+    body = {"environment": "staging", "objects": ["https://www.nhs.uk/a"]}
+    server.post("/sim/cache-flush/faults", {"retry_after": 120})
+    throttled = _flush(server, body)
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "120"
+    server.post("/sim/cache-flush/faults", {"status": 503, "retry_after": 30, "non_json": True})
+    unavailable = _flush(server, body)
+    assert (unavailable.status_code, unavailable.headers["Retry-After"]) == (503, "30")
+
+    server.post("/sim/cache-flush/akamai-errors", {"status": 429})
+    limited = _flush(server, body)
+    assert limited.status_code == 429
+    assert "Retry-After" not in limited.headers, "cache-flush passes on Akamai's body only"
+    assert limited.json()["title"] == "Rate limit exceeded"

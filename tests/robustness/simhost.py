@@ -57,8 +57,17 @@ APP_TIMEOUT_SECONDS = 10.0
 
 
 def view_text(view: dict[str, Any]) -> str:
-    """Every text of a view's (or message's) section blocks, joined."""
-    return "\n".join(block["text"]["text"] for block in view.get("blocks", []) if "text" in block)
+    """Every text of a view's (or message's) section and context blocks, joined."""
+    blocks = view.get("blocks", [])
+    return "\n".join(
+        [block["text"]["text"] for block in blocks if "text" in block]
+        + [
+            item["text"]
+            for block in blocks
+            for item in block.get("elements", [])
+            if isinstance(item.get("text"), str)
+        ]
+    )
 
 
 class SimApp(DevhostClient):

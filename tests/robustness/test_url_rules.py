@@ -3,7 +3,7 @@
 Whatever the modal accepts must be flushed, not refused later by cache-flush: so every URL
 the validator accepts, the simulator's rules (the service's, with the same WHATWG parser)
 accept too, as it is sent: normalised. The validator never raises, normalising a normalised
-URL changes nothing, and cleaning a cleaned list changes nothing.
+URL changes nothing, and splitting a split list changes nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from shared.settings import FLUSH_ALLOWED_DOMAINS, FLUSH_ALLOWED_HOSTS, OPTIONAL
 from shared.submission import (
     Problem,
     Submission,
-    clean_urls,
     normalise_url,
+    split_urls,
     validate_submission,
 )
 from tests.robustness.fuzzing import fuzz, tally
@@ -190,9 +190,11 @@ def test_the_validator_never_raises(
 @fuzz(100)
 @given(text=st.one_of(url_lines, any_text))
 @example(text="a\x1c b\n b \u2028a\r\n")
-def test_cleaning_is_idempotent(text: str) -> None:
-    cleaned = clean_urls(text)
-    assert clean_urls("\n".join(cleaned)) == cleaned
+def test_splitting_is_idempotent(text: str) -> None:
+    cleaned = split_urls(text)
+    assert split_urls("\n".join(cleaned)) == cleaned
+    assert split_urls(" ".join(cleaned)) == cleaned
     assert len(set(cleaned)) == len(cleaned)
-    assert all(url and url == url.strip() for url in cleaned)
+    assert all(url and url == url.strip() and not url.endswith(",") for url in cleaned)
+    assert all(len(url.split()) == 1 for url in cleaned), "no piece holds white space"
     tally["examples: URL rules, cleaning"] += 1

@@ -5,21 +5,24 @@ from __future__ import annotations
 import hmac
 import itertools
 import threading
+from collections import deque
 from typing import Any
 
+from devhost.simulate.cache_flush import akamai_error, check_request
 from devhost.standins.recording import RecordedRequest
 from devhost.standins.stub_server import Reply, ScriptedStubServer
 
 PATH = "/api/cache-flush"
-ENVIRONMENTS = ("staging", "production")
 
 
 class CacheFlushStub(ScriptedStubServer):
     """Answers ``POST /api/cache-flush`` like the real function app, recording every request.
 
     The function key is checked as Azure Functions does (``code`` query parameter or
-    ``x-functions-key`` header; 401 with an empty body otherwise). A valid request gets the
-    201 "Request accepted" answer; a body the real API would reject gets its 400 answer.
+    ``x-functions-key`` header; 401 with an empty body otherwise). The body and its URLs
+    are checked with the real service's rules and answered with its texts (the devhost
+    simulator's model of the service); a valid request gets the 201 "Request accepted"
+    answer, or the Akamai error queued with ``akamai``, passed through as the service does.
     Scripted one-shot replies (``reply``) or a standing one (``always``) take precedence.
     """
 
@@ -28,12 +31,28 @@ class CacheFlushStub(ScriptedStubServer):
         super().__init__("cache-flush")
         self.key = key
         self._ids = itertools.count(1)
-        self._ids_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._akamai: deque[int] = deque()
 
     @property
     def url(self) -> str:
         """The full URL with its ``code``, as configured in the app's environment."""
         return f"{self.origin}{PATH}?code={self.key}"
+
+    def akamai(self, *statuses: int) -> None:
+        """Make Akamai answer the next valid requests with these error statuses, in order.
+
+        cache-flush passes Akamai's problem document (``title``, ``detail``, ``httpStatus``)
+        through with its status and the URLs, and no headers of Akamai's.
+        """
+        with self._lock:
+            self._akamai.extend(statuses)
+
+    def clear(self) -> None:
+        """Forget recorded requests, scripted replies and queued Akamai errors."""
+        with self._lock:
+            self._akamai.clear()
+        super().clear()
 
     def key_sent(self, request: RecordedRequest) -> bool:
         """Whether ``request`` carried the right key (header or query), compared silently."""
@@ -56,23 +75,16 @@ class CacheFlushStub(ScriptedStubServer):
         return self._real_answer(request.json)
 
     def _real_answer(self, body: Any) -> Reply:
-        if not isinstance(body, dict):
-            return Reply(status=400, json={"message": "Request body must be a JSON object."})
-        missing = [name for name in ("environment", "objects") if name not in body]
-        if missing:
-            return Reply(
-                status=400, json={"message": f"Missing required properties: {', '.join(missing)}."}
-            )
-        if body["environment"] not in ENVIRONMENTS:
-            return Reply(
-                status=400,
-                json={"message": f"Environment must be one of: {', '.join(ENVIRONMENTS)}."},
-            )
-        objects = body["objects"]
-        if not isinstance(objects, list) or not objects:
-            return Reply(status=400, json={"message": "objects must be a non-empty list of URLs."})
-        with self._ids_lock:
+        refusal, urls = check_request(body)
+        if refusal is not None:
+            status, answer = refusal
+            return Reply(status=status, json=answer)
+        with self._lock:
+            error = self._akamai.popleft() if self._akamai else None
             n = next(self._ids)
+        if error is not None:
+            status, answer = akamai_error(error, urls)
+            return Reply(status=status, json=answer)
         return Reply(
             status=201,
             json={
@@ -81,6 +93,6 @@ class CacheFlushStub(ScriptedStubServer):
                 "httpStatus": 201,
                 "purgeId": f"edcp-{n:04d}-a1b2c3d4",
                 "supportId": f"17PY{n:04d}ABCDEF",
-                "urls": list(dict.fromkeys(str(o).strip() for o in objects)),
+                "urls": urls,
             },
         )
