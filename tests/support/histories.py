@@ -103,7 +103,12 @@ class History:
                 "instanceId": self.instance_id,
                 "isReplaying": any(event["IsPlayed"] for event in self.events),
                 "parentInstanceId": None,
-                "upperSchemaVersion": 2,
+                # As the Durable extension sends them for Python, with the Azure Storage
+                # provider's timer limits: the SDK replays with its V3 schema.
+                "upperSchemaVersion": 1,
+                "upperSchemaVersionNew": 2,
+                "maximumShortTimerDuration": "6.00:00:00",
+                "longRunningTimerIntervalDuration": "3.00:00:00",
             }
         )
 
