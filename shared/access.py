@@ -150,10 +150,14 @@ class AccessChecker:
     ) -> bool:
         """Whether anyone but `user_id` may approve: a list approver or an approver group member.
 
-        The list is taken as last read (the access check just before reads it); a user group
-        Slack cannot list counts as empty, as it grants nothing.
+        The list is read as the access check reads it (from the cache while it is fresh); a
+        list or a user group that cannot be read counts as empty, as it grants nothing.
         """
-        if self.listed_approvers(settings) - {user_id}:
+        try:
+            listed = self._allowed_users.read(settings, deadline).approvers
+        except AccessCheckUnavailable:
+            listed = frozenset()
+        if listed - {user_id}:
             return True
         return any(
             self._usergroups.members(settings, group, deadline) - {user_id}

@@ -19,6 +19,7 @@ import pytest
 from devhost.simulate.client import DevhostClient, wait_until
 from devhost.simulate.demo_users import DEMO_USERGROUP, GROUP_DEMO_USER
 from devhost.simulate.settings import APPROVALS_CHANNEL_NAME
+from devhost.simulate.slack_workspace import stable_id
 from devhost.standins.slack_requests import interaction_body, slack_headers
 from shared import settings
 from shared.approval import DECISION_EVENT
@@ -61,12 +62,20 @@ def instance_of(slack: DevhostClient, view_id: str) -> str:
     return str(found["instanceId"])
 
 
+def top_level(slack: DevhostClient) -> list[dict[str, Any]]:
+    """The approvals channel's messages, without the replies in their threads."""
+    posts = slack.channel_posts(APPROVALS_CHANNEL_NAME)
+    return [post for post in posts if post.get("thread_ts") in (None, post["ts"])]
+
+
 def request_post(slack: DevhostClient) -> dict[str, Any]:
-    """The approval request in the approvals channel, once posted."""
+    """The approval request in the approvals channel, once its buttons are live."""
 
     def posted() -> dict[str, Any] | None:
-        posts = slack.channel_posts(APPROVALS_CHANNEL_NAME)
-        return posts[-1] if posts else None
+        posts = top_level(slack)
+        if posts and "Approve and Reject appear here" not in block_texts(posts[-1]["blocks"]):
+            return posts[-1]
+        return None
 
     return wait_until(posted, "the approval request")
 
@@ -98,14 +107,27 @@ def ephemeral_texts(slack: DevhostClient, user_id: str) -> list[str]:
     return [m["text"] for m in slack.ephemerals(user_id)]
 
 
-def signed_click(app: RunningApp, user_id: str, action_id: str, instance_id: str) -> None:
-    """A click sent to the app as Slack would send it, without the simulator's message."""
+def signed_click(
+    app: RunningApp,
+    user_id: str,
+    action_id: str,
+    instance_id: str,
+    *,
+    post: Mapping[str, Any] | None = None,
+    team_id: str = "T0SIMTEAM1",
+) -> None:
+    """A click sent to the app as Slack would send it, without the simulator's message.
+
+    With `post`, the click is on that message of the approvals channel; else on another one.
+    """
+    channel = stable_id("C", APPROVALS_CHANNEL_NAME) if post else "C0APPROVAL"
+    ts = post["ts"] if post else "1.0"
     payload = {
         "type": "block_actions",
-        "team": {"id": "T0SIMTEAM1"},
-        "user": {"id": user_id, "username": f"{user_id.lower()}_name", "team_id": "T0SIMTEAM1"},
-        "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0APPROVAL"},
-        "channel": {"id": "C0APPROVAL"},
+        "team": {"id": team_id},
+        "user": {"id": user_id, "username": f"{user_id.lower()}_name", "team_id": team_id},
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+        "channel": {"id": channel},
         "actions": [{"action_id": action_id, "value": instance_id, "type": "button"}],
     }
     body = interaction_body(payload)
@@ -139,9 +161,12 @@ def test_an_approved_flush_runs_once_and_names_the_approver(launcher: AppLaunche
     assert (flush["environment"], flush["objects"]) == ("production", [URL_A, URL_B])
     assert f"Approved by <@{ANN}>" in request_now(slack)
     assert not [b for b in request_post(slack)["blocks"] if b["type"] == "actions"]
-    dms = slack.wait_dms(ALICE, 2)
-    assert [m["text"] for m in dms] == ["Cache flush approved", "Cache flush succeeded"], dms
-    assert ANN in block_texts(dms[1]["blocks"]), "the result names the approver"
+    dms = slack.wait_dms(ALICE, 3)
+    # The pending DM, its Cancel button replaced by the outcome; the outcome; the result.
+    texts = [m["text"] for m in dms]
+    assert texts == ["Cache flush approved", "Cache flush approved", "Cache flush succeeded"], dms
+    assert ANN in block_texts(dms[2]["blocks"]), "the result names the approver"
+    assert not [b for b in dms[0]["blocks"] if b["type"] == "actions"], "Cancel removed"
     assert "Cache flush accepted" in block_texts(slack.current_view(ALICE)["blocks"])
 
 
@@ -155,7 +180,7 @@ def test_a_rejected_flush_never_runs(launcher: AppLauncher) -> None:
     assert status["output"]["approval"]["by"] == AMY, status
     assert slack.flush_calls() == []
     assert f"Rejected by <@{AMY}>" in request_now(slack)
-    assert [m["text"] for m in slack.wait_dms(ALICE)] == ["Cache flush rejected"]
+    assert [m["text"] for m in slack.wait_dms(ALICE, 2)] == ["Cache flush rejected"] * 2
     assert "rejected" in block_texts(slack.current_view(ALICE)["blocks"])
 
 
@@ -172,7 +197,7 @@ def test_the_requester_cancels_from_the_modal(launcher: AppLauncher) -> None:
     assert status["customStatus"] == {"stage": "cancelled"}, status
     assert slack.flush_calls() == []
     assert "Cancelled by the requester" in request_now(slack)
-    assert [m["text"] for m in slack.wait_dms(ALICE)] == ["Cache flush cancelled"]
+    assert [m["text"] for m in slack.wait_dms(ALICE, 2)] == ["Cache flush cancelled"] * 2
     assert "cancelled" in block_texts(slack.current_view(ALICE)["blocks"])
 
 
@@ -187,7 +212,8 @@ def test_an_undecided_request_expires_without_a_flush(launcher: AppLauncher) -> 
     assert status["output"]["approval"]["by"] is None, status
     assert slack.flush_calls() == []
     assert "Expired: nobody approved within 0.02 minutes" in request_now(slack)
-    assert [m["text"] for m in slack.wait_dms(ALICE)] == ["Cache flush request expired"]
+    expired = ["Cache flush request expired"] * 2
+    assert [m["text"] for m in slack.wait_dms(ALICE, 2)] == expired
 
     signed_click(app, ANN, "approve_flush", instance_id)  # a late click on a stale screen
     assert any("it expired" in text for text in ephemeral_texts(slack, ANN))
@@ -265,19 +291,23 @@ def test_the_timer_fires_after_a_restart(launcher: AppLauncher, stop: signal.Sig
     status = ended(second.slack, instance_id)
     assert status["customStatus"] == {"stage": "expired"}, status
     assert second.slack.flush_calls() == []
+    # The simulated Slack restarted too, so the pending DM to update is gone from it.
     assert [m["text"] for m in second.slack.wait_dms(ALICE)] == ["Cache flush request expired"]
 
 
 def test_a_decision_after_a_restart_still_lands(launcher: AppLauncher) -> None:
     first = start(launcher)
     instance_id = instance_of(first.slack, ask(first.slack))
-    request_post(first.slack)
-    wait_until(lambda: stage(first.slack, instance_id) == "awaiting_approval", "the wait")
+    first_post = request_post(first.slack)
+    wait_until(
+        lambda: "dm" in (first.slack.status(instance_id) or {}).get("customStatus", {}), "the wait"
+    )
     assert first.process.kill() == -signal.SIGKILL
 
     second = launcher.start(port=first.port, state_dir=first.state_dir, overrides=APPROVALS)
     assert stage(second.slack, instance_id) == "awaiting_approval"
-    signed_click(second, ANN, "approve_flush", instance_id)
+    post = first_post  # Slack keeps its messages; the app's new process must accept the click
+    signed_click(second, ANN, "approve_flush", instance_id, post=post)
 
     status = ended(second.slack, instance_id)
     assert status["output"]["approval"]["by"] == ANN, status
