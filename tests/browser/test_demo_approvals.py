@@ -59,11 +59,11 @@ def be(page: Page, user: tuple[str, str]) -> None:
     page.get_by_label("You are").select_option(user[0])
 
 
-def ask_for_production(page: Page) -> Locator:
+def ask_for_production(page: Page, urls: str = URL) -> Locator:
     """As demo_user, run /flush and submit production; the dialog, now waiting for approval."""
     be(page, ALLOWED_DEMO_USER)
     box = page.get_by_label("Message #general")
-    box.fill(f"/flush {URL}")
+    box.fill(f"/flush {urls}")
     box.press("Enter")
     dialog = modal(page)
     dialog.get_by_label("Environment").select_option("production")
@@ -91,6 +91,9 @@ def test_request_approve_and_the_result(approvals_page: Page, approvals_host: De
     dialog = ask_for_production(page)
     dialog.get_by_role("button", name="Close").click()  # the view says it may be closed
     expect(dialog).to_have_count(0)
+    pending = page.locator("#dms .message").last
+    expect(pending).to_contain_text("Your cache flush is waiting for approval.")
+    expect(pending.get_by_role("button", name="Cancel request")).to_be_visible()
     request = approvals(page)
     request.get_by_role("button", name="Approve").click()
     refusal = "someone else must approve or reject it"
@@ -110,11 +113,13 @@ def test_request_approve_and_the_result(approvals_page: Page, approvals_host: De
     expect(request).to_contain_text("Approved by @demo_approver")
     expect(request.get_by_role("button", name="Approve")).to_have_count(0)
     expect(request).to_contain_text("(edited)")
+    expect(request).to_contain_text("Flush succeeded (purge ID")
 
     be(page, ALLOWED_DEMO_USER)
     expect(page.locator("#dms")).to_contain_text("Your cache flush was approved")
     expect(page.locator("#dms")).to_contain_text("Cache flush accepted.")
     expect(page.locator("#dms .message").last).to_contain_text("demo_approver")
+    expect(page.locator("#dms").get_by_role("button", name="Cancel request")).to_have_count(0)
     expect(modal(page)).to_have_count(0)
     [call] = approvals_host.flush_calls()
     assert (call["environment"], call["objects"]) == ("production", [URL])
@@ -144,6 +149,43 @@ def test_the_requester_cancels_in_the_modal(approvals_page: Page, approvals_host
     expect(page.locator("#dms")).to_contain_text("You cancelled your cache flush request.")
     assert approvals_host.flush_calls() == []
     screenshot(page, "approval-cancelled")
+
+
+def test_the_requester_cancels_from_the_dm(approvals_page: Page, approvals_host: DemoHost) -> None:
+    page = approvals_page
+    dialog = ask_for_production(page)
+    dialog.get_by_role("button", name="Close").click()
+    dms = page.locator("#dms")
+    dms.get_by_role("button", name="Cancel request").click()
+    expect(approvals(page)).to_contain_text("Cancelled by the requester")
+    expect(dms.get_by_role("button", name="Cancel request")).to_have_count(0)
+    expect(dms).to_contain_text("You cancelled your cache flush request.")
+    assert approvals_host.flush_calls() == []
+    screenshot(page, "approval-cancelled-from-dm")
+
+
+def test_urls_that_do_not_fit_the_request_are_in_its_thread(
+    approvals_page: Page, approvals_host: DemoHost
+) -> None:
+    page = approvals_page
+    urls = [f"https://www.nhs.uk/conditions/page-{i}/" for i in range(25)]
+    ask_for_production(page, " ".join(urls))
+    request = approvals(page).locator(".message").filter(has_text="needs approval").last
+    expect(request).to_contain_text(
+        "the first 20 here, the rest in 1 reply in this message's thread"
+    )
+    thread = request.locator(".thread")
+    expect(thread).to_contain_text("1 reply")
+    expect(thread).to_contain_text("URLs 21 to 25 of 25")
+    for url in urls[20:]:
+        expect(thread).to_contain_text(url)
+    expect(request.get_by_role("button", name="Approve")).to_be_visible()
+    screenshot(page, "approval-thread")
+    be(page, APPROVER_DEMO_USER)
+    request.get_by_role("button", name="Approve").click()
+    expect(request).to_contain_text("Flush succeeded")
+    [call] = approvals_host.flush_calls()
+    assert call["objects"] == urls
 
 
 def test_an_undecided_request_expires(
