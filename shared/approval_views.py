@@ -164,8 +164,9 @@ def shows_every_url(urls: Sequence[str]) -> bool:
 def too_many_urls_error() -> str:
     """The inline error for a list of URLs too long to show the approvers."""
     return (
-        f"Too many URLs to show the approvers: at most {REQUEST_URLS + MAX_REPLIES * REPLY_URLS} "
-        "can be sent for approval at once. Split them over several requests."
+        "Too many URLs to show the approvers: the request and its thread can list "
+        f"{REQUEST_URLS + MAX_REPLIES * REPLY_URLS} short URLs at most (fewer long ones). "
+        "Split them over several requests."
     )
 
 
