@@ -127,7 +127,7 @@ def test_an_invalid_url_shows_an_inline_error_and_the_corrected_request_succeeds
     environment_error = dialog.locator('[data-block-id="environment"] .field-error')
     expect(environment_error).to_have_text("Please fill out this field.")
 
-    hostile = "https://example.com/<img src=x onerror=window.__injected=1>"
+    hostile = "https://example.com/<img/src/onerror=window.__injected=1>"
     dialog.get_by_label("Environment").select_option("production")
     urls.fill(hostile)
     dialog.get_by_role("button", name="Submit").click()
@@ -273,3 +273,98 @@ def test_block_kit_is_rendered_escaped_and_unknown_blocks_are_shown_as_placehold
     expect(dialog.get_by_role("button", name="Go")).to_be_visible()
     expect(dialog.get_by_role("button", name="Cancel")).to_be_visible()
     screenshot(page, "block-kit-rendering")
+
+
+def test_urls_pasted_on_one_line_with_commas_are_each_flushed(
+    page: Page, demo_host: DemoHost
+) -> None:
+    conditions, medicines, live_well = (
+        "https://www.nhs.uk/conditions/",
+        "https://www.nhs.uk/medicines/",
+        "https://www.nhs.uk/live-well/",
+    )
+    dialog, urls = open_form_showing(
+        page, f"/flush {conditions}, {medicines},", f"{conditions}\n{medicines}"
+    )
+    dialog.get_by_label("Environment").select_option("staging")
+    urls.fill(f"{conditions}, {medicines},{live_well}\nhello")
+    dialog.get_by_role("button", name="Submit").click()
+    urls_error = dialog.locator('[data-block-id="urls"] .field-error')
+    expect(urls_error).to_have_text(
+        f"{medicines},{live_well}: two URLs run together; put a space or a new line between "
+        "them.\nhello is not a URL."
+    )
+    assert urls_error.inner_text().splitlines()[1] == "hello is not a URL.", "one per line"
+    screenshot(page, "urls-run-together")
+    assert demo_host.flush_calls() == []
+
+    urls.fill(f"{conditions}, {medicines}, {live_well},")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.locator("strong", has_text=SUCCESS)).to_be_visible()
+    for url in (conditions, medicines, live_well):
+        expect(dms(page)).to_contain_text(url)
+    [call] = demo_host.flush_calls()
+    assert call["objects"] == [conditions, medicines, live_well]
+    screenshot(page, "urls-pasted-on-one-line")
+
+
+def test_a_failed_flush_says_nothing_was_flushed_and_what_to_do(
+    page: Page, demo_host: DemoHost
+) -> None:
+    failures = page.get_by_label("Make the next flush fail")
+    failures.select_option(label="Akamai refuses the host (403)")
+    expect(page.locator("#feed")).to_contain_text(
+        "The next flush will fail: Akamai refuses the host (403)."
+    )
+    expect(failures).to_have_value("")
+    dialog = open_form(page, "/flush https://www.nhs.uk/conditions/")
+    dialog.get_by_label("Environment").select_option("production")
+    dialog.get_by_role("button", name="Submit").click()
+
+    headline = "Nothing was flushed. Akamai has not authorised this app to flush www.nhs.uk"
+    advice = "Ask the web team's CDN owner to authorise the app's Akamai credentials"
+    for shown in (dialog, dms(page)):
+        expect(shown.locator("strong", has_text="Nothing was flushed.")).to_be_visible()
+        expect(shown).to_contain_text(headline)
+        expect(shown).to_contain_text(advice)
+        expect(shown).to_contain_text("Status: HTTP 403")
+        details = shown.locator(".block.context")
+        expect(details).to_contain_text("Details: HTTP 403")
+        expect(details).to_contain_text("unauthorized arl")
+    expect(notices(page)).to_contain_text("No posts yet.")
+    screenshot(page, "flush-failed-akamai")
+    [call] = demo_host.flush_calls()
+    assert call["answer"]["status"] == 403
+
+
+@pytest.mark.parametrize(
+    ("failure", "headline", "advice", "calls"),
+    [
+        pytest.param(
+            "cache-flush rejects the request (400)",
+            "Nothing was flushed. cache-flush rejected the request.",
+            "this is a fault in this app",
+            1,
+            id="rejected",
+        ),
+        pytest.param(
+            "cache-flush does not answer",
+            "Nothing was flushed, as far as the app knows.",
+            "flushing the same URLs again is harmless",
+            3,
+            id="no-answer",
+        ),
+    ],
+)
+def test_the_page_can_make_the_next_flush_fail_to_show_its_message(  # noqa: PLR0917 - pytest passes arguments positionally
+    page: Page, demo_host: DemoHost, failure: str, headline: str, advice: str, calls: int
+) -> None:
+    page.get_by_label("Make the next flush fail").select_option(label=failure)
+    expect(page.locator("#feed")).to_contain_text(f"The next flush will fail: {failure}.")
+    dialog = open_form(page, "/flush https://www.nhs.uk/conditions/")
+    dialog.get_by_label("Environment").select_option("staging")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog).to_contain_text(headline, timeout=30_000)
+    expect(dialog).to_contain_text(advice)
+    expect(dms(page)).to_contain_text(headline)
+    assert len(demo_host.flush_calls()) == calls

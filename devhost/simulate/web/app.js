@@ -289,6 +289,30 @@
     return { status: response.status, data };
   }
 
+  // Failures to try: each makes the simulated cache-flush (or Akamai behind it) fail the next
+  // flush, retries included, the way the real service fails, so its message can be seen.
+  const FAULTS = "/sim/cache-flush/faults";
+  const AKAMAI_ERRORS = "/sim/cache-flush/akamai-errors";
+  const FAILURES = {
+    "akamai-403": [AKAMAI_ERRORS, { status: 403 }],
+    rejected: [FAULTS, { status: 400, body: { message:
+      "Request must contain a body with required properties: 'environment', 'objects'." } }],
+    "rate-limited": [AKAMAI_ERRORS, { status: 429, times: 3 }],
+    unavailable: [FAULTS, { status: 503, times: 3 }],
+    "no-answer": [FAULTS, { drop: true, times: 3 }],
+  };
+
+  async function armFailure(select) {
+    const failure = FAILURES[select.value];
+    const label = select.selectedOptions[0].textContent;
+    select.value = "";
+    if (!failure) return;
+    await Promise.all([FAULTS, AKAMAI_ERRORS].map((path) => fetch(path, { method: "DELETE" })));
+    const { status } = await postJSON(...failure);
+    if (status !== 200) throw new Error(`the simulator answered HTTP ${status}`);
+    addFeed("notice", "Next flush", `The next flush will fail: ${label}.`);
+  }
+
   function currentUser() {
     return state.users.find((user) => user.id === state.userId) || { id: state.userId, name: "" };
   }
@@ -682,6 +706,10 @@
       `${user.name} (${user.id}) · ${describe(user)}`)));
     select.disabled = false;
     select.addEventListener("change", () => chooseUser(select.value));
+    const failures = $("next-flush");
+    failures.disabled = false;
+    failures.addEventListener("change", () => armFailure(failures)
+      .catch((error) => addFeed("error", "Next flush", `Could not arm it: ${error.message}`)));
     wireComposer();
     state.since = (await getJSON(`/sim/events?since=${Number.MAX_SAFE_INTEGER}`)).last_seq;
     setConnection(true);
