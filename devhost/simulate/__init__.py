@@ -13,6 +13,7 @@ from collections.abc import Callable, MutableMapping
 from aiohttp import web
 
 from devhost.simulate.cache_flush import CacheFlushSimulator
+from devhost.simulate.durable_stall import DurableStall
 from devhost.simulate.events import EventLog
 from devhost.simulate.httputil import events_handler, json_answer
 from devhost.simulate.page import DemoPage
@@ -48,16 +49,19 @@ class Simulators:
         self.slack = SlackSimulator(base, environ, self.events, clock)
         self.cache_flush = CacheFlushSimulator(environ, self.events)
         self.page = DemoPage(environ)
+        self.durable_stall = DurableStall()
 
     def register(self, app: web.Application) -> None:
         """Add every `/sim/…` route (and the demo page) to devhost's application."""
         self.slack.register(app)
         self.cache_flush.register(app)
         self.page.register(app)
+        self.durable_stall.register(app)
         app.router.add_get("/sim/events", events_handler(self.events, None))
         app.router.add_post("/sim/reset", self._reset)
 
     async def _reset(self, _request: web.Request) -> web.StreamResponse:
         self.slack.reset()
         self.cache_flush.reset()
+        self.durable_stall.faults.clear()
         return json_answer({"reset": True})

@@ -35,6 +35,7 @@ from tests.e2e.test_e2e_approvals import (
 )
 
 PENDING_TEXT = "Cache flush approval pending"
+STALL_SECONDS = 5
 
 
 def submit_urls(slack: DevhostClient, urls: list[str], user_id: str = ALICE) -> dict[str, Any]:
@@ -280,3 +281,29 @@ def test_clicks_from_another_workspace_or_another_message_change_nothing(
 
     click(slack, ANN, "approve_flush", post)
     assert ended(slack, instance_id)["output"]["approval"]["by"] == ANN
+
+
+# --- within Slack's deadline ------------------------------------------------------------------
+
+
+def test_a_start_the_durable_api_confirms_late_is_answered_in_time_and_lands_once(
+    launcher: AppLauncher,
+) -> None:
+    slack = start(launcher).slack
+    slack.post("/sim/durable/faults", {"method": "start", "delay": STALL_SECONDS, "times": 1})
+    assert slack.command(ALICE, "https://www.nhs.uk/a")["status"] == 200
+    view_id = slack.views(ALICE)[-1]["id"]
+    # Slack's own 3 seconds, not the harness's patience.
+    answer = slack.submit(ALICE, environment="production", view_id=view_id, timeout=3)
+    assert answer["status"] == 200, answer
+    assert answer["outcome"] == "updated", answer
+    text = block_texts(slack.current_view(ALICE)["blocks"])
+    assert "Your request has been sent." in text
+    assert "direct message" in text
+
+    instance_id = instance_of(slack, view_id)
+    click(slack, ANN, "approve_flush", request_post(slack))
+    ended(slack, instance_id)
+    assert len(slack.instances()) == 1
+    [flush] = slack.flush_calls()
+    assert flush["objects"] == ["https://www.nhs.uk/a"]
