@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Delete the review environment of a merged pull request: every resource that
 # AzureResourceGroup/AzureDeploy.json created for the review app, found by the "app-name"
-# tag the template puts on each of them (its own Flex Consumption plan included), and the
-# role assignments of the app's managed identity, which carry no tags and would otherwise
-# outlive it. Run it where az is logged in.
+# tag the template puts on each of them (its own Flex Consumption plan and user-assigned
+# identity included), and the role assignments of the app's identities, which carry no tags
+# and would otherwise outlive them: those of the user-assigned identity, and those of a
+# system-assigned identity that an app deployed before the user-assigned one still has.
+# Run it where az is logged in.
 #
 # Environment:
 #   REVIEW_APP_NAME_ROOT  review apps' name without the number, e.g. ...-dev-uks-pr-
@@ -31,14 +33,18 @@ if ((${#ids[@]} == 0)); then
   exit 0
 fi
 
-# The function app goes first, so nothing uses its storage or telemetry while they go; its
-# identity's role assignments go just before it, while the identity can still be named.
+# The identities' role assignments go first, while the identities can still be named; then
+# the function app, so nothing uses its storage or telemetry while they go; then the rest.
 sites=()
+identities=()
 others=()
 for id in "${ids[@]}"; do
   if [[ ${id,,} == */providers/microsoft.web/sites/* ]]; then
     sites+=("$id")
   else
+    if [[ ${id,,} == */providers/microsoft.managedidentity/userassignedidentities/* ]]; then
+      identities+=("$id")
+    fi
     others+=("$id")
   fi
 done
@@ -46,8 +52,11 @@ delete() {
   printf 'Deleting %s\n' "$@"
   az resource delete --ids "$@" --output none
 }
-for site in "${sites[@]}"; do
-  principal="$(az resource show --ids "$site" --query identity.principalId --output tsv)"
+# delete_role_assignments ID QUERY: delete the role assignments of the principal that QUERY
+# finds on the resource ID (none when it has no identity).
+delete_role_assignments() {
+  local principal assignments
+  principal="$(az resource show --ids "$1" --query "$2" --output tsv)"
   if [[ -n $principal ]]; then
     assignments="$(az role assignment list --assignee "$principal" --all --query "[].id" \
       --output tsv)"
@@ -57,6 +66,12 @@ for site in "${sites[@]}"; do
       az role assignment delete --ids "${assignment_ids[@]}" --output none
     fi
   fi
+}
+for site in "${sites[@]}"; do
+  delete_role_assignments "$site" identity.principalId
+done
+for identity in "${identities[@]}"; do
+  delete_role_assignments "$identity" properties.principalId
 done
 if ((${#sites[@]} > 0)); then
   delete "${sites[@]}"

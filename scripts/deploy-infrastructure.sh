@@ -11,6 +11,8 @@
 #                                 Insights and Log Analytics resources, and seeds its storage
 #                                 account's)
 #   ALWAYS_READY_HTTP_INSTANCES   instances kept warm for the HTTP functions (0 to 10)
+#   ALWAYS_READY_DURABLE_INSTANCES  instances kept warm for the orchestration and its
+#                                 activities (0 to 10)
 #   STORAGE_ACCOUNT_TYPE          optional: Standard_LRS (the template's default) or Standard_GRS
 #   MAXIMUM_INSTANCE_COUNT        optional: the most instances the app scales out to
 #   ALLOWED_USERS_STORAGE_ACCOUNT optional: the storage account holding the allowed-users
@@ -39,11 +41,12 @@ if ! is_set ALLOWED_USERS_STORAGE_ACCOUNT && ! is_set AZURE_STORAGE_CONNECTION_S
   error "Set ALLOWED_USERS_STORAGE_ACCOUNT (read with the app's identity) or AZURE_STORAGE_CONNECTION_STRING in Vault: the app cannot read its allowed-users list otherwise."
   exit 1
 fi
-always_ready="${ALWAYS_READY_HTTP_INSTANCES-}"
-if [[ ! $always_ready =~ ^([0-9]|10)$ ]]; then
-  error "ALWAYS_READY_HTTP_INSTANCES must be a whole number from 0 to 10, not '${always_ready}'."
-  exit 1
-fi
+for name in ALWAYS_READY_HTTP_INSTANCES ALWAYS_READY_DURABLE_INSTANCES; do
+  if [[ ! ${!name-} =~ ^([0-9]|10)$ ]]; then
+    error "${name} must be a whole number from 0 to 10, not '${!name-}'."
+    exit 1
+  fi
+done
 maximum=null
 if is_set MAXIMUM_INSTANCE_COUNT; then
   if [[ ! $MAXIMUM_INSTANCE_COUNT =~ ^[1-9][0-9]{0,3}$ ]] || ((MAXIMUM_INSTANCE_COUNT > 1000)); then
@@ -74,8 +77,8 @@ trap 'rm -rf "$workdir"' EXIT
 (
   umask 077
   # shellcheck disable=SC2016 # $ARGS, $pair, $name and $value are jq's, not the shell's.
-  jq --null-input --argjson alwaysReady "$always_ready" \
-    --argjson maximum "$maximum" '
+  jq --null-input --argjson alwaysReadyHttp "$ALWAYS_READY_HTTP_INSTANCES" \
+    --argjson alwaysReadyDurable "$ALWAYS_READY_DURABLE_INSTANCES" --argjson maximum "$maximum" '
     def value($name): env[$name] // "" | if . == "$(\($name))" then "" else . end;
     {
       "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
@@ -83,7 +86,8 @@ trap 'rm -rf "$workdir"' EXIT
       parameters: (
         [$ARGS.positional[] | capture("^(?<parameter>[^=]+)=(?<name>.+)$")
          | {key: .parameter, value: {value: value(.name)}}]
-        + [{key: "alwaysReadyHttpInstances", value: {value: $alwaysReady}}]
+        + [{key: "alwaysReadyHttpInstances", value: {value: $alwaysReadyHttp}},
+           {key: "alwaysReadyDurableInstances", value: {value: $alwaysReadyDurable}}]
         + (if $maximum == null then [] else [{key: "maximumInstanceCount", value: {value: $maximum}}] end)
         | from_entries)
     }' --args "${parameters[@]}" >"${workdir}/parameters.json"

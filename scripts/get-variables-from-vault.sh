@@ -8,8 +8,11 @@
 #                              environment's token comes from its own variable group
 #                              (doc/deployment.md, "Vault tokens and their policies")
 #   VAULT_APP_NAME             the application's name in Vault: nhsuk.cache-flush-slack-app
-#   VAULT_RELEASE_ENVIRONMENT  dev, int, staging or production; review reads dev's values,
-#                              so review apps need no secrets of their own
+#   VAULT_RELEASE_ENVIRONMENT  dev, int, staging or production; review reads dev's values
+#                              of this app only (its own paths, not the shared defaults),
+#                              so review apps need no secrets of their own and their token,
+#                              which runs code nobody has reviewed yet, can be kept from
+#                              every other app's secrets
 #   VAULT_ACCEPTED_KEYS        the keys this job accepts, separated by spaces; any other key
 #                              found in Vault is ignored with a warning, so a value stored
 #                              for another app (secret/defaults is shared) never becomes a
@@ -20,6 +23,7 @@
 #   /v1/secret/<environment>/defaults                shared by every app in the environment
 #   /v1/secret/defaults/<app>/env-vars               this app, every environment
 #   /v1/secret/<environment>/<app>/env-vars          this app in this environment
+# Review reads the last two only.
 #
 # A path with nothing stored (404) is skipped. Any other answer, or no answer, stops the
 # step: a deployment never goes ahead with part of its configuration.
@@ -56,8 +60,10 @@ for name in "${accepted[@]}"; do
 done
 
 environment="$VAULT_RELEASE_ENVIRONMENT"
+shared_defaults=1
 if [[ $environment == review ]]; then
   environment=dev
+  shared_defaults=0
 fi
 server="${VAULT_SERVER%/}"
 
@@ -121,7 +127,9 @@ read_path() {
   jq -r "$to_commands" "$workdir/body" --args "${accepted[@]}"
 }
 
-read_path "/v1/secret/defaults"
-read_path "/v1/secret/${environment}/defaults"
+if ((shared_defaults)); then
+  read_path "/v1/secret/defaults"
+  read_path "/v1/secret/${environment}/defaults"
+fi
 read_path "/v1/secret/defaults/${VAULT_APP_NAME}/env-vars"
 read_path "/v1/secret/${environment}/${VAULT_APP_NAME}/env-vars"

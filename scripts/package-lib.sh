@@ -12,6 +12,7 @@ package_functions=(
   flush_orchestrator
   call_cache_flush_activity
   notify_user_activity
+  check_access_activity
 )
 package_entries=("${package_functions[@]}" shared host.json requirements.txt .python_packages)
 

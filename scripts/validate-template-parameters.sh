@@ -11,6 +11,8 @@
 #   VAULT_RELEASE_ENVIRONMENT  releaseEnvironment the environment's name in Vault
 #   VAULT_VARIABLE_GROUP       vaultVariableGroup the variable group with the Vault token
 #   ALWAYS_READY_HTTP_INSTANCES alwaysReadyHttpInstances  warm instances for /flush
+#   ALWAYS_READY_DURABLE_INSTANCES alwaysReadyDurableInstances  warm instances for the
+#                              orchestration
 set -euo pipefail
 
 problems=0
@@ -46,7 +48,15 @@ if check_present APP_TEST appTest; then
     problem "Template parameter \"appTest\" must be \"deployed\" or \"running\", not \"${APP_TEST}\"."
   fi
 fi
-check_present AZURE_SUBSCRIPTION azureSubscription || true
+if check_present AZURE_SUBSCRIPTION azureSubscription && [[ -n ${VAULT_RELEASE_ENVIRONMENT-} ]]; then
+  # Production deploys with its own service connection, whose checks (approvals, branch
+  # control) no other stage can satisfy; no other stage may use it.
+  if [[ $VAULT_RELEASE_ENVIRONMENT == production && $AZURE_SUBSCRIPTION != *-production ]]; then
+    problem "Template parameter \"azureSubscription\" must be production's own service connection (a name ending in -production), not ${AZURE_SUBSCRIPTION}"
+  elif [[ $VAULT_RELEASE_ENVIRONMENT != production && $AZURE_SUBSCRIPTION == *-production ]]; then
+    problem "Template parameter \"azureSubscription\" names production's service connection ${AZURE_SUBSCRIPTION} for ${VAULT_RELEASE_ENVIRONMENT}"
+  fi
+fi
 check_present ENVIRONMENT environment || true
 if check_present VAULT_RELEASE_ENVIRONMENT releaseEnvironment; then
   if [[ ! $VAULT_RELEASE_ENVIRONMENT =~ ^[a-z][a-z0-9-]*$ ]]; then
@@ -55,19 +65,22 @@ if check_present VAULT_RELEASE_ENVIRONMENT releaseEnvironment; then
 fi
 
 if check_present VAULT_VARIABLE_GROUP vaultVariableGroup &&
-  [[ ${VAULT_RELEASE_ENVIRONMENT-} == staging || ${VAULT_RELEASE_ENVIRONMENT-} == production ]] &&
+  [[ ${VAULT_RELEASE_ENVIRONMENT-} =~ ^(review|staging|production)$ ]] &&
   [[ $VAULT_VARIABLE_GROUP != *"-${VAULT_RELEASE_ENVIRONMENT}" ]]; then
-  # Staging and production each read Vault with their own token, never a shared one.
+  # Review, staging and production each read Vault with their own token, never a shared
+  # one: review's runs code nobody reviewed yet, so its token reads only this app's values.
   problem "Template parameter \"vaultVariableGroup\" must be ${VAULT_RELEASE_ENVIRONMENT}'s own group (a name ending in -${VAULT_RELEASE_ENVIRONMENT}), not ${VAULT_VARIABLE_GROUP}"
 fi
-if check_present ALWAYS_READY_HTTP_INSTANCES alwaysReadyHttpInstances; then
-  if [[ ! $ALWAYS_READY_HTTP_INSTANCES =~ ^([0-9]|10)$ ]]; then
-    problem "Template parameter \"alwaysReadyHttpInstances\" must be a whole number from 0 to 10, not \"${ALWAYS_READY_HTTP_INSTANCES}\"."
+for pair in ALWAYS_READY_HTTP_INSTANCES:alwaysReadyHttpInstances \
+  ALWAYS_READY_DURABLE_INSTANCES:alwaysReadyDurableInstances; do
+  variable="${pair%%:*}" parameter="${pair#*:}"
+  if check_present "$variable" "$parameter" && [[ ! ${!variable} =~ ^([0-9]|10)$ ]]; then
+    problem "Template parameter \"${parameter}\" must be a whole number from 0 to 10, not \"${!variable}\"."
   fi
-fi
+done
 
 if ((problems > 0)); then
   echo "${problems} template parameter problem(s) found."
   exit 1
 fi
-echo "Template parameters are valid: appName=${APP_NAME} appTest=${APP_TEST} environment=${ENVIRONMENT} releaseEnvironment=${VAULT_RELEASE_ENVIRONMENT} vaultVariableGroup=${VAULT_VARIABLE_GROUP} alwaysReadyHttpInstances=${ALWAYS_READY_HTTP_INSTANCES}."
+echo "Template parameters are valid: appName=${APP_NAME} appTest=${APP_TEST} azureSubscription=${AZURE_SUBSCRIPTION} environment=${ENVIRONMENT} releaseEnvironment=${VAULT_RELEASE_ENVIRONMENT} vaultVariableGroup=${VAULT_VARIABLE_GROUP} alwaysReadyHttpInstances=${ALWAYS_READY_HTTP_INSTANCES} alwaysReadyDurableInstances=${ALWAYS_READY_DURABLE_INSTANCES}."

@@ -38,6 +38,7 @@ ARM_KEYS = frozenset(
         "metadata",
         "resourceGroup",
         "subscriptionId",
+        "resources",
     }
 )
 
@@ -110,6 +111,9 @@ RESOURCE_MODELS: dict[str, ResourceModel] = {
     ),
     "microsoft.resources/deployments": ResourceModel(
         "azure.mgmt.resource.deployments", "Deployment"
+    ),
+    "microsoft.managedidentity/userassignedidentities": ResourceModel(
+        "azure.mgmt.msi", "Identity", msrest=True
     ),
 }
 
@@ -317,6 +321,10 @@ def resource_problems(resource: dict[str, Any], where: str = "resources") -> lis
         inner = resource.get("properties", {}).get("template", {})
         for item in inner.get("resources", []):
             problems.extend(resource_problems(item, f"{label}.template.resources"))
+    for child in resource.get("resources", []):
+        # A child resource names its type and name relative to its parent's.
+        full = {**child, "type": f"{kind}/{child.get('type', '')}"}
+        problems.extend(resource_problems(full, f"{label}.resources"))
     return problems
 
 

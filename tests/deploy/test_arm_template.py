@@ -24,6 +24,30 @@ ROLES = {
     "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
     "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
     "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+}
+TAGS = {"app-name": "[parameters('appName')]"}
+IDENTITY_ID = (
+    "resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', variables('identityName'))"
+)
+IDENTITY = (
+    "reference(resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', "
+    "variables('identityName')), '2024-11-30')"
+)
+# Site properties that Flex Consumption does not use (Microsoft's list for the plan): the
+# runtime and scale live in functionAppConfig, and the app is Linux by its kind.
+SITE_PROPERTIES_NOT_ON_FLEX = {"reserved", "containerSize", "dailyMemoryTimeQuota"}
+SITE_CONFIG_NOT_ON_FLEX = {
+    "ftpsState",
+    "linuxFxVersion",
+    "javaVersion",
+    "netFrameworkVersion",
+    "powerShellVersion",
+    "use32BitWorkerProcess",
+    "alwaysOn",
+    "preWarmedInstanceCount",
+    "functionAppScaleLimit",
+    "minimumElasticInstanceCount",
 }
 # Settings the Flex Consumption plan rejects or ignores: the runtime is set in
 # functionAppConfig, the package lives in the deployment container, nothing is built.
@@ -40,9 +64,12 @@ NOT_ON_FLEX = {
 
 
 def all_resources(template: dict[str, Any] = TEMPLATE) -> Iterator[dict[str, Any]]:
-    """Every resource, those of nested deployments' templates included."""
+    """Every resource, those of nested deployments' templates and child resources included
+    (a child's type given in full)."""
     for item in template["resources"]:
         yield item
+        for child in item.get("resources", []):
+            yield {**child, "type": f"{item['type']}/{child['type']}"}
         inner = item.get("properties", {}).get("template")
         if item["type"] == "Microsoft.Resources/deployments" and inner:
             yield from all_resources(inner)
@@ -184,9 +211,9 @@ def test_every_expression_uses_declared_parameters_and_variables() -> None:
 def test_the_plan_is_the_apps_own_flex_consumption_plan() -> None:
     plan = resource("Microsoft.Web/serverfarms")
     assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
-    assert plan["properties"]["reserved"] is True
+    assert plan["properties"]["reserved"] is True, "a Linux plan"
     assert TEMPLATE["variables"]["hostingPlanName"] == "[concat(parameters('appName'), '-plan')]"
-    assert "variables('appTags')" in plan["tags"], "deleted with its review app"
+    assert plan["tags"] == TAGS, "deleted with its review app"
 
 
 def test_the_function_app_runs_python_311_on_flex_consumption() -> None:
@@ -203,17 +230,31 @@ def test_the_function_app_runs_python_311_on_flex_consumption() -> None:
         "Flex Consumption takes the runtime from functionAppConfig"
     )
     assert config["minTlsVersion"] == "1.2"
-    assert config["ftpsState"] == "Disabled"
 
 
-def test_the_http_functions_have_always_ready_instances_set_by_a_parameter() -> None:
+def test_only_properties_flex_consumption_uses_are_set() -> None:
+    properties = site()["properties"]
+    assert SITE_PROPERTIES_NOT_ON_FLEX.isdisjoint(properties)
+    assert SITE_CONFIG_NOT_ON_FLEX.isdisjoint(properties["siteConfig"])
+
+
+def test_no_site_update_strategy_while_rolling_updates_are_in_preview() -> None:
+    """Rolling updates on Flex Consumption are a preview feature; a deployment restarts the
+    instances (the default, Recreate), as doc/deployment.md says."""
+    assert "siteUpdateStrategy" not in site()["properties"]["functionAppConfig"]
+
+
+def test_http_and_durable_groups_have_always_ready_instances_set_by_parameters() -> None:
     scale = site()["properties"]["functionAppConfig"]["scaleAndConcurrency"]
     assert scale["alwaysReady"] == [
-        {"name": "http", "instanceCount": "[parameters('alwaysReadyHttpInstances')]"}
+        {"name": "http", "instanceCount": "[parameters('alwaysReadyHttpInstances')]"},
+        {"name": "durable", "instanceCount": "[parameters('alwaysReadyDurableInstances')]"},
     ]
-    parameter = TEMPLATE["parameters"]["alwaysReadyHttpInstances"]
-    assert parameter["type"] == "int"
-    assert parameter["defaultValue"] == 0, "nothing billed while idle unless asked for"
+    for name in ("alwaysReadyHttpInstances", "alwaysReadyDurableInstances"):
+        parameter = TEMPLATE["parameters"][name]
+        assert parameter["type"] == "int"
+        assert parameter["defaultValue"] == 0, "nothing billed while idle unless asked for"
+        assert (parameter["minValue"], parameter["maxValue"]) == (0, 10)
     assert scale["maximumInstanceCount"] == "[parameters('maximumInstanceCount')]"
     assert scale["instanceMemoryMB"] == 2048
 
@@ -221,11 +262,17 @@ def test_the_http_functions_have_always_ready_instances_set_by_a_parameter() -> 
 def test_the_package_is_deployed_to_a_blob_container_reached_with_the_identity() -> None:
     storage = site()["properties"]["functionAppConfig"]["deployment"]["storage"]
     assert storage["type"] == "blobContainer"
-    assert storage["authentication"] == {"type": "SystemAssignedIdentity"}
+    assert storage["authentication"] == {
+        "type": "UserAssignedIdentity",
+        "userAssignedIdentityResourceId": f"[{IDENTITY_ID}]",
+    }
     assert "primaryEndpoints.blob" in storage["value"]
     assert "variables('deploymentContainerName')" in storage["value"]
     container = resource("Microsoft.Storage/storageAccounts/blobServices/containers")
-    assert container["name"].endswith("'/default/', variables('deploymentContainerName'))]")
+    assert container["name"] == "[variables('deploymentContainerResourceName')]"
+    assert TEMPLATE["variables"]["deploymentContainerResourceName"].endswith(
+        "'/default/', variables('deploymentContainerName'))]"
+    )
     assert container["properties"] == {"publicAccess": "None"}
 
 
@@ -236,8 +283,38 @@ def test_settings_flex_consumption_rejects_are_absent() -> None:
 # Managed identity instead of account keys
 
 
-def test_the_app_has_a_system_assigned_identity() -> None:
-    assert site()["identity"] == {"type": "SystemAssigned"}
+def test_the_app_has_only_its_user_assigned_identity() -> None:
+    assert site()["identity"] == {
+        "type": "UserAssigned",
+        "userAssignedIdentities": {f"[{IDENTITY_ID}]": {}},
+    }
+    identity = resource("Microsoft.ManagedIdentity/userAssignedIdentities")
+    assert identity["name"] == "[variables('identityName')]"
+    assert TEMPLATE["variables"]["identityName"] == "[concat(parameters('appName'), '-identity')]"
+    assert identity["tags"] == TAGS, "deleted with its review app"
+
+
+def test_the_site_comes_after_its_identity_has_every_role() -> None:
+    """The identity and its role assignments exist before the site, so the app's first start
+    and the first zip deploy never meet an identity still waiting for its roles."""
+    depends = site()["dependsOn"]
+    for assignment in resources("Microsoft.Authorization/roleAssignments"):
+        if "parameters('" in assignment["name"]:
+            continue
+        assert any(assignment["name"][1:-1] in d and "extensionResourceId(" in d for d in depends)
+        assert f"[{IDENTITY_ID}]" in assignment["dependsOn"]
+    (nested,) = resources("Microsoft.Resources/deployments")
+    assert nested["dependsOn"] == [f"[{IDENTITY_ID}]"]
+    assert (
+        "[resourceId(parameters('allowedUsersStorageResourceGroup'), "
+        "'Microsoft.Resources/deployments', concat(parameters('appName'), "
+        "'-allowed-users-reader'))]"
+    ) in depends
+    assert not any(
+        "Microsoft.Web/sites" in d
+        for r in resources("Microsoft.Authorization/roleAssignments")
+        for d in r.get("dependsOn", [])
+    )
 
 
 def test_no_account_key_is_read_or_stored_anywhere() -> None:
@@ -246,6 +323,11 @@ def test_no_account_key_is_read_or_stored_anywhere() -> None:
     assert "AccountKey" not in text
     assert "AzureWebJobsStorage" not in app_settings()
     assert app_settings()["AzureWebJobsStorage__accountName"] == "[variables('storageAccountName')]"
+    assert app_settings()["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert app_settings()["AzureWebJobsStorage__clientId"] == f"[{IDENTITY}.clientId]"
+    assert app_settings()["AZURE_CLIENT_ID"] == f"[{IDENTITY}.clientId]", (
+        "the app's DefaultAzureCredential reads the allowed-users blob with this identity"
+    )
     storage = resource("Microsoft.Storage/storageAccounts")["properties"]
     assert storage["allowSharedKeyAccess"] is False
 
@@ -276,9 +358,9 @@ def test_durable_functions_get_blob_queue_and_table_roles_on_the_apps_storage() 
         assert assignment["scope"] == (
             "[concat('Microsoft.Storage/storageAccounts/', variables('storageAccountName'))]"
         )
-        assert "identity.principalId" in assignment["properties"]["principalId"]
+        assert assignment["properties"]["principalId"] == f"[{IDENTITY}.principalId]"
         assert assignment["properties"]["principalType"] == "ServicePrincipal"
-        assert "resourceId('Microsoft.Web/sites'" in assignment["name"], "one per app"
+        assert IDENTITY_ID in assignment["name"], "one per app"
 
 
 def test_the_allowed_users_container_is_readable_and_only_readable() -> None:
@@ -291,6 +373,8 @@ def test_the_allowed_users_container_is_readable_and_only_readable() -> None:
     assert nested["resourceGroup"] == "[parameters('allowedUsersStorageResourceGroup')]"
     passed = nested["properties"]["parameters"]
     assert passed["container"] == {"value": "[variables('allowedUsersContainer')]"}
+    assert passed["principalId"] == {"value": f"[{IDENTITY}.principalId]"}
+    assert nested["properties"]["expressionEvaluationOptions"] == {"scope": "Inner"}
     default = settings.OPTIONAL_DEFAULTS[settings.ALLOWED_USERS_CONTAINER]
     assert f"'{default}'" in TEMPLATE["variables"]["allowedUsersContainer"]
     endpoint = app_settings()[settings.ALLOWED_USERS_BLOB_ENDPOINT]
@@ -299,13 +383,16 @@ def test_the_allowed_users_container_is_readable_and_only_readable() -> None:
 
 
 def test_basic_auth_publishing_is_off_for_ftp_and_scm() -> None:
-    policies = resources("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
-    names = sorted(p["name"] for p in policies)
-    assert names == [
-        "[concat(variables('functionAppName'), '/ftp')]",
-        "[concat(variables('functionAppName'), '/scm')]",
-    ]
-    assert all(p["properties"] == {"allow": False} for p in policies)
+    """Children of the site, so their names are the literal "ftp" and "scm" that the published
+    schema can check."""
+    policies = site()["resources"]
+    assert sorted(p["name"] for p in policies) == ["ftp", "scm"]
+    for policy in policies:
+        assert policy["type"] == "basicPublishingCredentialsPolicies"
+        assert policy["properties"] == {"allow": False}
+        assert policy["dependsOn"] == [
+            "[resourceId('Microsoft.Web/sites', variables('functionAppName'))]"
+        ]
 
 
 # App settings: all of them, in the template
@@ -315,7 +402,14 @@ def test_the_template_carries_every_setting_the_app_reads() -> None:
     settings_in_template = app_settings()
     assert set(settings.ALL_VARIABLES) <= set(settings_in_template)
     platform = set(settings_in_template) - set(settings.ALL_VARIABLES)
-    assert platform == {"AzureWebJobsStorage__accountName", "APPLICATIONINSIGHTS_CONNECTION_STRING"}
+    assert platform == {
+        "AzureWebJobsStorage__accountName",
+        "AzureWebJobsStorage__credential",
+        "AzureWebJobsStorage__clientId",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        "AZURE_CLIENT_ID",
+    }
     for name in settings.ALL_VARIABLES:
         if name != settings.ALLOWED_USERS_BLOB_ENDPOINT:
             assert settings_in_template[name] == f"[parameters('{name}')]"
@@ -332,7 +426,7 @@ def test_secrets_are_secure_parameters_and_only_the_required_ones_have_no_defaul
     for name in settings.ALL_VARIABLES:
         if name == settings.ALLOWED_USERS_BLOB_ENDPOINT:
             continue
-        expected = "secureString" if name in secrets else "string"
+        expected = "securestring" if name in secrets else "string"
         assert parameters[name]["type"] == expected, name
     without_default = {n for n in settings.ALL_VARIABLES if n in parameters} - {
         n for n, p in parameters.items() if "defaultValue" in p
@@ -351,6 +445,21 @@ def test_application_insights_is_workspace_based() -> None:
     assert app_settings()["APPLICATIONINSIGHTS_CONNECTION_STRING"].endswith(".ConnectionString]")
 
 
+def test_telemetry_is_sent_with_the_identity_only() -> None:
+    insights = resource("Microsoft.Insights/components")
+    assert insights["properties"]["DisableLocalAuth"] is True, (
+        "the connection string alone is refused"
+    )
+    assert app_settings()["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == (
+        f"[concat('Authorization=AAD;ClientId=', {IDENTITY}.clientId)]"
+    )
+    publisher = role_assignments()["Monitoring Metrics Publisher"]
+    assert publisher["scope"] == (
+        "[concat('Microsoft.Insights/components/', variables('applicationInsightsName'))]"
+    )
+    assert publisher["properties"]["principalId"] == f"[{IDENTITY}.principalId]"
+
+
 def test_each_app_gets_its_own_storage_account() -> None:
     """Function apps sharing a storage account collide on their host ID (it is the first 32
     characters of the name, the same for every app here) and on Durable Functions state."""
@@ -367,6 +476,7 @@ def test_each_app_gets_its_own_storage_account() -> None:
 @pytest.mark.parametrize(
     "kind",
     [
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
         "Microsoft.Storage/storageAccounts",
         "Microsoft.OperationalInsights/workspaces",
         "Microsoft.Insights/components",
@@ -375,8 +485,11 @@ def test_each_app_gets_its_own_storage_account() -> None:
     ],
 )
 def test_the_apps_own_resources_carry_the_tag_that_review_clean_up_deletes_by(kind: str) -> None:
-    assert TEMPLATE["variables"]["appTags"] == {"app-name": "[parameters('appName')]"}
-    assert "variables('appTags')" in resource(kind)["tags"]
+    tags = resource(kind)["tags"]
+    assert tags["app-name"] == "[parameters('appName')]"
+    assert set(tags) - {"app-name"} <= {
+        "[concat('hidden-link:', resourceId('Microsoft.Web/sites', variables('functionAppName')))]"
+    }
 
 
 def test_the_host_name_is_the_only_output() -> None:

@@ -26,6 +26,7 @@ INFRA = {
     "LOCATION": "uksouth",
     "APP_NAME": "nhsuk-cache-flush-slack-app-func-dev-uks-pr-7",
     "ALWAYS_READY_HTTP_INSTANCES": "0",
+    "ALWAYS_READY_DURABLE_INSTANCES": "0",
     "REQUIRED_APP_SETTINGS": " ".join(REQUIRED),
     "OPTIONAL_APP_SETTINGS": " ".join(OPTIONAL),
     "SECRET_A": "xoxb-123",
@@ -83,6 +84,7 @@ def test_every_setting_goes_into_the_one_deployment(fake_az: FakeAz) -> None:
         "OPTION_D": "#cache-flush",
         "OPTION_E": "",
         "alwaysReadyHttpInstances": 0,
+        "alwaysReadyDurableInstances": 0,
     }
     assert not any(c[:3] == ["functionapp", "config", "appsettings"] for c in fake_az.commands())
 
@@ -93,6 +95,7 @@ def test_the_optional_deployment_variables_are_passed_when_set(fake_az: FakeAz) 
         "STORAGE_ACCOUNT_TYPE": "Standard_GRS",
         "MAXIMUM_INSTANCE_COUNT": "100",
         "ALWAYS_READY_HTTP_INSTANCES": "1",
+        "ALWAYS_READY_DURABLE_INSTANCES": "2",
         "ALLOWED_USERS_STORAGE_RESOURCE_GROUP": "shared-rg",
     }
     result = run(fake_az, "deploy-infrastructure.sh", env)
@@ -101,6 +104,7 @@ def test_the_optional_deployment_variables_are_passed_when_set(fake_az: FakeAz) 
     assert sent["storageAccountType"] == "Standard_GRS"
     assert sent["maximumInstanceCount"] == 100
     assert sent["alwaysReadyHttpInstances"] == 1
+    assert sent["alwaysReadyDurableInstances"] == 2
     assert sent["allowedUsersStorageResourceGroup"] == "shared-rg"
 
 
@@ -178,6 +182,8 @@ def test_the_allowed_users_list_must_be_readable_one_way_or_the_other(fake_az: F
     [
         ("ALWAYS_READY_HTTP_INSTANCES", "11"),
         ("ALWAYS_READY_HTTP_INSTANCES", "$(ALWAYS_READY_HTTP_INSTANCES)"),
+        ("ALWAYS_READY_DURABLE_INSTANCES", "-1"),
+        ("ALWAYS_READY_DURABLE_INSTANCES", ""),
         ("MAXIMUM_INSTANCE_COUNT", "0"),
         ("MAXIMUM_INSTANCE_COUNT", "1001"),
         ("MAXIMUM_INSTANCE_COUNT", "many"),
@@ -280,6 +286,7 @@ INSIGHTS = f"{GROUP}/microsoft.insights/components/{APP}"
 STORAGE = f"{GROUP}/Microsoft.Storage/storageAccounts/abcdefghijklmazfunctions"
 WORKSPACE = f"{GROUP}/Microsoft.OperationalInsights/workspaces/{APP}"
 PLAN = f"{GROUP}/Microsoft.Web/serverfarms/{APP}-plan"
+IDENTITY = f"{GROUP}/Microsoft.ManagedIdentity/userAssignedIdentities/{APP}-identity"
 PRINCIPAL = "6c1f2f1e-0000-4000-8000-00000000abcd"
 ASSIGNMENTS = [
     f"{GROUP}/Microsoft.Storage/storageAccounts/x/providers/Microsoft.Authorization/roleAssignments/1",
@@ -291,9 +298,11 @@ ASSIGNMENTS = [
 
 def test_the_review_app_goes_first_then_everything_tagged_with_its_name(fake_az: FakeAz) -> None:
     fake_az.answer(
-        ["resource", "list"], stdout="\n".join([INSIGHTS, STORAGE, PLAN, SITE, WORKSPACE]) + "\n"
+        ["resource", "list"],
+        stdout="\n".join([INSIGHTS, IDENTITY, STORAGE, PLAN, SITE, WORKSPACE]) + "\n",
     )
-    fake_az.answer(["resource", "show"], stdout=PRINCIPAL + "\n")
+    fake_az.answer(["resource", "show", "--ids", SITE], stdout="\n")
+    fake_az.answer(["resource", "show", "--ids", IDENTITY], stdout=PRINCIPAL + "\n")
     fake_az.answer(["role", "assignment", "list"], stdout="\n".join(ASSIGNMENTS) + "\n")
     result = run(fake_az, "delete-review-environment.sh", REVIEW)
     assert result.returncode == 0, output_of(result)
@@ -313,6 +322,16 @@ def test_the_review_app_goes_first_then_everything_tagged_with_its_name(fake_az:
     assert commands[1:] == [
         ["resource", "show", "--ids", SITE, "--query", "identity.principalId", "--output", "tsv"],
         [
+            "resource",
+            "show",
+            "--ids",
+            IDENTITY,
+            "--query",
+            "properties.principalId",
+            "--output",
+            "tsv",
+        ],
+        [
             "role",
             "assignment",
             "list",
@@ -326,7 +345,36 @@ def test_the_review_app_goes_first_then_everything_tagged_with_its_name(fake_az:
         ],
         ["role", "assignment", "delete", "--ids", *ASSIGNMENTS, "--output", "none"],
         ["resource", "delete", "--ids", SITE, "--output", "none"],
-        ["resource", "delete", "--ids", INSIGHTS, STORAGE, PLAN, WORKSPACE, "--output", "none"],
+        [
+            "resource",
+            "delete",
+            "--ids",
+            INSIGHTS,
+            IDENTITY,
+            STORAGE,
+            PLAN,
+            WORKSPACE,
+            "--output",
+            "none",
+        ],
+    ]
+
+
+def test_a_site_deployed_with_a_system_identity_loses_its_roles_too(fake_az: FakeAz) -> None:
+    """Apps deployed before the user-assigned identity have a system-assigned one."""
+    fake_az.answer(["resource", "list"], stdout=f"{SITE}\n{IDENTITY}\n")
+    fake_az.answer(["resource", "show", "--ids", SITE], stdout=PRINCIPAL + "\n")
+    fake_az.answer(["resource", "show", "--ids", IDENTITY], stdout="\n")
+    fake_az.answer(["role", "assignment", "list"], stdout=ASSIGNMENTS[0] + "\n")
+    result = run(fake_az, "delete-review-environment.sh", REVIEW)
+    assert result.returncode == 0, output_of(result)
+    assert [c[:3] for c in fake_az.commands()][1:] == [
+        ["resource", "show", "--ids"],
+        ["role", "assignment", "list"],
+        ["role", "assignment", "delete"],
+        ["resource", "show", "--ids"],
+        ["resource", "delete", "--ids"],
+        ["resource", "delete", "--ids"],
     ]
 
 

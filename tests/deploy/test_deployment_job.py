@@ -25,7 +25,7 @@ APP = "nhsuk.cache-flush-slack-app"
 SETVARIABLE = re.compile(r"^##vso\[task\.setvariable variable=([^;\]]+)((?:;[^\]]*)?)\](.*)$")
 MACRO = re.compile(r"\$\(([A-Za-z0-9_.]+)\)")
 PARAMETER = re.compile(r"\$\{\{\s*parameters\.(\w+)\s*\}\}")
-CONDITION = re.compile(r"^\$\{\{ if eq\(parameters\.(\w+), '([^']*)'\) \}\}$")
+CONDITION = re.compile(r"^\$\{\{ if (eq|in)\(parameters\.(\w+), ((?:'[^']*'(?:, )?)+)\) \}\}$")
 VAULT_VALUES = {
     "RESOURCE_GROUP": "nhsuk-utils-rg-int-uks",
     "LOCATION": "uksouth",
@@ -112,7 +112,10 @@ class Agent:
             if condition is not None:
                 match = CONDITION.match(condition)
                 assert match, condition
-                if str(self.parameters[match.group(1)]) != match.group(2):
+                function, parameter, listed = match.groups()
+                values = re.findall(r"'([^']*)'", listed)
+                assert function == "in" or len(values) == 1, condition
+                if str(self.parameters[parameter]) not in values:
                     continue
             if "checkout" in step or "download" in step:
                 continue

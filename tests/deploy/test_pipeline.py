@@ -23,7 +23,14 @@ TEMPLATE_FILE = ROOT / "azure-pipelines-templates" / "deployment-job.yml"
 PIPELINE = yaml.safe_load(PIPELINE_FILE.read_text())
 TEMPLATE = yaml.safe_load(TEMPLATE_FILE.read_text())
 STAGES = {stage["stage"]: stage for stage in PIPELINE["stages"]}
-PLATFORM_SETTINGS = {"AzureWebJobsStorage__accountName", "APPLICATIONINSIGHTS_CONNECTION_STRING"}
+PLATFORM_SETTINGS = {
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "AZURE_CLIENT_ID",
+}
 # What the deployment needs from Vault besides the app's settings.
 DEPLOYMENT_VARIABLES = {
     "RESOURCE_GROUP",
@@ -159,8 +166,9 @@ ENVIRONMENTS = {
         "azureSubscription": "Development",
         "environment": "cacheflush-slackapp-review",
         "releaseEnvironment": "review",
-        "vaultVariableGroup": "cacheflush-slackapp-vault-nonprod",
+        "vaultVariableGroup": "cacheflush-slackapp-vault-review",
         "alwaysReadyHttpInstances": 0,
+        "alwaysReadyDurableInstances": 0,
     },
     "deployIntegrationEnvironment": {
         "appName": "nhsuk-cache-flush-slack-app-func-int-uks",
@@ -170,6 +178,7 @@ ENVIRONMENTS = {
         "releaseEnvironment": "int",
         "vaultVariableGroup": "cacheflush-slackapp-vault-nonprod",
         "alwaysReadyHttpInstances": 0,
+        "alwaysReadyDurableInstances": 0,
     },
     "deployStagingEnvironment": {
         "appName": "nhsuk-cache-flush-slack-app-func-stag-uks",
@@ -179,15 +188,17 @@ ENVIRONMENTS = {
         "releaseEnvironment": "staging",
         "vaultVariableGroup": "cacheflush-slackapp-vault-staging",
         "alwaysReadyHttpInstances": 1,
+        "alwaysReadyDurableInstances": 1,
     },
     "deployProductionEnvironment": {
         "appName": "nhsuk-cache-flush-slack-app-func-prod-uks",
         "appTest": "running",
-        "azureSubscription": "nhsuk.utilities_wwwnhs.uk",
+        "azureSubscription": "nhsuk.utilities_wwwnhs.uk-production",
         "environment": "cacheflush-slackapp-production",
         "releaseEnvironment": "production",
         "vaultVariableGroup": "cacheflush-slackapp-vault-production",
         "alwaysReadyHttpInstances": 1,
+        "alwaysReadyDurableInstances": 1,
     },
 }
 
@@ -209,8 +220,9 @@ def test_the_template_declares_exactly_the_parameters_the_stages_pass() -> None:
     for parameters in ENVIRONMENTS.values():
         assert set(parameters) == set(declared)
     assert declared["appTest"]["values"] == ["deployed", "running"]
-    assert declared["alwaysReadyHttpInstances"]["type"] == "number"
-    others = set(declared) - {"alwaysReadyHttpInstances"}
+    counts = {"alwaysReadyHttpInstances", "alwaysReadyDurableInstances"}
+    assert all(declared[name]["type"] == "number" for name in counts)
+    others = set(declared) - counts
     assert all(declared[name]["type"] == "string" for name in others)
 
 
@@ -226,6 +238,7 @@ def test_the_template_validates_every_parameter_before_deploying() -> None:
         "VAULT_RELEASE_ENVIRONMENT": "${{ parameters.releaseEnvironment }}",
         "VAULT_VARIABLE_GROUP": "${{ parameters.vaultVariableGroup }}",
         "ALWAYS_READY_HTTP_INSTANCES": "${{ parameters.alwaysReadyHttpInstances }}",
+        "ALWAYS_READY_DURABLE_INSTANCES": "${{ parameters.alwaysReadyDurableInstances }}",
     }
     (deployment,) = [job for job in TEMPLATE["jobs"] if "deployment" in job]
     assert deployment["dependsOn"] == "validateParameters"
@@ -339,23 +352,22 @@ def test_pytest_cov_is_a_pinned_development_dependency() -> None:
     assert any(re.fullmatch(r"pytest-cov==[0-9][0-9.]*", line) for line in lines)
 
 
-def test_the_package_carries_its_runtime_dependencies() -> None:
+def test_the_package_is_built_from_the_lock_after_the_tests() -> None:
+    """scripts/build-package.sh installs requirements.lock and stages the files
+    (test_build_package.py); nothing else in the build installs runtime dependencies."""
     steps = build_steps()
     names = [step.get("task") or script_of(step) for step in steps]
-    install = next(i for i, s in enumerate(steps) if "--target" in s.get("script", ""))
-    stage = next(
-        i for i, s in enumerate(steps) if "scripts/stage-package.sh" in s.get("script", "")
+    build = next(
+        i for i, s in enumerate(steps) if "scripts/build-package.sh" in s.get("script", "")
     )
     archive = names.index("ArchiveFiles@2")
     test = next(i for i, s in enumerate(steps) if s.get("script", "").startswith("make test"))
-    assert test < install < stage < archive
-    command = shlex.split(steps[install]["script"])
-    assert command[command.index("--target") + 1] == ".python_packages/lib/site-packages"
-    assert command[command.index("-r") + 1] == "requirements.txt"
+    assert test < build < archive
+    assert not any("--target" in s.get("script", "") for s in steps)
 
 
 def test_the_staged_files_are_archived_and_published_where_the_deployment_finds_them() -> None:
-    stage = build_step(lambda s: "scripts/stage-package.sh" in s.get("script", ""))
+    stage = build_step(lambda s: "scripts/build-package.sh" in s.get("script", ""))
     (staging_directory,) = shlex.split(stage["script"])[1:]
     archive = build_step(lambda s: s.get("task") == "ArchiveFiles@2")["inputs"]
     assert archive["rootFolderOrFile"] == staging_directory
@@ -400,6 +412,10 @@ def test_the_deployment_runs_its_steps_in_order() -> None:
             order.append((condition, Path(script_of(step)).name))
     assert order == [
         "checkout",
+        (
+            "${{ if in(parameters.releaseEnvironment, 'staging', 'production') }}",
+            "check-commit-is-on-master.sh",
+        ),
         "download",
         (None, "get-variables-from-vault.sh"),
         (None, "deploy-infrastructure.sh"),
@@ -458,28 +474,50 @@ def test_every_job_that_reads_vault_gets_its_token_from_a_variable_group() -> No
 
 
 def test_each_environment_reads_vault_with_its_own_group() -> None:
+    """Review's token (unreviewed code) reads this app's dev values only; integration's, used
+    on master alone, the non-production ones; staging and production each their own."""
     assert {"group": "${{ parameters.vaultVariableGroup }}"} in deployment_job()["variables"]
-    groups = {stage: ENVIRONMENTS[stage]["vaultVariableGroup"] for stage in ENVIRONMENTS}
-    assert groups["deployReviewEnvironment"] == groups["deployIntegrationEnvironment"]
-    production = groups["deployProductionEnvironment"]
-    staging = groups["deployStagingEnvironment"]
-    assert production.endswith("-production")
-    assert staging.endswith("-staging")
-    assert len({production, staging, groups["deployReviewEnvironment"]}) == 3
+    groups = {
+        ENVIRONMENTS[stage]["releaseEnvironment"]: ENVIRONMENTS[stage] for stage in ENVIRONMENTS
+    }
+    assert {env: stage["vaultVariableGroup"] for env, stage in groups.items()} == {
+        "review": "cacheflush-slackapp-vault-review",
+        "int": "cacheflush-slackapp-vault-nonprod",
+        "staging": "cacheflush-slackapp-vault-staging",
+        "production": "cacheflush-slackapp-vault-production",
+    }
+    cleanup = {job.get("job"): job for job in STAGES["deployIntegrationEnvironment"]["jobs"]}
+    assert {"group": "cacheflush-slackapp-vault-nonprod"} in cleanup["deleteReviewEnvironment"][
+        "variables"
+    ]
 
 
-def test_the_service_connections_are_those_of_the_original() -> None:
+def test_production_has_its_own_service_connection() -> None:
     connections = {stage: ENVIRONMENTS[stage]["azureSubscription"] for stage in ENVIRONMENTS}
+    assert connections.pop("deployProductionEnvironment") == "nhsuk.utilities_wwwnhs.uk-production"
     assert connections.pop("deployReviewEnvironment") == "Development"
     assert set(connections.values()) == {"nhsuk.utilities_wwwnhs.uk"}
 
 
-def test_always_ready_instances_only_where_users_are() -> None:
-    warm = {
-        ENVIRONMENTS[s]["releaseEnvironment"]: ENVIRONMENTS[s]["alwaysReadyHttpInstances"]
-        for s in ENVIRONMENTS
+def test_staging_and_production_release_only_commits_on_master() -> None:
+    checkout = next(step for _, step in deploy_steps() if "checkout" in step)
+    assert checkout == {"checkout": "self", "fetchDepth": 0}
+    (condition, step) = next(
+        (c, s) for c, s in deploy_steps() if "check-commit-is-on-master.sh" in script_of(s)
+    )
+    assert condition == "${{ if in(parameters.releaseEnvironment, 'staging', 'production') }}"
+    assert step["env"] == {"COMMIT": "$(Build.SourceVersion)"}
+    released = {
+        ENVIRONMENTS[s]["releaseEnvironment"]
+        for s in ("deployStagingEnvironment", "deployProductionEnvironment")
     }
-    assert warm == {"review": 0, "int": 0, "staging": 1, "production": 1}
+    assert released == {"staging", "production"}
+
+
+def test_always_ready_instances_only_where_users_are() -> None:
+    for group in ("alwaysReadyHttpInstances", "alwaysReadyDurableInstances"):
+        warm = {ENVIRONMENTS[s]["releaseEnvironment"]: ENVIRONMENTS[s][group] for s in ENVIRONMENTS}
+        assert warm == {"review": 0, "int": 0, "staging": 1, "production": 1}, group
 
 
 def test_the_azure_cli_steps_use_the_environment_service_connection() -> None:
@@ -494,6 +532,9 @@ def test_the_infrastructure_step_gets_what_the_template_needs() -> None:
     assert step["task"] == "AzureCLI@2"
     env = step["env"]
     assert env["ALWAYS_READY_HTTP_INSTANCES"] == "${{ parameters.alwaysReadyHttpInstances }}"
+    assert env["ALWAYS_READY_DURABLE_INSTANCES"] == (
+        "${{ parameters.alwaysReadyDurableInstances }}"
+    )
     for name in [*DEPLOYMENT_VARIABLES, "APP_NAME"]:
         assert env[name] == f"$({name})"
 
@@ -571,7 +612,8 @@ def test_the_deployed_app_settings_are_exactly_the_variables_the_app_reads() -> 
         assert env[name] == f"$({name})"
     other = set(env) - {"REQUIRED_APP_SETTINGS", "OPTIONAL_APP_SETTINGS", "APP_NAME"}
     assert other - set(required) - set(optional) == DEPLOYMENT_VARIABLES | {
-        "ALWAYS_READY_HTTP_INSTANCES"
+        "ALWAYS_READY_HTTP_INSTANCES",
+        "ALWAYS_READY_DURABLE_INSTANCES",
     }
 
 
@@ -597,7 +639,7 @@ def referenced_scripts() -> set[str]:
 
 def test_every_script_the_pipeline_names_exists_and_is_executable() -> None:
     scripts = referenced_scripts()
-    assert len(scripts) == 9
+    assert len(scripts) == 10
     for script in scripts:
         path = ROOT / script
         assert path.is_file(), script

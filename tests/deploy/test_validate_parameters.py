@@ -10,8 +10,9 @@ VALID = {
     "AZURE_SUBSCRIPTION": "Development",
     "ENVIRONMENT": "cacheflush-slackapp-review",
     "VAULT_RELEASE_ENVIRONMENT": "review",
-    "VAULT_VARIABLE_GROUP": "cacheflush-slackapp-vault-nonprod",
+    "VAULT_VARIABLE_GROUP": "cacheflush-slackapp-vault-review",
     "ALWAYS_READY_HTTP_INSTANCES": "0",
+    "ALWAYS_READY_DURABLE_INSTANCES": "0",
 }
 PARAMETERS = {
     "APP_NAME": "appName",
@@ -21,6 +22,7 @@ PARAMETERS = {
     "VAULT_RELEASE_ENVIRONMENT": "releaseEnvironment",
     "VAULT_VARIABLE_GROUP": "vaultVariableGroup",
     "ALWAYS_READY_HTTP_INSTANCES": "alwaysReadyHttpInstances",
+    "ALWAYS_READY_DURABLE_INSTANCES": "alwaysReadyDurableInstances",
 }
 
 
@@ -111,9 +113,18 @@ def test_release_environment_must_be_a_vault_environment_name(environment: str) 
     assert "not a Vault environment name" in errors(result)[0]
 
 
-@pytest.mark.parametrize("environment", ["staging", "production"])
-def test_staging_and_production_read_vault_with_their_own_token(environment: str) -> None:
-    env = {**VALID, "VAULT_RELEASE_ENVIRONMENT": environment}
+def connection_for(environment: str) -> str:
+    return "nhsuk.utilities_wwwnhs.uk-production" if environment == "production" else "Development"
+
+
+@pytest.mark.parametrize("environment", ["review", "staging", "production"])
+def test_review_staging_and_production_read_vault_with_their_own_token(environment: str) -> None:
+    env = {
+        **VALID,
+        "VAULT_RELEASE_ENVIRONMENT": environment,
+        "AZURE_SUBSCRIPTION": connection_for(environment),
+        "VAULT_VARIABLE_GROUP": "cacheflush-slackapp-vault-nonprod",
+    }
     result = run_script("validate-template-parameters.sh", env=env)
     assert result.returncode == 1
     assert f"must be {environment}'s own group" in errors(result)[0]
@@ -122,9 +133,43 @@ def test_staging_and_production_read_vault_with_their_own_token(environment: str
     assert result.returncode == 0, output_of(result)
 
 
-@pytest.mark.parametrize("count", ["-1", "11", "one", "1.5"])
-def test_always_ready_instances_must_be_a_small_whole_number(count: str) -> None:
-    env = {**VALID, "ALWAYS_READY_HTTP_INSTANCES": count}
+def test_production_deploys_with_its_own_service_connection() -> None:
+    env = {
+        **VALID,
+        "VAULT_RELEASE_ENVIRONMENT": "production",
+        "VAULT_VARIABLE_GROUP": "cacheflush-slackapp-vault-production",
+        "AZURE_SUBSCRIPTION": "nhsuk.utilities_wwwnhs.uk",
+    }
     result = run_script("validate-template-parameters.sh", env=env)
     assert result.returncode == 1
-    assert "alwaysReadyHttpInstances" in errors(result)[0]
+    assert "must be production's own service connection" in errors(result)[0]
+    env["AZURE_SUBSCRIPTION"] = "nhsuk.utilities_wwwnhs.uk-production"
+    result = run_script("validate-template-parameters.sh", env=env)
+    assert result.returncode == 0, output_of(result)
+
+
+@pytest.mark.parametrize("environment", ["review", "int", "staging"])
+def test_no_other_environment_uses_the_production_connection(environment: str) -> None:
+    env = {
+        **VALID,
+        "VAULT_RELEASE_ENVIRONMENT": environment,
+        "VAULT_VARIABLE_GROUP": f"cacheflush-slackapp-vault-{environment}",
+        "AZURE_SUBSCRIPTION": "nhsuk.utilities_wwwnhs.uk-production",
+    }
+    result = run_script("validate-template-parameters.sh", env=env)
+    assert result.returncode == 1
+    assert (
+        "names production's service connection nhsuk.utilities_wwwnhs.uk-production "
+        f"for {environment}" in errors(result)[0]
+    )
+
+
+@pytest.mark.parametrize(
+    "variable", ["ALWAYS_READY_HTTP_INSTANCES", "ALWAYS_READY_DURABLE_INSTANCES"]
+)
+@pytest.mark.parametrize("count", ["-1", "11", "one", "1.5"])
+def test_always_ready_instances_must_be_a_small_whole_number(variable: str, count: str) -> None:
+    env = {**VALID, variable: count}
+    result = run_script("validate-template-parameters.sh", env=env)
+    assert result.returncode == 1
+    assert f'"{PARAMETERS[variable]}" must be a whole number from 0 to 10' in errors(result)[0]

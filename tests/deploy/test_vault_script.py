@@ -130,12 +130,17 @@ def test_the_environment_names_its_paths(vault, environment: str) -> None:
     assert secret_variables(result.stdout) == [("RESOURCE_GROUP", environment)]
 
 
-def test_review_reads_the_dev_paths(vault) -> None:
+def test_review_reads_only_the_apps_own_dev_paths(vault) -> None:
+    """Review runs code nobody has reviewed: its token may read this app's values and nothing
+    shared with other apps, so the shared defaults are not even asked for."""
     fake, server = vault
+    fake.secrets[PATHS[0]] = {"RESOURCE_GROUP": "shared"}
     fake.secrets[PATHS[3]] = {"RESOURCE_GROUP": "review-apps"}
+    denied = Answer.json(403, {"errors": ["1 error occurred:\n\t* permission denied\n\n"]})
+    fake.failures[PATHS[0]] = fake.failures[PATHS[1]] = denied
     result = run_script("get-variables-from-vault.sh", env=vault_env(server, "review"))
     assert result.returncode == 0, output_of(result)
-    assert [r.path for r in server.requests] == list(PATHS)
+    assert [r.path for r in server.requests] == list(PATHS[2:])
     assert secret_variables(result.stdout) == [("RESOURCE_GROUP", "review-apps")]
 
 
