@@ -201,8 +201,9 @@ def awaiting_approval_view(plan: ApprovalPlan, instance_id: str) -> View:
             section(f"*Who may approve:* {plan.approvers}"),
             section(
                 f"If nobody decides within {minutes_text(plan.timeout_minutes)}, the request "
-                "expires and nothing is flushed. You can close this view safely: the outcome "
-                "will appear here and in a direct message."
+                "expires and nothing is flushed. You can close this view safely: the app also "
+                "sends you a direct message with *Cancel request*, and the outcome will appear "
+                "here and in a direct message."
             ),
             {
                 "type": "actions",

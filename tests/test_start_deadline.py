@@ -61,6 +61,19 @@ def test_a_stalled_durable_api_gets_a_sent_answer_in_time_and_the_start_still_la
     assert len(app_env.durable_api.starts) == 1
 
 
+def test_a_late_start_that_fails_is_told_to_the_requester_by_dm(app_env: AppEnv) -> None:
+    app_env.allow(USER_ID)
+    app_env.durable_api.start_delay = STALL_SECONDS
+    app_env.durable_api.start_failure = 500
+    answer, elapsed = submit(app_env, "V0LATEFAIL")
+    assert elapsed < ANSWERED_WITHIN_SECONDS
+    assert "Your request has been sent." in json.dumps(answer["view"])
+    [dm] = app_env.slack.wait_for_calls(1, "chat.postMessage", timeout=STALL_SECONDS * 3)
+    assert dm.args["channel"] == USER_ID
+    assert dm.args["text"] == "Cache flush could not start"
+    assert "nothing was flushed" in json.dumps(dm.args["blocks"])
+
+
 def test_a_prompt_durable_api_gets_the_usual_answer(app_env: AppEnv) -> None:
     app_env.allow(USER_ID)
     answer, _ = submit(app_env, "V0PROMPT01")

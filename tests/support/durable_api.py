@@ -103,6 +103,8 @@ class DurableApiStub(StubServer):
         # A stalled extension: seconds to wait before answering status reads and starts.
         self.status_delay = 0.0
         self.start_delay = 0.0
+        # An extension that fails every start with this status (after `start_delay`).
+        self.start_failure: int | None = None
 
     @property
     def rpc_base_url(self) -> str:
@@ -227,6 +229,9 @@ class DurableApiStub(StubServer):
         parts = path[len(_RPC_PREFIX) :].strip("/").split("/")
         if parts[0] == "orchestrators" and len(parts) in (2, 3) and request.method == "POST":
             instance_id = parts[2] if len(parts) == 3 else uuid.uuid4().hex
+            if self.start_failure is not None:
+                failed = {"Message": "An error has occurred.", "ExceptionMessage": "storage"}
+                return Reply(status=self.start_failure, json=failed, delay=self.start_delay)
             return replace(self._start(request, parts[1], instance_id), delay=self.start_delay)
         if parts[0] == "instances" and len(parts) == 2 and request.method == "GET":
             return replace(self._status(request, parts[1]), delay=self.status_delay)
