@@ -20,20 +20,27 @@ if [[ ! $COMMIT =~ ^[0-9a-f]{7,64}$ ]]; then
   exit 1
 fi
 
-# The checkout may be shallow or hold only the tag: fetch the branch's whole history.
-fetch=(git fetch --quiet --no-tags "$remote" "+refs/heads/${branch}:refs/remotes/${remote}/${branch}")
-if [[ "$(git rev-parse --is-shallow-repository)" == true ]]; then
+# The checkout may be shallow or hold only the tag: fetch the branch's whole history. When the
+# remote cannot be reached again (a checkout that did not keep its credentials), a full
+# checkout's own copy of the branch will do: the branch only moves forward.
+tracking="refs/remotes/${remote}/${branch}"
+fetch=(git fetch --quiet --no-tags "$remote" "+refs/heads/${branch}:${tracking}")
+shallow="$(git rev-parse --is-shallow-repository)"
+if [[ $shallow == true ]]; then
   fetch+=(--unshallow)
 fi
 if ! "${fetch[@]}"; then
-  error "Could not fetch ${branch} from ${remote}."
-  exit 1
+  if [[ $shallow == true ]] || ! git rev-parse --verify --quiet "$tracking" >/dev/null; then
+    error "Could not fetch ${branch} from ${remote}."
+    exit 1
+  fi
+  echo "Could not fetch ${branch} from ${remote}: using this checkout's ${remote}/${branch}."
 fi
 if ! git cat-file -e "${COMMIT}^{commit}" 2>/dev/null; then
   error "Commit ${COMMIT} is not in this repository."
   exit 1
 fi
-if ! git merge-base --is-ancestor "$COMMIT" "refs/remotes/${remote}/${branch}"; then
+if ! git merge-base --is-ancestor "$COMMIT" "$tracking"; then
   error "Commit ${COMMIT} is not on ${branch}: only merged commits are released. Tag a commit of ${branch}."
   exit 1
 fi

@@ -4,6 +4,7 @@ and a branch nobody merged, and checkouts of it as the pipeline makes them."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -109,6 +110,26 @@ def test_an_unknown_commit_is_refused(tmp_path: Path, remote: dict[str, str]) ->
     result = check(repository, COMMIT="0" * 40)
     assert result.returncode == 1
     assert "is not in this repository" in result.stdout
+
+
+def test_a_full_checkout_that_cannot_fetch_again_uses_its_own_copy(
+    tmp_path: Path, remote: dict[str, str]
+) -> None:
+    merged = checkout(tmp_path, remote["url"], "v1", depth=None)
+    unmerged = checkout(tmp_path, remote["url"], "v1-unmerged", depth=None)
+    shutil.rmtree(tmp_path / "origin.git")
+    result = check(merged, COMMIT=remote["first"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "using this checkout's origin/master" in result.stdout
+    assert check(unmerged, COMMIT=remote["unmerged"]).returncode == 1
+
+
+def test_a_shallow_checkout_that_cannot_fetch_fails(tmp_path: Path, remote: dict[str, str]) -> None:
+    repository = checkout(tmp_path, remote["url"], "v1")
+    shutil.rmtree(tmp_path / "origin.git")
+    result = check(repository, COMMIT=remote["first"])
+    assert result.returncode == 1
+    assert "Could not fetch master from origin." in result.stdout
 
 
 def test_a_missing_main_branch_is_an_error(tmp_path: Path, remote: dict[str, str]) -> None:
