@@ -171,7 +171,7 @@ async def _start_if_allowed(
         return _update(views.not_allowed_view(submission.user_name, submission.user_id, hint))
     if decision is access.Access.UNAVAILABLE or deadline.expired():
         # Nothing starts once Slack may have stopped waiting for this answer.
-        return _update(views.access_unavailable_view())
+        return _update(views.access_unavailable_view(settings.support_contact))
     request = await asyncio.to_thread(_flush_request, settings, submission, checked, deadline)
     if not isinstance(request, FlushRequest):
         return {"response_action": "errors", "errors": request}

@@ -67,7 +67,8 @@ def handle_slash_command(settings: Settings, command: SlashCommand, deadline: De
         view_id = opened["view"]["id"]
     except Exception as error:
         logger.warning("views.open failed: %s", error_code(error))
-        send_dm(client, command.user_id, views.open_failed_message(error_code(error)), deadline)
+        notice = views.open_failed_message(error_code(error), settings.support_contact)
+        send_dm(client, command.user_id, notice, deadline)
         return
     try:
         _show_next_view(
@@ -75,7 +76,7 @@ def handle_slash_command(settings: Settings, command: SlashCommand, deadline: De
         )
     except Exception as error:
         logger.exception("Unexpected error after the modal opened")
-        message = views.processing_error_message(error_code(error))
+        message = views.processing_error_message(error_code(error), settings.support_contact)
         send_dm(client, command.user_id, message, deadline)
 
 
@@ -88,7 +89,7 @@ def _next_view(
         form = views.form_view(urls, settings.flush_allowed_domains, settings.flush_allowed_hosts)
         return form, None
     if decision is access.Access.UNAVAILABLE:
-        return views.access_unavailable_view(), None
+        return views.access_unavailable_view(settings.support_contact), None
     logger.info("User %s may not flush", command.user_id)
     hint = settings.access_request_hint
     return (

@@ -211,14 +211,17 @@ def not_allowed_message(user_name: str, user_id: str, hint: str) -> Message:
     return message_of(NOT_ALLOWED_TEXT, not_allowed_blocks(user_name, user_id, hint))
 
 
-def access_unavailable_view() -> View:
-    """The modal when the allowed-users list cannot be read: fail closed."""
+def access_unavailable_view(contact: str | None = None) -> View:
+    """The modal when the allowed-users list cannot be read: fail closed.
+
+    `contact` is the support contact, named as who to tell (see `contact_text`).
+    """
     return modal(
         [
             section(":warning: *Your access could not be checked right now.*"),
             section(
                 "Please try again in a few minutes. If this keeps happening, "
-                "contact the app developer."
+                f"tell {contact_text(contact)}."
             ),
         ]
     )
@@ -517,27 +520,27 @@ def view_closed_message() -> Message:
     )
 
 
-def open_failed_message(error: str) -> Message:
-    """DM when the first view could not be opened."""
+def open_failed_message(error: str, contact: str | None = None) -> Message:
+    """DM when the first view could not be opened; names the support contact."""
     return message_of(
         OPEN_FAILED_TEXT,
         [
             section(
                 f"The cache flush view could not be opened (Slack said `{escape(error)[:200]}`). "
-                "Please contact the app developer."
+                f"Please tell {contact_text(contact)}."
             )
         ],
     )
 
 
-def processing_error_message(error: str) -> Message:
-    """DM for an unexpected error after the modal opened."""
+def processing_error_message(error: str, contact: str | None = None) -> Message:
+    """DM for an unexpected error after the modal opened; names the support contact."""
     return message_of(
         PROCESSING_ERROR_TEXT,
         [
             section(
                 f"Your cache flush request hit an unexpected error (`{escape(error)[:200]}`). "
-                "Please contact the app developer."
+                f"Nothing was flushed. Please tell {contact_text(contact)}."
             )
         ],
     )

@@ -524,3 +524,17 @@ def test_approval_views_are_fresh_objects() -> None:
 )
 def test_the_approval_channel_is_named_by_id_or_name(channel: str, shown: str) -> None:
     assert approval_views.channel_text(channel) == shown
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        views.access_unavailable_view,
+        lambda contact: views.open_failed_message("expired_trigger_id", contact),
+        lambda contact: views.processing_error_message("KeyError", contact),
+    ],
+    ids=["access-unavailable", "open-failed", "processing-error"],
+)
+def test_other_notices_name_the_support_contact_too(build: Any) -> None:
+    assert "tell #web-support." in text_of(build("#web-support"))
+    assert f"tell {views.NO_CONTACT}." in text_of(build(None))
