@@ -5,7 +5,8 @@ models name every property a resource type accepts at an API version, where it s
 type. ``problems`` walks each resource of a template (nested deployments' inner templates
 too) and reports every property the model does not know, every read-only property set, every
 value of the wrong JSON type and every enum value the service does not define. Strings that
-are ARM expressions (``"[...]"``) stand for any value and are not checked further.
+are ARM expressions (``"[...]"``) stand for any value and are not checked further. Child
+resources (a resource's own ``resources``) are checked with their full type.
 
 Two generations of generated code are supported: the current one (``_attr_to_rest_field``,
 one API version per package) and the older msrest one (``_attribute_map``, one module per

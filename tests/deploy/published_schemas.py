@@ -150,24 +150,30 @@ class ArmSchemas:
     def problems(self, template: dict[str, Any]) -> list[str]:
         """Every finding of the published schemas on ``template``, one line each.
 
-        The template is validated as a whole; a resource that fails is then validated against
-        its own type's definition alone, so the finding names the property at fault rather
-        than "not valid under any of the given schemas".
+        The template is validated against ``deploymentTemplate.json``; so is each nested
+        deployment's template. Each resource is then validated on its own, so that a finding
+        names the property at fault rather than "not valid under any of the given schemas".
         """
-        published = self._as_published(template)
+        return self._template_problems(self._as_published(template), "")
+
+    def _template_problems(self, template: dict[str, Any], where: str) -> list[str]:
         validator = Draft4Validator(self.template_schema, registry=self.registry)
-        found = []
-        for error in validator.iter_errors(published):
-            if list(error.absolute_path) == ["resources"]:
-                continue
-            found.append(_describe(error))
-        for where, resource in _resources(published):
-            found.extend(f"{where}: {p}" for p in self.resource_problems(resource))
+        found = [
+            f"{where}{_describe(error)}"
+            for error in validator.iter_errors(template)
+            if list(error.absolute_path) != ["resources"]
+        ]
+        for resource in template.get("resources", []):
+            label = f"{where}resources[{resource.get('type')} {resource.get('name')}]"
+            found.extend(f"{label}: {p}" for p in self.resource_problems(resource))
+            inner = resource.get("properties", {}).get("template")
+            if resource.get("type", "").lower() == "microsoft.resources/deployments" and inner:
+                found.extend(self._template_problems(inner, f"{label}.template."))
         return found
 
     def resource_problems(self, resource: dict[str, Any]) -> list[str]:
-        """Findings on one top-level resource: against the union every resource must match,
-        then, for the detail, against its own type's definition."""
+        """Findings on one resource: against the union every resource must match, then, for
+        the detail, against its own type's definition."""
         union = {"$ref": TEMPLATE_SCHEMA_URL + "#/definitions/resource"}
         if Draft4Validator(union, registry=self.registry).is_valid(resource):
             return []
@@ -184,16 +190,6 @@ class ArmSchemas:
             _describe(e) for e in Draft4Validator(own, registry=self.registry).iter_errors(resource)
         ]
         return detail or ["matches no single resource definition of the schema"]
-
-
-def _resources(template: dict[str, Any], where: str = "resources") -> Iterator[tuple[str, Any]]:
-    """Each resource with where it sits; nested deployments' templates are walked too."""
-    for resource in template.get("resources", []):
-        label = f"{where}[{resource.get('type')} {resource.get('name')}]"
-        yield label, resource
-        inner = resource.get("properties", {}).get("template")
-        if resource.get("type", "").lower() == "microsoft.resources/deployments" and inner:
-            yield from _resources(inner, f"{label}.template.resources")
 
 
 def _leaves(error: ValidationError) -> Iterator[ValidationError]:

@@ -20,7 +20,6 @@ import pytest
 from tests.deploy.published_schemas import (
     ARM_SCHEMAS,
     DEPLOYMENT_PARAMETER_VALUE,
-    PIPELINES_SCHEMA,
     SCHEMAS,
     UNDEFINED_TASKS,
     ArmSchemas,
@@ -107,6 +106,12 @@ def always_ready_count_in_words(template: dict[str, Any]) -> str:
     return "alwaysReady.1.instanceCount"
 
 
+def nested_template_parameter_type_misspelt(template: dict[str, Any]) -> str:
+    (nested,) = [r for r in template["resources"] if r["type"] == "Microsoft.Resources/deployments"]
+    nested["properties"]["template"]["parameters"]["principalId"]["type"] = "guid"
+    return "template.parameters.principalId.type"
+
+
 def child_policy_with_a_wrong_name(template: dict[str, Any]) -> str:
     site(template)["resources"][0]["name"] = "sftp"
     return "resources"
@@ -122,6 +127,7 @@ def child_policy_with_a_wrong_name(template: dict[str, Any]) -> str:
         mistyped_site_property,
         always_ready_count_in_words,
         child_policy_with_a_wrong_name,
+        nested_template_parameter_type_misspelt,
     ],
 )
 def test_the_arm_validation_finds_each_kind_of_mistake(mistake: Any) -> None:
@@ -244,4 +250,3 @@ def test_the_task_the_schema_cannot_check_is_still_undefined_there() -> None:
         assert task_is_named(PIPELINES_SCHEMA_DOCUMENT, task)
         assert not task_has_a_step_definition(PIPELINES_SCHEMA_DOCUMENT, task)
     assert task_has_a_step_definition(PIPELINES_SCHEMA_DOCUMENT, "PublishTestResults@2")
-    assert PIPELINES_SCHEMA.name == "service-schema.json"
