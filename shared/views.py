@@ -54,7 +54,7 @@ NO_CONTACT = "the team that runs this app"
 CONTACT_CHARS = 200
 DETAILS_CHARS = 500
 LISTED_HOSTS = 3
-DEFAULT_RETRY_MINUTES = 5
+DEFAULT_RETRY_MINUTES = 1
 _SLACK_REFERENCE = re.compile(r"<[#@!][^<>\s]*>")
 
 

@@ -248,7 +248,7 @@ ADVICE = {
     views.FailureCause.AKAMAI_NOT_AUTHORISED: "Ask the web team's CDN owner",
     views.FailureCause.REJECTED: "this is a fault in this app",
     views.FailureCause.MISCONFIGURED: "Trying again will not help. Please tell",
-    views.FailureCause.RATE_LIMITED: "Try again in 5 minutes.",
+    views.FailureCause.RATE_LIMITED: "Try again in 1 minute.",
     views.FailureCause.UNAVAILABLE: "Try again in a few minutes",
     views.FailureCause.NOT_SENT: "This is a fault in this app",
 }
@@ -347,7 +347,7 @@ def failure_with_contact(contact: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("wait", "minutes"), [(None, "5 minutes"), (30.0, "1 minute"), (61.0, "2 minutes")]
+    ("wait", "minutes"), [(None, "1 minute"), (30.0, "1 minute"), (61.0, "2 minutes")]
 )
 def test_a_rate_limit_says_when_to_try_again(wait: float | None, minutes: str) -> None:
     result = FlushResult.answered(429, {"title": "Rate limit"}, retry_after_seconds=wait)

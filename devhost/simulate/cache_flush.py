@@ -21,6 +21,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Mapping, MutableMapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -146,13 +147,15 @@ def accepted(urls: list[str]) -> Answer:
     }
 
 
+RATE_LIMIT_DESCRIBED_BY = (
+    "https://developer.akamai.com/api/core_features/fast_purge/v3.html#httpcodes"
+)
 # Akamai problem documents (title, detail) by status, as the Fast Purge API answers.
 _AKAMAI_PROBLEMS = {
     400: ("Bad request", "The purge request could not be read."),
     401: ("Not authorized", "The credentials are not valid for this API."),
     403: ("unauthorized arl", "{url} is not authorized"),
     413: ("Request entity too large", "The request body is too large."),
-    429: ("Rate limit exceeded", "Too many purge requests; wait and try again."),
     500: ("Internal server error", "An internal error occurred."),
     503: ("Service unavailable", "The purge service is unavailable."),
 }
@@ -163,17 +166,31 @@ def akamai_error(status: int, urls: list[str], body: Any = None) -> Answer:
 
     `body` (a JSON object) replaces Akamai's usual problem document for the status.
     """
-    if not isinstance(body, Mapping):
-        title, detail = _AKAMAI_PROBLEMS.get(status, ("Error", "The purge request failed."))
-        body = {
+    if isinstance(body, Mapping):
+        return status, {**body, "urls": urls}
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        # Akamai's rate-limit answer has no detail, only the bucket's state; its
+        # X-Ratelimit-* headers are not passed on by cache-flush.
+        problem: dict[str, Any] = {
             "supportId": _support_id(),
-            "title": title,
+            "title": "Rate Limit exceeded",
             "httpStatus": status,
-            "detail": detail.format(url=urls[0] if urls else ""),
-            "describedBy": "https://api.ccu.akamai.com/ccu/v2/errors/"
-            + title.lower().replace(" ", "-"),
+            "describedBy": RATE_LIMIT_DESCRIBED_BY,
+            "rateLimit": 100,
+            "rateLimitCurrentRequestSize": 1,
+            "rateLimitRemaining": 0,
         }
-    return status, {**body, "urls": urls}
+        return status, {**problem, "urls": urls}
+    title, detail = _AKAMAI_PROBLEMS.get(status, ("Error", "The purge request failed."))
+    problem = {
+        "supportId": _support_id(),
+        "title": title,
+        "httpStatus": status,
+        "detail": detail.format(url=urls[0] if urls else ""),
+        "describedBy": "https://api.ccu.akamai.com/ccu/v2/errors/"
+        + title.lower().replace(" ", "-"),
+    }
+    return status, {**problem, "urls": urls}
 
 
 def evaluate(payload: Any) -> Answer:

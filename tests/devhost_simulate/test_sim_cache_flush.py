@@ -341,4 +341,5 @@ def test_a_throttling_fault_sends_retry_after_and_akamai_s_429_does_not(
     limited = _flush(server, body)
     assert limited.status_code == 429
     assert "Retry-After" not in limited.headers, "cache-flush passes on Akamai's body only"
-    assert limited.json()["title"] == "Rate limit exceeded"
+    assert limited.json()["title"] == "Rate Limit exceeded"
+    assert limited.json()["rateLimitRemaining"] == 0

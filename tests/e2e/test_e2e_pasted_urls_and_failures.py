@@ -144,6 +144,6 @@ def test_a_rate_limit_after_every_attempt_says_when_to_try_again(launcher: AppLa
     assert [c["answer"]["status"] for c in slack.flush_calls()] == [429, 429, 429]
     shown = texts(slack.wait_dms(ALICE)[0]["blocks"])
     assert "*Nothing was flushed.* Akamai is limiting how many flushes" in shown
-    assert "Try again in 5 minutes." in shown
+    assert "Try again in 1 minute." in shown
     assert "tell the team that runs this app" in shown, "a neutral wording without a contact"
     assert "*Status:* HTTP 429, the last of 3 attempts" in shown
