@@ -23,7 +23,7 @@ from shared.submission import (
     validate_submission,
 )
 from tests.robustness.fuzzing import fuzz, tally
-from tests.robustness.strategies import any_text, any_url, json_values, url_lines
+from tests.robustness.strategies import GOOD_URLS, any_text, any_url, json_values, url_lines
 
 # The app's default allowed domains and hosts: those the real cache-flush service allows.
 DOMAINS = (str(OPTIONAL_DEFAULTS[FLUSH_ALLOWED_DOMAINS]),)
@@ -198,3 +198,41 @@ def test_splitting_is_idempotent(text: str) -> None:
     assert all(url and url == url.strip() and not url.endswith(",") for url in cleaned)
     assert all(len(url.split()) == 1 for url in cleaned), "no piece holds white space"
     tally["examples: URL rules, cleaning"] += 1
+
+
+# What people put between URLs they paste: any white space, with or without a comma.
+_SEPARATORS = st.lists(
+    st.sampled_from([" ", "\t", "\n", "\r\n", "\xa0", "\u2003", "\u3000", "\u2028", ", ", ",\n"]),
+    min_size=1,
+    max_size=3,
+).map("".join)
+
+
+@fuzz(100)
+@given(
+    urls=st.lists(st.sampled_from(GOOD_URLS), min_size=1, max_size=6),
+    separators=st.lists(_SEPARATORS, min_size=6, max_size=6),
+    environment=ENVIRONMENTS,
+)
+def test_urls_pasted_with_any_separators_are_each_sent_once(
+    urls: list[str], separators: list[str], environment: str
+) -> None:
+    text = "".join(url + separator for url, separator in zip(urls, separators, strict=False))
+    checked = validate_submission(form_values(environment, text), DOMAINS, HOSTS)
+    assert isinstance(checked, Submission), checked
+    expected = [normalise_url(url, DOMAINS, HOSTS) for url in dict.fromkeys(urls)]
+    assert list(checked.urls) == list(dict.fromkeys(expected))
+    tally["examples: URL rules, pasted lists"] += 1
+
+
+@fuzz(100)
+@given(
+    first=st.sampled_from(GOOD_URLS),
+    second=st.sampled_from(GOOD_URLS),
+    glue=st.sampled_from(["", ",", ";", "|"]),
+)
+def test_two_urls_run_together_are_never_sent(first: str, second: str, glue: str) -> None:
+    checked = validate_submission(form_values("staging", first + glue + second), DOMAINS, HOSTS)
+    assert isinstance(checked, dict), checked
+    assert "two URLs run together" in checked["urls"]
+    tally["examples: URL rules, URLs run together"] += 1
