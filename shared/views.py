@@ -55,6 +55,9 @@ CONTACT_CHARS = 200
 DETAILS_CHARS = 500
 LISTED_HOSTS = 3
 DEFAULT_RETRY_MINUTES = 1
+# Answers from a gateway that did not get cache-flush's own: the call may have gone through.
+GATEWAY_STATUSES = frozenset({HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT})
+UNCONFIRMED = "*Nothing was flushed, as far as the app knows.*"
 _SLACK_REFERENCE = re.compile(r"<[#@!][^<>\s]*>")
 
 
@@ -417,8 +420,10 @@ def _what_happened(result: FlushResult, cause: FailureCause, urls: Sequence[str]
             f"{_hosts(urls)}, so it refused the whole request."
         )
     if result.status is None and result.transient:
+        return f"{UNCONFIRMED} cache-flush did not answer, so nothing confirmed the flush."
+    if result.status in GATEWAY_STATUSES:
         return (
-            "*Nothing was flushed, as far as the app knows.* cache-flush did not answer, "
+            f"{UNCONFIRMED} The gateway in front of cache-flush answered instead of it, "
             "so nothing confirmed the flush."
         )
     return f"*Nothing was flushed.* {_HEADLINES[cause]}"

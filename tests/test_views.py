@@ -274,6 +274,8 @@ ADVICE = {
         pytest.param(FlushResult.answered(429, {"title": "limit"}), "RATE_LIMITED", id="429"),
         pytest.param(FlushResult.answered(500, {"message": "x"}), "UNAVAILABLE", id="500"),
         pytest.param(FlushResult.answered(503, "cold start"), "UNAVAILABLE", id="503"),
+        pytest.param(FlushResult.answered(502, ""), "UNAVAILABLE", id="502"),
+        pytest.param(FlushResult.answered(504, "<html/>"), "UNAVAILABLE", id="504"),
         pytest.param(FlushResult.no_response("timed out"), "UNAVAILABLE", id="no-response"),
         pytest.param(FlushResult.not_sent("bad"), "NOT_SENT", id="not-sent"),
     ],
@@ -286,8 +288,12 @@ def test_each_failure_says_nothing_was_flushed_why_and_what_to_do(
     message = failure(result)
     headline = message["blocks"][0]["text"]["text"]
     assert "*Nothing was flushed" in headline
-    no_answer = result.status is None and result.transient
-    assert ("cache-flush did not answer" if no_answer else HEADLINES[expected]) in headline
+    if result.status is None and result.transient:
+        assert "as far as the app knows.* cache-flush did not answer" in headline
+    elif result.status in {502, 504}:
+        assert "as far as the app knows.* The gateway in front of cache-flush" in headline
+    else:
+        assert HEADLINES[expected] in headline
     for other in set(HEADLINES) - {expected}:
         assert HEADLINES[other] not in headline
     advice = [b["text"]["text"] for b in message["blocks"] if "What to do" in str(b)]
