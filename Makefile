@@ -14,7 +14,7 @@ space := $(empty) $(empty)
 APP_SOURCES := $(subst $(space),$(comma),$(addsuffix /*,shared $(FUNCTIONS)))
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format browser test run bench clean worker-venv
+.PHONY: help install lint format browser test run bench clean worker-venv wheels
 
 help:
 	@echo "make run     run the app locally (devhost, Azurite, Slack and cache-flush simulators)"
@@ -94,10 +94,22 @@ $(WORKER_VENV)/.installed: requirements.txt requirements-worker.txt
 
 worker-venv: $(WORKER_VENV)/.installed
 
+# The locked runtime wheels for the platform that runs the app (requirements.lock), fetched
+# here so that the package-build tests (tests/deploy/test_build_package.py) run offline.
+WHEELS := .cache/wheels
+$(WHEELS)/.downloaded: requirements.lock $(VENV)/.installed
+	rm -rf $(WHEELS)
+	$(PY) -m pip download --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 \
+		--implementation cp --dest $(WHEELS) --requirement requirements.lock
+	touch $@
+
+wheels: $(WHEELS)/.downloaded
+
 # Branch coverage of the whole run (devhost subprocesses included): the app's code must reach
 # COVERAGE_MIN percent; devhost's figure is reported alongside.
 COVERAGE_MIN := 90
-test: install lint browser worker-venv
+test: install lint browser worker-venv wheels
 	rm -f .coverage .coverage.*
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage combine -q

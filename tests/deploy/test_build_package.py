@@ -1,13 +1,13 @@
 """scripts/build-package.sh and requirements.lock: the package is built from the lock, for the
 platform that runs the app, and holds nothing else.
 
-The build downloads the locked wheels from the package index (cached in .cache/pip, which git
-ignores), so these tests need the index; each build takes seconds once the cache is warm.
+The build installs the locked wheels that `make wheels` (part of `make test`) downloaded into
+.cache/wheels, which git ignores: pip is told to use that folder and no index, so these tests
+reach no network.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 from tests.deploy.support import ROOT, output_of, run_script
 
 LOCK = ROOT / "requirements.lock"
-PIP_CACHE = ROOT / ".cache" / "pip"
+WHEELS = ROOT / ".cache" / "wheels"
 SITE_PACKAGES = Path(".python_packages/lib/site-packages")
 FUNCTIONS = sorted(p.parent.name for p in ROOT.glob("*/function.json"))
 # What the Functions host on Flex Consumption runs: CPython 3.11 on Linux x86-64. A
@@ -61,10 +61,15 @@ def locked() -> dict[str, str]:
 
 
 def build_env() -> dict[str, str]:
-    """pip's settings from this environment (index, certificates), the cache under the repo."""
-    passed = {k: v for k, v in os.environ.items() if k.startswith("PIP_") or k.endswith("_PROXY")}
-    passed |= {k: v for k, v in os.environ.items() if k.lower() in ("https_proxy", "http_proxy")}
-    return {**passed, "PIP_CACHE_DIR": str(PIP_CACHE), "PYTHON": sys.executable}
+    """pip told to install from the downloaded wheels only, never from an index."""
+    if not (WHEELS / ".downloaded").exists():
+        pytest.fail(f"{WHEELS} holds no downloaded wheels: run `make wheels` (part of `make test`)")
+    return {
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(WHEELS),
+        "PIP_NO_CACHE_DIR": "1",
+        "PYTHON": sys.executable,
+    }
 
 
 def clone_of_the_repository(destination: Path) -> Path:
