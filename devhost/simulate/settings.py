@@ -20,6 +20,8 @@ from shared import settings
 NOTICES_CHANNEL_NAME = "cache-flush-notices"
 # The channel approval requests go to (`APPROVAL_CHANNEL`) in the demo.
 APPROVALS_CHANNEL_NAME = "cache-flush-approvals"
+# Who failure messages tell the user to ask (`SUPPORT_CONTACT`) in the demo.
+DEMO_SUPPORT_CONTACT = "#web-team-support"
 ALLOWED_USERS_BLOB = "allowed-users.csv"
 # Fast retries (the production default is 5 s): configuration, not a code change.
 LOCAL_RETRY_INTERVAL_SECONDS = "0.2"
@@ -98,13 +100,14 @@ def local_app_settings(
 
 
 def demo_settings(storage_connection_string: str) -> dict[str, str]:
-    """`make run`'s settings: approvals on for production, the demo user group allowed."""
+    """`make run`'s settings: production approvals, the demo user group, a support contact."""
     return local_app_settings(
         storage_connection_string,
         overrides={
             settings.APPROVAL_REQUIRED_ENVIRONMENTS: "production",
             settings.APPROVAL_CHANNEL: APPROVALS_CHANNEL_NAME,
             settings.ALLOWED_USERGROUPS: DEMO_USERGROUP,
+            settings.SUPPORT_CONTACT: DEMO_SUPPORT_CONTACT,
         },
     )
 

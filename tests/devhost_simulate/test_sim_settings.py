@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from devhost.simulate import Simulators
+from devhost.simulate.settings import DEMO_SUPPORT_CONTACT, demo_settings
 
 BASE = "http://127.0.0.1:7071"
 
@@ -45,3 +46,9 @@ def test_generated_secrets_differ_between_runs() -> None:
         "CACHE_FLUSH_FUNCTION_APP_FULL_URL_WITH_PATH_AND_CODE",
     ):
         assert first[name] != second[name]
+
+
+def test_the_demo_names_a_support_contact_for_failure_messages() -> None:
+    values = demo_settings("UseDevelopmentStorage=true")
+    assert values["SUPPORT_CONTACT"] == DEMO_SUPPORT_CONTACT
+    assert values["APPROVAL_REQUIRED_ENVIRONMENTS"] == "production"
