@@ -397,6 +397,29 @@ def test_a_cancel_from_another_modal_is_refused(approvals: AppEnv) -> None:
     assert "only from its view" in told(approvals, REQUESTER)
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param({"team": ["T0CACHE01"], "user": {"id": APPROVER}}, id="team-not-an-object"),
+        pytest.param({"team": {}, "user": {"id": APPROVER}}, id="no-team-at-all"),
+        pytest.param(
+            {"container": {"type": "message", "channel_id": APPROVAL_CHANNEL}, "message": 7},
+            id="no-ts",
+        ),
+        pytest.param({"container": {"type": "view"}}, id="a-view-without-an-id"),
+        pytest.param({"container": "message", "channel": None, "message": 7}, id="garbage"),
+    ],
+)
+def test_a_click_with_damaged_fields_is_refused_privately_never_a_500(
+    approvals: AppEnv, damage: dict[str, Any]
+) -> None:
+    payload = {**click_payload(APPROVER, "approve_flush"), **damage}
+    response = call(approvals, interaction_body(payload))
+    acknowledged(response)
+    assert approvals.durable_api.events == []
+    assert "nothing changed" in told(approvals, APPROVER).lower()
+
+
 def test_the_own_request_refusal_points_at_the_dm_s_cancel_button(approvals: AppEnv) -> None:
     response = click(approvals, REQUESTER, "approve_flush")
     text = refused_in(approvals, REQUESTER, response, APPROVAL_CHANNEL)
