@@ -114,7 +114,7 @@ def flush_with_approval(
         )
 
     after = (
-        approval_views.not_allowed_text(request, unavailable) + "."
+        f":no_entry_sign: *Approved, but {approval_views.not_allowed_text(request, unavailable)}.*"
         if stage is Stage.NOT_ALLOWED
         else None
     )

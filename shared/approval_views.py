@@ -303,11 +303,11 @@ def outcome_text(stage: Stage, decision: Decision | None, plan: ApprovalPlan) ->
 
 
 def not_allowed_text(request: FlushRequest, unavailable: bool) -> str:
-    """Why an approved flush did not run: the requester's access is gone or unknown."""
+    """Why an approved flush did not run: "not flushed: <name> is no longer allowed to flush"."""
     who = escape(request.user_name)
     if unavailable:
-        return f"Not flushed: the access of {who} could not be checked, so nothing was flushed"
-    return f"Not flushed: {who} is no longer allowed to flush"
+        return f"not flushed: the access of {who} could not be checked"
+    return f"not flushed: {who} is no longer allowed to flush"
 
 
 def flush_outcome_text(result: FlushResult) -> str:
@@ -399,14 +399,15 @@ def requester_message(
     """
     by = person(decision.user_name, decision.user_id) if decision else "someone"
     why = (
-        "your access could not be checked, so it was not flushed."
+        "Your access could not be checked when it was about to run (the app never flushes "
+        "when it cannot tell)."
         if unavailable
-        else "you are no longer allowed to flush, so it was not flushed."
+        else "You were removed from those who may flush after you asked."
     )
     news = {
         Stage.NOT_ALLOWED: (
-            f":no_entry_sign: *Your cache flush was approved* by {by}, but {why} "
-            "Nothing was flushed."
+            f":no_entry_sign: *Your cache flush was approved* by {by}, but "
+            f"{not_allowed_text(request, unavailable)}. {why} Nothing was flushed."
         ),
         Stage.APPROVED: (
             f":white_check_mark: *Your cache flush was approved* by {by}. It is running now; "

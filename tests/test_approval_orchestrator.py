@@ -433,11 +433,11 @@ def test_an_approved_flush_of_a_requester_no_longer_allowed_never_runs() -> None
     assert stage(state) == "not_allowed"
     update, dm_update, modal, dm = ending_notifications(state)
     assert "Approved by <@U0002>" in texts(update)
-    assert "Not flushed: jo_bloggs is no longer allowed to flush" in texts(update)
+    assert "Approved, but not flushed: jo_bloggs is no longer allowed to flush" in texts(update)
     assert buttons_of(update) == []
     assert dm["text"] == "Cache flush not run"
     for payload in (dm_update, modal, dm):
-        assert "no longer allowed to flush" in texts(payload)
+        assert "not flushed: jo_bloggs is no longer allowed to flush" in texts(payload)
         assert "Nothing was flushed" in texts(payload)
     done = finish_notifications(history, 5, *ENDING_TOLD)
     assert done["isDone"] is True
@@ -465,7 +465,7 @@ def test_access_that_cannot_be_read_after_every_attempt_fails_closed() -> None:
     assert stage(state) == "not_allowed"
     update, _, modal, _ = ending_notifications(state)
     assert "access of jo_bloggs could not be checked" in texts(update)
-    assert "your access could not be checked" in texts(modal)
+    assert "Your access could not be checked" in texts(modal)
     done = finish_notifications(history, 10, *ENDING_TOLD)
     assert done["isDone"] is True
     assert flush_calls(done) == []

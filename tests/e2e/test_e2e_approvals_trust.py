@@ -148,7 +148,7 @@ def test_an_approved_flush_does_not_run_for_a_requester_who_lost_access(
     assert slack.flush_calls() == []
     text = block_texts(request_post(slack)["blocks"])
     assert f"Approved by <@{ANN}>" in text
-    assert "Not flushed: u0e2ealice_name is no longer allowed to flush" in text
+    assert "not flushed: u0e2ealice_name is no longer allowed to flush" in text
     dms = slack.wait_dms(ALICE, 2)
     assert all("no longer allowed to flush" in block_texts(m["blocks"]) for m in dms), dms
     assert "no longer allowed to flush" in block_texts(slack.current_view(ALICE)["blocks"])
