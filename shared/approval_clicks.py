@@ -164,6 +164,7 @@ def from_requester_place(click: BlockAction, found: PendingRequest) -> bool:
 
     The DM counts by its channel: the recorded one once known, and until then any direct
     message conversation (only the requester's own DM with the app can hold the button).
+    The requester's Home tab, once the app has one, is to be accepted here as well.
     """
     if click.view_id is not None:
         return click.view_id == found.request.view_id

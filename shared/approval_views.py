@@ -434,7 +434,7 @@ def request_failed_message(request: FlushRequest) -> Message:
         [
             section(
                 ":x: *Your cache flush could not be sent for approval.* The approval request "
-                "could not be posted, so nobody can approve it and nothing was flushed. "
+                "could not be posted in full, so nobody can approve it and nothing was flushed. "
                 "Please contact the app developer."
             ),
             *_what(request),
