@@ -225,17 +225,14 @@ def _withdraw(
     place: Place,
     sent: dict[str, Delivery],
 ) -> Generator[Any, Any, dict[str, Any]]:
-    """The request could not be shown in full: remove it from consideration, tell the requester."""
+    """The request could not be shown in full: withdraw it, and the DM's Cancel if posted."""
     withdrawn = approval_views.withdrawn_message(request, deadline)
-    sent.update(
-        (
-            yield from deliver_all(
-                context,
-                request,
-                {"withdrawn": Notification.update_message(place.channel, place.ts, withdrawn)},
-            )
-        )
-    )
+    planned = {"withdrawn": Notification.update_message(place.channel, place.ts, withdrawn)}
+    dm = sent.get("pending_dm")
+    if dm is not None and dm.delivered and dm.channel and dm.ts:
+        news = approval_views.request_failed_message(request)
+        planned["dm_withdrawn"] = Notification.update_message(dm.channel, dm.ts, news)
+    sent.update((yield from deliver_all(context, request, planned)))
     return (yield from _request_failed(context, request, sent))
 
 

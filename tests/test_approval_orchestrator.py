@@ -307,8 +307,12 @@ def test_a_request_whose_buttons_cannot_be_added_is_withdrawn() -> None:
     run(history)
     gone = {"delivered": False, "reason": "message_not_found", "channel": None, "ts": None}
     state = finish_notifications(history, 1, gone, POSTED)
-    assert "Withdrawn" in notify_inputs(state)[3]["text"]
-    state = finish_notifications(history, 3, gone)
+    withdrawn, dm = notify_inputs(state)[3:]
+    assert "Withdrawn" in withdrawn["text"]
+    assert (dm["kind"], dm["channel"], dm["ts"]) == ("update_message", DM_CHANNEL, DM_TS)
+    assert buttons_of(dm) == [], "the DM's Cancel goes with the request"
+    assert dm["text"] == "Cache flush approval request failed"
+    state = finish_notifications(history, 3, gone, DM_UPDATED)
     assert stage(state) == "approval_request_failed"
     assert event_waits(state) == []
 
