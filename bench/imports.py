@@ -28,6 +28,7 @@ FUNCTION_MODULES = (
     "flush_orchestrator",
     "call_cache_flush_activity",
     "notify_user_activity",
+    "check_access_activity",
 )
 _CHILD = (
     "import time\n"
