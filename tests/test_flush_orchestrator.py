@@ -15,6 +15,7 @@ import pytest
 import flush_orchestrator
 from shared.handoffs import FlushResult
 from shared.orchestration import ACTIVITY_FAILED, NOTIFY_FAILED
+from tests.support.blocks import block_texts
 from tests.support.histories import TIMESTAMP, History, activity_calls, replay, timers
 
 FLUSH = "call_cache_flush_activity"
@@ -80,15 +81,8 @@ def flush_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def texts(payload: dict[str, Any]) -> str:
-    blocks = payload["view"]["blocks"] if payload["kind"] == "update_view" else payload["blocks"]
-    return "\n".join(
-        [block["text"]["text"] for block in blocks if "text" in block]
-        + [
-            item["text"]
-            for block in blocks
-            for item in block.get("elements", [])
-            if isinstance(item.get("text"), str)
-        ]
+    return block_texts(
+        payload["view"]["blocks"] if payload["kind"] == "update_view" else payload["blocks"]
     )
 
 

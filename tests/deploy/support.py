@@ -224,3 +224,16 @@ class FakeAz:
     def commands(self) -> Iterator[list[str]]:
         """The arguments of every call so far."""
         return (call["args"] for call in self.calls())
+
+
+# App settings the platform reads (host storage, telemetry, the identity), not the app.
+PLATFORM_SETTINGS = frozenset(
+    {
+        "AzureWebJobsStorage__accountName",
+        "AzureWebJobsStorage__credential",
+        "AzureWebJobsStorage__clientId",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        "AZURE_CLIENT_ID",
+    }
+)

@@ -14,7 +14,7 @@ import pytest
 
 from shared import settings
 from tests.deploy.arm_models import RESOURCE_MODELS, is_expression, problems
-from tests.deploy.support import ROOT
+from tests.deploy.support import PLATFORM_SETTINGS, ROOT
 
 TEMPLATE_FILE = ROOT / "AzureResourceGroup" / "AzureDeploy.json"
 TEMPLATE = json.loads(TEMPLATE_FILE.read_text())
@@ -402,14 +402,7 @@ def test_the_template_carries_every_setting_the_app_reads() -> None:
     settings_in_template = app_settings()
     assert set(settings.ALL_VARIABLES) <= set(settings_in_template)
     platform = set(settings_in_template) - set(settings.ALL_VARIABLES)
-    assert platform == {
-        "AzureWebJobsStorage__accountName",
-        "AzureWebJobsStorage__credential",
-        "AzureWebJobsStorage__clientId",
-        "APPLICATIONINSIGHTS_CONNECTION_STRING",
-        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-        "AZURE_CLIENT_ID",
-    }
+    assert platform == PLATFORM_SETTINGS
     for name in settings.ALL_VARIABLES:
         if name != settings.ALLOWED_USERS_BLOB_ENDPOINT:
             assert settings_in_template[name] == f"[parameters('{name}')]"

@@ -16,21 +16,13 @@ import yaml
 
 from shared import settings
 from tests.deploy.pipeline_expressions import evaluate
-from tests.deploy.support import ROOT
+from tests.deploy.support import PLATFORM_SETTINGS, ROOT
 
 PIPELINE_FILE = ROOT / "azure-pipelines.yml"
 TEMPLATE_FILE = ROOT / "azure-pipelines-templates" / "deployment-job.yml"
 PIPELINE = yaml.safe_load(PIPELINE_FILE.read_text())
 TEMPLATE = yaml.safe_load(TEMPLATE_FILE.read_text())
 STAGES = {stage["stage"]: stage for stage in PIPELINE["stages"]}
-PLATFORM_SETTINGS = {
-    "AzureWebJobsStorage__accountName",
-    "AzureWebJobsStorage__credential",
-    "AzureWebJobsStorage__clientId",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-    "AZURE_CLIENT_ID",
-}
 # What the deployment needs from Vault besides the app's settings.
 DEPLOYMENT_VARIABLES = {
     "RESOURCE_GROUP",

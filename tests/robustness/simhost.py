@@ -37,6 +37,7 @@ from tests.support.azurite import (
     delete_container,
     upload_allowed_users,
 )
+from tests.support.blocks import block_texts
 from tests.support.loop import run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,16 +59,7 @@ APP_TIMEOUT_SECONDS = 10.0
 
 def view_text(view: dict[str, Any]) -> str:
     """Every text of a view's (or message's) section and context blocks, joined."""
-    blocks = view.get("blocks", [])
-    return "\n".join(
-        [block["text"]["text"] for block in blocks if "text" in block]
-        + [
-            item["text"]
-            for block in blocks
-            for item in block.get("elements", [])
-            if isinstance(item.get("text"), str)
-        ]
-    )
+    return block_texts(view.get("blocks", []))
 
 
 class SimApp(DevhostClient):
