@@ -41,10 +41,10 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
         )
     if request.approval is not None:
         return (yield from flush_with_approval(context, request, request.approval))
-    result, attempts = yield from flush_with_retries(context, request)
-    planned = plan_notifications(request, result, attempts)
+    flushed = yield from flush_with_retries(context, request)
+    planned = plan_notifications(request, flushed)
     deliveries = yield from deliver_all(context, request, planned)
-    return FlushSummary.of(result, deliveries).to_dict()
+    return FlushSummary.of(flushed.last, deliveries).to_dict()
 
 
 main = df.Orchestrator.create(orchestrate)

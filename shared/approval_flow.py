@@ -136,12 +136,13 @@ def flush_with_approval(
     if decision is None or stage is not Stage.APPROVED:
         return ApprovalSummary(record).to_dict()
 
-    result, attempts = yield from flush_with_retries(context, request)
+    flushed = yield from flush_with_retries(context, request)
+    result = flushed.last
     approver = views.person(decision.user_name, decision.user_id)
     finished = approval_views.outcome_message(
         request, plan, deadline, stage, decision, after=approval_views.flush_outcome_text(result)
     )
-    results = plan_notifications(request, result, attempts, approver)
+    results = plan_notifications(request, flushed, approver)
     results["request"] = Notification.update_message(place.channel, place.ts, finished)
     deliveries = yield from deliver_all(context, request, results)
     context.set_custom_status((Stage.FLUSHED if result.ok else Stage.FLUSH_FAILED).status())

@@ -30,6 +30,7 @@ from shared.views import (
     Block,
     Message,
     View,
+    contact_text,
     escape,
     list_blocks,
     message_of,
@@ -428,14 +429,17 @@ def requester_message(
 
 
 def request_failed_message(request: FlushRequest) -> Message:
-    """What the requester is told when the request could not reach the approvers."""
+    """What the requester is told when the request could not reach the approvers.
+
+    Names the support contact from the orchestration input, like every failure notice.
+    """
     return message_of(
         REQUEST_FAILED_TEXT,
         [
             section(
                 ":x: *Your cache flush could not be sent for approval.* The approval request "
                 "could not be posted in full, so nobody can approve it and nothing was flushed. "
-                "Please contact the app developer."
+                f"Please tell {contact_text(request.support_contact)}."
             ),
             *_what(request),
         ],

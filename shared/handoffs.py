@@ -23,6 +23,8 @@ ActivityPayload = Dict[str, Any]  # noqa: UP006
 
 # Answers worth another attempt: rate limited, or a gateway or host that is not ready yet.
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+# Answers from a gateway that did not get cache-flush's own: the call may have gone through.
+GATEWAY_STATUSES = frozenset({502, 504})
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class FlushResult:
     `transient`, with the reason in `error`). `transient` marks a failure worth another
     attempt: no response, or HTTP 429, 502, 503 or 504. `retry_after_seconds` is how long
     the answer asked the caller to wait (its `Retry-After`), when it said.
+    `unconfirmed` marks a call that may have reached Akamai all the same.
     """
 
     ok: bool
@@ -77,6 +80,14 @@ class FlushResult:
             transient=status in TRANSIENT_STATUSES,
             retry_after_seconds=retry_after_seconds,
         )
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Whether cache-flush itself did not answer: no response, or a gateway's 502 or 504.
+
+        Such a call may have reached cache-flush, and Akamai behind it, all the same.
+        """
+        return (self.status is None and self.transient) or self.status in GATEWAY_STATUSES
 
     @classmethod
     def no_response(cls, error: str) -> FlushResult:

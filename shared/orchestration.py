@@ -135,9 +135,23 @@ def short_error(error: BaseException | str) -> str:
     return (lines[0] if lines else fallback)[:ERROR_CHARS]
 
 
+@dataclass(frozen=True)
+class FlushAttempts:
+    """What the cache-flush attempts came to: the last result and how many attempts there were.
+
+    `unconfirmed_earlier` is set when an attempt before the last got no answer from
+    cache-flush itself (no response, or a gateway's 502 or 504): that attempt may have
+    reached Akamai, so a failed last attempt does not show that nothing was flushed.
+    """
+
+    last: FlushResult
+    count: int = 1
+    unconfirmed_earlier: bool = False
+
+
 def flush_with_retries(
     context: df.DurableOrchestrationContext, request: FlushRequest
-) -> Generator[Any, Any, tuple[FlushResult, int]]:
+) -> Generator[Any, Any, FlushAttempts]:
     """Call cache-flush up to FLUSH_ATTEMPTS times; return the last result and the attempts.
 
     A transient result (no response, 429, 502, 503, 504) is tried again after a durable
@@ -147,6 +161,7 @@ def flush_with_retries(
     """
     call = FlushCall(request.environment, request.urls).to_dict()
     attempt = 1
+    unconfirmed = False
     while True:
         try:
             answer = yield context.call_activity(CACHE_FLUSH_ACTIVITY, call, expected_type=dict)
@@ -156,7 +171,8 @@ def flush_with_retries(
                 logger.error("The cache-flush activity failed: %s", short_error(error))
             result = FlushResult.not_sent(ACTIVITY_FAILED)
         if not result.transient or attempt == FLUSH_ATTEMPTS:
-            return result, attempt
+            return FlushAttempts(result, attempt, unconfirmed)
+        unconfirmed = unconfirmed or result.unconfirmed
         if not context.is_replaying:
             logger.warning(
                 "cache-flush attempt %d of %d: %s; trying again",
@@ -169,12 +185,13 @@ def flush_with_retries(
 
 
 def result_message(
-    request: FlushRequest, result: FlushResult, attempts: int, approved_by: str | None = None
+    request: FlushRequest, flushed: FlushAttempts, approved_by: str | None = None
 ) -> views.Message:
     """The success or failure content for the last cache-flush result.
 
     `approved_by` names the approver (mrkdwn) when the flush needed approval.
     """
+    result = flushed.last
     if result.ok:
         return views.success_message(
             request.user_name,
@@ -188,9 +205,10 @@ def result_message(
         result,
         request.environment,
         request.urls,
-        attempts,
+        flushed.count,
         approved_by=approved_by,
         contact=request.support_contact,
+        unconfirmed_earlier=flushed.unconfirmed_earlier,
     )
 
 
@@ -205,12 +223,12 @@ def requester_notifications(
 
 
 def plan_notifications(
-    request: FlushRequest, result: FlushResult, attempts: int, approved_by: str | None = None
+    request: FlushRequest, flushed: FlushAttempts, approved_by: str | None = None
 ) -> dict[str, Notification]:
     """Each notification by name: the modal, the DM, and on success the channel."""
-    message = result_message(request, result, attempts, approved_by)
+    message = result_message(request, flushed, approved_by)
     planned = requester_notifications(request, message)
-    if result.ok and request.channel:
+    if flushed.last.ok and request.channel:
         planned["channel"] = Notification.post_message(request.channel, message)
     return planned
 

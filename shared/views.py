@@ -16,7 +16,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.handoffs import FlushResult
+from shared.handoffs import GATEWAY_STATUSES, FlushResult
 from shared.submission import (
     ENVIRONMENT_ACTION,
     ENVIRONMENT_BLOCK,
@@ -55,9 +55,11 @@ CONTACT_CHARS = 200
 DETAILS_CHARS = 500
 LISTED_HOSTS = 3
 DEFAULT_RETRY_MINUTES = 1
-# Answers from a gateway that did not get cache-flush's own: the call may have gone through.
-GATEWAY_STATUSES = frozenset({HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT})
 UNCONFIRMED = "*Nothing was flushed, as far as the app knows.*"
+UNCONFIRMED_EARLIER = (
+    "An earlier attempt got no answer from cache-flush itself, so that one may have gone through."
+)
+HARMLESS = "flushing the same URLs again is harmless"
 _SLACK_REFERENCE = re.compile(r"<[#@!][^<>\s]*>")
 
 
@@ -402,8 +404,7 @@ _ADVICE = {
         "Trying again will not help. Please tell {who}, with the details below."
     ),
     FailureCause.UNAVAILABLE: (
-        "Try again in a few minutes: flushing the same URLs again is harmless. "
-        "If it keeps failing, tell {who}."
+        f"Try again in a few minutes: {HARMLESS}. If it keeps failing, tell {{who}}."
     ),
     FailureCause.NOT_SENT: (
         "This is a fault in this app, and trying again is unlikely to help. "
@@ -412,8 +413,14 @@ _ADVICE = {
 }
 
 
-def _what_happened(result: FlushResult, cause: FailureCause, urls: Sequence[str]) -> str:
-    """The headline: that nothing was flushed, and why, in the user's terms."""
+def _what_happened(
+    result: FlushResult, cause: FailureCause, urls: Sequence[str], unconfirmed_earlier: bool
+) -> str:
+    """The headline: that nothing was flushed, and why, in the user's terms.
+
+    Only "as far as the app knows" when this or an earlier attempt may have reached Akamai
+    unanswered; Akamai refusing the app's credentials would have refused any attempt.
+    """
     if cause is FailureCause.AKAMAI_NOT_AUTHORISED:
         return (
             "*Nothing was flushed.* Akamai has not authorised this app to flush "
@@ -426,13 +433,22 @@ def _what_happened(result: FlushResult, cause: FailureCause, urls: Sequence[str]
             f"{UNCONFIRMED} The gateway in front of cache-flush answered instead of it, "
             "so nothing confirmed the flush."
         )
+    if unconfirmed_earlier:
+        return f"{UNCONFIRMED} {_HEADLINES[cause]} {UNCONFIRMED_EARLIER}"
     return f"*Nothing was flushed.* {_HEADLINES[cause]}"
 
 
 def failure_advice(
-    result: FlushResult, urls: Sequence[str] = (), contact: str | None = None
+    result: FlushResult,
+    urls: Sequence[str] = (),
+    contact: str | None = None,
+    unconfirmed_earlier: bool = False,
 ) -> str:
-    """What the user can do about a failed flush, by its cause; names who to ask."""
+    """What the user can do about a failed flush, by its cause; names who to ask.
+
+    After a rate limit, says that flushing again is harmless when an earlier attempt may
+    have gone through (`unconfirmed_earlier`).
+    """
     cause = failure_cause(result)
     who = contact_text(contact)
     if cause is FailureCause.AKAMAI_NOT_AUTHORISED:
@@ -444,8 +460,9 @@ def failure_advice(
         )
     if cause is FailureCause.RATE_LIMITED:
         minutes = retry_minutes(result)
+        harmless = f": {HARMLESS}" if unconfirmed_earlier else ""
         return (
-            f"Try again in {minutes} minute{'' if minutes == 1 else 's'}. "
+            f"Try again in {minutes} minute{'' if minutes == 1 else 's'}{harmless}. "
             f"If it keeps happening, tell {who}."
         )
     return _ADVICE[cause].format(who=who)
@@ -487,6 +504,7 @@ def failure_message(
     *,
     approved_by: str | None = None,
     contact: str | None = None,
+    unconfirmed_earlier: bool = False,
 ) -> Message:
     """The result of a flush that did not run.
 
@@ -494,18 +512,19 @@ def failure_message(
     have several requests in their DMs) and the status of the last answer, advises by cause
     (naming `contact`, the support contact, wherever the user should ask someone), and folds
     the raw answer into a short "Details" line; names the approver, for a flush that needed
-    approval.
+    approval. `unconfirmed_earlier` (an earlier attempt got no answer from cache-flush
+    itself) makes "nothing was flushed" only as far as the app knows.
     """
     cause = failure_cause(result)
     blocks = [
-        section(f":x: {_what_happened(result, cause, urls)}"),
+        section(f":x: {_what_happened(result, cause, urls, unconfirmed_earlier)}"),
         section(
             f"{_approved_line(approved_by)}*Environment:* {escape(environment)}\n"
             f"*URLs ({len(urls)}):*"
         ),
         *list_blocks(urls),
         section(_status(result, attempts)),
-        section(f"*What to do:* {failure_advice(result, urls, contact)}"),
+        section(f"*What to do:* {failure_advice(result, urls, contact, unconfirmed_earlier)}"),
         _details(result),
     ]
     return message_of(FAILURE_TEXT, blocks)

@@ -36,6 +36,7 @@ from tests.test_flush_orchestrator import (
     answered,
     finish_notifications,
     flush_calls,
+    no_response,
     notify_inputs,
     request_input,
     run,
@@ -426,6 +427,25 @@ def test_an_approved_flush_that_fails_names_the_approver_and_shows_flush_failed(
     assert done["output"]["approval"]["outcome"] == "approved"
 
 
+def test_an_approved_flush_after_an_unanswered_attempt_does_not_claim_nothing_was_flushed() -> None:
+    history = new_history()
+    approve(history)
+    finish_notifications(history, 5, *ENDING_TOLD)
+    answers = [no_response("cache-flush did not answer within 30 s"), answered(503, {})]
+    for task_id, answer in zip((9, 11), answers, strict=True):
+        history.new_episode().scheduled(task_id, FLUSH).completed(task_id, answer)
+        run(history)
+        history.new_episode().timer(task_id + 1).fired(task_id + 1)
+        run(history)
+    history.new_episode().scheduled(13, FLUSH).completed(13, answered(503, {}))
+    state = run(history)
+    modal, dm, _request = notify_inputs(state)[7:]
+    for payload in (modal, dm):
+        assert "*Approved by:* sam_approver (<@U0002>)" in texts(payload)
+        assert "*Nothing was flushed, as far as the app knows.*" in texts(payload)
+        assert "flushing the same URLs again is harmless" in texts(payload)
+
+
 # --- access re-checked before the flush -----------------------------------------------------
 
 
@@ -679,7 +699,9 @@ def test_a_bad_event_before_the_request_is_posted_never_flushes_and_ends_at_the_
 
 
 def test_a_request_that_cannot_be_posted_is_told_to_the_requester_without_a_flush() -> None:
-    history = new_history()
+    contact = "#web-support"
+    data = request_input(approval=PLAN, support_contact=contact)
+    history = History("flush_orchestrator", data, instance_id=INSTANCE)
     run(history)
     reason = "Activity function 'notify_user_activity' failed: DeliveryError: channel_not_found"
     history.new_episode().scheduled(0, NOTIFY).failed(0, reason)
@@ -698,7 +720,7 @@ def test_a_request_that_cannot_be_posted_is_told_to_the_requester_without_a_flus
     assert dm["text"] == "Cache flush approval request failed"
     for payload in (modal, dm):
         assert "could not be posted" in texts(payload)
-        assert "contact the app developer" in texts(payload)
+        assert f"Please tell {contact}." in texts(payload)
     done = finish_notifications(history, 6, DELIVERED, POSTED)
     assert done["isDone"] is True
     assert flush_calls(done) == []

@@ -16,7 +16,7 @@ import call_cache_flush_activity
 from devhost.standins.stub_server import Reply
 from shared.cache_flush import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
 from shared.handoffs import FlushResult
-from shared.orchestration import FlushRequest, result_message
+from shared.orchestration import FlushAttempts, FlushRequest, result_message
 from tests.support.app_env import AppEnv
 
 URLS = ("https://www.nhs.uk/conditions/", "https://www.nhs.uk/live-well/")
@@ -29,7 +29,7 @@ def request(contact: str | None = None, urls: tuple[str, ...] = URLS) -> FlushRe
 
 
 def failure_text(result: FlushResult, contact: str | None = None, attempts: int = 1) -> str:
-    message = result_message(request(contact), result, attempts)
+    message = result_message(request(contact), FlushAttempts(result, attempts))
     assert message["text"] == "Cache flush failed"
     lines = []
     for block in message["blocks"]:

@@ -229,9 +229,47 @@ def test_three_503s_report_the_last_status_and_its_body() -> None:
         assert "*Environment:* production" in text
         assert all(url in text for url in URLS)
         assert TRY_AGAIN in text
+        assert "*Nothing was flushed.* cache-flush, or Akamai behind it, is unavailable" in text
+        assert "as far as the app knows" not in text, "every attempt had cache-flush's answer"
     done = finish_notifications(history, 5, DELIVERED, POSTED)
     assert done["isDone"] is True
     assert done["output"]["flush"] == {"ok": False, "status": 503}
+
+
+@pytest.mark.parametrize(
+    "unanswered",
+    [
+        no_response("cache-flush did not answer within 30 s"),
+        answered(504, "<html>gateway timeout</html>"),
+        answered(502, "<html>bad gateway</html>"),
+    ],
+    ids=["timeout", "gateway-504", "gateway-502"],
+)
+@pytest.mark.parametrize("last", [500, 503])
+def test_an_earlier_unanswered_attempt_keeps_the_failure_uncertain(
+    unanswered: dict[str, Any], last: int
+) -> None:
+    history = History("flush_orchestrator", request_input())
+    state = flush_answers(history, unanswered, answered(503, {}), answered(last, {"message": "x"}))
+    modal, dm = notify_inputs(state)
+    for payload in (modal, dm):
+        text = texts(payload)
+        assert "*Nothing was flushed, as far as the app knows.*" in text
+        assert "An earlier attempt got no answer from cache-flush itself" in text
+        assert "flushing the same URLs again is harmless" in text
+        assert f"*Status:* HTTP {last}, the last of 3 attempts" in text
+    done = finish_notifications(history, 5, DELIVERED, POSTED)
+    assert done["output"]["flush"] == {"ok": False, "status": last}
+
+
+def test_an_unanswered_last_attempt_alone_says_so_without_blaming_an_earlier_one() -> None:
+    history = History("flush_orchestrator", request_input())
+    state = flush_answers(
+        history, answered(503, {}), answered(503, {}), no_response("timed out after 30 s")
+    )
+    text = texts(notify_inputs(state)[1])
+    assert "*Nothing was flushed, as far as the app knows.* cache-flush did not answer" in text
+    assert "An earlier attempt" not in text
 
 
 def test_a_429_then_a_201_succeeds_on_the_second_attempt() -> None:

@@ -131,6 +131,12 @@ def test_results_are_transient_exactly_for_the_retryable_failures() -> None:
     assert not FlushResult.not_sent("bad URL").transient
 
 
+def test_results_are_unconfirmed_exactly_when_cache_flush_itself_did_not_answer() -> None:
+    assert [s for s in range(100, 600) if FlushResult.answered(s, None).unconfirmed] == [502, 504]
+    assert FlushResult.no_response("timed out").unconfirmed
+    assert not FlushResult.not_sent("bad URL").unconfirmed
+
+
 @pytest.mark.parametrize(
     "data",
     [

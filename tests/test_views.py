@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from shared.approval import (
     Stage,
 )
 from shared.handoffs import FlushResult, NotificationKind
-from shared.orchestration import FlushRequest, plan_notifications
+from shared.orchestration import FlushAttempts, FlushRequest, plan_notifications
 
 DOMAINS = ("nhs.uk",)
 URLS = ("https://www.nhs.uk/a", "https://www.nhs.uk/b")
@@ -368,6 +369,44 @@ def test_a_timeout_does_not_claim_more_than_the_app_knows() -> None:
     assert details_of(message) == "*Details:* no answer: cache-flush did not answer within 30 s"
 
 
+def uncertain_after(result: FlushResult) -> str:
+    """The failure text for `result` when an earlier attempt got no answer from cache-flush."""
+    return text_of(views.failure_message(result, "production", URLS, 3, unconfirmed_earlier=True))
+
+
+@pytest.mark.parametrize(
+    ("result", "headline"),
+    [
+        (FlushResult.answered(503, {}), "cache-flush, or Akamai behind it, is unavailable"),
+        (FlushResult.answered(400, {"message": "bad URL"}), "cache-flush rejected the request."),
+        (FlushResult.not_sent("boom"), "The app could not send the request to cache-flush."),
+    ],
+)
+def test_an_earlier_unanswered_attempt_makes_nothing_flushed_uncertain(
+    result: FlushResult, headline: str
+) -> None:
+    text = uncertain_after(result)
+    assert f"*Nothing was flushed, as far as the app knows.* {headline}" in text
+    assert views.UNCONFIRMED_EARLIER in text
+    assert "*Nothing was flushed.*" not in text
+    plain = text_of(failure(result, 3))
+    assert f"*Nothing was flushed.* {headline}" in plain
+    assert views.UNCONFIRMED_EARLIER not in plain
+
+
+def test_a_rate_limit_after_an_unanswered_attempt_says_flushing_again_is_harmless() -> None:
+    result = FlushResult.answered(429, {"title": "Rate limit"}, retry_after_seconds=30.0)
+    text = uncertain_after(result)
+    assert "Try again in 1 minute: flushing the same URLs again is harmless." in text
+    assert "harmless" not in text_of(failure(result, 3))
+
+
+def test_akamai_refusing_the_credentials_stays_certain_after_an_unanswered_attempt() -> None:
+    text = uncertain_after(FlushResult.answered(403, AKAMAI_403))
+    assert "*Nothing was flushed.* Akamai has not authorised this app" in text
+    assert "as far as the app knows" not in text
+
+
 def test_failure_after_retries_says_which_attempt_answered() -> None:
     text = text_of(failure(FlushResult.answered(503, {"message": "cold start"}), attempts=3))
     assert "*Status:* HTTP 503, the last of 3 attempts" in text
@@ -393,9 +432,11 @@ def test_user_text_is_escaped_for_mrkdwn() -> None:
 
 def test_notifications_follow_the_result() -> None:
     request = FlushRequest("U1", "jo", "T1", "V1", "staging", ("https://www.nhs.uk/",), "ops", 5)
-    success = plan_notifications(request, FlushResult.answered(201, {}), 1)
+    success = plan_notifications(request, FlushAttempts(FlushResult.answered(201, {})))
     assert list(success) == ["modal", "dm", "channel"]
-    failed = plan_notifications(request, FlushResult.answered(403, {"message": "no"}), 1)
+    failed = plan_notifications(
+        request, FlushAttempts(FlushResult.answered(403, {"message": "no"}))
+    )
     assert list(failed) == ["modal", "dm"]
     for notification in [*success.values(), *failed.values()]:
         if notification.kind is NotificationKind.UPDATE_VIEW:
@@ -498,7 +539,12 @@ def test_a_request_that_could_not_be_posted_tells_the_requester_to_get_help() ->
     assert_valid_message(message)
     assert_valid_view(views.result_view(message))
     assert message["text"] == "Cache flush approval request failed"
-    assert "contact the app developer" in text_of(message)
+    assert f"Please tell {views.NO_CONTACT}." in text_of(message)
+    assert "app developer" not in text_of(message)
+    named = replace(approval_request(), support_contact="<#C0123|web-support>")
+    assert "Please tell <#C0123|web-support>." in text_of(
+        approval_views.request_failed_message(named)
+    )
 
 
 def test_approval_messages_with_150_long_urls_fit() -> None:
