@@ -140,7 +140,7 @@ def flush_with_approval(
     result = flushed.last
     approver = views.person(decision.user_name, decision.user_id)
     finished = approval_views.outcome_message(
-        request, plan, deadline, stage, decision, after=approval_views.flush_outcome_text(result)
+        request, plan, deadline, stage, decision, after=approval_views.flush_outcome_text(flushed)
     )
     results = plan_notifications(request, flushed, approver)
     results["request"] = Notification.update_message(place.channel, place.ts, finished)

@@ -24,8 +24,7 @@ from shared.approval import (
     Decision,
     Stage,
 )
-from shared.handoffs import FlushResult
-from shared.orchestration import FlushRequest
+from shared.orchestration import FlushAttempts, FlushRequest
 from shared.views import (
     Block,
     Message,
@@ -311,8 +310,13 @@ def not_allowed_text(request: FlushRequest, unavailable: bool) -> str:
     return f"not flushed: {who} is no longer allowed to flush"
 
 
-def flush_outcome_text(result: FlushResult) -> str:
-    """The flush's result for the approvers: "Flush succeeded" with the purge ID, or failed."""
+def flush_outcome_text(flushed: FlushAttempts) -> str:
+    """The flush's result for the approvers: "Flush succeeded" with the purge ID, or failed.
+
+    A failure claims that nothing was flushed only "as far as the app knows" when an attempt
+    got no answer from cache-flush itself, since that attempt may have reached Akamai.
+    """
+    result = flushed.last
     if result.ok:
         body = result.body if isinstance(result.body, dict) else {}
         purge = body.get("purgeId") or body.get("purgeID")
@@ -322,7 +326,10 @@ def flush_outcome_text(result: FlushResult) -> str:
         status = f"HTTP {result.status}"
     else:
         status = "no response" if result.transient else "not sent"
-    return f":x: *Flush failed* ({status}); nothing was flushed"
+    uncertain = result.unconfirmed or flushed.unconfirmed_earlier
+    return f":x: *Flush failed* ({status}); nothing was flushed" + (
+        ", as far as the app knows" if uncertain else ""
+    )
 
 
 def outcome_message(

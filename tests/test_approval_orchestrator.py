@@ -420,7 +420,8 @@ def test_an_approved_flush_that_fails_names_the_approver_and_shows_flush_failed(
     for payload in (modal, dm):
         assert "*Approved by:* sam_approver (<@U0002>)" in texts(payload)
         assert "HTTP 403" in texts(payload)
-    assert "*Flush failed* (HTTP 403)" in texts(request)
+    assert "*Flush failed* (HTTP 403); nothing was flushed" in texts(request)
+    assert "as far as the app knows" not in texts(request)
     done = finish_notifications(history, 10, DELIVERED, POSTED, UPDATED)
     assert done["customStatus"] == {"stage": "flush_failed"}
     assert done["output"]["flush"] == {"ok": False, "status": 403}
@@ -439,11 +440,14 @@ def test_an_approved_flush_after_an_unanswered_attempt_does_not_claim_nothing_wa
         run(history)
     history.new_episode().scheduled(13, FLUSH).completed(13, answered(503, {}))
     state = run(history)
-    modal, dm, _request = notify_inputs(state)[7:]
+    modal, dm, request = notify_inputs(state)[7:]
     for payload in (modal, dm):
         assert "*Approved by:* sam_approver (<@U0002>)" in texts(payload)
         assert "*Nothing was flushed, as far as the app knows.*" in texts(payload)
         assert "flushing the same URLs again is harmless" in texts(payload)
+    assert "*Flush failed* (HTTP 503); nothing was flushed, as far as the app knows" in texts(
+        request
+    )
 
 
 # --- access re-checked before the flush -----------------------------------------------------
