@@ -167,8 +167,10 @@ async def _start_if_allowed(
     )
     if decision is access.Access.DENIED:
         logger.info("User %s may no longer flush", submission.user_id)
-        hint = settings.access_request_hint
-        return _update(views.not_allowed_view(submission.user_name, submission.user_id, hint))
+        hint, contact = settings.access_request_hint, settings.support_contact
+        return _update(
+            views.not_allowed_view(submission.user_name, submission.user_id, hint, contact)
+        )
     if decision is access.Access.UNAVAILABLE or deadline.expired():
         # Nothing starts once Slack may have stopped waiting for this answer.
         return _update(views.access_unavailable_view(settings.support_contact))

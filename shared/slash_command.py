@@ -91,10 +91,10 @@ def _next_view(
     if decision is access.Access.UNAVAILABLE:
         return views.access_unavailable_view(settings.support_contact), None
     logger.info("User %s may not flush", command.user_id)
-    hint = settings.access_request_hint
+    hint, contact = settings.access_request_hint, settings.support_contact
     return (
-        views.not_allowed_view(command.user_name, command.user_id, hint),
-        views.not_allowed_message(command.user_name, command.user_id, hint),
+        views.not_allowed_view(command.user_name, command.user_id, hint, contact),
+        views.not_allowed_message(command.user_name, command.user_id, hint, contact),
     )
 
 

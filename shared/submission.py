@@ -152,7 +152,7 @@ def _advice(problem: Problem, urls: Sequence[str], allowed: str) -> str:
     if problem is Problem.NOT_A_URL:
         if len(urls) == 1:
             return f"{describe_rejected(urls)} {problem.value}."
-        return f"Each {problem.value}: {describe_rejected(urls)}."
+        return f"These are not URLs: {describe_rejected(urls)}."
     return f"{describe_rejected(urls)}: {problem.value}."
 
 

@@ -80,6 +80,11 @@ def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
+def context(text: str) -> Block:
+    """A context block: one line of small mrkdwn text."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
 def modal(blocks: list[Block], **extra: Any) -> View:
     """A "Cache Flush" modal with a Close button, at most MODAL_BLOCK_LIMIT blocks."""
     view: View = {
@@ -196,24 +201,29 @@ def initial_urls(command_text: str) -> str:
     return "\n".join(kept)
 
 
-def not_allowed_blocks(user_name: str, user_id: str, hint: str) -> list[Block]:
-    """The no-access notice, the configured hint and a ready-to-paste access request."""
+def not_allowed_blocks(
+    user_name: str, user_id: str, hint: str, contact: str | None = None
+) -> list[Block]:
+    """The no-access notice, the configured hint, a ready-to-paste request and who to ask."""
     request = f"Please add {user_name} ({user_id}) to the cache-flush Slack app's allowed users."
     return [
         section(":warning: *You do not have access to flush the cache.*"),
         section(hint),
         section(f"```{escape(request)}```"),
+        context(f"Not sure where to send it? Ask {contact_text(contact)}."),
     ]
 
 
-def not_allowed_view(user_name: str, user_id: str, hint: str) -> View:
+def not_allowed_view(user_name: str, user_id: str, hint: str, contact: str | None = None) -> View:
     """The modal for a user who is not on the allowed-users list."""
-    return modal(not_allowed_blocks(user_name, user_id, hint))
+    return modal(not_allowed_blocks(user_name, user_id, hint, contact))
 
 
-def not_allowed_message(user_name: str, user_id: str, hint: str) -> Message:
+def not_allowed_message(
+    user_name: str, user_id: str, hint: str, contact: str | None = None
+) -> Message:
     """The same notice, as a direct message."""
-    return message_of(NOT_ALLOWED_TEXT, not_allowed_blocks(user_name, user_id, hint))
+    return message_of(NOT_ALLOWED_TEXT, not_allowed_blocks(user_name, user_id, hint, contact))
 
 
 def access_unavailable_view(contact: str | None = None) -> View:
@@ -490,10 +500,7 @@ def _details(result: FlushResult) -> Block:
         answer = f"HTTP {result.status}, no body"
     else:
         answer = f"HTTP {result.status} {_compact(result.body)}"
-    return {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": f"*Details:* {_fit(answer, DETAILS_CHARS)}"}],
-    }
+    return context(f"*Details:* {_fit(answer, DETAILS_CHARS)}")
 
 
 def failure_message(

@@ -367,7 +367,7 @@ def test_several_errors_read_as_a_list_one_per_line() -> None:
         "https://a.nhs.uk/,https://b.nhs.uk/: two URLs run together; "
         "put a space or a new line between them.",
     ]
-    assert "Each is not a URL: hello, www." in error("hello www")
+    assert "These are not URLs: hello, www." in error("hello www")
 
 
 def test_the_flush_command_text_is_split_as_the_submission_is() -> None:

@@ -147,7 +147,7 @@ def test_initial_urls_put_each_url_on_its_own_line() -> None:
 
 def test_not_allowed_names_the_user_and_member_id() -> None:
     message = views.not_allowed_message("jo_bloggs", "U0ABC", "Ask *us* first.")
-    text = "\n".join(b["text"]["text"] for b in message["blocks"])
+    text = text_of(message)
     assert message["text"] == "User not allowed"
     assert "jo_bloggs" in text
     assert "U0ABC" in text
@@ -590,3 +590,12 @@ def test_the_approval_channel_is_named_by_id_or_name(channel: str, shown: str) -
 def test_other_notices_name_the_support_contact_too(build: Any) -> None:
     assert "tell #web-support." in text_of(build("#web-support"))
     assert f"tell {views.NO_CONTACT}." in text_of(build(None))
+
+
+def test_the_not_allowed_notice_names_who_to_ask() -> None:
+    for notice in (
+        views.not_allowed_view("jo_bloggs", "U0ABC", "Post it in the team channel.", "#web-help"),
+        views.not_allowed_message("jo_bloggs", "U0ABC", "Post it.", "#web-help"),
+    ):
+        assert "Ask #web-help." in text_of(notice)
+    assert f"Ask {views.NO_CONTACT}." in text_of(views.not_allowed_view("jo", "U0ABC", "Hint."))

@@ -136,6 +136,8 @@ def test_request_rejected(approvals_page: Page, approvals_host: DemoHost) -> Non
     expect(page.locator("#dms")).to_contain_text("Your cache flush was rejected")
     expect(modal(page)).to_contain_text("Nothing was flushed.")
     assert approvals_host.flush_calls() == []
+    for shortcode in (":raised_hand:", ":no_entry:"):
+        expect(page.locator("body")).not_to_contain_text(shortcode)
     screenshot(page, "approval-rejected")
 
 
@@ -160,6 +162,7 @@ def test_the_requester_cancels_from_the_dm(approvals_page: Page, approvals_host:
     expect(approvals(page)).to_contain_text("Cancelled by the requester")
     expect(dms.get_by_role("button", name="Cancel request")).to_have_count(0)
     expect(dms).to_contain_text("You cancelled your cache flush request.")
+    expect(page.locator("body")).not_to_contain_text(":leftwards_arrow_with_hook:")
     assert approvals_host.flush_calls() == []
     screenshot(page, "approval-cancelled-from-dm")
 

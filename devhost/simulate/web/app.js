@@ -15,6 +15,11 @@
     hourglass: ["\u231B", "wait"],
     hourglass_flowing_sand: ["\u231B", "wait"],
     information_source: ["\u2139", "info"],
+    raised_hand: ["\u270B", "info"],
+    no_entry: ["\u26D4", "bad"],
+    no_entry_sign: ["\u26D4", "bad"],
+    leftwards_arrow_with_hook: ["\u21A9", "info"],
+    outbox_tray: ["\u21E7", "info"],
   };
   const LINK_SCHEMES = new Set(["http:", "https:", "mailto:"]);
 
