@@ -280,6 +280,10 @@ def test_the_timer_fires_after_a_restart(launcher: AppLauncher, stop: signal.Sig
     first = start(launcher, **timeout)
     instance_id = instance_of(first.slack, ask(first.slack))
     request_post(first.slack)
+    # Stop only once the request and the pending DM are both posted and recorded.
+    wait_until(
+        lambda: "dm" in (first.slack.status(instance_id) or {}).get("customStatus", {}), "the wait"
+    )
     if stop is signal.SIGTERM:
         first.process.stop(stop)
     else:
