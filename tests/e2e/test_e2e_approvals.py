@@ -276,7 +276,9 @@ def test_a_production_flush_never_reaches_cache_flush_without_a_second_person(
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
 def test_the_timer_fires_after_a_restart(launcher: AppLauncher, stop: signal.Signals) -> None:
-    timeout = {settings.APPROVAL_TIMEOUT_MINUTES: "0.1"}
+    # Long enough that the host is always stopped while the request still waits, even on a
+    # busy machine: a kill during the expiry's own notifications would rightly send them twice.
+    timeout = {settings.APPROVAL_TIMEOUT_MINUTES: "0.2"}
     first = start(launcher, **timeout)
     instance_id = instance_of(first.slack, ask(first.slack))
     request_post(first.slack)
@@ -284,6 +286,7 @@ def test_the_timer_fires_after_a_restart(launcher: AppLauncher, stop: signal.Sig
     wait_until(
         lambda: "dm" in (first.slack.status(instance_id) or {}).get("customStatus", {}), "the wait"
     )
+    assert stage(first.slack, instance_id) == "awaiting_approval"
     if stop is signal.SIGTERM:
         first.process.stop(stop)
     else:
