@@ -101,8 +101,10 @@ def test_the_printed_commands_flush_and_ctrl_c_stops_everything(demo: DevhostPro
     assert "Cancel request" in json.dumps(waiting)
 
     def approval_request() -> dict | None:
+        """The request once its buttons are there: it is posted first without them."""
         messages = get(f"{base}/sim/slack/messages?channel={channel}")["messages"]
-        return messages[0] if messages else None
+        blocks = messages[0]["message"].get("blocks", []) if messages else []
+        return messages[0] if any(b["type"] == "actions" for b in blocks) else None
 
     request = wait_until(approval_request, "the approval request", DEADLINE)["message"]
     assert request["text"] == "Cache flush approval requested"
