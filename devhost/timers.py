@@ -7,9 +7,11 @@ host's JSON (``Schedule``, ``ScheduleStatus`` with ``Last``/``Next``/``LastUpdat
 function never overlap: an occurrence that passes while the previous run is still going is
 skipped, as the host skips it.
 
-As the host's schedule monitor does: at start, a function whose recorded next occurrence has
-passed (devhost was down) runs at once with ``IsPastDue`` true; otherwise, with
-``runOnStartup`` set, it runs at once with ``IsPastDue`` false. ``POST /admin/functions/{name}``
+As the host's schedule monitor does (``useMonitor``; by default on, unless the schedule runs
+more than once a minute): at start, a
+function whose recorded next occurrence has passed (devhost was down) runs at once with
+``IsPastDue`` true; otherwise, with ``runOnStartup`` set, it runs at once with ``IsPastDue``
+false. ``POST /admin/functions/{name}``
 runs one now, outside the schedule.
 """
 
@@ -22,7 +24,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devhost.config import StartupError
@@ -78,11 +80,23 @@ def resolve_schedule(function: LoadedFunction, environ: Mapping[str, str]) -> Sc
     return schedule
 
 
+def _monitored(function: LoadedFunction, schedule: Schedule) -> bool:
+    """``useMonitor`` as set, else as the host defaults it: off when it runs twice a minute."""
+    setting = function.spec.trigger.settings.get("useMonitor")
+    if isinstance(setting, bool):
+        return setting
+    now = _now()
+    first = schedule.next_after(now)
+    second = schedule.next_after(first) if first is not None else None
+    return second is None or second >= now + timedelta(minutes=1)
+
+
 @dataclass
 class _Timer:
     function: LoadedFunction
     schedule: Schedule
     run_on_startup: bool
+    monitored: bool
     status: TimerStatus
     task: asyncio.Task[None] | None = None
 
@@ -92,6 +106,7 @@ class _TimerSpec:
     function: LoadedFunction
     schedule: Schedule
     run_on_startup: bool
+    monitored: bool
 
 
 class TimerFunctions:
@@ -107,20 +122,22 @@ class TimerFunctions:
     ) -> None:
         """Resolve every timer function's schedule; raise ``StartupError`` if one is invalid."""
         settings = os.environ if environ is None else environ
-        self._specs = {
-            f.name: _TimerSpec(
-                function=f,
-                schedule=resolve_schedule(f, settings),
-                run_on_startup=bool(f.spec.trigger.settings.get("runOnStartup", False)),
+        self._specs: dict[str, _TimerSpec] = {}
+        for function in functions:
+            if function.spec.kind != TIMER_TRIGGER:
+                continue
+            schedule = resolve_schedule(function, settings)
+            self._specs[function.name] = _TimerSpec(
+                function=function,
+                schedule=schedule,
+                run_on_startup=bool(function.spec.trigger.settings.get("runOnStartup", False)),
+                monitored=_monitored(function, schedule),
             )
-            for f in functions
-            if f.spec.kind == TIMER_TRIGGER
-        }
         self._timers: dict[str, _Timer] = {}
         self._invoker = invoker
         self._store = store
         self._client_binding = client_binding
-        self._manual: set[asyncio.Task[None]] = set()
+        self._manual: set[asyncio.Task[bool]] = set()
 
     def __contains__(self, name: object) -> bool:
         """Whether ``name`` is a timer function."""
@@ -139,7 +156,9 @@ class TimerFunctions:
         loop = asyncio.get_running_loop()
         for name, spec in self._specs.items():
             status, past_due = self._load_status(spec, now)
-            timer = _Timer(spec.function, spec.schedule, spec.run_on_startup, status)
+            timer = _Timer(
+                spec.function, spec.schedule, spec.run_on_startup, spec.monitored, status
+            )
             self._timers[name] = timer
             timer.task = loop.create_task(self._run_schedule(timer, past_due=past_due))
 
@@ -147,7 +166,7 @@ class TimerFunctions:
         """The recorded schedule status, and whether a run was missed while devhost was down."""
         name = spec.function.name
         expression = spec.schedule.expression
-        recorded = self._store.timer_status(name)
+        recorded = self._store.timer_status(name) if spec.monitored else None
         if recorded is not None and recorded.schedule != expression:
             # A changed schedule: the host judges the missed run by the new schedule.
             since = _parse(recorded.last or recorded.last_updated)
@@ -161,7 +180,8 @@ class TimerFunctions:
             return recorded, _parse(recorded.next) < now
         upcoming = spec.schedule.next_after(now) or now
         status = TimerStatus(expression, None, _iso(upcoming), _iso(now))
-        self._store.save_timer_status(name, status)
+        if spec.monitored:
+            self._store.save_timer_status(name, status)
         return status, False
 
     async def _run_schedule(self, timer: _Timer, *, past_due: bool) -> None:
@@ -227,13 +247,14 @@ class TimerFunctions:
         timer.status = TimerStatus(
             timer.schedule.expression, _iso(fired), _iso(upcoming), _iso(now)
         )
-        self._store.save_timer_status(function.name, timer.status)
+        if timer.monitored:
+            self._store.save_timer_status(function.name, timer.status)
         return True
 
     def run_now(self, name: str) -> None:
         """Run a timer function now, in the background, outside its schedule (admin API)."""
         timer = self._timers[name]
-        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(
+        task = asyncio.get_running_loop().create_task(
             self._invoke(timer, past_due=False, record=False, reason=HTTP_REASON)
         )
         self._manual.add(task)

@@ -103,6 +103,26 @@ def test_a_run_missed_while_devhost_was_down_is_past_due_after_restart(loop_thre
     assert len(late) == 1
 
 
+def test_the_schedule_monitor_is_off_by_default_for_sub_minute_schedules(loop_thread, tmp_path):
+    """As on the host: no status kept, so no past-due run, for a schedule running twice a minute."""
+    source = TIMER_SOURCE.format(annotation="func.TimerRequest").replace(", starter: str", "")
+    files: dict[str, Any] = {"host.json": {"version": "2.0"}}
+    for name, schedule in (("fast", "*/20 * * * * *"), ("slow", "0 0 * * * *")):
+        trigger = {"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": schedule}
+        files[f"{name}/function.json"] = {"bindings": [trigger]}
+        files[f"{name}/__init__.py"] = source
+    app = write_app(tmp_path / "app", files)
+    host = create_host(app, tmp_path / "state", port=0, environ={})
+    loop_thread.run(host.start())
+    loop_thread.run(host.stop())
+    store = Store(tmp_path / "state")
+    try:
+        assert store.timer_status("fast") is None
+        assert store.timer_status("slow") is not None
+    finally:
+        store.close()
+
+
 def test_a_timer_schedule_can_come_from_a_setting_and_must_be_valid(loop_thread, tmp_path):
     app = tmp_path / "app"
     shutil.copytree(TIMER_APP, app)
