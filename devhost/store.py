@@ -97,14 +97,27 @@ class InstanceQuery:
     created_from: str | None = None
     created_to: str | None = None
 
-    def where(self) -> tuple[list[str], dict[str, Any]]:
-        """SQL conditions and their parameters, written so SQLite can use its indexes."""
+    def sql(self, after: str | None = None) -> tuple[str, dict[str, Any]]:
+        """``instances [INDEXED BY ...] [WHERE ...]`` for this query, and its parameters.
+
+        ``after`` keeps only instance IDs that sort after it (the next page).
+
+        The index is chosen here rather than left to SQLite's guess (it has no statistics, and
+        with ``ORDER BY instance_id LIMIT n`` it tends to walk the whole key): an instance ID
+        prefix is a range on the primary key, else a created-time range uses its index, else
+        the statuses theirs. Conditions on the other columns are written ``+column`` so that
+        they only filter what the chosen index yields.
+        """
+        by_prefix = bool(self.prefix)
+        by_time = not by_prefix and (self.created_from or self.created_to) is not None
+        by_status = not by_prefix and not by_time and bool(self.statuses)
+        source = "instances"
+        if by_time:
+            source += " INDEXED BY instances_by_created_time"
+        elif by_status:
+            source += " INDEXED BY instances_by_status"
         conditions: list[str] = []
         parameters: dict[str, Any] = {}
-        if self.statuses:
-            names = [f":status{i}" for i in range(len(self.statuses))]
-            conditions.append(f"runtime_status IN ({', '.join(names)})")
-            parameters.update({name[1:]: s for name, s in zip(names, self.statuses, strict=True)})
         if self.prefix:
             # A range on the primary key instead of a LIKE scan: [prefix, next string).
             conditions.append("instance_id >= :prefix")
@@ -113,13 +126,23 @@ class InstanceQuery:
             if upper is not None:
                 conditions.append("instance_id < :prefix_end")
                 parameters["prefix_end"] = upper
+        if after is not None:
+            conditions.append("instance_id > :after")
+            parameters["after"] = after
+        created = "created_time" if by_time else "+created_time"
         if self.created_from is not None:
-            conditions.append("created_time >= :created_from")
+            conditions.append(f"{created} >= :created_from")
             parameters["created_from"] = self.created_from
         if self.created_to is not None:
-            conditions.append("created_time <= :created_to")
+            conditions.append(f"{created} <= :created_to")
             parameters["created_to"] = self.created_to
-        return conditions, parameters
+        if self.statuses:
+            names = [f"status{i}" for i in range(len(self.statuses))]
+            column = "runtime_status" if by_status else "+runtime_status"
+            conditions.append(f"{column} IN ({', '.join(':' + n for n in names)})")
+            parameters.update(zip(names, self.statuses, strict=True))
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return source + where, parameters
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
@@ -255,14 +278,10 @@ class Store:
         Instances come in instance ID order (as Azure Storage's Instances table, keyed by
         instance ID, returns them), so a page ends at an ID and the next starts after it.
         """
-        where, parameters = query.where()
-        if after is not None:
-            where.append("instance_id > :after")
-            parameters["after"] = after
+        source, parameters = query.sql(after)
         parameters["limit"] = _NO_LIMIT if limit is None else limit
-        # Only the fixed conditions of InstanceQuery.where are spliced in; values are bound.
-        sql = f"SELECT {_COLUMNS} FROM instances{_where_clause(where)}"  # noqa: S608
-        sql += " ORDER BY instance_id LIMIT :limit"
+        # Only the fixed text of InstanceQuery.sql is spliced in; values are bound.
+        sql = f"SELECT {_COLUMNS} FROM {source} ORDER BY instance_id LIMIT :limit"  # noqa: S608
         return [InstanceRecord(*row) for row in self._db.execute(sql, parameters)]
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
@@ -351,14 +370,13 @@ class Store:
         Returns how many instances were deleted. Callers restrict ``query`` to finished
         statuses: the store deletes whatever matches.
         """
-        where, parameters = query.where()
-        # Only the fixed conditions of InstanceQuery.where are spliced in; values are bound.
-        condition = _where_clause(where)
-        matching = f"SELECT instance_id FROM instances{condition}"  # noqa: S608
+        source, parameters = query.sql()
+        # Only the fixed text of InstanceQuery.sql is spliced in; values are bound.
+        matching = f"SELECT instance_id FROM {source}"  # noqa: S608
         with self._transaction() as db:
             for table in ("history", "inbox"):
                 db.execute(f"DELETE FROM {table} WHERE instance_id IN ({matching})", parameters)  # noqa: S608
-            cursor = db.execute(f"DELETE FROM instances{condition}", parameters)  # noqa: S608
+            cursor = db.execute(f"DELETE FROM {source}", parameters)  # noqa: S608
             return cursor.rowcount
 
     def insert_finished(self, instances: Iterable[FinishedInstance]) -> int:
@@ -404,10 +422,6 @@ def seed_finished_instances(state_dir: Path, instances: Iterable[FinishedInstanc
         return store.insert_finished(instances)
     finally:
         store.close()
-
-
-def _where_clause(conditions: list[str]) -> str:
-    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
 class _Transaction:

@@ -257,22 +257,27 @@ def test_queries_over_10000_instances_use_the_indexes(tmp_path: Path):
         ),
     )
     queries = [
-        InstanceQuery(prefix="bulk-01"),
-        InstanceQuery(created_from="2026-01-05T08:00:01.000000Z"),
-        InstanceQuery(
-            statuses=("Completed",),
-            prefix="bulk-0",
-            created_from="2026-01-05T08:00:00.000000Z",
-            created_to="2026-01-05T08:00:02.000000Z",
+        ("instance_id>? AND instance_id<?", InstanceQuery(prefix="bulk-01")),
+        ("created_time>?", InstanceQuery(created_from="2026-01-05T08:00:01.000000Z")),
+        ("runtime_status=?", InstanceQuery(statuses=("Completed", "Failed"))),
+        (
+            "instance_id>? AND instance_id<?",
+            InstanceQuery(
+                statuses=("Running",),
+                prefix="bulk-0",
+                created_from="2026-01-05T08:00:00.000000Z",
+                created_to="2026-01-05T08:00:02.000000Z",
+            ),
         ),
     ]
     with sqlite3.connect(tmp_path / DATABASE_FILE) as db:
-        for query in queries:
-            where, parameters = query.where()
-            sql = f"SELECT instance_id FROM instances WHERE {' AND '.join(where)}"  # noqa: S608
-            plan = " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", parameters))
-            assert "SEARCH instances USING" in plan, plan
-            assert "SCAN instances" not in plan, plan
+        for searched, query in queries:
+            source, parameters = query.sql(after="bulk-00000")
+            # The statement the store runs for a page of GET instances.
+            sql = f"SELECT * FROM {source} ORDER BY instance_id LIMIT 101"  # noqa: S608
+            plan = [row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", parameters)]
+            assert plan[0].startswith("SEARCH instances USING"), plan
+            assert searched in plan[0], plan
         count = db.execute(
             "SELECT count(*) FROM instances WHERE instance_id >= ? AND instance_id < ?",
             ("bulk-01", prefix_upper_bound("bulk-01")),
