@@ -7,12 +7,11 @@ host's JSON (``Schedule``, ``ScheduleStatus`` with ``Last``/``Next``/``LastUpdat
 function never overlap: an occurrence that passes while the previous run is still going is
 skipped, as the host skips it.
 
-As the host's schedule monitor does (``useMonitor``; by default on, unless the schedule runs
-more than once a minute): at start, a
-function whose recorded next occurrence has passed (devhost was down) runs at once with
-``IsPastDue`` true; otherwise, with ``runOnStartup`` set, it runs at once with ``IsPastDue``
-false. ``POST /admin/functions/{name}``
-runs one now, outside the schedule.
+As the host's schedule monitor does (``useMonitor``; on by default unless the schedule runs
+more than once a minute): at start, a function whose recorded next occurrence has passed
+(devhost was down) runs at once with ``IsPastDue`` true; otherwise, with ``runOnStartup`` set,
+it runs at once with ``IsPastDue`` false. ``POST /admin/functions/{name}`` runs one now,
+outside the schedule.
 """
 
 from __future__ import annotations
