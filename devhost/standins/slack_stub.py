@@ -205,6 +205,11 @@ class SlackStub(StubServer):
             if not isinstance(view_id, str) or (self.strict_views and not known):
                 return {"ok": False, "error": "not_found"}
             return {"ok": True, "view": self._store_view(view_id, args)}
+        if method == "views.publish":
+            user = args.get("user_id")
+            if not isinstance(user, str) or not user:
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "view": self._store_view(f"VHOME{user}", args)}
         messages = {
             "chat.postMessage": self._post_message,
             "chat.update": _update_message,
