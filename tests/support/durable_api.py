@@ -241,10 +241,10 @@ class DurableApiStub(StubServer):
                 failed = {"Message": "An error has occurred.", "ExceptionMessage": "storage"}
                 return Reply(status=self.start_failure, json=failed, delay=self.start_delay)
             return replace(self._start(request, parts[1], instance_id), delay=self.start_delay)
-        if parts == ["instances"] and request.method in ("GET", "DELETE"):
-            return replace(self._query(request), delay=self.status_delay)
-        if parts[0] == "instances" and len(parts) == 2 and request.method == "GET":
-            return replace(self._status(request, parts[1]), delay=self.status_delay)
+        if parts[0] == "instances" and len(parts) <= 2 and request.method in ("GET", "DELETE"):
+            listed = len(parts) == 1 or request.method == "DELETE"
+            answer = self._query(request) if listed else self._status(request, parts[1])
+            return replace(answer, delay=self.status_delay)
         if parts[0] == "instances" and len(parts) == 4 and parts[2] == "raiseEvent":
             return self._raise_event(request, parts[1], parts[3])
         return Reply(status=404)
