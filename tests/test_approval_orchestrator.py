@@ -4,11 +4,13 @@ Event IDs with two URLs: 0 posts the request (no buttons), 1 adds the buttons an
 requester with Cancel, 3 is the deadline timer. Rejected, cancelled or expired: 4-7 tell the
 ending (request update, DM update, modal, DM). Approved: 4 checks the requester's access, 5-8
 tell the ending, 9 calls cache-flush, 10-13 tell the result (modal, DM, channel, request).
+Every ending then publishes the requester's Home tab again: the next event ID (8, or 14).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,13 +31,19 @@ from tests.test_flush_orchestrator import (
     DELIVERED,
     FLUSH,
     FLUSHED_AND_TOLD,
+    HOME_FAILED,
+    INSTANCE,
     NOTIFY,
     OUTCOME_DELIVERED,
     POSTED,
     URLS,
     answered,
+    fail_home,
+    finish_home,
     finish_notifications,
+    flush_again_values,
     flush_calls,
+    home_calls,
     no_response,
     notify_inputs,
     request_input,
@@ -46,7 +54,6 @@ from tests.test_flush_orchestrator import texts as flush_texts
 # The SDK warns when an event arrives while nothing waits for it; that is what these test.
 pytestmark = pytest.mark.filterwarnings("ignore:Potential duplicate Task completion:UserWarning")
 
-INSTANCE = "flush-T0001-V0001"
 APPROVAL_CHANNEL = "C0APPROVE1"
 REQUEST_TS = "1767225600.000200"
 DM_CHANNEL = "D0001"
@@ -293,10 +300,12 @@ def test_a_thread_reply_that_cannot_be_posted_withdraws_the_request() -> None:
     assert buttons_of(withdrawn) == []
     state = finish_notifications(history, 7, UPDATED)
     assert stage(state) == "approval_request_failed"
-    dm = notify_inputs(state)[-1]
+    modal, dm = notify_inputs(state)[-2:]
     assert dm["text"] == "Cache flush approval request failed"
+    assert flush_again_values(modal) == flush_again_values(dm) == [INSTANCE]
     assert event_waits(state) == []
-    done = finish_notifications(history, 8, DELIVERED, POSTED)
+    finish_notifications(history, 8, DELIVERED, POSTED)
+    done = finish_home(history, 10)
     assert done["isDone"] is True
     assert flush_calls(done) == []
 
@@ -368,8 +377,15 @@ def test_approval_checks_access_tells_everyone_then_flushes_and_names_the_approv
     assert dm["text"] == "Cache flush approved"
     for payload in (dm_update, modal, dm):
         assert "approved* by sam_approver (<@U0002>)" in texts(payload)
+        assert flush_again_values(payload) == [], "the flush is about to run"
+    assert state["customStatus"] == {
+        "stage": "approved",
+        "decided_by": "U0002",
+        "decided_by_name": "sam_approver",
+    }
 
     state = finish_notifications(history, 5, *ENDING_TOLD)
+    assert home_calls(state) == [], "the flush has not ended yet"
     [call] = flush_calls(state)
     assert json.loads(call["input"]) == {"environment": "production", "urls": URLS}
     history.new_episode().scheduled(9, FLUSH).completed(9, ACCEPTED)
@@ -380,6 +396,17 @@ def test_approval_checks_access_tells_everyone_then_flushes_and_names_the_approv
     for payload in (modal, dm, channel):
         assert "*Approved by:* sam_approver (<@U0002>)" in texts(payload)
         assert "*Flushed by:* jo_bloggs (<@U0001>)" in texts(payload)
+    assert flush_again_values(modal) == flush_again_values(dm) == [INSTANCE]
+    assert flush_again_values(channel) == []
+    assert flush_again_values(request) == []
+    assert buttons_of(request) == [], "the approvers' message gets no button back"
+    flushed_by_sam = {
+        "stage": "flushed",
+        "purge_id": "purge-1",
+        "decided_by": "U0002",
+        "decided_by_name": "sam_approver",
+    }
+    assert state["customStatus"] == flushed_by_sam, "the ending, before it is told"
     assert (request["kind"], request["channel"], request["ts"]) == (
         "update_message",
         APPROVAL_CHANNEL,
@@ -388,9 +415,10 @@ def test_approval_checks_access_tells_everyone_then_flushes_and_names_the_approv
     assert "Approved by <@U0002>" in texts(request)
     assert "*Flush succeeded* (purge ID `purge-1`)" in texts(request)
 
-    done = finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED)
+    finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED)
+    done = finish_home(history, 14)
     assert done["isDone"] is True
-    assert done["customStatus"] == {"stage": "flushed"}
+    assert done["customStatus"] == flushed_by_sam
     assert done["output"] == {
         "approval": {
             "outcome": "approved",
@@ -420,10 +448,17 @@ def test_an_approved_flush_that_fails_names_the_approver_and_shows_flush_failed(
     for payload in (modal, dm):
         assert "*Approved by:* sam_approver (<@U0002>)" in texts(payload)
         assert "HTTP 403" in texts(payload)
+        assert flush_again_values(payload) == [INSTANCE]
     assert "*Flush failed* (HTTP 403); nothing was flushed" in texts(request)
     assert "as far as the app knows" not in texts(request)
-    done = finish_notifications(history, 10, DELIVERED, POSTED, UPDATED)
-    assert done["customStatus"] == {"stage": "flush_failed"}
+    assert buttons_of(request) == []
+    finish_notifications(history, 10, DELIVERED, POSTED, UPDATED)
+    done = finish_home(history, 13)
+    assert done["customStatus"] == {
+        "stage": "flush_failed",
+        "decided_by": "U0002",
+        "decided_by_name": "sam_approver",
+    }
     assert done["output"]["flush"] == {"ok": False, "status": 403}
     assert done["output"]["approval"]["outcome"] == "approved"
 
@@ -467,10 +502,17 @@ def test_an_approved_flush_of_a_requester_no_longer_allowed_never_runs() -> None
     for payload in (dm_update, modal, dm):
         assert "not flushed: jo_bloggs is no longer allowed to flush" in texts(payload)
         assert "Nothing was flushed" in texts(payload)
-    done = finish_notifications(history, 5, *ENDING_TOLD)
+    assert flush_again_values(modal) == flush_again_values(dm) == [INSTANCE]
+    assert buttons_of(dm_update) == []
+    finish_notifications(history, 5, *ENDING_TOLD)
+    done = finish_home(history, 9)
     assert done["isDone"] is True
     assert flush_calls(done) == []
-    assert done["customStatus"] == {"stage": "not_allowed"}
+    assert done["customStatus"] == {
+        "stage": "not_allowed",
+        "decided_by": "U0002",
+        "decided_by_name": "sam_approver",
+    }
     assert done["output"]["approval"]["outcome"] == "not_allowed"
     assert done["output"]["approval"]["by"] == "U0002"
     assert done["output"]["flush"] is None
@@ -494,7 +536,8 @@ def test_access_that_cannot_be_read_after_every_attempt_fails_closed() -> None:
     update, _, modal, _ = ending_notifications(state)
     assert "access of jo_bloggs could not be checked" in texts(update)
     assert "Your access could not be checked" in texts(modal)
-    done = finish_notifications(history, 10, *ENDING_TOLD)
+    finish_notifications(history, 10, *ENDING_TOLD)
+    done = finish_home(history, 14)
     assert done["isDone"] is True
     assert flush_calls(done) == []
 
@@ -537,9 +580,15 @@ def test_a_rejection_or_a_cancel_ends_without_a_flush(
     for payload_ in (dm_update, modal, dm):
         assert "Nothing was flushed" in texts(payload_)
         assert all(url in texts(payload_) for url in URLS)
-    done = finish_notifications(history, 4, *ENDING_TOLD)
+    assert flush_again_values(modal) == flush_again_values(dm) == [INSTANCE]
+    finish_notifications(history, 4, *ENDING_TOLD)
+    done = finish_home(history, 8)
     assert done["isDone"] is True
-    assert done["customStatus"] == {"stage": outcome}
+    assert done["customStatus"] == {
+        "stage": outcome,
+        "decided_by": by,
+        "decided_by_name": payload["user_name"],
+    }
     assert flush_calls(done) == []
     assert done["output"]["approval"]["outcome"] == outcome
     assert done["output"]["approval"]["by"] == by
@@ -560,8 +609,11 @@ def test_expiry_ends_without_a_flush_and_says_how_long_it_waited() -> None:
     assert buttons_of(dm_update) == []
     assert dm["text"] == "Cache flush request expired"
     assert "within 60 minutes" in texts(modal)
-    done = finish_notifications(history, 4, *ENDING_TOLD)
+    assert flush_again_values(modal) == flush_again_values(dm) == [INSTANCE]
+    finish_notifications(history, 4, *ENDING_TOLD)
+    done = finish_home(history, 8)
     assert done["isDone"] is True
+    assert done["customStatus"] == {"stage": "expired"}, "nobody decided"
     assert flush_calls(done) == []
     assert done["output"]["approval"] == {
         "outcome": "expired",
@@ -586,7 +638,7 @@ def test_a_decision_after_expiry_changes_nothing() -> None:
     history.raised(DECISION_EVENT, APPROVE)
     for event_id, result in zip((4, 5, 6, 7), ENDING_TOLD, strict=True):
         history.completed(event_id, result)
-    done = run(history)
+    done = finish_home(history, 8)
     assert done["isDone"] is True
     assert done["customStatus"] == {"stage": "expired"}
     assert flush_calls(done) == []
@@ -615,11 +667,14 @@ def test_of_two_decisions_at_once_only_the_first_counts(
     assert stage(state) == outcome
     assert len(ending_notifications(state)) == 4, "one ending is told, once"
     first_id = 5 if outcome == "approved" else 4
-    done = finish_notifications(history, first_id, *ENDING_TOLD)
+    finish_notifications(history, first_id, *ENDING_TOLD)
+    home_id = 8
     if outcome == "approved":
         history.new_episode().scheduled(9, FLUSH).completed(9, ACCEPTED)
         run(history)
-        done = finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED)
+        finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED)
+        home_id = 14
+    done = finish_home(history, home_id)
     assert done["isDone"] is True
     assert done["output"]["approval"]["outcome"] == outcome
     assert done["output"]["approval"]["by"] == by
@@ -725,8 +780,11 @@ def test_a_request_that_cannot_be_posted_is_told_to_the_requester_without_a_flus
     for payload in (modal, dm):
         assert "could not be posted" in texts(payload)
         assert f"Please tell {contact}." in texts(payload)
-    done = finish_notifications(history, 6, DELIVERED, POSTED)
+        assert flush_again_values(payload) == [INSTANCE]
+    finish_notifications(history, 6, DELIVERED, POSTED)
+    done = finish_home(history, 8)
     assert done["isDone"] is True
+    assert done["customStatus"] == {"stage": "approval_request_failed"}
     assert flush_calls(done) == []
     assert done["output"]["approval"] == {
         "outcome": "approval_request_failed",
@@ -777,11 +835,62 @@ def test_a_closed_modal_at_the_ending_is_recorded() -> None:
     posted_request(history)
     raise_events(history, REJECT)
     closed = {"delivered": False, "reason": "not_found", "channel": None, "ts": None}
-    done = finish_notifications(history, 4, UPDATED, DM_UPDATED, closed, POSTED)
+    finish_notifications(history, 4, UPDATED, DM_UPDATED, closed, POSTED)
+    done = finish_home(history, 8)
     assert done["output"]["approval"]["notifications"]["modal"] == {
         "delivered": False,
         "reason": "not_found",
     }
+
+
+# --- the Home tab, published again at the end ----------------------------------------------
+
+
+def told_ending(history: History, ending: str) -> int:
+    """Run the history until `ending` is told to everyone; return the Home tab's event ID."""
+    if ending == "approval_request_failed":
+        run(history)
+        nowhere = {"delivered": True, "reason": None, "channel": None, "ts": None}
+        history.new_episode().scheduled(0, NOTIFY).completed(0, nowhere)
+        run(history)
+        finish_notifications(history, 1, DELIVERED, POSTED)
+        return 3
+    if ending == "flushed":
+        approve(history)
+        finish_notifications(history, 5, *ENDING_TOLD)
+        history.new_episode().scheduled(9, FLUSH).completed(9, ACCEPTED)
+        run(history)
+        finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED)
+        return 14
+    posted_request(history)
+    if ending == "expired":
+        expire(history)
+    else:
+        raise_events(history, {"rejected": REJECT, "cancelled": CANCEL}[ending])
+    finish_notifications(history, 4, *ENDING_TOLD)
+    return 8
+
+
+@pytest.mark.parametrize(
+    "ending", ["flushed", "rejected", "cancelled", "expired", "approval_request_failed"]
+)
+def test_a_home_tab_that_cannot_be_published_changes_no_ending(
+    ending: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    published = new_history()
+    expected = finish_home(published, told_ending(published, ending))
+    assert stage(expected) == ending
+
+    history = new_history()
+    home_id = told_ending(history, ending)
+    with caplog.at_level(logging.WARNING):
+        done = fail_home(history, home_id)
+    assert done["isDone"] is True
+    assert len(home_calls(done)) == 1
+    assert done["output"] == expected["output"]
+    assert done["customStatus"] == expected["customStatus"]
+    warnings = [r.getMessage() for r in caplog.records if "Home tab" in r.getMessage()]
+    assert warnings == [f"The Home tab was not published again: {HOME_FAILED}"]
 
 
 # --- input and replay -----------------------------------------------------------------------
@@ -804,7 +913,7 @@ def test_an_approval_plan_it_cannot_follow_fails_the_orchestration_without_a_flu
     assert '"actions": [[]]' in str(failed.value), "nothing was called"
 
 
-def test_without_a_plan_no_custom_status_is_set() -> None:
+def test_without_a_plan_no_custom_status_is_set_while_it_flushes() -> None:
     state = run(History("flush_orchestrator", request_input(approval=None)))
     assert "customStatus" not in state
     assert len(flush_calls(state)) == 1
@@ -817,7 +926,8 @@ def test_replay_is_deterministic_and_needs_no_environment(monkeypatch: pytest.Mo
         finish_notifications(history, 5, *ENDING_TOLD)
         history.new_episode().scheduled(9, FLUSH).completed(9, ACCEPTED)
         run(history)
-        return json.dumps(finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED))
+        finish_notifications(history, 10, DELIVERED, POSTED, POSTED, UPDATED)
+        return json.dumps(finish_home(history, 14))
 
     with_environment = full_run()
     for name in list(os.environ):

@@ -14,12 +14,18 @@ import pytest
 
 import flush_orchestrator
 from shared.handoffs import FlushResult
-from shared.orchestration import ACTIVITY_FAILED, NOTIFY_FAILED
+from shared.orchestration import ACTIVITY_FAILED, NOTIFY_FAILED, PUBLISH_HOME_ACTIVITY
 from tests.support.blocks import block_texts
 from tests.support.histories import TIMESTAMP, History, activity_calls, replay, timers
 
 FLUSH = "call_cache_flush_activity"
 NOTIFY = "notify_user_activity"
+HOME = PUBLISH_HOME_ACTIVITY
+# The requester's Home tab, published again as each flush ends.
+OWNER = {"team_id": "T0001", "user_id": "U0001"}
+# The instance ID the app starts a flush of request_input() under (team, user, view).
+INSTANCE = "flush-T0001-U0001-V0001"
+NOTIFY_RETRY = {"firstRetryIntervalInMilliseconds": 5000, "maxNumberOfAttempts": 3}
 DELIVERED = {"delivered": True, "reason": None, "channel": None, "ts": None}
 POSTED = {"delivered": True, "reason": None, "channel": "D0001", "ts": "1700000000.000100"}
 OUTCOME_DELIVERED = {"delivered": True, "reason": None}
@@ -86,6 +92,22 @@ def texts(payload: dict[str, Any]) -> str:
     )
 
 
+def home_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in activity_calls(state) if a["functionName"] == HOME]
+
+
+def flush_again_values(payload: dict[str, Any]) -> list[str]:
+    """The values of the payload's Flush again buttons (a message, or a modal's view)."""
+    blocks = payload["view"]["blocks"] if payload["kind"] == "update_view" else payload["blocks"]
+    return [
+        element["value"]
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == "flush_again"
+    ]
+
+
 def flush_answers(history: History, *answers: dict[str, Any] | str) -> dict[str, Any]:
     """Replay the flush attempts: each answer is a result dict, or a string the activity raised.
 
@@ -123,6 +145,24 @@ def finish_notifications(
     return run(history)
 
 
+def finish_home(history: History, event_id: int) -> dict[str, Any]:
+    """The ending's last call, publishing the requester's Home tab (`event_id`), completes.
+
+    Checks that the orchestration waits for it, asked once and after every other call, for
+    the requester under the notifications' retry policy; returns the final state.
+    """
+    waiting = run(history)
+    assert waiting["isDone"] is False, "not done before the Home tab is published again"
+    last = activity_calls(waiting)[-1]
+    assert home_calls(waiting) == [last], "published once, after every other call"
+    assert json.loads(last["input"]) == OWNER
+    assert last["retryOptions"] == NOTIFY_RETRY
+    history.new_episode().scheduled(event_id, HOME).completed(event_id, True)
+    done = run(history)
+    assert done["isDone"] is True
+    return done
+
+
 # --- the call and its retries ---------------------------------------------------------------
 
 
@@ -152,12 +192,10 @@ def test_success_updates_the_modal_dms_the_user_and_posts_to_the_channel() -> No
         assert "https://www.nhs.uk/b" in text
         assert "<@U0001>" in text
     notify_calls = [a for a in activity_calls(state) if a["functionName"] == NOTIFY]
-    assert all(
-        a["retryOptions"] == {"firstRetryIntervalInMilliseconds": 5000, "maxNumberOfAttempts": 3}
-        for a in notify_calls
-    )
+    assert all(a["retryOptions"] == NOTIFY_RETRY for a in notify_calls)
 
-    done = finish_notifications(history, 1, DELIVERED, POSTED, POSTED)
+    finish_notifications(history, 1, DELIVERED, POSTED, POSTED)
+    done = finish_home(history, 4)
     assert done["isDone"] is True
     assert done["output"] == FLUSHED_AND_TOLD
 
@@ -166,7 +204,8 @@ def test_success_without_a_channel_posts_no_channel_message() -> None:
     history = History("flush_orchestrator", request_input(channel=None))
     state = flush_answers(history, answered(201, {}))
     assert [p["kind"] for p in notify_inputs(state)] == ["update_view", "post_message"]
-    done = finish_notifications(history, 1, DELIVERED, POSTED)
+    finish_notifications(history, 1, DELIVERED, POSTED)
+    done = finish_home(history, 3)
     assert set(done["output"]["notifications"]) == {"modal", "dm"}
 
 
@@ -204,7 +243,8 @@ def test_final_answers_are_shown_once_and_not_posted_to_the_channel(
         assert "production" in text
         assert all(url in text for url in URLS)
     assert dm["text"] == "Cache flush failed"
-    done = finish_notifications(history, 1, DELIVERED, POSTED)
+    finish_notifications(history, 1, DELIVERED, POSTED)
+    done = finish_home(history, 3)
     assert done["output"]["flush"] == {"ok": False, "status": status}
 
 
@@ -231,7 +271,8 @@ def test_three_503s_report_the_last_status_and_its_body() -> None:
         assert TRY_AGAIN in text
         assert "*Nothing was flushed.* cache-flush, or Akamai behind it, is unavailable" in text
         assert "as far as the app knows" not in text, "every attempt had cache-flush's answer"
-    done = finish_notifications(history, 5, DELIVERED, POSTED)
+    finish_notifications(history, 5, DELIVERED, POSTED)
+    done = finish_home(history, 7)
     assert done["isDone"] is True
     assert done["output"]["flush"] == {"ok": False, "status": 503}
 
@@ -258,7 +299,8 @@ def test_an_earlier_unanswered_attempt_keeps_the_failure_uncertain(
         assert "An earlier attempt got no answer from cache-flush itself" in text
         assert "flushing the same URLs again is harmless" in text
         assert f"*Status:* HTTP {last}, the last of 3 attempts" in text
-    done = finish_notifications(history, 5, DELIVERED, POSTED)
+    finish_notifications(history, 5, DELIVERED, POSTED)
+    done = finish_home(history, 7)
     assert done["output"]["flush"] == {"ok": False, "status": last}
 
 
@@ -280,7 +322,8 @@ def test_a_429_then_a_201_succeeds_on_the_second_attempt() -> None:
         "post_message",
         "post_message",
     ]
-    done = finish_notifications(history, 3, DELIVERED, POSTED, POSTED)
+    finish_notifications(history, 3, DELIVERED, POSTED, POSTED)
+    done = finish_home(history, 6)
     assert done["output"]["flush"] == {"ok": True, "status": 201}
 
 
@@ -288,7 +331,8 @@ def test_a_timeout_then_a_201_succeeds() -> None:
     history = History("flush_orchestrator", request_input())
     state = flush_answers(history, no_response("cache-flush did not answer within 30 s"), ACCEPTED)
     assert "Cache flush accepted" in texts(notify_inputs(state)[0])
-    done = finish_notifications(history, 3, DELIVERED, POSTED, POSTED)
+    finish_notifications(history, 3, DELIVERED, POSTED, POSTED)
+    done = finish_home(history, 6)
     assert done["output"]["flush"] == {"ok": True, "status": 201}
     assert done["output"]["error"] is None
 
@@ -303,7 +347,8 @@ def test_no_response_three_times_says_so_with_the_network_error() -> None:
         assert f"no response ({error})" in text
         assert "HTTP" not in text
         assert TRY_AGAIN in text
-    done = finish_notifications(history, 5, DELIVERED, POSTED)
+    finish_notifications(history, 5, DELIVERED, POSTED)
+    done = finish_home(history, 7)
     assert done["output"]["flush"] == {"ok": False, "status": None}
     assert done["output"]["error"] == error
 
@@ -330,7 +375,8 @@ def test_an_unexpected_activity_failure_is_a_failed_result_not_a_retry() -> None
         assert f"not sent ({ACTIVITY_FAILED})" in text
         assert "KeyError" not in text, "the exception's text is not shown or parsed"
         assert "This is a fault in this app" in text
-    done = finish_notifications(history, 1, DELIVERED, POSTED)
+    finish_notifications(history, 1, DELIVERED, POSTED)
+    done = finish_home(history, 3)
     assert done["output"]["flush"] == {"ok": False, "status": None}
     assert done["output"]["error"] == ACTIVITY_FAILED
 
@@ -393,7 +439,7 @@ def test_one_failed_notification_does_not_stop_the_others() -> None:
     history.new_episode().timer(next_id).fired(next_id)
     assert run(history)["isDone"] is False, "must wait for the channel post"
     history.new_episode().completed(3, POSTED)
-    done = run(history)
+    done = finish_home(history, 9)
     assert done["isDone"] is True
     assert done["output"]["notifications"] == {
         "modal": OUTCOME_DELIVERED,
@@ -409,8 +455,134 @@ def test_a_closed_modal_is_reported_in_the_summary() -> None:
     history = History("flush_orchestrator", request_input())
     flush_answers(history, answered(201, {}))
     closed = {"delivered": False, "reason": "not_found", "channel": None, "ts": None}
-    done = finish_notifications(history, 1, closed, POSTED, POSTED)
+    finish_notifications(history, 1, closed, POSTED, POSTED)
+    done = finish_home(history, 4)
     assert done["output"]["notifications"]["modal"] == {"delivered": False, "reason": "not_found"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "channel_posts"),
+    [
+        pytest.param(ACCEPTED, 1, id="success"),
+        pytest.param(answered(403, {"message": "URLs not allowed"}), 0, id="failure"),
+    ],
+)
+def test_the_modal_and_the_dm_offer_flush_again_and_the_channel_post_does_not(
+    answer: dict[str, Any], channel_posts: int
+) -> None:
+    history = History("flush_orchestrator", request_input(), instance_id=INSTANCE)
+    modal, dm, *channel = notify_inputs(flush_answers(history, answer))
+    assert len(channel) == channel_posts
+    for payload in (modal, dm):
+        assert flush_again_values(payload) == [INSTANCE], "the value is this flush's instance ID"
+    blocks = modal["view"]["blocks"]
+    assert blocks[-1] == {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Flush again", "emoji": True},
+                "action_id": "flush_again",
+                "value": INSTANCE,
+            }
+        ],
+    }, "the button comes after the result"
+    assert dm["blocks"][-1] == blocks[-1]
+    assert dm["blocks"][:-1] == blocks[:-1], "the same result in both"
+    for payload in channel:
+        assert flush_again_values(payload) == []
+        assert all(block["type"] != "actions" for block in payload["blocks"])
+
+
+# --- how it ended: custom status and the Home tab -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        pytest.param(ACCEPTED, {"stage": "flushed", "purge_id": "purge-1"}, id="purge-id"),
+        pytest.param(answered(201, {}), {"stage": "flushed"}, id="no-purge-id"),
+        pytest.param(
+            answered(201, {"purgeID": "purge-2", "estimatedSeconds": 5}),
+            {"stage": "flushed", "purge_id": "purge-2"},
+            id="purgeID",
+        ),
+        pytest.param(answered(403, {"message": "no"}), {"stage": "flush_failed"}, id="final"),
+        pytest.param(
+            "Activity function 'call_cache_flush_activity' failed: KeyError",
+            {"stage": "flush_failed"},
+            id="activity-failed",
+        ),
+    ],
+)
+def test_the_ending_is_the_custom_status_before_anyone_is_told(
+    answer: dict[str, Any] | str, status: dict[str, Any]
+) -> None:
+    history = History("flush_orchestrator", request_input(channel=None))
+    state = flush_answers(history, answer)
+    assert state["customStatus"] == status
+    assert len(notify_inputs(state)) == 2
+    assert home_calls(state) == [], "the Home tab waits until everyone is told"
+    finish_notifications(history, 1, DELIVERED, POSTED)
+    assert finish_home(history, 3)["customStatus"] == status
+
+
+def test_the_home_tab_is_published_after_the_last_notification_answers() -> None:
+    history = History("flush_orchestrator", request_input())
+    flush_answers(history, ACCEPTED)
+    history.new_episode().scheduled(1, NOTIFY).scheduled(2, NOTIFY).scheduled(3, NOTIFY)
+    history.completed(1, DELIVERED).completed(3, POSTED)
+    assert home_calls(run(history)) == [], "the DM is not answered yet"
+    history.new_episode().completed(2, POSTED)
+    done = finish_home(history, 4)
+    assert done["output"] == FLUSHED_AND_TOLD
+
+
+HOME_FAILED = "Activity function 'publish_home_activity' failed: SlackApiError: not_authed"
+
+
+def fail_home(history: History, event_id: int) -> dict[str, Any]:
+    """Every attempt to publish the Home tab (from `event_id`) fails; return the last state.
+
+    Each retry waits on a durable timer of the request's interval, as notifications do.
+    """
+    history.new_episode().scheduled(event_id, HOME).failed(event_id, HOME_FAILED)
+    for timer_id in (event_id + 1, event_id + 3):
+        assert run(history)["isDone"] is False
+        history.new_episode().timer(timer_id).fired(timer_id)
+        assert run(history)["isDone"] is False
+        history.new_episode().scheduled(timer_id + 1, HOME).failed(timer_id + 1, HOME_FAILED)
+    assert run(history)["isDone"] is False
+    history.new_episode().timer(event_id + 5).fired(event_id + 5)
+    return run(history)
+
+
+@pytest.mark.parametrize(
+    ("answer", "told"),
+    [
+        pytest.param(ACCEPTED, (DELIVERED, POSTED, POSTED), id="flushed"),
+        pytest.param(answered(500, {"message": "Akamai failed"}), (DELIVERED, POSTED), id="failed"),
+    ],
+)
+def test_a_home_tab_that_cannot_be_published_changes_nothing_else(
+    answer: dict[str, Any], told: tuple[dict[str, Any], ...], caplog: pytest.LogCaptureFixture
+) -> None:
+    published = History("flush_orchestrator", request_input())
+    flush_answers(published, answer)
+    finish_notifications(published, 1, *told)
+    expected = finish_home(published, 1 + len(told))
+
+    history = History("flush_orchestrator", request_input())
+    flush_answers(history, answer)
+    finish_notifications(history, 1, *told)
+    with caplog.at_level(logging.WARNING):
+        done = fail_home(history, 1 + len(told))
+    assert done["isDone"] is True
+    assert len(home_calls(done)) == 1, "one call, retried by its policy"
+    assert done["output"] == expected["output"]
+    assert done["customStatus"] == expected["customStatus"]
+    warnings = [r.getMessage() for r in caplog.records if "Home tab" in r.getMessage()]
+    assert warnings == [f"The Home tab was not published again: {HOME_FAILED}"], "logged once"
 
 
 # --- replay safety --------------------------------------------------------------------------
@@ -431,7 +603,8 @@ def test_replay_is_deterministic_and_needs_no_environment(monkeypatch: pytest.Mo
     def full_run() -> str:
         history = History("flush_orchestrator", request_input())
         flush_answers(history, answered(502, "<html>bad gateway</html>"), ACCEPTED)
-        return json.dumps(finish_notifications(history, 3, DELIVERED, POSTED, POSTED))
+        finish_notifications(history, 3, DELIVERED, POSTED, POSTED)
+        return json.dumps(finish_home(history, 6))
 
     with_environment = full_run()
     for name in list(os.environ):
