@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import enum
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from shared.allowed_users import AccessCheckUnavailable, AllowedUsersCache, stale_limit
+from shared.allowed_users import AccessCheckUnavailable, AllowedUsersCache
 from shared.deadline import Deadline, run_within
 from shared.settings import Settings
-from shared.slack_api import SlackClient, error_code
+from shared.slack_api import (
+    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+    INTERACTIVE_TIMEOUT_SECONDS,
+    error_code,
+    web_client,
+)
+from shared.stale_cache import StaleCache
 
 logger = logging.getLogger(__name__)
 
@@ -40,20 +44,11 @@ class Access(enum.Enum):
     UNAVAILABLE = "unavailable"
 
 
-@dataclass
-class _Members:
-    users: frozenset[str]
-    checked_at: float
-    due_at: float
-
-
 class UsergroupMembers:
     """Members of Slack user groups (`usergroups.users.list`), cached like the CSV."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._entries: dict[tuple[str, str], _Members] = {}
-        self._lock = threading.Lock()
+        self._members: StaleCache[tuple[str, str], frozenset[str]] = StaleCache(clock)
 
     def contains(self, settings: Settings, group: str, user_id: str, deadline: Deadline) -> bool:
         """Whether the user is in the group; False when Slack cannot say (nothing is granted)."""
@@ -63,20 +58,19 @@ class UsergroupMembers:
         """The group's members; none when Slack cannot say and nothing is cached."""
         key = (settings.slack_api_url, group)
         ttl = settings.allowed_users_cache_seconds
-        now = self._clock()
-        with self._lock:
-            entry = self._entries.get(key)
-        servable = entry if entry and now - entry.checked_at < stale_limit(ttl) else None
-        if servable is not None and now < servable.due_at:
-            return servable.users
+        now = self._members.clock()
+        fresh = self._members.fresh(key, ttl, now)
+        if fresh is not None:
+            return fresh
         if deadline.expired():
             logger.warning("No time left to ask Slack for user group %s", group)
-            return servable.users if servable is not None else frozenset()
+            return self._members.servable(key, ttl, now) or frozenset()
         try:
             users = run_within(deadline, lambda: _ask_slack(settings, group, deadline))
         except Exception as error:
             reason = error_code(error)
-            if servable is None:
+            stale = self._members.serve_stale(key, ttl, now)
+            if stale is None:
                 logger.warning(
                     "User group %s could not be read (%s); it grants nothing", group, reason
                 )
@@ -84,20 +78,18 @@ class UsergroupMembers:
             logger.warning(
                 "User group %s refresh failed (%s); using the cached members", group, reason
             )
-            servable.due_at = now + ttl
-            return servable.users
-        with self._lock:
-            self._entries[key] = _Members(users, checked_at=now, due_at=now + ttl)
+            return stale
+        self._members.store(key, users, now, ttl)
         return users
 
 
 def _ask_slack(settings: Settings, group: str, deadline: Deadline) -> frozenset[str]:
-    """One `usergroups.users.list` call, with no retry (it would not fit the deadline)."""
-    client = SlackClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=deadline.call_timeout(),  # type: ignore[arg-type]  # urllib accepts fractions
-        retry_handlers=[],
+    """One `usergroups.users.list` call through the app's Slack client, held to the deadline."""
+    client = web_client(
+        settings,
+        INTERACTIVE_TIMEOUT_SECONDS,
+        max_retry_after_seconds=INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+        deadline=deadline,
     )
     response = client.usergroups_users_list(usergroup=group)
     users = response.get("users")
@@ -164,10 +156,6 @@ class AccessChecker:
             for group in settings.approver_usergroups
         )
 
-    def prefetch(self, settings: Settings, deadline: Deadline) -> None:
-        """Start reading the allowed-users list for a check to come, without waiting."""
-        self._allowed_users.prefetch(settings, deadline)
-
 
 _default_checker = AccessChecker()
 
@@ -185,8 +173,3 @@ def listed_approvers(settings: Settings) -> frozenset[str]:
 def someone_else_may_approve(settings: Settings, user_id: str, deadline: Deadline) -> bool:
     """Whether anyone but `user_id` may approve (process-wide caches)."""
     return _default_checker.someone_else_may_approve(settings, user_id, deadline)
-
-
-def prefetch(settings: Settings, deadline: Deadline) -> None:
-    """Start reading the list the next `check` will need (process-wide caches)."""
-    _default_checker.prefetch(settings, deadline)
