@@ -9,12 +9,12 @@ randomness and does no I/O of its own.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Generator
 from typing import Any
 
 import azure.durable_functions as df
 
+from shared import audit
 from shared.approval_flow import flush_with_approval
 from shared.handoffs import FlushSummary
 from shared.orchestration import (
@@ -24,20 +24,18 @@ from shared.orchestration import (
     plan_notifications,
 )
 
-logger = logging.getLogger(__name__)
-
 
 def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Flush, then update the modal, DM the user and (on success) post to the channel."""
     request = FlushRequest.from_dict(context.get_input(expected_type=dict))
     if not context.is_replaying:
-        logger.info(
-            "Audit: %s (%s) asked to flush %d URL(s) in %s: %s",
-            request.user_name,
-            request.user_id,
-            len(request.urls),
-            request.environment,
-            " ".join(request.urls),
+        audit.flush_requested(
+            instance_id=context.instance_id,
+            requester_id=request.user_id,
+            requester_name=request.user_name,
+            environment=request.environment,
+            urls=request.urls,
+            needs_approval=request.approval is not None,
         )
     if request.approval is not None:
         return (yield from flush_with_approval(context, request, request.approval))

@@ -24,7 +24,7 @@ from typing import Any
 
 from azure.durable_functions import DurableOrchestrationClient
 
-from shared import access
+from shared import access, audit
 from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage, WaitingPlaces
 from shared.deadline import Deadline, run_within
 from shared.orchestration import FlushRequest, short_error
@@ -265,12 +265,11 @@ async def _raise(
         # The instance ended between the status check and the event (410), or vanished.
         logger.info("The decision on %s was not taken: %s", click.value, short_error(error))
         return Refusal.NOT_PENDING
-    logger.info(
-        "Audit: %s (%s) clicked %s on %s",
-        click.user_name,
-        click.user_id,
-        action.value,
-        click.value,
+    audit.decision_raised(
+        instance_id=click.value,
+        decider_id=click.user_id,
+        decider_name=click.user_name,
+        action=action.value,
     )
     return None
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import approval_views, views
+from shared import approval_views, audit, views
 from shared.approval import (
     DECISION_EVENT,
     ApprovalPlan,
@@ -105,12 +105,13 @@ def flush_with_approval(
     decided_at = context.current_utc_datetime.isoformat()
     context.set_custom_status(stage.status())
     if not context.is_replaying:
-        logger.info(
-            "Audit: the flush request of %s (%s) ended as %s%s",
-            request.user_name,
-            request.user_id,
-            stage.value,
-            f" by {decision.user_name} ({decision.user_id})" if decision else "",
+        audit.approval_ended(
+            instance_id=context.instance_id,
+            requester_id=request.user_id,
+            requester_name=request.user_name,
+            outcome=stage.value,
+            decider_id=decision.user_id if decision else None,
+            decider_name=decision.user_name if decision else None,
         )
 
     after = (

@@ -17,7 +17,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import views
+from shared import audit, views
 from shared.approval import ApprovalPlan
 from shared.handoffs import Delivery, FlushCall, FlushResult, Notification
 
@@ -171,6 +171,17 @@ def flush_with_retries(
                 logger.error("The cache-flush activity failed: %s", short_error(error))
             result = FlushResult.not_sent(ACTIVITY_FAILED)
         if not result.transient or attempt == FLUSH_ATTEMPTS:
+            if not context.is_replaying:
+                audit.flushed(
+                    instance_id=context.instance_id,
+                    requester_id=request.user_id,
+                    environment=request.environment,
+                    urls=request.urls,
+                    ok=result.ok,
+                    status=result.status,
+                    error=result.error,
+                    attempts=attempt,
+                )
             return FlushAttempts(result, attempt, unconfirmed)
         unconfirmed = unconfirmed or result.unconfirmed
         if not context.is_replaying:
