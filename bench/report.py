@@ -178,7 +178,7 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     allowed = figures["allowed_users"]
     lines += _runs_table(
-        "**5. Allowed-users check**: one `is_allowed` call against Azurite.",
+        "**5. Allowed-users check**: one `AllowedUsersCache.read` call against Azurite.",
         ("cold fetch (new cache and client)", allowed["cold_ms"]),
         ("cached", allowed["cached_us"], "us"),
         ("ETag revalidation (304)", allowed["revalidation_ms"]),
