@@ -6,17 +6,22 @@ Slack user groups are asked only when the CSV does not already grant what is ask
 the same deadline; a Slack failure grants nothing and never blocks a CSV user. When the CSV
 cannot be read in time and nothing else grants access, the answer is UNAVAILABLE (fail closed).
 See doc/behaviour.md and doc/adr/0012-one-access-decision.md.
+
+The allowed-users reader (and the csv module) is loaded on the first check, not on import: the
+slash command imports this module but needs it only after `views.open`.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from shared.allowed_users import AccessCheckUnavailable, AllowedUsersCache
 from shared.deadline import Deadline, run_within
+from shared.errors import AccessCheckUnavailable
 from shared.settings import Settings
 from shared.slack_api import (
     INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
@@ -25,6 +30,9 @@ from shared.slack_api import (
     web_client,
 )
 from shared.stale_cache import StaleCache
+
+if TYPE_CHECKING:
+    from shared.allowed_users import AllowedUsersCache
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +114,11 @@ class AccessChecker:
         allowed_users: AllowedUsersCache | None = None,
         usergroups: UsergroupMembers | None = None,
     ) -> None:
-        self._allowed_users = allowed_users or AllowedUsersCache()
+        if allowed_users is None:
+            from shared.allowed_users import AllowedUsersCache  # noqa: PLC0415 (see module doc)
+
+            allowed_users = AllowedUsersCache()
+        self._allowed_users = allowed_users
         self._usergroups = usergroups or UsergroupMembers()
 
     def check(
@@ -156,20 +168,38 @@ class AccessChecker:
             for group in settings.approver_usergroups
         )
 
+    def prefetch(self, settings: Settings, deadline: Deadline) -> None:
+        """Start reading the allowed-users list for a check to come, without waiting."""
+        self._allowed_users.prefetch(settings, deadline)
 
-_default_checker = AccessChecker()
+
+_default_checkers: list[AccessChecker] = []
+_default_lock = threading.Lock()
+
+
+def _default_checker() -> AccessChecker:
+    """The process-wide checker, made on first use (see the module doc)."""
+    with _default_lock:
+        if not _default_checkers:
+            _default_checkers.append(AccessChecker())
+        return _default_checkers[0]
 
 
 def check(settings: Settings, user_id: str, permission: Permission, deadline: Deadline) -> Access:
     """Decide with the process-wide caches."""
-    return _default_checker.check(settings, user_id, permission, deadline)
+    return _default_checker().check(settings, user_id, permission, deadline)
 
 
 def listed_approvers(settings: Settings) -> frozenset[str]:
     """The list's approvers as last read, without reading storage (process-wide caches)."""
-    return _default_checker.listed_approvers(settings)
+    return _default_checker().listed_approvers(settings)
 
 
 def someone_else_may_approve(settings: Settings, user_id: str, deadline: Deadline) -> bool:
     """Whether anyone but `user_id` may approve (process-wide caches)."""
-    return _default_checker.someone_else_may_approve(settings, user_id, deadline)
+    return _default_checker().someone_else_may_approve(settings, user_id, deadline)
+
+
+def prefetch(settings: Settings, deadline: Deadline) -> None:
+    """Start reading the list the next `check` will need (process-wide caches)."""
+    _default_checker().prefetch(settings, deadline)

@@ -21,6 +21,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from shared.deadline import Deadline, DeadlineExceeded, submit, wait_for
+from shared.errors import AccessCheckUnavailable
 from shared.settings import Settings
 from shared.stale_cache import StaleCache
 
@@ -35,10 +36,6 @@ APPROVER_ROLE = "approver"
 AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 CredentialFactory = Callable[[], "TokenCredential"]
-
-
-class AccessCheckUnavailable(Exception):
-    """The list could not be read in time and no usable cached copy exists: fail closed."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +167,17 @@ class AllowedUsersCache:
         ttl = settings.allowed_users_cache_seconds
         copy = self._copies.servable(source, ttl, self._copies.clock())
         return copy.users if copy is not None else None
+
+    def prefetch(self, settings: Settings, deadline: Deadline) -> None:
+        """Start the refresh a `read` would make, without waiting for it.
+
+        A later `read` joins the fetch under way, so time spent waiting on something else
+        (a rate-limited Slack call) is not lost.
+        """
+        source = _Source.of(settings)
+        ttl = settings.allowed_users_cache_seconds
+        if self._copies.fresh(source, ttl, self._copies.clock()) is None:
+            self._refresh(source, ttl, deadline)
 
     def read(self, settings: Settings, deadline: Deadline) -> AllowedUsers:
         """Return the list, or raise AccessCheckUnavailable."""

@@ -5,6 +5,7 @@ See doc/behaviour.md, "Using the Slack Web API".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import Message
 from typing import IO, Any
 from urllib.request import (
@@ -115,6 +116,8 @@ class _WithinDeadline(RetryHandler):
 
     A retry is attempted only while the deadline leaves room for the longest wait and a
     short call after it; the attempt after the wait gets what remains as its timeout.
+    `while_waiting`, if given, is started before each wait, so work that does not depend on
+    the call can use the time.
     """
 
     def __init__(
@@ -123,6 +126,7 @@ class _WithinDeadline(RetryHandler):
         client: WebClient,
         deadline: Deadline,
         max_wait_seconds: float,
+        while_waiting: Callable[[], None] | None,
     ) -> None:
         super().__init__(max_retry_count=inner.max_retry_count)
         self._inner = inner
@@ -130,6 +134,7 @@ class _WithinDeadline(RetryHandler):
         self._timeout = client.timeout
         self._deadline = deadline
         self._max_wait_seconds = max_wait_seconds
+        self._while_waiting = while_waiting
 
     def can_retry(self, **attempt: Any) -> bool:
         """Defer to the wrapped handler, unless the deadline is too close."""
@@ -139,6 +144,8 @@ class _WithinDeadline(RetryHandler):
 
     def prepare_for_next_attempt(self, **attempt: Any) -> None:
         """Wait as the wrapped handler does, then give the next attempt what remains."""
+        if self._while_waiting is not None:
+            self._while_waiting()
         self._inner.prepare_for_next_attempt(**attempt)
         self._client.timeout = within(self._timeout, self._deadline)  # type: ignore[assignment]
 
@@ -150,13 +157,15 @@ def web_client(
     max_retry_after_seconds: int,
     rate_limit_retries: int = 1,
     deadline: Deadline | None = None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> WebClient:
     """A client on the configured base URL, with a timeout and bounded retry handlers.
 
     It follows no redirect (`SlackClient`). Connection resets are retried once; HTTP 429 is
     retried after its `Retry-After` only when Slack asks for at most
     `max_retry_after_seconds`, so no call ever sleeps longer. With a `deadline`, no call
-    outlasts it and a retry starts only while it leaves time.
+    outlasts it and a retry starts only while it leaves time, and `while_waiting` is started
+    before each retry's wait.
     """
     client = SlackClient(
         token=settings.slack_bot_token,
@@ -170,7 +179,7 @@ def web_client(
     if deadline is None:
         return client
     client.retry_handlers = [
-        _WithinDeadline(handler, client, deadline, max_retry_after_seconds)
+        _WithinDeadline(handler, client, deadline, max_retry_after_seconds, while_waiting)
         for handler in client.retry_handlers
     ]
     client.timeout = within(timeout, deadline)  # type: ignore[assignment]

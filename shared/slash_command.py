@@ -51,7 +51,8 @@ def send_dm(client: WebClient, user_id: str, message: views.Message, deadline: D
 def handle_slash_command(settings: Settings, command: SlashCommand, deadline: Deadline) -> None:
     """Open the checking view, check access, then update the view (doc/behaviour.md).
 
-    `views.open` is the first outbound call: the trigger ID expires after 3 seconds.
+    `views.open` is the first outbound call: the trigger ID expires after 3 seconds. When
+    Slack asks it to wait and retry, the allowed-users list is read during the wait.
     """
     access_deadline = deadline.earlier_by(UPDATE_RESERVE_SECONDS)
     client = web_client(
@@ -59,6 +60,7 @@ def handle_slash_command(settings: Settings, command: SlashCommand, deadline: De
         INTERACTIVE_TIMEOUT_SECONDS,
         max_retry_after_seconds=INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
         deadline=deadline,
+        while_waiting=lambda: access.prefetch(settings, access_deadline),
     )
     try:
         opened = client.views_open(trigger_id=command.trigger_id, view=views.checking_view())
