@@ -24,6 +24,7 @@ from shared.deadline import Deadline, run_within
 from shared.errors import AccessCheckUnavailable
 from shared.settings import Settings
 from shared.slack_api import (
+    CALL_ERRORS_WITHIN_DEADLINE,
     INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
     INTERACTIVE_TIMEOUT_SECONDS,
     error_code,
@@ -75,7 +76,7 @@ class UsergroupMembers:
             return self._members.servable(key, ttl, now) or frozenset()
         try:
             users = run_within(deadline, lambda: _ask_slack(settings, group, deadline))
-        except Exception as error:
+        except CALL_ERRORS_WITHIN_DEADLINE as error:
             reason = error_code(error)
             stale = self._members.serve_stale(key, ttl, now)
             if stale is None:

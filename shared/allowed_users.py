@@ -21,7 +21,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from shared.deadline import Deadline, DeadlineExceeded, submit, wait_for
-from shared.errors import AccessCheckUnavailable
+from shared.errors import AccessCheckUnavailable, AppError
 from shared.settings import Settings
 from shared.stale_cache import StaleCache
 
@@ -36,6 +36,10 @@ APPROVER_ROLE = "approver"
 AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 CredentialFactory = Callable[[], "TokenCredential"]
+
+
+class ListUnreadable(AppError):
+    """Storage, the identity or the settings naming the list failed; the message is why."""
 
 
 @dataclass(frozen=True)
@@ -189,10 +193,8 @@ class AllowedUsersCache:
             return fresh.users
         try:
             return wait_for(self._refresh(source, ttl, deadline), deadline)
-        except Exception as error:
-            reason = (
-                "no answer in time" if isinstance(error, DeadlineExceeded) else type(error).__name__
-            )
+        except (DeadlineExceeded, ListUnreadable) as error:
+            reason = "no answer in time" if isinstance(error, DeadlineExceeded) else str(error)
             stale = self._copies.serve_stale(source, ttl, now)
             if stale is not None:
                 logger.warning("Allowed-users refresh failed (%s); serving the cached list", reason)
@@ -250,6 +252,19 @@ class AllowedUsersCache:
             return self._clients.setdefault(source, client)
 
     def _fetch(self, source: _Source, last: _Copy | None, timeout: float) -> _Copy:
+        """`_download`, its failures as ListUnreadable.
+
+        The Azure SDK's errors (storage, identity), the network, and a connection string or
+        endpoint it cannot use (ValueError).
+        """
+        from azure.core.exceptions import AzureError  # noqa: PLC0415 (deferred, see module doc)
+
+        try:
+            return self._download(source, last, timeout)
+        except (AzureError, OSError, ValueError) as error:
+            raise ListUnreadable(type(error).__name__) from error
+
+    def _download(self, source: _Source, last: _Copy | None, timeout: float) -> _Copy:
         """Download the list, or confirm by ETag that the cached copy is still current."""
         from azure.core import MatchConditions  # noqa: PLC0415 (deferred, see module doc)
         from azure.core.exceptions import HttpResponseError  # noqa: PLC0415

@@ -29,7 +29,12 @@ from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage, Wai
 from shared.deadline import Deadline, run_within
 from shared.orchestration import FlushRequest, short_error
 from shared.settings import Settings
-from shared.slack_api import INTERACTIVE_MAX_RETRY_AFTER_SECONDS, error_code, web_client
+from shared.slack_api import (
+    CALL_ERRORS_WITHIN_DEADLINE,
+    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+    error_code,
+    web_client,
+)
 from shared.slack_request import BlockAction
 
 logger = logging.getLogger(__name__)
@@ -121,7 +126,7 @@ async def _read_request(
         status = await asyncio.wait_for(
             client.get_status(instance, show_input=True), deadline.remaining()
         )
-    except Exception as error:
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
         logger.warning("Could not read the status of %s: %s", instance, short_error(error))
         return Refusal.CHECK_UNAVAILABLE
     if not status:
@@ -261,7 +266,7 @@ async def _raise(
     except TimeoutError:
         logger.warning("Raising the decision on %s did not finish in time", click.value)
         return Refusal.NOT_CONFIRMED
-    except Exception as error:
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
         # The instance ended between the status check and the event (410), or vanished.
         logger.info("The decision on %s was not taken: %s", click.value, short_error(error))
         return Refusal.NOT_PENDING
@@ -291,7 +296,7 @@ def _tell_clicker(settings: Settings, click: BlockAction, text: str, deadline: D
 
     try:
         run_within(deadline, send)
-    except Exception as error:
+    except CALL_ERRORS_WITHIN_DEADLINE as error:
         logger.warning(
             "Could not tell %s why the click was refused: %s", click.user_id, error_code(error)
         )

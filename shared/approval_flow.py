@@ -213,7 +213,7 @@ def still_allowed(
         answer = yield context.call_activity_with_retry(
             CHECK_ACCESS_ACTIVITY, retry, query, expected_type=dict
         )
-    except Exception as error:
+    except Exception as error:  # the Durable SDK raises a bare Exception for a failed activity
         if not context.is_replaying:
             logger.error("The requester's access could not be checked: %s", short_error(error))
         return None
