@@ -77,35 +77,33 @@ _CHILD = (
 )
 
 
+def _python(code: str, env: dict[str, str] | None) -> str:
+    """Run ``code`` in a fresh interpreter in the repository root; return what it printed."""
+    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed code
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return completed.stdout.strip().splitlines()[-1]
+
+
 def time_import(module: str, env: dict[str, str]) -> tuple[float, float, float]:
     """Return (process wall time, process CPU time, import time) in seconds for one import."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed code
-        [sys.executable, "-c", _CHILD.format(module=module)],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    printed = _python(_CHILD.format(module=module), env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, float(completed.stdout.strip())
+    return wall, cpu, float(printed)
 
 
 def modules_loaded_by(module: str, env: dict[str, str] | None = None) -> list[str]:
     """What importing ``module`` loads on top of ``azure.functions``, in a fresh interpreter."""
-    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed code
-        [sys.executable, "-c", _AUDIT_CHILD.format(module=module)],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    loaded: list[str] = json.loads(completed.stdout.strip().splitlines()[-1])
+    loaded: list[str] = json.loads(_python(_AUDIT_CHILD.format(module=module), env))
     return loaded
 
 

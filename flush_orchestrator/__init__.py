@@ -30,12 +30,7 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
     request = FlushRequest.from_dict(context.get_input(expected_type=dict))
     if not context.is_replaying:
         audit.flush_requested(
-            instance_id=context.instance_id,
-            requester_id=request.user_id,
-            requester_name=request.user_name,
-            environment=request.environment,
-            urls=request.urls,
-            needs_approval=request.approval is not None,
+            context.instance_id, request, needs_approval=request.approval is not None
         )
     if request.approval is not None:
         return (yield from flush_with_approval(context, request, request.approval))

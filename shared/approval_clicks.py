@@ -270,12 +270,7 @@ async def _raise(
         # The instance ended between the status check and the event (410), or vanished.
         logger.info("The decision on %s was not taken: %s", click.value, short_error(error))
         return Refusal.NOT_PENDING
-    audit.decision_raised(
-        instance_id=click.value,
-        decider_id=click.user_id,
-        decider_name=click.user_name,
-        action=action.value,
-    )
+    audit.decision_raised(click.value, click, action.value)
     return None
 
 

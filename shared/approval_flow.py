@@ -105,14 +105,7 @@ def flush_with_approval(
     decided_at = context.current_utc_datetime.isoformat()
     context.set_custom_status(stage.status())
     if not context.is_replaying:
-        audit.approval_ended(
-            instance_id=context.instance_id,
-            requester_id=request.user_id,
-            requester_name=request.user_name,
-            outcome=stage.value,
-            decider_id=decision.user_id if decision else None,
-            decider_name=decision.user_name if decision else None,
-        )
+        audit.approval_ended(context.instance_id, request, stage.value, decision)
 
     after = (
         f":no_entry_sign: *Approved, but {approval_views.not_allowed_text(request, unavailable)}.*"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 AUDIT_LOGGER = "audit"
 FLUSH_REQUESTED = "flush_requested"
@@ -30,119 +31,121 @@ def _record(event: str, fields: Mapping[str, Field], message: str, *args: object
     _logger.info(message, *args, extra={"audit_event": event, **fields})
 
 
-def flush_requested(
-    *,
-    instance_id: str,
-    requester_id: str,
-    requester_name: str,
-    environment: str,
-    urls: Sequence[str],
-    needs_approval: bool,
-) -> None:
+class Person(Protocol):
+    """Who asked or decided (a flush request, a decision, a click)."""
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def user_name(self) -> str: ...
+
+
+class Request(Person, Protocol):
+    """A flush request: who asked, and what to flush where."""
+
+    @property
+    def environment(self) -> str: ...
+
+    @property
+    def urls(self) -> Sequence[str]: ...
+
+
+class Answer(Protocol):
+    """cache-flush's last answer for a request, or why there was none."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def status(self) -> int | None: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+def _what(instance_id: str, request: Request) -> dict[str, Field]:
+    return {
+        "instance_id": instance_id,
+        "requester_id": request.user_id,
+        "requester_name": request.user_name,
+        "environment": request.environment,
+        "urls": " ".join(request.urls),
+        "url_count": len(request.urls),
+    }
+
+
+def flush_requested(instance_id: str, request: Request, *, needs_approval: bool) -> None:
     """A submitted flush request has started its orchestration."""
-    joined = " ".join(urls)
+    fields = _what(instance_id, request) | {"needs_approval": needs_approval}
     _record(
         FLUSH_REQUESTED,
-        {
-            "instance_id": instance_id,
-            "requester_id": requester_id,
-            "requester_name": requester_name,
-            "environment": environment,
-            "urls": joined,
-            "url_count": len(urls),
-            "needs_approval": needs_approval,
-        },
+        fields,
         "%s (%s) asked to flush %d URL(s) in %s: %s",
-        requester_name,
-        requester_id,
-        len(urls),
-        environment,
-        joined,
+        request.user_name,
+        request.user_id,
+        len(request.urls),
+        request.environment,
+        fields["urls"],
     )
 
 
-def decision_raised(*, instance_id: str, decider_id: str, decider_name: str, action: str) -> None:
+def decision_raised(instance_id: str, decider: Person, action: str) -> None:
     """A click's decision (approve, reject, cancel) was raised on the waiting request."""
     _record(
         DECISION_RAISED,
         {
             "instance_id": instance_id,
-            "decider_id": decider_id,
-            "decider_name": decider_name,
+            "decider_id": decider.user_id,
+            "decider_name": decider.user_name,
             "action": action,
         },
         "%s (%s) clicked %s on %s",
-        decider_name,
-        decider_id,
+        decider.user_name,
+        decider.user_id,
         action,
         instance_id,
     )
 
 
-def approval_ended(
-    *,
-    instance_id: str,
-    requester_id: str,
-    requester_name: str,
-    outcome: str,
-    decider_id: str | None,
-    decider_name: str | None,
-) -> None:
+def approval_ended(instance_id: str, request: Person, outcome: str, decider: Person | None) -> None:
     """A request that needed approval stopped waiting: decided, expired or refused."""
     fields: dict[str, Field] = {
         "instance_id": instance_id,
-        "requester_id": requester_id,
-        "requester_name": requester_name,
+        "requester_id": request.user_id,
+        "requester_name": request.user_name,
         "outcome": outcome,
     }
     by = ""
-    if decider_id is not None:
-        fields |= {"decider_id": decider_id, "decider_name": decider_name or ""}
-        by = f" by {decider_name} ({decider_id})"
+    if decider is not None:
+        fields |= {"decider_id": decider.user_id, "decider_name": decider.user_name}
+        by = f" by {decider.user_name} ({decider.user_id})"
     _record(
         APPROVAL_ENDED,
         fields,
         "The flush request of %s (%s) ended as %s%s",
-        requester_name,
-        requester_id,
+        request.user_name,
+        request.user_id,
         outcome,
         by,
     )
 
 
-def flushed(
-    *,
-    instance_id: str,
-    requester_id: str,
-    environment: str,
-    urls: Sequence[str],
-    ok: bool,
-    status: int | None,
-    error: str | None,
-    attempts: int,
-) -> None:
+def flushed(instance_id: str, request: Request, answer: Answer, attempts: int) -> None:
     """cache-flush gave its last answer for the request (or none was had)."""
-    fields: dict[str, Field] = {
-        "instance_id": instance_id,
-        "requester_id": requester_id,
-        "environment": environment,
-        "urls": " ".join(urls),
-        "url_count": len(urls),
-        "ok": ok,
-        "attempts": attempts,
-    }
-    if status is not None:
-        fields["status"] = status
-    if error is not None:
-        fields["error"] = error
-    answer = f"HTTP {status}" if status is not None else f"no answer ({error})"
+    fields = _what(instance_id, request) | {"ok": answer.ok, "attempts": attempts}
+    if answer.status is not None:
+        fields["status"] = answer.status
+    if answer.error is not None:
+        fields["error"] = answer.error
+    said = f"HTTP {answer.status}" if answer.status is not None else f"no answer ({answer.error})"
     _record(
         FLUSHED,
         fields,
         "Flush of %d URL(s) in %s for %s: %s after %d attempt(s)",
-        len(urls),
-        environment,
-        requester_id,
-        answer,
+        len(request.urls),
+        request.environment,
+        request.user_id,
+        said,
         attempts,
     )

@@ -172,16 +172,7 @@ def flush_with_retries(
             result = FlushResult.not_sent(ACTIVITY_FAILED)
         if not result.transient or attempt == FLUSH_ATTEMPTS:
             if not context.is_replaying:
-                audit.flushed(
-                    instance_id=context.instance_id,
-                    requester_id=request.user_id,
-                    environment=request.environment,
-                    urls=request.urls,
-                    ok=result.ok,
-                    status=result.status,
-                    error=result.error,
-                    attempts=attempt,
-                )
+                audit.flushed(context.instance_id, request, result, attempt)
             return FlushAttempts(result, attempt, unconfirmed)
         unconfirmed = unconfirmed or result.unconfirmed
         if not context.is_replaying:

@@ -72,7 +72,7 @@ def test_a_flush_is_audited_when_asked_and_when_flushed_once_each(
         {
             "audit_event": "flushed",
             "instance_id": history.instance_id,
-            "requester_id": "U0001",
+            **REQUESTER,
             **WHAT,
             "ok": True,
             "status": 201,
