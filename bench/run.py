@@ -170,7 +170,11 @@ def measure(sizes: Sizes, workdir: Path, rng: random.Random) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmarks, print the table, write the JSON; exit 0 when every figure came out."""
+    """Run the benchmarks, print the table, write the JSON.
+
+    Exits 0 when every figure came out and every enforced target is met (the timing targets
+    are flagged in the table: a shared machine's noise must not fail the run).
+    """
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "--smoke", action="store_true", help="a few iterations, to test the harness"
@@ -197,4 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(report.markdown(result), flush=True)
     _say(f"results written to {out}")
-    return 0
+    missed = [t["target"] for t in result["targets"] if t.get("enforced") and not t["met"]]
+    for target in missed:
+        _say(f"enforced target missed: {target}")
+    return 1 if missed else 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from shared import access
-from shared.allowed_users import AccessCheckUnavailable
 from shared.deadline import Deadline
+from shared.errors import AccessCheckUnavailable
 from shared.handoffs import AccessAnswer, AccessQuery, ActivityPayload
 from shared.settings import load_settings
 

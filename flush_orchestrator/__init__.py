@@ -9,12 +9,12 @@ randomness and does no I/O of its own.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Generator
 from typing import Any
 
 import azure.durable_functions as df
 
+from shared import audit
 from shared.approval import Ended, Stage
 from shared.approval_flow import flush_with_approval
 from shared.handoffs import FlushSummary
@@ -26,20 +26,13 @@ from shared.orchestration import (
     publish_home,
 )
 
-logger = logging.getLogger(__name__)
-
 
 def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Flush, tell the user (modal, DM, channel on success), then refresh their Home tab."""
     request = FlushRequest.from_dict(context.get_input(expected_type=dict))
     if not context.is_replaying:
-        logger.info(
-            "Audit: %s (%s) asked to flush %d URL(s) in %s: %s",
-            request.user_name,
-            request.user_id,
-            len(request.urls),
-            request.environment,
-            " ".join(request.urls),
+        audit.flush_requested(
+            context.instance_id, request, needs_approval=request.approval is not None
         )
     if request.approval is not None:
         output = yield from flush_with_approval(context, request, request.approval)

@@ -6,6 +6,9 @@ Slack user groups are asked only when the CSV does not already grant what is ask
 the same deadline; a Slack failure grants nothing and never blocks a CSV user. When the CSV
 cannot be read in time and nothing else grants access, the answer is UNAVAILABLE (fail closed).
 See doc/behaviour.md and doc/adr/0012-one-access-decision.md.
+
+The allowed-users reader (and the csv module) is loaded on the first check, not on import: the
+slash command imports this module but needs it only after `views.open`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from shared.allowed_users import AccessCheckUnavailable, AllowedUsersCache, stale_limit
 from shared.deadline import Deadline, run_within
+from shared.errors import AccessCheckUnavailable
 from shared.settings import Settings
-from shared.slack_api import SlackClient, error_code
+from shared.slack_api import (
+    CALL_ERRORS_WITHIN_DEADLINE,
+    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+    INTERACTIVE_TIMEOUT_SECONDS,
+    error_code,
+    web_client,
+)
+from shared.stale_cache import StaleCache
+
+if TYPE_CHECKING:
+    from shared.allowed_users import AllowedUsersCache
 
 logger = logging.getLogger(__name__)
 
@@ -40,20 +53,11 @@ class Access(enum.Enum):
     UNAVAILABLE = "unavailable"
 
 
-@dataclass
-class _Members:
-    users: frozenset[str]
-    checked_at: float
-    due_at: float
-
-
 class UsergroupMembers:
     """Members of Slack user groups (`usergroups.users.list`), cached like the CSV."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._entries: dict[tuple[str, str], _Members] = {}
-        self._lock = threading.Lock()
+        self._members: StaleCache[tuple[str, str], frozenset[str]] = StaleCache(clock)
 
     def contains(self, settings: Settings, group: str, user_id: str, deadline: Deadline) -> bool:
         """Whether the user is in the group; False when Slack cannot say (nothing is granted)."""
@@ -63,20 +67,19 @@ class UsergroupMembers:
         """The group's members; none when Slack cannot say and nothing is cached."""
         key = (settings.slack_api_url, group)
         ttl = settings.allowed_users_cache_seconds
-        now = self._clock()
-        with self._lock:
-            entry = self._entries.get(key)
-        servable = entry if entry and now - entry.checked_at < stale_limit(ttl) else None
-        if servable is not None and now < servable.due_at:
-            return servable.users
+        now = self._members.clock()
+        fresh = self._members.fresh(key, ttl, now)
+        if fresh is not None:
+            return fresh
         if deadline.expired():
             logger.warning("No time left to ask Slack for user group %s", group)
-            return servable.users if servable is not None else frozenset()
+            return self._members.servable(key, ttl, now) or frozenset()
         try:
             users = run_within(deadline, lambda: _ask_slack(settings, group, deadline))
-        except Exception as error:
+        except CALL_ERRORS_WITHIN_DEADLINE as error:
             reason = error_code(error)
-            if servable is None:
+            stale = self._members.serve_stale(key, ttl, now)
+            if stale is None:
                 logger.warning(
                     "User group %s could not be read (%s); it grants nothing", group, reason
                 )
@@ -84,20 +87,18 @@ class UsergroupMembers:
             logger.warning(
                 "User group %s refresh failed (%s); using the cached members", group, reason
             )
-            servable.due_at = now + ttl
-            return servable.users
-        with self._lock:
-            self._entries[key] = _Members(users, checked_at=now, due_at=now + ttl)
+            return stale
+        self._members.store(key, users, now, ttl)
         return users
 
 
 def _ask_slack(settings: Settings, group: str, deadline: Deadline) -> frozenset[str]:
-    """One `usergroups.users.list` call, with no retry (it would not fit the deadline)."""
-    client = SlackClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=deadline.call_timeout(),  # type: ignore[arg-type]  # urllib accepts fractions
-        retry_handlers=[],
+    """One `usergroups.users.list` call through the app's Slack client, held to the deadline."""
+    client = web_client(
+        settings,
+        INTERACTIVE_TIMEOUT_SECONDS,
+        max_retry_after_seconds=INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+        deadline=deadline,
     )
     response = client.usergroups_users_list(usergroup=group)
     users = response.get("users")
@@ -114,7 +115,11 @@ class AccessChecker:
         allowed_users: AllowedUsersCache | None = None,
         usergroups: UsergroupMembers | None = None,
     ) -> None:
-        self._allowed_users = allowed_users or AllowedUsersCache()
+        if allowed_users is None:
+            from shared.allowed_users import AllowedUsersCache  # noqa: PLC0415 (see module doc)
+
+            allowed_users = AllowedUsersCache()
+        self._allowed_users = allowed_users
         self._usergroups = usergroups or UsergroupMembers()
 
     def check(
@@ -169,24 +174,33 @@ class AccessChecker:
         self._allowed_users.prefetch(settings, deadline)
 
 
-_default_checker = AccessChecker()
+_default_checkers: list[AccessChecker] = []
+_default_lock = threading.Lock()
+
+
+def _default_checker() -> AccessChecker:
+    """The process-wide checker, made on first use (see the module doc)."""
+    with _default_lock:
+        if not _default_checkers:
+            _default_checkers.append(AccessChecker())
+        return _default_checkers[0]
 
 
 def check(settings: Settings, user_id: str, permission: Permission, deadline: Deadline) -> Access:
     """Decide with the process-wide caches."""
-    return _default_checker.check(settings, user_id, permission, deadline)
+    return _default_checker().check(settings, user_id, permission, deadline)
 
 
 def listed_approvers(settings: Settings) -> frozenset[str]:
     """The list's approvers as last read, without reading storage (process-wide caches)."""
-    return _default_checker.listed_approvers(settings)
+    return _default_checker().listed_approvers(settings)
 
 
 def someone_else_may_approve(settings: Settings, user_id: str, deadline: Deadline) -> bool:
     """Whether anyone but `user_id` may approve (process-wide caches)."""
-    return _default_checker.someone_else_may_approve(settings, user_id, deadline)
+    return _default_checker().someone_else_may_approve(settings, user_id, deadline)
 
 
 def prefetch(settings: Settings, deadline: Deadline) -> None:
     """Start reading the list the next `check` will need (process-wide caches)."""
-    _default_checker.prefetch(settings, deadline)
+    _default_checker().prefetch(settings, deadline)

@@ -21,7 +21,9 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from shared.deadline import Deadline, DeadlineExceeded, submit, wait_for
+from shared.errors import AccessCheckUnavailable, AppError
 from shared.settings import Settings
+from shared.stale_cache import StaleCache
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -31,26 +33,13 @@ logger = logging.getLogger(__name__)
 
 MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 APPROVER_ROLE = "approver"
-STALE_FACTOR = 10
-# However long the cache time, no copy is served longer than this after it was last read or
-# confirmed: a user removed from the list loses access within it, whatever storage does.
-MAX_STALE_SECONDS = 600.0
 AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 CredentialFactory = Callable[[], "TokenCredential"]
 
 
-def stale_limit(cache_seconds: float) -> float:
-    """How long after its last read or confirmation a cached copy may still be served.
-
-    Ten cache times, capped at MAX_STALE_SECONDS: a long cache time never stretches how
-    long a removed user keeps access when storage (or Slack, for user groups) cannot answer.
-    """
-    return min(cache_seconds * STALE_FACTOR, MAX_STALE_SECONDS)
-
-
-class AccessCheckUnavailable(Exception):
-    """The list could not be read in time and no usable cached copy exists: fail closed."""
+class ListUnreadable(AppError):
+    """Storage, the identity or the settings naming the list failed; the message is why."""
 
 
 @dataclass(frozen=True)
@@ -149,12 +138,12 @@ class _Source:
         )
 
 
-@dataclass
-class _Entry:
+@dataclass(frozen=True)
+class _Copy:
+    """The list as read, with the ETag that confirms it later."""
+
     users: AllowedUsers
     etag: str
-    checked_at: float
-    due_at: float
 
 
 class AllowedUsersCache:
@@ -162,7 +151,7 @@ class AllowedUsersCache:
 
     A cache time of 0 revalidates on every read. A refresh that fails (or does not finish
     before the deadline) serves the cached copy for up to ten cache times and never more
-    than ten minutes after it was last read or confirmed (`stale_limit`), else fails closed.
+    than ten minutes after it was last read or confirmed (`StaleCache`), else fails closed.
     """
 
     def __init__(
@@ -170,27 +159,18 @@ class AllowedUsersCache:
         clock: Callable[[], float] = time.monotonic,
         credential_factory: CredentialFactory = default_credential,
     ) -> None:
-        self._clock = clock
         self._credential_factory = credential_factory
-        self._entries: dict[_Source, _Entry] = {}
+        self._copies: StaleCache[_Source, _Copy] = StaleCache(clock)
         self._clients: dict[_Source, BlobClient] = {}
         self._inflight: dict[_Source, Future[AllowedUsers]] = {}
         self._lock = threading.Lock()
 
-    def _cached(
-        self, source: _Source, ttl: float, now: float
-    ) -> tuple[_Entry | None, _Entry | None]:
-        """The cached entry, and that entry if it may still be served (see `stale_limit`)."""
-        with self._lock:
-            entry = self._entries.get(source)
-        servable = entry if entry and now - entry.checked_at < stale_limit(ttl) else None
-        return entry, servable
-
     def cached(self, settings: Settings) -> AllowedUsers | None:
         """The list as last read, if it may still be served; never reads storage."""
         source = _Source.of(settings)
-        _, servable = self._cached(source, settings.allowed_users_cache_seconds, self._clock())
-        return servable.users if servable is not None else None
+        ttl = settings.allowed_users_cache_seconds
+        copy = self._copies.servable(source, ttl, self._copies.clock())
+        return copy.users if copy is not None else None
 
     def prefetch(self, settings: Settings, deadline: Deadline) -> None:
         """Start the refresh a `read` would make, without waiting for it.
@@ -200,49 +180,43 @@ class AllowedUsersCache:
         """
         source = _Source.of(settings)
         ttl = settings.allowed_users_cache_seconds
-        entry, servable = self._cached(source, ttl, self._clock())
-        if servable is None or self._clock() >= servable.due_at:
-            self._refresh(source, entry, ttl, deadline)
+        if self._copies.fresh(source, ttl, self._copies.clock()) is None:
+            self._refresh(source, ttl, deadline)
 
     def read(self, settings: Settings, deadline: Deadline) -> AllowedUsers:
         """Return the list, or raise AccessCheckUnavailable."""
         source = _Source.of(settings)
         ttl = settings.allowed_users_cache_seconds
-        now = self._clock()
-        entry, servable = self._cached(source, ttl, now)
-        if servable is not None and now < servable.due_at:
-            return servable.users
+        now = self._copies.clock()
+        fresh = self._copies.fresh(source, ttl, now)
+        if fresh is not None:
+            return fresh.users
         try:
-            return wait_for(self._refresh(source, entry, ttl, deadline), deadline)
-        except Exception as error:
-            reason = (
-                "no answer in time" if isinstance(error, DeadlineExceeded) else type(error).__name__
-            )
-            if servable is not None:
+            return wait_for(self._refresh(source, ttl, deadline), deadline)
+        except (DeadlineExceeded, ListUnreadable) as error:
+            reason = "no answer in time" if isinstance(error, DeadlineExceeded) else str(error)
+            stale = self._copies.serve_stale(source, ttl, now)
+            if stale is not None:
                 logger.warning("Allowed-users refresh failed (%s); serving the cached list", reason)
-                servable.due_at = now + ttl
-                return servable.users
+                return stale.users
             logger.error(
                 "Allowed-users list %s/%s is unreadable: %s", source.container, source.blob, reason
             )
             raise AccessCheckUnavailable(reason) from error
 
-    def _refresh(
-        self, source: _Source, entry: _Entry | None, ttl: float, deadline: Deadline
-    ) -> Future[AllowedUsers]:
+    def _refresh(self, source: _Source, ttl: float, deadline: Deadline) -> Future[AllowedUsers]:
         """The fetch under way for this source, or a new one bounded by the deadline."""
         with self._lock:
             running = self._inflight.get(source)
             if running is not None and not running.done():
                 return running
-            started = self._clock()
+            started = self._copies.clock()
             timeout = deadline.call_timeout()
 
             def fetch() -> AllowedUsers:
-                users, etag = self._fetch(source, entry, timeout)
-                with self._lock:
-                    self._entries[source] = _Entry(users, etag, started, started + ttl)
-                return users
+                copy = self._fetch(source, self._copies.last(source), timeout)
+                self._copies.store(source, copy, started, ttl)
+                return copy.users
 
             future = submit(fetch)
             self._inflight[source] = future
@@ -277,26 +251,37 @@ class AllowedUsersCache:
         with self._lock:
             return self._clients.setdefault(source, client)
 
-    def _fetch(
-        self, source: _Source, entry: _Entry | None, timeout: float
-    ) -> tuple[AllowedUsers, str]:
+    def _fetch(self, source: _Source, last: _Copy | None, timeout: float) -> _Copy:
+        """`_download`, its failures as ListUnreadable.
+
+        The Azure SDK's errors (storage, identity), the network, and a connection string or
+        endpoint it cannot use (ValueError).
+        """
+        from azure.core.exceptions import AzureError  # noqa: PLC0415 (deferred, see module doc)
+
+        try:
+            return self._download(source, last, timeout)
+        except (AzureError, OSError, ValueError) as error:
+            raise ListUnreadable(type(error).__name__) from error
+
+    def _download(self, source: _Source, last: _Copy | None, timeout: float) -> _Copy:
         """Download the list, or confirm by ETag that the cached copy is still current."""
         from azure.core import MatchConditions  # noqa: PLC0415 (deferred, see module doc)
         from azure.core.exceptions import HttpResponseError  # noqa: PLC0415
 
         client = self._client(source)
         options: dict[str, Any] = {"connection_timeout": timeout, "read_timeout": timeout}
-        if entry is None:
+        if last is None:
             downloader = client.download_blob(**options)
         else:
             try:
                 downloader = client.download_blob(
-                    etag=entry.etag, match_condition=MatchConditions.IfModified, **options
+                    etag=last.etag, match_condition=MatchConditions.IfModified, **options
                 )
             except HttpResponseError as error:
                 # Storage answers 304 with the error code ConditionNotMet, which the SDK
                 # raises as ResourceModifiedError: check the status, not the class.
                 if error.status_code != HTTPStatus.NOT_MODIFIED:
                     raise
-                return entry.users, entry.etag
-        return parse_allowed_users(downloader.readall()), downloader.properties.etag
+                return last
+        return _Copy(parse_allowed_users(downloader.readall()), downloader.properties.etag)

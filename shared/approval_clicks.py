@@ -22,13 +22,18 @@ from dataclasses import dataclass, field
 
 from azure.durable_functions import DurableOrchestrationClient
 
-from shared import access, instance_ids
+from shared import access, audit, instance_ids
 from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage, WaitingPlaces
 from shared.deadline import Deadline, run_within
 from shared.history import json_value
 from shared.orchestration import FlushRequest, short_error
 from shared.settings import Settings
-from shared.slack_api import INTERACTIVE_MAX_RETRY_AFTER_SECONDS, error_code, web_client
+from shared.slack_api import (
+    CALL_ERRORS_WITHIN_DEADLINE,
+    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+    error_code,
+    web_client,
+)
 from shared.slack_request import BlockAction
 
 logger = logging.getLogger(__name__)
@@ -109,7 +114,7 @@ async def _read_request(
         status = await asyncio.wait_for(
             client.get_status(instance, show_input=True), deadline.remaining()
         )
-    except Exception as error:
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
         logger.warning("Could not read the status of %s: %s", instance, short_error(error))
         return Refusal.CHECK_UNAVAILABLE
     if not status:
@@ -256,17 +261,11 @@ async def _raise(
     except TimeoutError:
         logger.warning("Raising the decision on %s did not finish in time", click.value)
         return Refusal.NOT_CONFIRMED
-    except Exception as error:
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
         # The instance ended between the status check and the event (410), or vanished.
         logger.info("The decision on %s was not taken: %s", click.value, short_error(error))
         return Refusal.NOT_PENDING
-    logger.info(
-        "Audit: %s (%s) clicked %s on %s",
-        click.user_name,
-        click.user_id,
-        action.value,
-        click.value,
-    )
+    audit.decision_raised(click.value, click, action.value)
     return None
 
 
@@ -287,7 +286,7 @@ def _tell_clicker(settings: Settings, click: BlockAction, text: str, deadline: D
 
     try:
         run_within(deadline, send)
-    except Exception as error:
+    except CALL_ERRORS_WITHIN_DEADLINE as error:
         logger.warning(
             "Could not tell %s why the click was refused: %s", click.user_id, error_code(error)
         )

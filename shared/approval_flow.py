@@ -16,7 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import approval_views, views
+from shared import approval_views, audit, views
 from shared.approval import (
     DECISION_EVENT,
     ApprovalPlan,
@@ -107,13 +107,7 @@ def flush_with_approval(
     decider = (decision.user_id, decision.user_name) if decision else (None, None)
     context.set_custom_status(Ended(stage, None, *decider).status())
     if not context.is_replaying:
-        logger.info(
-            "Audit: the flush request of %s (%s) ended as %s%s",
-            request.user_name,
-            request.user_id,
-            stage.value,
-            f" by {decision.user_name} ({decision.user_id})" if decision else "",
-        )
+        audit.approval_ended(context.instance_id, request, stage.value, decision)
 
     after = (
         f":no_entry_sign: *Approved, but {approval_views.not_allowed_text(request, unavailable)}.*"
@@ -215,7 +209,7 @@ def still_allowed(
         answer = yield context.call_activity_with_retry(
             CHECK_ACCESS_ACTIVITY, retry, query, expected_type=dict
         )
-    except Exception as error:
+    except Exception as error:  # the Durable SDK raises a bare Exception for a failed activity
         if not context.is_replaying:
             logger.error("The requester's access could not be checked: %s", short_error(error))
         return None

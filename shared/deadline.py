@@ -7,11 +7,17 @@ runs in a worker thread through `run_within`, and is abandoned when the deadline
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+from shared.errors import AppError
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 SLACK_BUDGET_SECONDS = 2.5
 # A call is never given less than this: a zero timeout would make sockets non-blocking.
@@ -20,10 +26,21 @@ WORKERS = 8
 
 ResultT = TypeVar("ResultT")
 
-_executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="deadline")
+_pool: list[ThreadPoolExecutor] = []
+_pool_lock = threading.Lock()
 
 
-class DeadlineExceeded(Exception):
+def _executor() -> ThreadPoolExecutor:
+    """The shared worker threads, made on first use: the slash command opens its view first."""
+    with _pool_lock:
+        if not _pool:
+            from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 (first use)
+
+            _pool.append(ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="deadline"))
+        return _pool[0]
+
+
+class DeadlineExceeded(AppError):
     """The work did not finish before the deadline; it was abandoned, not retried."""
 
 
@@ -62,7 +79,7 @@ class Deadline:
 
 def submit(work: Callable[[], ResultT]) -> Future[ResultT]:
     """Start `work` on the shared worker threads."""
-    return _executor.submit(work)
+    return _executor().submit(work)
 
 
 def wait_for(future: Future[ResultT], deadline: Deadline) -> ResultT:

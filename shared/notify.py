@@ -15,6 +15,7 @@ from typing import Any, assert_never
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.slack_response import SlackResponse
 
+from shared.errors import AppError
 from shared.handoffs import Delivery, Notification, NotificationKind
 from shared.settings import Settings
 from shared.slack_api import (
@@ -31,7 +32,7 @@ RATE_LIMIT_RETRIES = 2
 DELETED_MESSAGE_ERRORS = frozenset({"message_not_found"})
 
 
-class DeliveryError(Exception):
+class DeliveryError(AppError):
     """Slack refused a notification; the message names the method and Slack's error code."""
 
 

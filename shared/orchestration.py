@@ -16,7 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import instance_ids, views
+from shared import audit, instance_ids, views
 from shared.approval import ApprovalPlan
 from shared.handoffs import Delivery, FlushCall, FlushResult, HomeOwner, Notification
 
@@ -170,6 +170,8 @@ def flush_with_retries(
                 logger.error("The cache-flush activity failed: %s", short_error(error))
             result = FlushResult.not_sent(ACTIVITY_FAILED)
         if not result.transient or attempt == FLUSH_ATTEMPTS:
+            if not context.is_replaying:
+                audit.flushed(context.instance_id, request, result, attempt)
             return FlushAttempts(result, attempt, unconfirmed)
         unconfirmed = unconfirmed or result.unconfirmed
         if not context.is_replaying:

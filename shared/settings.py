@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from shared.errors import AppError
+
 logger = logging.getLogger(__name__)
 
 AZURE_STORAGE_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
@@ -79,7 +81,7 @@ RETENTION_DAYS_RANGE = (1.0, 3_650.0)
 _reported: set[str] = set()
 
 
-class ConfigurationError(Exception):
+class ConfigurationError(AppError):
     """The app's configuration is missing or invalid; the message names the variables."""
 
 

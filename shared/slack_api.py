@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.message import Message
+from http.client import HTTPException
 from typing import IO, Any
 from urllib.request import (
     HTTPRedirectHandler,
@@ -17,7 +18,7 @@ from urllib.request import (
     build_opener,
 )
 
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -28,7 +29,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.client import WebClient
 
-from shared.deadline import Deadline
+from shared.deadline import Deadline, DeadlineExceeded
 from shared.settings import Settings
 
 CLOSED_VIEW_ERRORS = frozenset({"not_found", "view_not_found"})
@@ -39,6 +40,12 @@ BACKGROUND_MAX_RETRY_AFTER_SECONDS = 5
 # Under a deadline, a retry is attempted only when at least this much time is left after its
 # longest wait.
 MIN_RETRY_SECONDS = 0.3
+# What one Web API call can raise: Slack's error answers and the SDK's own errors, the network
+# (urllib's URLError and every timeout are OSErrors; an answer cut off is an HTTPException),
+# and a body that is not JSON (a ValueError).
+CALL_ERRORS: tuple[type[Exception], ...] = (SlackClientError, OSError, HTTPException, ValueError)
+# The same for a call made through `run_within`, which also gives up at the deadline.
+CALL_ERRORS_WITHIN_DEADLINE: tuple[type[Exception], ...] = (DeadlineExceeded, *CALL_ERRORS)
 REDIRECT_REFUSED = "Slack answered with a redirect (HTTP {code}), which the app does not follow"
 
 

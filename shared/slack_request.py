@@ -12,6 +12,8 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from shared.errors import AppError
+
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -20,7 +22,7 @@ SIGNATURE_HEADER = "x-slack-signature"
 MAX_TIMESTAMP_DIGITS = 20
 
 
-class RejectedRequest(Exception):
+class RejectedRequest(AppError):
     """A request the app refuses; `status` is the HTTP answer and the message its reason."""
 
     def __init__(self, status: int, reason: str) -> None:

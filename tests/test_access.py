@@ -23,9 +23,10 @@ from devhost.standins.slack_requests import (
 )
 from devhost.standins.slack_stub import SlackReply
 from shared.access import Access, AccessChecker, Permission, UsergroupMembers
-from shared.allowed_users import MAX_STALE_SECONDS, AllowedUsersCache
+from shared.allowed_users import AllowedUsersCache
 from shared.deadline import Deadline
 from shared.settings import load_settings
+from shared.stale_cache import MAX_STALE_SECONDS
 from tests.support.app_env import AppEnv
 from tests.support.clock import FakeClock
 from tests.support.logs import LogCapture

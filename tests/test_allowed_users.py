@@ -12,14 +12,14 @@ from azure.storage.blob import BlobClient
 from devhost.standins.recording import RecordedRequest
 from devhost.standins.stub_server import Reply
 from shared.allowed_users import (
-    MAX_STALE_SECONDS,
-    AccessCheckUnavailable,
     AllowedUsers,
     AllowedUsersCache,
     parse_allowed_users,
 )
 from shared.deadline import Deadline
+from shared.errors import AccessCheckUnavailable
 from shared.settings import Settings, load_settings
+from shared.stale_cache import MAX_STALE_SECONDS
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.clock import FakeClock

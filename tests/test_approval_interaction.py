@@ -32,6 +32,7 @@ from shared.approval import (
     WaitingPlaces,
     counted_decision,
 )
+from shared.audit import AUDIT_LOGGER, DECISION_RAISED
 from shared.instance_ids import instance_id
 from shared.orchestration import FlushRequest
 from tests.support import constants
@@ -221,7 +222,17 @@ def test_an_approver_decides_and_the_decision_is_raised(
     assert (event.instance_id, event.name, event.status) == (INSTANCE, DECISION_EVENT, 202)
     assert event.data == {"action": action, "user_id": APPROVER, "user_name": APPROVER_NAME}
     assert approvals.slack.calls() == [], "nothing is posted: the orchestrator tells everyone"
-    assert any("Audit" in line and APPROVER in line for line in captured_logs.lines)
+    [audited] = [r for r in captured_logs.records if r.name == AUDIT_LOGGER]
+    assert (
+        audited.__dict__.items()
+        >= {
+            "audit_event": DECISION_RAISED,
+            "instance_id": INSTANCE,
+            "decider_id": APPROVER,
+            "decider_name": APPROVER_NAME,
+            "action": action,
+        }.items()
+    )
     captured_logs.assert_no_secrets()
 
 

@@ -726,6 +726,35 @@ def test_after_an_ignored_event_the_deadline_still_expires_the_request() -> None
     assert flush_calls(state) == []
 
 
+IGNORED_EVENTS_CAP = 20
+SELF_APPROVAL = decision("approve", "U0001", "jo_bloggs")
+
+
+def test_a_decision_after_twenty_ignored_events_still_counts() -> None:
+    history = new_history()
+    posted_request(history)
+    state = raise_events(history, *[SELF_APPROVAL] * IGNORED_EVENTS_CAP, APPROVE)
+    assert len(event_waits(state)) == IGNORED_EVENTS_CAP + 1
+    assert len(access_calls(state)) == 1, "the approval is read and acted on"
+    assert stage(still_allowed(history)) == "approved"
+
+
+def test_after_too_many_ignored_events_only_the_deadline_ends_the_wait() -> None:
+    """A flood of events that are not decisions cannot grow the history without bound."""
+    history = new_history()
+    posted_request(history)
+    state = raise_events(history, *[SELF_APPROVAL] * (IGNORED_EVENTS_CAP + 1), APPROVE)
+    assert state["isDone"] is False
+    assert stage(state) == "awaiting_approval"
+    assert len(event_waits(state)) == IGNORED_EVENTS_CAP + 1, "no wait after the cap"
+    assert access_calls(state) == [], "the approval after the cap is never read"
+    history.new_episode("2026-01-01T00:30:00.000Z").raised(DECISION_EVENT, APPROVE)
+    assert access_calls(run(history)) == []
+    state = expire(history)
+    assert stage(state) == "expired"
+    assert flush_calls(state) == []
+
+
 def test_a_cancel_that_arrives_before_the_request_is_posted_still_counts() -> None:
     history = new_history()
     run(history)

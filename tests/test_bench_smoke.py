@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bench.imports import FUNCTION_MODULES
+from bench.imports import FUNCTION_MODULES, modules_loaded_by, unneeded
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = (
@@ -63,7 +63,10 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
     assert result["mode"] == "smoke"
     assert set(result["machine"]) >= {"cpus", "cpu_model", "python"}
 
-    paths = ["cold_import.baseline.process_ms.median"]
+    paths = [
+        "cold_import.baseline.process_ms.median",
+        "cold_import.slash_start_audit.modules_loaded",
+    ]
     for module in FUNCTION_MODULES:
         for kind in ("process", "cpu", "import"):
             paths += [
@@ -97,5 +100,21 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
 
     assert isinstance(figures["views_open"]["order"]["holds"], bool)
     assert "latency_climbs_at_users" in figures["throughput"]
-    assert len(result["targets"]) == 6
+    assert len(result["targets"]) == 7
+    [audit] = [target for target in result["targets"] if target.get("enforced")]
+    assert audit["met"] is True, audit["measured"]
     assert all(isinstance(target["met"], bool) for target in result["targets"])
+
+
+def test_slash_start_loads_nothing_views_open_does_not_need() -> None:
+    loaded = modules_loaded_by("slash_start")
+    assert {"shared.slash_command", "shared.views", "slack_sdk"} <= set(loaded)
+    assert unneeded(loaded) == []
+
+
+def test_the_import_audit_sees_what_the_slash_command_must_not_load() -> None:
+    found = set(unneeded(modules_loaded_by("flush_orchestrator")))
+    assert {"azure.durable_functions", "shared.approval", "shared.orchestration"} <= found
+    assert unneeded(["shared.approval_flow", "shared.approvals_elsewhere", "csvkit"]) == [
+        "shared.approval_flow"
+    ]

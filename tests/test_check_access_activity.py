@@ -11,7 +11,7 @@ import pytest
 import check_access_activity
 import notify_user_activity
 from devhost.standins.slack_stub import SlackReply
-from shared.allowed_users import AccessCheckUnavailable
+from shared.errors import AccessCheckUnavailable
 from shared.handoffs import Notification
 from tests.support.app_env import AppEnv
 

@@ -588,17 +588,6 @@ def test_a_home_tab_that_cannot_be_published_changes_nothing_else(
 # --- replay safety --------------------------------------------------------------------------
 
 
-def test_the_audit_line_is_logged_once_not_on_replay(caplog: pytest.LogCaptureFixture) -> None:
-    history = History("flush_orchestrator", request_input())
-    with caplog.at_level(logging.INFO):
-        flush_answers(history, answered(503, {}), answered(201, {}))
-    audits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Audit")]
-    assert len(audits) == 1
-    assert "jo_bloggs" in audits[0]
-    assert "production" in audits[0]
-    assert "https://www.nhs.uk/a" in audits[0]
-
-
 def test_replay_is_deterministic_and_needs_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     def full_run() -> str:
         history = History("flush_orchestrator", request_input())

@@ -28,8 +28,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from shared.allowed_users import AccessCheckUnavailable, AllowedUsersCache, default_credential
+from shared.allowed_users import AllowedUsersCache, default_credential
 from shared.deadline import Deadline
+from shared.errors import AccessCheckUnavailable
 from shared.settings import AZURE_STORAGE_CONNECTION_STRING, load_settings
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture

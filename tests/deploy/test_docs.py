@@ -1,4 +1,4 @@
-"""The deployment guide and the architecture decision records: links, format, numbering."""
+"""The deployment guide and the architecture decision records: links, paths, format, numbering."""
 
 from __future__ import annotations
 
@@ -60,3 +60,19 @@ def test_the_readme_points_to_the_guide_and_the_records() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "doc/deployment.md" in readme
     assert "doc/adr/" in readme
+
+
+REPOSITORY_PATH = re.compile(r"`([\w.-]+(?:/[\w.-]+)+/?)`")
+TOP_LEVEL = {path.name for path in ROOT.iterdir()}
+
+
+@pytest.mark.parametrize(
+    "document", sorted((ROOT / "doc").glob("*.md")) + ADRS, ids=lambda p: p.name
+)
+def test_every_repository_path_a_document_names_exists(document: Path) -> None:
+    """A path like `shared/access.py` in a document must exist; other slashes are not paths."""
+    named = {
+        m for m in REPOSITORY_PATH.findall(document.read_text()) if m.split("/")[0] in TOP_LEVEL
+    }
+    missing = sorted(path for path in named if not (ROOT / path).exists())
+    assert not missing, f"{document.name} names paths that do not exist: {missing}"

@@ -1,0 +1,151 @@
+"""The audit trail: who asked to flush, who decided, and what was flushed.
+
+Every record goes to the one `audit` logger at INFO, with a readable message and the same
+facts as structured fields (`extra`), so they can be queried rather than parsed: with
+OpenTelemetry enabled in the Functions worker they become custom dimensions in Application
+Insights (doc/deployment.md, Operations). Each record's `audit_event` names what happened;
+every record carries the orchestration's `instance_id`.
+
+Fields are strings, integers or booleans only, and never hold a token, secret or key.
+The orchestrator writes its records only when it is not replaying.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+AUDIT_LOGGER = "audit"
+FLUSH_REQUESTED = "flush_requested"
+DECISION_RAISED = "decision_raised"
+APPROVAL_ENDED = "approval_ended"
+FLUSHED = "flushed"
+
+Field = str | int | bool
+
+_logger = logging.getLogger(AUDIT_LOGGER)
+
+
+def _record(event: str, fields: Mapping[str, Field], message: str, *args: object) -> None:
+    _logger.info(message, *args, extra={"audit_event": event, **fields})
+
+
+class Person(Protocol):
+    """Who asked or decided (a flush request, a decision, a click)."""
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def user_name(self) -> str: ...
+
+
+class Request(Person, Protocol):
+    """A flush request: who asked, and what to flush where."""
+
+    @property
+    def environment(self) -> str: ...
+
+    @property
+    def urls(self) -> Sequence[str]: ...
+
+
+class Answer(Protocol):
+    """cache-flush's last answer for a request, or why there was none."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def status(self) -> int | None: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+def _what(instance_id: str, request: Request) -> dict[str, Field]:
+    return {
+        "instance_id": instance_id,
+        "requester_id": request.user_id,
+        "requester_name": request.user_name,
+        "environment": request.environment,
+        "urls": " ".join(request.urls),
+        "url_count": len(request.urls),
+    }
+
+
+def flush_requested(instance_id: str, request: Request, *, needs_approval: bool) -> None:
+    """A submitted flush request has started its orchestration."""
+    fields = _what(instance_id, request) | {"needs_approval": needs_approval}
+    _record(
+        FLUSH_REQUESTED,
+        fields,
+        "%s (%s) asked to flush %d URL(s) in %s: %s",
+        request.user_name,
+        request.user_id,
+        len(request.urls),
+        request.environment,
+        fields["urls"],
+    )
+
+
+def decision_raised(instance_id: str, decider: Person, action: str) -> None:
+    """A click's decision (approve, reject, cancel) was raised on the waiting request."""
+    _record(
+        DECISION_RAISED,
+        {
+            "instance_id": instance_id,
+            "decider_id": decider.user_id,
+            "decider_name": decider.user_name,
+            "action": action,
+        },
+        "%s (%s) clicked %s on %s",
+        decider.user_name,
+        decider.user_id,
+        action,
+        instance_id,
+    )
+
+
+def approval_ended(instance_id: str, request: Person, outcome: str, decider: Person | None) -> None:
+    """A request that needed approval stopped waiting: decided, expired or refused."""
+    fields: dict[str, Field] = {
+        "instance_id": instance_id,
+        "requester_id": request.user_id,
+        "requester_name": request.user_name,
+        "outcome": outcome,
+    }
+    by = ""
+    if decider is not None:
+        fields |= {"decider_id": decider.user_id, "decider_name": decider.user_name}
+        by = f" by {decider.user_name} ({decider.user_id})"
+    _record(
+        APPROVAL_ENDED,
+        fields,
+        "The flush request of %s (%s) ended as %s%s",
+        request.user_name,
+        request.user_id,
+        outcome,
+        by,
+    )
+
+
+def flushed(instance_id: str, request: Request, answer: Answer, attempts: int) -> None:
+    """cache-flush gave its last answer for the request (or none was had)."""
+    fields = _what(instance_id, request) | {"ok": answer.ok, "attempts": attempts}
+    if answer.status is not None:
+        fields["status"] = answer.status
+    if answer.error is not None:
+        fields["error"] = answer.error
+    said = f"HTTP {answer.status}" if answer.status is not None else f"no answer ({answer.error})"
+    _record(
+        FLUSHED,
+        fields,
+        "Flush of %d URL(s) in %s for %s: %s after %d attempt(s)",
+        len(request.urls),
+        request.environment,
+        request.user_id,
+        said,
+        attempts,
+    )
