@@ -14,9 +14,8 @@ import azure.functions as func
 import pytest
 
 import orchestrator_client
+from devhost.simulate.slack_workspace import APP_ID, TEAM_DOMAIN
 from devhost.standins.slack_requests import (
-    API_APP_ID,
-    TEAM_DOMAIN,
     interaction_body,
     slack_headers,
     view_submission_body,
@@ -107,7 +106,7 @@ def click_payload(
         **enterprise,
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "user": {"id": user_id, "username": name, "name": name, "team_id": team_id},
-        "api_app_id": API_APP_ID,
+        "api_app_id": APP_ID,
         "token": "legacy-verification-token",
         "container": container,
         "trigger_id": "7000000001.1234567891.abcdef",

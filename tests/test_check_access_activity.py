@@ -51,11 +51,14 @@ def test_an_unreadable_list_raises_so_the_retry_policy_tries_again(app_env: AppE
 def test_a_thread_reply_is_posted_with_thread_ts_and_a_plain_post_without(
     app_env: AppEnv,
 ) -> None:
+    request_ts = app_env.slack.post_message("C0APPROVAL", "Approval request")
     message = {"text": "URLs to approve", "blocks": []}
-    reply = Notification.post_message("C0APPROVAL", message, thread_ts="1700000000.000100")
+    reply = Notification.post_message("C0APPROVAL", message, thread_ts=request_ts)
     plain = Notification.post_message("C0APPROVAL", message)
-    assert notify_user_activity.main(reply.to_dict())["delivered"] is True
+    replied = notify_user_activity.main(reply.to_dict())
+    assert replied["delivered"] is True
     assert notify_user_activity.main(plain.to_dict())["delivered"] is True
     threaded, top = app_env.slack.calls("chat.postMessage")
-    assert threaded.args["thread_ts"] == "1700000000.000100"
+    assert threaded.args["thread_ts"] == request_ts
     assert "thread_ts" not in top.args
+    assert app_env.slack.message("C0APPROVAL", replied["ts"])["thread_ts"] == request_ts

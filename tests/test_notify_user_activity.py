@@ -91,11 +91,13 @@ def test_a_message_request_posts_a_message(
 
 
 def test_a_message_update_replaces_the_message(app_env: AppEnv, captured_logs: LogCapture) -> None:
-    result = notify_user_activity.main(update_request())
-    assert result == {"delivered": True, "reason": None, "channel": CHANNEL_ID, "ts": MESSAGE_TS}
-    assert_one_call(
-        app_env, "chat.update", channel=CHANNEL_ID, ts=MESSAGE_TS, text=TEXT, blocks=BLOCKS
-    )
+    ts = app_env.slack.post_message(CHANNEL_ID, "Flushing 2 URLs in staging")
+    result = notify_user_activity.main(update_request(ts=ts))
+    assert result == {"delivered": True, "reason": None, "channel": CHANNEL_ID, "ts": ts}
+    assert_one_call(app_env, "chat.update", channel=CHANNEL_ID, ts=ts, text=TEXT, blocks=BLOCKS)
+    updated = app_env.slack.message(CHANNEL_ID, ts)
+    assert updated is not None
+    assert updated["text"] == TEXT
     captured_logs.assert_no_secrets()
 
 

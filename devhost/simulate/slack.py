@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 
 from devhost.simulate.demo_users import DEMO_USERGROUPS
 from devhost.simulate.events import EventLog, utc_now_iso
@@ -41,6 +40,7 @@ from devhost.simulate.slack_user import (
     build_state,
     find_button,
     shortcut_answers,
+    slack_signature,
     slash_command_form,
     view_closed_payload,
     view_submission_payload,
@@ -253,8 +253,7 @@ class SlackSimulator:
             "X-Slack-Request-Timestamp": timestamp,
         }
         if secret:
-            signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-            headers["X-Slack-Signature"] = signature or ""
+            headers["X-Slack-Signature"] = slack_signature(secret, timestamp, body.encode())
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         timeout = aiohttp.ClientTimeout(total=options.timeout)

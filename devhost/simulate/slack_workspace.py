@@ -161,6 +161,21 @@ class SlackWorkspace:
         self._triggers[trigger_id] = Trigger(user_id, team_id, self._clock())
         return trigger_id
 
+    def accept_trigger(self, trigger_id: str, trigger: Trigger) -> None:
+        """Take in a trigger ID issued outside this workspace (a test playing Slack's client)."""
+        self._triggers.setdefault(trigger_id, trigger)
+
+    def accept_view(self, view_id: str, given: Any) -> None:
+        """Hold a valid view as opened before, under `view_id`, unless it is already known.
+
+        For tests that start from a view opened outside this workspace; who opened it is
+        not known, so its user ID is empty.
+        """
+        if view_id in self._views or check_view(given):
+            return
+        view = self._materialize(given, view_id, TEAM_ID)
+        self._views[view_id] = ViewRecord(view=view, user_id="", team_id=TEAM_ID)
+
     def _trigger_problem(self, trigger_id: Any) -> Answer | None:
         if not isinstance(trigger_id, str) or not trigger_id:
             return fail("invalid_arguments", "[ERROR] missing required field: trigger_id")
