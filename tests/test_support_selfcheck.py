@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
 from devhost.simulate.slack_workspace import stable_id
+from devhost.standins.cache_flush import CacheFlushStub
 from devhost.standins.slack_requests import (
     new_trigger_id,
     slack_headers,
@@ -33,7 +34,6 @@ from devhost.standins.stub_server import Reply
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.azurite import ACCOUNT_KEY, BlobProxy, upload_allowed_users
-from tests.support.cache_flush_stub import CacheFlushStub
 from tests.support.durable_api import DurableApiStub
 from tests.support.logs import LogCapture, assert_no_secrets
 from tests.support.loop import run
