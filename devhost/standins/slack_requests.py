@@ -20,7 +20,8 @@ from devhost.simulate.slack_user import (
     slack_signature,
     slash_command_form,
 )
-from devhost.simulate.slack_workspace import APP_ID, BOT_ID, TEAM_ID, Trigger
+from devhost.simulate.slack_user import view_submission_payload as submission_payload
+from devhost.simulate.slack_workspace import APP_ID, BOT_ID, TEAM_ID, Trigger, ViewRecord
 
 # The user and channel Slack's requests come from unless told otherwise (fixed values).
 USER_ID = "U0ALLOWED1"
@@ -154,64 +155,56 @@ def view_submission_payload(
             "value": environment,
         }
     )
-    payload: dict[str, Any] = {
-        "type": "view_submission",
-        **SlackUser(user_id, user_name, team_id).payload_fields(),
-        "api_app_id": APP_ID,
-        "token": LEGACY_VERIFICATION_TOKEN,
-        "trigger_id": new_trigger_id(user_id, team_id),
-        "view": {
-            "id": view_id,
-            "team_id": team_id,
-            "type": "modal",
-            "blocks": [
-                {
-                    "type": "input",
-                    "block_id": "environment",
-                    "label": {"type": "plain_text", "text": "Environment"},
-                    "element": {"type": "static_select", "action_id": "environment_input"},
-                },
-                {
-                    "type": "input",
-                    "block_id": "urls",
-                    "label": {"type": "plain_text", "text": "URLs"},
-                    "element": {
-                        "type": "plain_text_input",
-                        "action_id": "urls_input",
-                        "multiline": True,
-                    },
-                },
-            ],
-            "private_metadata": private_metadata,
-            "callback_id": callback_id,
-            "state": {
-                "values": {
-                    "environment": {
-                        "environment_input": {
-                            "type": "static_select",
-                            "selected_option": selected,
-                        }
-                    },
-                    "urls": {"urls_input": {"type": "plain_text_input", "value": urls_text}},
-                }
+    view = {
+        "id": view_id,
+        "team_id": team_id,
+        "type": "modal",
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "environment",
+                "label": {"type": "plain_text", "text": "Environment"},
+                "element": {"type": "static_select", "action_id": "environment_input"},
             },
-            "hash": f"{int(time.time())}.abcDEF12",
-            "title": {"type": "plain_text", "text": "Cache Flush"},
-            "clear_on_close": False,
-            "notify_on_close": False,
-            "close": {"type": "plain_text", "text": "Cancel"},
-            "submit": {"type": "plain_text", "text": "Submit"},
-            "previous_view_id": None,
-            "root_view_id": view_id,
-            "app_id": APP_ID,
-            "external_id": "",
-            "app_installed_team_id": team_id,
-            "bot_id": BOT_ID,
-        },
-        "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
+            {
+                "type": "input",
+                "block_id": "urls",
+                "label": {"type": "plain_text", "text": "URLs"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "urls_input",
+                    "multiline": True,
+                },
+            },
+        ],
+        "private_metadata": private_metadata,
+        "callback_id": callback_id,
+        "hash": f"{int(time.time())}.abcDEF12",
+        "title": {"type": "plain_text", "text": "Cache Flush"},
+        "clear_on_close": False,
+        "notify_on_close": False,
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "submit": {"type": "plain_text", "text": "Submit"},
+        "previous_view_id": None,
+        "root_view_id": view_id,
+        "app_id": APP_ID,
+        "external_id": "",
+        "app_installed_team_id": team_id,
+        "bot_id": BOT_ID,
     }
+    values = {
+        "environment": {
+            "environment_input": {"type": "static_select", "selected_option": selected}
+        },
+        "urls": {"urls_input": {"type": "plain_text_input", "value": urls_text}},
+    }
+    payload = submission_payload(
+        SlackUser(user_id, user_name, team_id),
+        ViewRecord(view=view, user_id=user_id, team_id=team_id),
+        values,
+        verification_token=LEGACY_VERIFICATION_TOKEN,
+        trigger_id=new_trigger_id(user_id, team_id),
+    )
     payload.update(extra)
     return payload
 
