@@ -1,7 +1,8 @@
 """The simulated Slack workspace: trigger IDs, views, channel messages, user groups, Web API.
 
 Everything here is plain state and logic, confined to the server's event loop
-(only request handlers touch it); `slack.py` puts HTTP around it.
+(only request handlers touch it); `slack.py` puts HTTP around it, and
+`devhost/standins/slack_stub.py` serves it to in-process tests and benchmarks.
 """
 
 from __future__ import annotations
