@@ -10,7 +10,7 @@ import pytest
 
 import check_access_activity
 import notify_user_activity
-from devhost.standins.slack_stub import SlackReply
+from devhost.simulate.faults import Fault
 from shared.allowed_users import AccessCheckUnavailable
 from shared.handoffs import Notification
 from tests.support.app_env import AppEnv
@@ -36,7 +36,9 @@ def test_a_requester_in_an_allowed_user_group_may_flush(
 ) -> None:
     monkeypatch.setenv("ALLOWED_USERGROUPS", FLUSHERS)
     app_env.allow(STILL)
-    app_env.slack.always("usergroups.users.list", SlackReply(body={"ok": True, "users": [GROUPIE]}))
+    app_env.slack.always(
+        "usergroups.users.list", Fault(status=200, body={"ok": True, "users": [GROUPIE]})
+    )
     assert check_access_activity.main({"user_id": GROUPIE}) == {"allowed": True}
 
 

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
+from devhost.simulate.faults import Fault
 from devhost.simulate.slack_workspace import stable_id
 from devhost.standins.cache_flush import CacheFlushStub
 from devhost.standins.slack_requests import (
@@ -29,7 +30,7 @@ from devhost.standins.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
-from devhost.standins.slack_stub import SlackReply, SlackStub
+from devhost.standins.slack_stub import SlackStub
 from devhost.standins.stub_server import Reply
 from tests.support import constants
 from tests.support.app_env import AppEnv
@@ -142,7 +143,7 @@ def test_slack_stub_decodes_json_strings_and_form_bodies(slack: SlackStub) -> No
 
 
 def test_slack_stub_scripted_errors_and_auth(slack: SlackStub) -> None:
-    slack.reply("views.update", SlackReply(ok=False, error="not_found"))
+    slack.reply("views.update", Fault(error="not_found"))
     with pytest.raises(SlackApiError) as raised:
         _web_client(slack).views_update(view_id="V9", view={"type": "modal"})
     assert raised.value.response["error"] == "not_found"
@@ -154,7 +155,7 @@ def test_slack_stub_scripted_errors_and_auth(slack: SlackStub) -> None:
 
 
 def test_slack_stub_rate_limit_is_retried_by_slack_sdk(slack: SlackStub) -> None:
-    slack.reply("chat.postMessage", SlackReply(status=429, headers={"Retry-After": "0"}))
+    slack.reply("chat.postMessage", Fault(status=429, retry_after=0))
     client = _web_client(slack)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
 
@@ -165,7 +166,7 @@ def test_slack_stub_rate_limit_is_retried_by_slack_sdk(slack: SlackStub) -> None
 
 
 def test_slack_stub_drop_and_delay(slack: SlackStub) -> None:
-    slack.reply("chat.postMessage", SlackReply(drop=True), SlackReply(delay=2.0))
+    slack.reply("chat.postMessage", Fault(drop=True), Fault(delay=2.0))
     client = WebClient(
         token=constants.SLACK_BOT_TOKEN, base_url=slack.base_url, timeout=0.2, retry_handlers=[]
     )

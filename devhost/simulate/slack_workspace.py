@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import re
 import secrets
 import string
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devhost.simulate.events import EventLog, utc_now_iso
 from devhost.simulate.slack_blocks import (
@@ -25,6 +26,9 @@ from devhost.simulate.slack_blocks import (
     check_view,
     with_generated_ids,
 )
+
+if TYPE_CHECKING:
+    from devhost.simulate.faults import Fault
 
 TRIGGER_LIFETIME_SECONDS = 3.0
 TEAM_ID = "T0SIMTEAM1"
@@ -53,6 +57,20 @@ def fail(error: str, *messages: str) -> Answer:
     if messages:
         answer["response_metadata"] = {"messages": list(messages)}
     return answer
+
+
+def fault_answer(fault: Fault) -> tuple[int, Any, dict[str, str]]:
+    """Return the (status, JSON body, headers) a fault answers with instead of the simulator."""
+    if fault.error is not None and fault.status is None and fault.retry_after is None:
+        return 200, fail(fault.error), {}
+    status = fault.status or (429 if fault.retry_after is not None else 500)
+    headers = {}
+    if status == 429 or fault.retry_after is not None:
+        retry_after = 1 if fault.retry_after is None else math.ceil(fault.retry_after)
+        headers["Retry-After"] = str(retry_after)
+    default_error = "ratelimited" if status == 429 else "internal_error"
+    body = fault.body if fault.body is not None else fail(fault.error or default_error)
+    return status, body, headers
 
 
 @dataclass

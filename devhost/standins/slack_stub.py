@@ -13,45 +13,19 @@ import json
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from devhost.simulate.events import EventLog
-from devhost.simulate.slack_workspace import SlackWorkspace, fail
+from devhost.simulate.slack_workspace import SlackWorkspace, fail, fault_answer
 from devhost.standins.recording import RecordedRequest, header_value, redact_headers
 from devhost.standins.slack_requests import issued_trigger
 from devhost.standins.stub_server import Reply, ReplyScript, StubServer
 
+if TYPE_CHECKING:
+    from devhost.simulate.faults import Fault
+
 _JSON_STRING_ARGS = ("view", "blocks", "attachments", "metadata")
-
-
-@dataclass(frozen=True)
-class SlackReply:
-    """A scripted Slack answer.
-
-    By default the method's normal answer. ``ok=False``/``error`` give
-    ``{"ok": false, "error": ...}``; a ``status`` other than 200 gives an error body too
-    (``ratelimited`` for 429). ``body`` replaces the JSON body entirely, ``raw`` sends bytes
-    as they are, ``extra`` is merged into the normal answer. ``delay`` and ``drop`` as in
-    ``Reply``.
-    """
-
-    ok: bool | None = None
-    error: str | None = None
-    status: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: Any = None
-    raw: bytes | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: bool = False
-
-    @property
-    def succeeds(self) -> bool:
-        """Whether this reply is a normal ``ok: true`` answer."""
-        if self.ok is not None:
-            return self.ok
-        return self.status == 200 and self.error is None
 
 
 @dataclass(frozen=True)
@@ -107,7 +81,7 @@ class SlackStub(StubServer):
         self.strict_views = strict_views
         self.workspace = SlackWorkspace(EventLog(), time.monotonic)
         self._model_lock = threading.Lock()
-        self._script: ReplyScript[SlackReply] = ReplyScript()
+        self._script: ReplyScript[Fault | Reply] = ReplyScript()
         self._calls: list[SlackCall] = []
 
     @property
@@ -115,13 +89,18 @@ class SlackStub(StubServer):
         """The Web API base URL, with a trailing slash, as ``SLACK_API_URL`` expects."""
         return f"{self.origin}/api/"
 
-    def reply(self, method: str, *replies: SlackReply) -> None:
-        """Queue one-shot ``replies`` for ``method`` (used in order, once each)."""
-        self._script.push(method, *replies)
+    def reply(self, method: str, *answers: Fault | Reply) -> None:
+        """Queue one-shot ``answers`` for ``method`` (used in order, once each).
 
-    def always(self, method: str, reply: SlackReply | None) -> None:
-        """Answer every later ``method`` call with ``reply`` (``None`` restores the default)."""
-        self._script.set_standing(method, reply)
+        A `Fault` is the simulator's (the same effects as ``POST /sim/slack/faults``; its
+        ``method`` and ``times`` are not used here); a `Reply` is sent as it is (a redirect,
+        a body that is not JSON).
+        """
+        self._script.push(method, *answers)
+
+    def always(self, method: str, answer: Fault | Reply | None) -> None:
+        """Answer every later ``method`` call so (``None`` restores the workspace's answers)."""
+        self._script.set_standing(method, answer)
 
     def calls(self, method: str | None = None) -> list[SlackCall]:
         """Calls received so far (of ``method`` only, if given), in arrival order."""
@@ -144,6 +123,11 @@ class SlackStub(StubServer):
         with self._model_lock:
             found = self.workspace.view(view_id)
             return copy.deepcopy(found.view) if found is not None else None
+
+    def views(self) -> list[dict[str, Any]]:
+        """Every view the workspace holds, as ``GET /sim/slack/views`` lists them."""
+        with self._model_lock:
+            return self.workspace.views()
 
     def post_message(self, channel: str, text: str) -> str:
         """Post a message as the app did earlier (not recorded as a call); return its ``ts``."""
@@ -192,25 +176,15 @@ class SlackStub(StubServer):
             return "not_authed"
         return None if call.has_token(self.expected_token) else "invalid_auth"
 
-    def _to_reply(self, reply: SlackReply, method: str, args: dict[str, Any]) -> Reply:
-        if reply.raw is not None:
-            body: Any = None
-        elif reply.body is not None:
-            body = reply.body
-        elif reply.succeeds:
-            body = {**self._model_answer(method, args), **reply.extra}
-        elif reply.status == 429:
-            body = {"ok": False, "error": reply.error or "ratelimited"}
-        else:
-            body = {"ok": False, "error": reply.error or "internal_error"}
-        return Reply(
-            reply.status,
-            json=body,
-            body=reply.raw,
-            headers=reply.headers,
-            delay=reply.delay,
-            drop=reply.drop,
-        )
+    def _to_reply(self, answer: Fault | Reply, method: str, args: dict[str, Any]) -> Reply:
+        if isinstance(answer, Reply):
+            return answer
+        if answer.drop:
+            return Reply(delay=answer.delay, drop=True)
+        if not answer.replaces_answer:
+            return Reply(json=self._model_answer(method, args), delay=answer.delay)
+        status, body, headers = fault_answer(answer)
+        return Reply(status, json=body, headers=headers, delay=answer.delay)
 
     def _model_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         """Answer as the simulated workspace does, after taking in what the kit sent as Slack."""
