@@ -21,7 +21,7 @@ from bench.flows import wait_completed
 from bench.stats import across_runs
 from bench.views_open import signed_command
 from devhost.simulate.client import DevhostClient
-from devhost.standins.slack_requests import TEAM_ID, slack_headers, view_submission_body
+from devhost.standins.slack_requests import slack_headers, view_submission_body
 from devhost.standins.slack_stub import SlackStub
 
 RESULT_TIMEOUT_SECONDS = 30.0
@@ -58,7 +58,7 @@ def _ack_run(
         submit.append(elapsed)
         # modal update, DM and channel post: let the orchestration finish before the next one
         stub.wait_for_calls(2, "chat.postMessage", RESULT_TIMEOUT_SECONDS)
-        final = wait_completed(client, user, view_id, TEAM_ID)
+        final = wait_completed(client, user, view_id)
         if final.get("runtimeStatus") != "Completed":
             raise RuntimeError(f"orchestration ended {final.get('runtimeStatus')}")
     return slash, submit

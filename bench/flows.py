@@ -23,7 +23,7 @@ from bench.devhost_proc import Devhost, Invocation
 from bench.slack_events import SlackEvents
 from bench.stats import across_runs, distribution, repeated
 from devhost.simulate.client import WEBHOOK, DevhostClient
-from devhost.simulate.slack_workspace import TEAM_ID as SIM_TEAM_ID
+from devhost.simulate.slack_workspace import TEAM_ID
 from shared.instance_ids import instance_id
 
 SUCCESS_TEXT = "Cache flush succeeded"
@@ -98,7 +98,7 @@ def _json(raw: bytes) -> Any:
 
 
 def wait_completed(
-    client: DevhostClient, user: str, view_id: str, team_id: str = SIM_TEAM_ID
+    client: DevhostClient, user: str, view_id: str, team_id: str = TEAM_ID
 ) -> dict[str, Any]:
     """Poll the orchestration of ``view_id`` until it is no longer running; return its status."""
     deadline = time.monotonic() + RESULT_TIMEOUT_SECONDS

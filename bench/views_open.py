@@ -39,7 +39,7 @@ HEAVY_PREFIXES = (
 
 def signed_command(secret: str, user: str) -> tuple[bytes, dict[str, str], str]:
     """A signed ``/flush`` slash command: body, headers and its trigger ID."""
-    trigger_id = new_trigger_id()
+    trigger_id = new_trigger_id(user)
     body = slash_command_body(user_id=user, trigger_id=trigger_id, text="")
     return body, slack_headers(secret, body), trigger_id
 

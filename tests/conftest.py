@@ -8,12 +8,12 @@ from typing import TypeVar
 
 import pytest
 
+from devhost.standins.cache_flush import CacheFlushStub
 from devhost.standins.slack_stub import SlackStub
 from devhost.standins.stub_server import StubServer
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.azurite import Azurite, BlobProxy, delete_container
-from tests.support.cache_flush_stub import CacheFlushStub
 from tests.support.durable_api import DurableApiStub
 from tests.support.logs import LogCapture
 

@@ -15,13 +15,14 @@ import pytest
 
 import orchestrator_client
 import slash_start
+from devhost.simulate.faults import Fault
 from devhost.standins.slack_requests import (
     SLACK_SIGNING_SECRET,
     slack_headers,
     slash_command_body,
     view_submission_body,
 )
-from devhost.standins.slack_stub import SlackReply
+from devhost.standins.stub_server import Reply
 from shared.access import Access, AccessChecker, Permission, UsergroupMembers
 from shared.allowed_users import AllowedUsersCache
 from shared.deadline import Deadline
@@ -58,7 +59,7 @@ def groups_on(app_env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
     app_env.set_allowed_csv(CSV)
     monkeypatch.setenv("ALLOWED_USERGROUPS", FLUSHERS)
     monkeypatch.setenv("APPROVER_USERGROUPS", APPROVERS)
-    app_env.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [GROUPIE]}))
+    app_env.slack.always(GROUP_LIST, Fault(status=200, body={"ok": True, "users": [GROUPIE]}))
     return app_env
 
 
@@ -100,14 +101,14 @@ def test_approver_group_members_may_approve(groups_on: AppEnv) -> None:
 
 def test_a_flusher_group_does_not_make_an_approver(groups_on: AppEnv) -> None:
     groups_on.slack.always(GROUP_LIST, None)
-    groups_on.slack.reply(GROUP_LIST, SlackReply(body={"ok": True, "users": []}))
+    groups_on.slack.reply(GROUP_LIST, Fault(status=200, body={"ok": True, "users": []}))
     checker = AccessChecker()
     assert decide(checker, GROUPIE, Permission.APPROVE) is Access.DENIED
     assert [c.args["usergroup"] for c in groups_on.slack.calls(GROUP_LIST)] == [APPROVERS]
 
 
 def test_csv_users_never_wait_for_slack(groups_on: AppEnv) -> None:
-    groups_on.slack.always(GROUP_LIST, SlackReply(delay=30))
+    groups_on.slack.always(GROUP_LIST, Fault(delay=30))
     checker = AccessChecker()
     started = time.monotonic()
     assert decide(checker, BOB) is Access.GRANTED
@@ -119,17 +120,17 @@ def test_csv_users_never_wait_for_slack(groups_on: AppEnv) -> None:
 @pytest.mark.parametrize(
     "failure",
     [
-        pytest.param(SlackReply(ok=False, error="missing_scope"), id="missing-scope"),
-        pytest.param(SlackReply(ok=False, error="no_such_subteam"), id="unknown-group"),
-        pytest.param(SlackReply(status=500), id="http-500"),
-        pytest.param(SlackReply(status=429, headers={"Retry-After": "30"}), id="rate-limited"),
-        pytest.param(SlackReply(raw=b"<html>"), id="not-json"),
-        pytest.param(SlackReply(body={"ok": True}), id="no-user-list"),
-        pytest.param(SlackReply(drop=True), id="connection-dropped"),
+        pytest.param(Fault(error="missing_scope"), id="missing-scope"),
+        pytest.param(Fault(error="no_such_subteam"), id="unknown-group"),
+        pytest.param(Fault(status=500), id="http-500"),
+        pytest.param(Fault(status=429, retry_after=30), id="rate-limited"),
+        pytest.param(Reply(body=b"<html>"), id="not-json"),
+        pytest.param(Fault(status=200, body={"ok": True}), id="no-user-list"),
+        pytest.param(Fault(drop=True), id="connection-dropped"),
     ],
 )
 def test_a_slack_failure_grants_nothing_and_blocks_no_csv_user(
-    groups_on: AppEnv, captured_logs: LogCapture, failure: SlackReply
+    groups_on: AppEnv, captured_logs: LogCapture, failure: Fault | Reply
 ) -> None:
     groups_on.slack.always(GROUP_LIST, failure)
     checker = AccessChecker()
@@ -141,7 +142,7 @@ def test_a_slack_failure_grants_nothing_and_blocks_no_csv_user(
 
 
 def test_a_stalled_slack_is_abandoned_at_the_deadline(groups_on: AppEnv) -> None:
-    groups_on.slack.always(GROUP_LIST, SlackReply(delay=30))
+    groups_on.slack.always(GROUP_LIST, Fault(delay=30))
     settings = load_settings()
     started = time.monotonic()
     decision = AccessChecker().check(
@@ -156,7 +157,7 @@ def test_group_members_count_when_the_csv_is_unreadable(
     app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALLOWED_USERGROUPS", FLUSHERS)
-    app_env.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [GROUPIE]}))
+    app_env.slack.always(GROUP_LIST, Fault(status=200, body={"ok": True, "users": [GROUPIE]}))
     checker = AccessChecker()
     assert decide(checker, GROUPIE) is Access.GRANTED
     assert decide(checker, NOBODY) is Access.UNAVAILABLE, "still fails closed for the rest"
@@ -169,7 +170,7 @@ def test_group_members_are_cached_for_the_cache_time(groups_on: AppEnv) -> None:
     assert decide(checker, NOBODY) is Access.DENIED
     assert len(groups_on.slack.calls(GROUP_LIST)) == 1
     clock.advance(float(groups_on.values["ALLOWED_USERS_CACHE_SECONDS"]))
-    groups_on.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [NOBODY]}))
+    groups_on.slack.always(GROUP_LIST, Fault(status=200, body={"ok": True, "users": [NOBODY]}))
     assert decide(checker, NOBODY) is Access.GRANTED
     assert decide(checker, GROUPIE) is Access.DENIED, "removed from the group"
     assert len(groups_on.slack.calls(GROUP_LIST)) == 2
@@ -182,7 +183,7 @@ def test_a_failed_group_refresh_keeps_the_cached_members_up_to_ten_cache_times(
     checker = AccessChecker(usergroups=UsergroupMembers(clock=clock))
     ttl = float(groups_on.values["ALLOWED_USERS_CACHE_SECONDS"])
     assert decide(checker, GROUPIE) is Access.GRANTED
-    groups_on.slack.always(GROUP_LIST, SlackReply(status=500))
+    groups_on.slack.always(GROUP_LIST, Fault(status=500))
     clock.advance(ttl * 10 - 0.5)
     assert decide(checker, GROUPIE) is Access.GRANTED
     clock.advance(0.5)
@@ -241,7 +242,7 @@ def test_a_group_member_gets_the_form_and_can_flush(groups_on: AppEnv) -> None:
 
 
 def test_a_failing_slack_group_lookup_shows_not_allowed(groups_on: AppEnv) -> None:
-    groups_on.slack.always(GROUP_LIST, SlackReply(ok=False, error="missing_scope"))
+    groups_on.slack.always(GROUP_LIST, Fault(error="missing_scope"))
     assert slash(GROUPIE).status_code == 200
     updated = groups_on.slack.calls("views.update")[-1]
     assert "callback_id" not in updated.args["view"]
@@ -274,7 +275,7 @@ def test_a_long_cache_time_keeps_failed_group_members_at_most_ten_minutes(
     clock = FakeClock()
     checker = AccessChecker(usergroups=UsergroupMembers(clock=clock))
     assert decide(checker, GROUPIE) is Access.GRANTED
-    groups_on.slack.always(GROUP_LIST, SlackReply(status=500))
+    groups_on.slack.always(GROUP_LIST, Fault(status=500))
     clock.advance(MAX_STALE_SECONDS - 0.5)
     assert decide(checker, GROUPIE) is Access.GRANTED
     clock.advance(0.5)
@@ -288,6 +289,6 @@ def test_a_long_cache_time_still_drops_a_removed_group_member_within_ten_minutes
     clock = FakeClock()
     checker = AccessChecker(usergroups=UsergroupMembers(clock=clock))
     assert decide(checker, GROUPIE) is Access.GRANTED
-    groups_on.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [NOBODY]}))
+    groups_on.slack.always(GROUP_LIST, Fault(status=200, body={"ok": True, "users": [NOBODY]}))
     clock.advance(MAX_STALE_SECONDS)
     assert decide(checker, GROUPIE) is Access.DENIED

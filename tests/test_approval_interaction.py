@@ -14,14 +14,13 @@ import azure.functions as func
 import pytest
 
 import orchestrator_client
+from devhost.simulate.faults import Fault
+from devhost.simulate.slack_workspace import APP_ID, TEAM_DOMAIN
 from devhost.standins.slack_requests import (
-    API_APP_ID,
-    TEAM_DOMAIN,
     interaction_body,
     slack_headers,
     view_submission_body,
 )
-from devhost.standins.slack_stub import SlackReply
 from shared.approval import (
     DECISION_EVENT,
     ApprovalPlan,
@@ -109,7 +108,7 @@ def click_payload(
         **enterprise,
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "user": {"id": user_id, "username": name, "name": name, "team_id": team_id},
-        "api_app_id": API_APP_ID,
+        "api_app_id": APP_ID,
         "token": "legacy-verification-token",
         "container": container,
         "trigger_id": "7000000001.1234567891.abcdef",
@@ -254,7 +253,7 @@ def test_a_member_of_the_approvers_user_group_may_approve(
     approvals: AppEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APPROVER_USERGROUPS", APPROVERS_GROUP)
-    approvals.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [GROUPIE]}))
+    approvals.slack.always(GROUP_LIST, Fault(status=200, body={"ok": True, "users": [GROUPIE]}))
     acknowledged(click(approvals, GROUPIE, "approve_flush"))
     assert [e.data["user_id"] for e in approvals.durable_api.events] == [GROUPIE]
     [asked] = approvals.slack.calls(GROUP_LIST)
@@ -265,11 +264,11 @@ def test_a_failing_user_group_lookup_leaves_the_csv_deciding(
     approvals: AppEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APPROVER_USERGROUPS", APPROVERS_GROUP)
-    approvals.slack.always(GROUP_LIST, SlackReply(error="internal_error"))
+    approvals.slack.always(GROUP_LIST, Fault(error="internal_error"))
     acknowledged(click(approvals, APPROVER, "approve_flush"))
     assert [e.data["user_id"] for e in approvals.durable_api.events] == [APPROVER]
     approvals.slack.clear()
-    approvals.slack.always(GROUP_LIST, SlackReply(error="internal_error"))
+    approvals.slack.always(GROUP_LIST, Fault(error="internal_error"))
     approvals.durable_api.clear()
     set_instance(approvals)
     response = click(approvals, GROUPIE, "approve_flush")
@@ -490,7 +489,7 @@ def test_an_unreadable_access_list_refuses_within_the_deadline(
 ) -> None:
     monkeypatch.setenv("APPROVER_USERGROUPS", APPROVERS_GROUP)
     approvals.remove_allowed_users()
-    approvals.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": []}, delay=6))
+    approvals.slack.always(GROUP_LIST, Fault(status=200, body={"ok": True, "users": []}, delay=6))
     started = time.monotonic()
     response = click(approvals, APPROVER, "approve_flush")
     assert time.monotonic() - started < SLACK_BUDGET_SECONDS
@@ -532,7 +531,7 @@ def test_a_decision_raised_too_slowly_is_acknowledged_without_claiming_nothing_c
 
 
 def test_a_failing_ephemeral_message_still_acknowledges_the_click(approvals: AppEnv) -> None:
-    approvals.slack.always("chat.postEphemeral", SlackReply(error="channel_not_found"))
+    approvals.slack.always("chat.postEphemeral", Fault(error="channel_not_found"))
     acknowledged(click(approvals, MEMBER, "approve_flush"))
     assert approvals.durable_api.events == []
 
@@ -658,7 +657,7 @@ def test_a_request_nobody_else_may_approve_is_refused_saying_who_to_ask(
     if contact:
         monkeypatch.setenv("SUPPORT_CONTACT", contact)
     monkeypatch.setenv("APPROVER_USERGROUPS", APPROVERS_GROUP)
-    approvals.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [REQUESTER]}))
+    approvals.slack.always(GROUP_LIST, Fault(status=200, body={"ok": True, "users": [REQUESTER]}))
     approvals.set_allowed_csv(f"{REQUESTER},{REQUESTER_NAME},approver\n{MEMBER},mo_member\n")
     approvals.durable_api.clear()
     answer = submit(approvals, "production")
@@ -674,7 +673,7 @@ def test_an_approver_group_member_other_than_the_requester_is_enough(
     approvals: AppEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APPROVER_USERGROUPS", APPROVERS_GROUP)
-    approvals.slack.always(GROUP_LIST, SlackReply(body={"ok": True, "users": [GROUPIE]}))
+    approvals.slack.always(GROUP_LIST, Fault(status=200, body={"ok": True, "users": [GROUPIE]}))
     approvals.set_allowed_csv(f"{REQUESTER},{REQUESTER_NAME},approver\n")
     approvals.durable_api.clear()
     assert submit(approvals, "production")["response_action"] == "update"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import call_cache_flush_activity
+from devhost.standins.cache_flush import PATH, CacheFlushStub
 from devhost.standins.recording import RecordedRequest
 from devhost.standins.stub_server import Reply
 from shared import views
@@ -25,7 +26,6 @@ from shared.cache_flush import (
 from shared.handoffs import FlushCall, FlushResult
 from tests.support import constants
 from tests.support.app_env import AppEnv
-from tests.support.cache_flush_stub import PATH, CacheFlushStub
 from tests.support.logs import LogCapture
 
 URLS = ["https://www.nhs.uk/conditions/", "https://www.nhs.uk/service-search/"]

@@ -10,7 +10,7 @@ import pytest
 
 import check_access_activity
 import notify_user_activity
-from devhost.standins.slack_stub import SlackReply
+from devhost.simulate.faults import Fault
 from shared.errors import AccessCheckUnavailable
 from shared.handoffs import Notification
 from tests.support.app_env import AppEnv
@@ -36,7 +36,9 @@ def test_a_requester_in_an_allowed_user_group_may_flush(
 ) -> None:
     monkeypatch.setenv("ALLOWED_USERGROUPS", FLUSHERS)
     app_env.allow(STILL)
-    app_env.slack.always("usergroups.users.list", SlackReply(body={"ok": True, "users": [GROUPIE]}))
+    app_env.slack.always(
+        "usergroups.users.list", Fault(status=200, body={"ok": True, "users": [GROUPIE]})
+    )
     assert check_access_activity.main({"user_id": GROUPIE}) == {"allowed": True}
 
 
@@ -51,11 +53,14 @@ def test_an_unreadable_list_raises_so_the_retry_policy_tries_again(app_env: AppE
 def test_a_thread_reply_is_posted_with_thread_ts_and_a_plain_post_without(
     app_env: AppEnv,
 ) -> None:
+    request_ts = app_env.slack.post_message("C0APPROVAL", "Approval request")
     message = {"text": "URLs to approve", "blocks": []}
-    reply = Notification.post_message("C0APPROVAL", message, thread_ts="1700000000.000100")
+    reply = Notification.post_message("C0APPROVAL", message, thread_ts=request_ts)
     plain = Notification.post_message("C0APPROVAL", message)
-    assert notify_user_activity.main(reply.to_dict())["delivered"] is True
+    replied = notify_user_activity.main(reply.to_dict())
+    assert replied["delivered"] is True
     assert notify_user_activity.main(plain.to_dict())["delivered"] is True
     threaded, top = app_env.slack.calls("chat.postMessage")
-    assert threaded.args["thread_ts"] == "1700000000.000100"
+    assert threaded.args["thread_ts"] == request_ts
     assert "thread_ts" not in top.args
+    assert app_env.slack.message("C0APPROVAL", replied["ts"])["thread_ts"] == request_ts

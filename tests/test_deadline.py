@@ -16,6 +16,7 @@ import pytest
 
 import orchestrator_client
 import slash_start
+from devhost.simulate.faults import Fault
 from devhost.standins.slack_requests import (
     SLACK_SIGNING_SECRET,
     USER_ID,
@@ -23,7 +24,6 @@ from devhost.standins.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
-from devhost.standins.slack_stub import SlackReply
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
 from tests.support.loop import run
@@ -93,7 +93,7 @@ def test_slash_command_with_stalled_storage_shows_access_unavailable_in_time(
 def test_a_slow_views_open_leaves_less_time_but_the_deadline_holds(
     app_env: AppEnv, stalled: StalledServer
 ) -> None:
-    app_env.slack.reply("views.open", SlackReply(delay=1.2))
+    app_env.slack.reply("views.open", Fault(delay=1.2))
     response, elapsed = timed_slash_command()
     assert response.status_code == 200
     assert elapsed < ANSWERED_WITHIN_SECONDS, f"answered after {elapsed:.2f} s"
@@ -103,8 +103,8 @@ def test_a_slow_views_open_leaves_less_time_but_the_deadline_holds(
 
 def test_a_stalled_views_update_does_not_hold_the_answer(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    app_env.slack.always("views.update", SlackReply(delay=30))
-    app_env.slack.always("chat.postMessage", SlackReply(delay=30))
+    app_env.slack.always("views.update", Fault(delay=30))
+    app_env.slack.always("chat.postMessage", Fault(delay=30))
     response, elapsed = timed_slash_command()
     assert response.status_code == 200
     assert elapsed < ANSWERED_WITHIN_SECONDS, f"answered after {elapsed:.2f} s"

@@ -9,8 +9,10 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 import notify_user_activity
+from devhost.simulate.faults import Fault
 from devhost.standins.slack_requests import CHANNEL_ID, USER_ID
-from devhost.standins.slack_stub import SlackCall, SlackReply
+from devhost.standins.slack_stub import SlackCall
+from devhost.standins.stub_server import Reply
 from shared.handoffs import Notification, NotificationKind
 from shared.notify import DeliveryError
 from shared.slack_api import BACKGROUND_MAX_RETRY_AFTER_SECONDS
@@ -91,11 +93,13 @@ def test_a_message_request_posts_a_message(
 
 
 def test_a_message_update_replaces_the_message(app_env: AppEnv, captured_logs: LogCapture) -> None:
-    result = notify_user_activity.main(update_request())
-    assert result == {"delivered": True, "reason": None, "channel": CHANNEL_ID, "ts": MESSAGE_TS}
-    assert_one_call(
-        app_env, "chat.update", channel=CHANNEL_ID, ts=MESSAGE_TS, text=TEXT, blocks=BLOCKS
-    )
+    ts = app_env.slack.post_message(CHANNEL_ID, "Flushing 2 URLs in staging")
+    result = notify_user_activity.main(update_request(ts=ts))
+    assert result == {"delivered": True, "reason": None, "channel": CHANNEL_ID, "ts": ts}
+    assert_one_call(app_env, "chat.update", channel=CHANNEL_ID, ts=ts, text=TEXT, blocks=BLOCKS)
+    updated = app_env.slack.message(CHANNEL_ID, ts)
+    assert updated is not None
+    assert updated["text"] == TEXT
     captured_logs.assert_no_secrets()
 
 
@@ -107,7 +111,7 @@ def test_a_posted_message_can_be_updated_where_it_landed(app_env: AppEnv) -> Non
 
 
 def test_a_deleted_message_is_reported_not_raised(app_env: AppEnv) -> None:
-    app_env.slack.reply("chat.update", SlackReply(ok=False, error="message_not_found"))
+    app_env.slack.reply("chat.update", Fault(error="message_not_found"))
     assert notify_user_activity.main(update_request()) == {
         "delivered": False,
         "reason": "message_not_found",
@@ -124,7 +128,7 @@ def test_a_deleted_message_is_reported_not_raised(app_env: AppEnv) -> None:
 def test_a_closed_view_is_reported_not_raised(
     app_env: AppEnv, captured_logs: LogCapture, error: str
 ) -> None:
-    app_env.slack.reply("views.update", SlackReply(ok=False, error=error))
+    app_env.slack.reply("views.update", Fault(error=error))
     assert notify_user_activity.main(view_request()) == {
         "delivered": False,
         "reason": error,
@@ -150,39 +154,39 @@ def test_a_view_the_stand_in_never_opened_is_reported_closed(app_env: AppEnv) ->
     [
         pytest.param(
             lambda: message_request("C0MISSING1"),
-            SlackReply(ok=False, error="channel_not_found"),
+            Fault(error="channel_not_found"),
             "channel_not_found",
             id="message-channel-not-found",
         ),
         pytest.param(
             lambda: message_request(USER_ID),
-            SlackReply(status=500),
+            Fault(status=500),
             "internal_error",
             id="message-http-500",
         ),
-        pytest.param(view_request, SlackReply(status=500), "internal_error", id="view-http-500"),
+        pytest.param(view_request, Fault(status=500), "internal_error", id="view-http-500"),
         pytest.param(
             update_request,
-            SlackReply(ok=False, error="cant_update_message"),
+            Fault(error="cant_update_message"),
             "cant_update_message",
             id="update-not-the-bot-s-message",
         ),
         pytest.param(
             update_request,
-            SlackReply(ok=False, error="not_found"),
+            Fault(error="not_found"),
             "not_found",
             id="update-not-a-closed-view",
         ),
         pytest.param(
             view_request,
-            SlackReply(ok=False, error="invalid_arguments"),
+            Fault(error="invalid_arguments"),
             "invalid_arguments",
             id="view-invalid-arguments",
         ),
     ],
 )
 def test_other_slack_errors_raise(
-    app_env: AppEnv, captured_logs: LogCapture, request_for: Any, reply: SlackReply, code: str
+    app_env: AppEnv, captured_logs: LogCapture, request_for: Any, reply: Fault | Reply, code: str
 ) -> None:
     request = request_for()
     method = NotificationKind(request["kind"]).slack_method
@@ -207,7 +211,7 @@ def test_a_wrong_token_raises(app_env: AppEnv, monkeypatch: pytest.MonkeyPatch) 
 def test_one_rate_limit_answer_is_retried_after_retry_after(
     app_env: AppEnv, captured_logs: LogCapture
 ) -> None:
-    app_env.slack.reply("chat.postMessage", SlackReply(status=429, headers={"Retry-After": "0"}))
+    app_env.slack.reply("chat.postMessage", Fault(status=429, retry_after=0))
     result = notify_user_activity.main(message_request(USER_ID))
     assert result["delivered"] is True
     calls = app_env.slack.calls()
@@ -224,8 +228,8 @@ def test_a_long_retry_after_fails_at_once_for_the_durable_retry(
 ) -> None:
     request = request_for()
     method = "views.update" if request["kind"] == "update_view" else "chat.postMessage"
-    wait = str(BACKGROUND_MAX_RETRY_AFTER_SECONDS + 55)
-    app_env.slack.reply(method, SlackReply(status=429, headers={"Retry-After": wait}))
+    wait = BACKGROUND_MAX_RETRY_AFTER_SECONDS + 55
+    app_env.slack.reply(method, Fault(status=429, retry_after=wait))
     started = time.monotonic()
     with pytest.raises(DeliveryError, match=f"^{method}: Slack answered "):
         notify_user_activity.main(request)

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk.errors import SlackRequestError
 
-from devhost.standins.slack_stub import SlackReply, SlackStub
+from devhost.simulate.faults import Fault
+from devhost.standins.slack_stub import SlackStub
+from devhost.standins.stub_server import Reply
 from shared.access import Access, AccessChecker, Permission
 from shared.deadline import Deadline
 from shared.settings import load_settings
@@ -34,7 +36,7 @@ def elsewhere() -> Iterator[SlackStub]:
 
 def redirect(app_env: AppEnv, method: str, target: SlackStub, status: int) -> None:
     location = f"{target.origin}/api/{method}"
-    app_env.slack.always(method, SlackReply(status=status, headers={"Location": location}))
+    app_env.slack.always(method, Reply(status=status, headers={"Location": location}))
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -57,7 +59,7 @@ def test_the_user_group_lookup_refuses_a_redirect_too(
 ) -> None:
     app_env.set_allowed_csv("U0ANN0001,ann\n")
     monkeypatch.setenv("ALLOWED_USERGROUPS", GROUP)
-    elsewhere.always("usergroups.users.list", SlackReply(body={"ok": True, "users": [USER]}))
+    elsewhere.always("usergroups.users.list", Fault(status=200, body={"ok": True, "users": [USER]}))
     redirect(app_env, "usergroups.users.list", elsewhere, 302)
     decision = AccessChecker().check(
         load_settings(), USER, Permission.FLUSH, Deadline.for_slack_request()

@@ -13,8 +13,8 @@ import azure.functions as func
 import pytest
 
 import slash_start
+from devhost.simulate.faults import Fault
 from devhost.standins.slack_requests import slack_headers, slash_command_body
-from devhost.standins.slack_stub import SlackReply
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
@@ -154,10 +154,11 @@ def test_an_allowed_user_gets_the_form_with_the_command_text_as_urls(app_env: Ap
 
 def test_the_form_updates_the_view_that_was_opened(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    app_env.slack.reply("views.open", SlackReply(extra={"view": {"id": "V0OPENED42"}}))
     call(slash_command_body(user_id=USER))
+    [opened] = app_env.slack.views()
     _, updated = app_env.slack.calls()
-    assert updated.args["view_id"] == "V0OPENED42"
+    assert updated.args["view_id"] == opened["id"]
+    assert (opened["user_id"], opened["updates"]) == (USER, 1)
 
 
 def test_a_user_not_on_the_list_gets_the_not_allowed_view_and_a_dm(app_env: AppEnv) -> None:
@@ -191,7 +192,7 @@ def test_an_unreadable_list_shows_access_unavailable_and_fails_closed(
 
 def test_a_failed_views_open_sends_a_dm(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    app_env.slack.reply("views.open", SlackReply(ok=False, error="expired_trigger_id"))
+    app_env.slack.reply("views.open", Fault(error="expired_trigger_id"))
     response = call(slash_command_body(user_id=USER))
     assert response.status_code == 200
     _, dm = app_env.slack.calls()
@@ -203,7 +204,7 @@ def test_a_failed_views_open_sends_a_dm(app_env: AppEnv) -> None:
 
 def test_a_modal_closed_before_the_update_sends_the_view_closed_dm(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    app_env.slack.reply("views.update", SlackReply(ok=False, error="not_found"))
+    app_env.slack.reply("views.update", Fault(error="not_found"))
     response = call(slash_command_body(user_id=USER))
     assert response.status_code == 200
     methods = [c.method for c in app_env.slack.calls()]
@@ -214,7 +215,7 @@ def test_a_modal_closed_before_the_update_sends_the_view_closed_dm(app_env: AppE
 
 def test_an_unexpected_update_error_sends_the_processing_error_dm(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    app_env.slack.reply("views.update", SlackReply(ok=False, error="internal_error"))
+    app_env.slack.reply("views.update", Fault(error="internal_error"))
     response = call(slash_command_body(user_id=USER))
     assert response.status_code == 200
     dm = app_env.slack.calls()[-1]
@@ -226,7 +227,7 @@ def test_secrets_never_reach_the_logs(app_env: AppEnv, captured_logs: LogCapture
     app_env.allow(USER)
     call(slash_command_body(user_id=USER, text="https://www.nhs.uk/a"))
     call(slash_command_body(user_id=constants.OTHER_USER_ID))
-    app_env.slack.reply("views.open", SlackReply(status=500))
+    app_env.slack.reply("views.open", Fault(status=500))
     call(slash_command_body(user_id=USER))
     body = slash_command_body(user_id=USER)
     call(body, slack_headers("wrong", body))
@@ -236,7 +237,7 @@ def test_secrets_never_reach_the_logs(app_env: AppEnv, captured_logs: LogCapture
 
 def test_a_short_rate_limit_on_views_open_is_retried(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    app_env.slack.reply("views.open", SlackReply(status=429, headers={"Retry-After": "0"}))
+    app_env.slack.reply("views.open", Fault(status=429, retry_after=0))
     call(slash_command_body(user_id=USER))
     methods = [c.method for c in app_env.slack.calls()]
     assert methods == ["views.open", "views.open", "views.update"]
@@ -245,7 +246,7 @@ def test_a_short_rate_limit_on_views_open_is_retried(app_env: AppEnv) -> None:
 def test_the_allowed_users_list_is_read_while_a_rate_limit_is_waited_out(app_env: AppEnv) -> None:
     app_env.allow(USER)
     app_env.blob_proxy.clear()
-    app_env.slack.reply("views.open", SlackReply(status=429, headers={"Retry-After": "1"}))
+    app_env.slack.reply("views.open", Fault(status=429, retry_after=1))
     call(slash_command_body(user_id=USER))
     first_open, second_open, update = app_env.slack.calls()
     assert [first_open.method, second_open.method] == ["views.open", "views.open"]
@@ -258,7 +259,7 @@ def test_the_allowed_users_list_is_read_while_a_rate_limit_is_waited_out(app_env
 
 def test_a_rate_limit_longer_than_the_budget_is_not_waited_out(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    app_env.slack.reply("views.open", SlackReply(status=429, headers={"Retry-After": "30"}))
+    app_env.slack.reply("views.open", Fault(status=429, retry_after=30))
     started = time.monotonic()
     response = call(slash_command_body(user_id=USER))
     assert response.status_code == 200

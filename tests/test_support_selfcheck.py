@@ -21,17 +21,20 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
+from devhost.simulate.faults import Fault
+from devhost.simulate.slack_workspace import stable_id
+from devhost.standins.cache_flush import CacheFlushStub
 from devhost.standins.slack_requests import (
+    new_trigger_id,
     slack_headers,
     slash_command_body,
     view_submission_body,
 )
-from devhost.standins.slack_stub import SlackReply, SlackStub
+from devhost.standins.slack_stub import SlackStub
 from devhost.standins.stub_server import Reply
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.azurite import ACCOUNT_KEY, BlobProxy, upload_allowed_users
-from tests.support.cache_flush_stub import CacheFlushStub
 from tests.support.durable_api import DurableApiStub
 from tests.support.logs import LogCapture, assert_no_secrets
 from tests.support.loop import run
@@ -95,16 +98,16 @@ def test_sequence_orders_requests_across_stand_ins(
     slack: SlackStub, cache_flush: CacheFlushStub
 ) -> None:
     client = _web_client(slack)
-    client.auth_test()
+    client.chat_postMessage(channel="general", text="first")
     response = requests.post(
         cache_flush.url,
         json={"environment": "staging", "objects": ["https://www.nhs.uk/"]},
         timeout=5,
     )
-    client.auth_test()
+    client.chat_postMessage(channel="general", text="second")
 
     assert response.status_code == 201
-    first, second = slack.calls("auth.test")
+    first, second = slack.calls("chat.postMessage")
     (flush,) = cache_flush.requests()
     assert first.seq < flush.seq < second.seq
 
@@ -113,46 +116,46 @@ def test_slack_stub_answers_like_the_web_api(slack: SlackStub) -> None:
     client = _web_client(slack)
     view = {"type": "modal", "title": {"type": "plain_text", "text": "Cache Flush"}, "blocks": []}
 
-    opened = client.views_open(trigger_id="1.2.abc", view=view)
+    opened = client.views_open(trigger_id=new_trigger_id(), view=view)
     view_id = opened["view"]["id"]
     client.views_update(view_id=view_id, view={**view, "blocks": [{"type": "divider"}]})
     posted = client.chat_postMessage(channel="U0ALLOWED1", text="hello")
 
     assert view_id.startswith("V")
-    assert posted["channel"] == "D0ALLOWED1"
+    assert posted["channel"] == stable_id("D", "U0ALLOWED1")
+    assert slack.message(posted["channel"], posted["ts"])["text"] == "hello"
     assert [c.method for c in slack.calls()] == ["views.open", "views.update", "chat.postMessage"]
     update = slack.calls("views.update")[0]
     assert update.args["view_id"] == view_id
     assert update.args["view"]["blocks"] == [{"type": "divider"}]
-    assert slack.view(view_id)["blocks"] == [{"type": "divider"}]
+    assert [block["type"] for block in slack.view(view_id)["blocks"]] == ["divider"]
     assert all(c.has_token(constants.SLACK_BOT_TOKEN) for c in slack.calls())
     assert constants.SLACK_BOT_TOKEN not in repr(slack.calls())
 
 
 def test_slack_stub_decodes_json_strings_and_form_bodies(slack: SlackStub) -> None:
     client = _web_client(slack)
-    client.api_call(
-        "views.update",
-        data={"view_id": "V1", "view": json.dumps({"type": "modal", "blocks": []})},
-    )
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": []}
+    client.api_call("views.update", data={"view_id": "V1", "view": json.dumps(view)})
     (call,) = slack.calls("views.update")
-    assert call.args["view"] == {"type": "modal", "blocks": []}
+    assert call.args["view"] == view
+    assert slack.view("V1")["title"] == view["title"]
 
 
 def test_slack_stub_scripted_errors_and_auth(slack: SlackStub) -> None:
-    slack.reply("views.update", SlackReply(ok=False, error="not_found"))
+    slack.reply("views.update", Fault(error="not_found"))
     with pytest.raises(SlackApiError) as raised:
         _web_client(slack).views_update(view_id="V9", view={"type": "modal"})
     assert raised.value.response["error"] == "not_found"
 
     with pytest.raises(SlackApiError) as raised:
-        _web_client(slack, token="xoxb-wrong").auth_test()
+        _web_client(slack, token="xoxb-wrong").chat_postMessage(channel="general", text="hi")
     assert raised.value.response["error"] == "invalid_auth"
-    assert not slack.calls("auth.test")[0].has_token(constants.SLACK_BOT_TOKEN)
+    assert not slack.calls("chat.postMessage")[0].has_token(constants.SLACK_BOT_TOKEN)
 
 
 def test_slack_stub_rate_limit_is_retried_by_slack_sdk(slack: SlackStub) -> None:
-    slack.reply("chat.postMessage", SlackReply(status=429, headers={"Retry-After": "0"}))
+    slack.reply("chat.postMessage", Fault(status=429, retry_after=0))
     client = _web_client(slack)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
 
@@ -163,15 +166,15 @@ def test_slack_stub_rate_limit_is_retried_by_slack_sdk(slack: SlackStub) -> None
 
 
 def test_slack_stub_drop_and_delay(slack: SlackStub) -> None:
-    slack.reply("auth.test", SlackReply(drop=True), SlackReply(delay=2.0))
+    slack.reply("chat.postMessage", Fault(drop=True), Fault(delay=2.0))
     client = WebClient(
         token=constants.SLACK_BOT_TOKEN, base_url=slack.base_url, timeout=0.2, retry_handlers=[]
     )
     with pytest.raises(ConnectionError, match="Remote end closed connection without response"):
-        client.auth_test()
+        client.chat_postMessage(channel="general", text="hi")
     with pytest.raises(TimeoutError):
-        client.auth_test()
-    assert len(slack.calls("auth.test")) == 2
+        client.chat_postMessage(channel="general", text="hi")
+    assert len(slack.calls("chat.postMessage")) == 2
 
 
 def test_stop_releases_a_delayed_reply_promptly() -> None:
@@ -282,7 +285,7 @@ def test_signing_helpers_produce_bodies_slack_sdk_accepts() -> None:
 def test_log_capture_sees_library_debug_logs_and_flags_secrets(
     captured_logs: LogCapture, slack: SlackStub
 ) -> None:
-    _web_client(slack).auth_test()
+    _web_client(slack).chat_postMessage(channel="general", text="hi")
     logging.getLogger("selfcheck").info("url %s", f"http://x/?code={constants.CACHE_FLUSH_KEY}")
 
     assert any(line.startswith("DEBUG slack_sdk.web") for line in captured_logs.lines)

@@ -131,6 +131,17 @@ def check_request(payload: Any) -> tuple[Answer | None, list[str]]:
     return None, urls
 
 
+def key_accepted(key: str | None, code: str | None, header: str | None) -> bool:
+    """Whether a request with this `code` parameter and `x-functions-key` header may pass.
+
+    `key` is the function key (`None`: no key needed); the `code` is looked at first.
+    """
+    if key is None:
+        return True
+    given = code or header or ""
+    return hmac.compare_digest(given.encode(), key.encode())
+
+
 def _support_id() -> str:
     return f"17SY{int(time.time() * 1000)}{secrets.randbelow(10**6):06d}-{secrets.randbelow(10**9)}"
 
@@ -283,11 +294,9 @@ class CacheFlushSimulator:
         return codes[0] if codes else None
 
     def _authorized(self, request: web.Request) -> bool:
-        key = self._key()
-        if key is None:
-            return True
-        given = request.query.get("code") or request.headers.get("x-functions-key") or ""
-        return hmac.compare_digest(given.encode(), key.encode())
+        return key_accepted(
+            self._key(), request.query.get("code"), request.headers.get("x-functions-key")
+        )
 
     async def _flush(self, request: web.Request) -> web.StreamResponse:
         record: dict[str, Any] = {"time": utc_now_iso()}

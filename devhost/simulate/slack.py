@@ -7,7 +7,6 @@ import copy
 import hmac
 import json
 import logging
-import math
 import secrets
 import time
 from collections.abc import Callable, MutableMapping
@@ -17,11 +16,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 
 from devhost.simulate.demo_users import DEMO_USERGROUPS
 from devhost.simulate.events import EventLog, utc_now_iso
-from devhost.simulate.faults import Fault, FaultQueue, drop_connection
+from devhost.simulate.faults import FaultQueue, drop_connection
 from devhost.simulate.httputil import (
     bad_request,
     events_handler,
@@ -41,11 +39,19 @@ from devhost.simulate.slack_user import (
     build_state,
     find_button,
     shortcut_answers,
+    slack_signature,
     slash_command_form,
     view_closed_payload,
     view_submission_payload,
 )
-from devhost.simulate.slack_workspace import TEAM_DOMAIN, TEAM_ID, SlackWorkspace, ViewRecord, fail
+from devhost.simulate.slack_workspace import (
+    TEAM_DOMAIN,
+    TEAM_ID,
+    SlackWorkspace,
+    ViewRecord,
+    fail,
+    fault_answer,
+)
 
 log = logging.getLogger("devhost.simulate.slack")
 
@@ -123,20 +129,6 @@ async def _read_call(request: web.Request) -> ApiCall:
     return ApiCall(args, token if isinstance(token, str) else None, invalid_json)
 
 
-def _fault_answer(fault: Fault) -> tuple[int, Any, dict[str, str]]:
-    """Return the (status, JSON body, headers) a fault answers with instead of the simulator."""
-    if fault.error is not None and fault.status is None and fault.retry_after is None:
-        return 200, fail(fault.error), {}
-    status = fault.status or (429 if fault.retry_after is not None else 500)
-    headers = {}
-    if status == 429 or fault.retry_after is not None:
-        retry_after = 1 if fault.retry_after is None else math.ceil(fault.retry_after)
-        headers["Retry-After"] = str(retry_after)
-    default_error = "ratelimited" if status == 429 else "internal_error"
-    body = fault.body if fault.body is not None else fail(fault.error or default_error)
-    return status, body, headers
-
-
 class SlackSimulator:
     """The Slack Web API and Slack client of one simulated workspace."""
 
@@ -204,7 +196,7 @@ class SlackSimulator:
             if fault.drop:
                 self._record_call(record, None, None)
                 return drop_connection(request)
-            status, body, headers = _fault_answer(fault)
+            status, body, headers = fault_answer(fault)
             self._record_call(record, status, body)
             return json_answer(body, status=status, headers=headers)
         answer = self._answer(method, call)
@@ -253,8 +245,7 @@ class SlackSimulator:
             "X-Slack-Request-Timestamp": timestamp,
         }
         if secret:
-            signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-            headers["X-Slack-Signature"] = signature or ""
+            headers["X-Slack-Signature"] = slack_signature(secret, timestamp, body.encode())
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         timeout = aiohttp.ClientTimeout(total=options.timeout)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,15 @@ REQUIRED_FIELD_MESSAGE = "Please fill out this field."
 # The channel where the simulated user types slash commands (unless told otherwise).
 COMMAND_CHANNEL_ID = "C0SIMGENRL"
 COMMAND_CHANNEL_NAME = "general"
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """Return Slack's `v0=` signature: HMAC-SHA256 of `v0:{timestamp}:{body}` with `secret`.
+
+    Over the raw body bytes, so bodies that are not UTF-8 can be signed too.
+    """
+    base = b"v0:" + timestamp.encode("utf-8", "surrogatepass") + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,22 @@
 """The simulated Slack workspace: trigger IDs, views, channel messages, user groups, Web API.
 
 Everything here is plain state and logic, confined to the server's event loop
-(only request handlers touch it); `slack.py` puts HTTP around it.
+(only request handlers touch it); `slack.py` puts HTTP around it, and
+`devhost/standins/slack_stub.py` serves it to in-process tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import re
 import secrets
 import string
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devhost.simulate.events import EventLog, utc_now_iso
 from devhost.simulate.slack_blocks import (
@@ -24,6 +26,9 @@ from devhost.simulate.slack_blocks import (
     check_view,
     with_generated_ids,
 )
+
+if TYPE_CHECKING:
+    from devhost.simulate.faults import Fault
 
 TRIGGER_LIFETIME_SECONDS = 3.0
 TEAM_ID = "T0SIMTEAM1"
@@ -52,6 +57,20 @@ def fail(error: str, *messages: str) -> Answer:
     if messages:
         answer["response_metadata"] = {"messages": list(messages)}
     return answer
+
+
+def fault_answer(fault: Fault) -> tuple[int, Any, dict[str, str]]:
+    """Return the (status, JSON body, headers) a fault answers with instead of the simulator."""
+    if fault.error is not None and fault.status is None and fault.retry_after is None:
+        return 200, fail(fault.error), {}
+    status = fault.status or (429 if fault.retry_after is not None else 500)
+    headers = {}
+    if status == 429 or fault.retry_after is not None:
+        retry_after = 1 if fault.retry_after is None else math.ceil(fault.retry_after)
+        headers["Retry-After"] = str(retry_after)
+    default_error = "ratelimited" if status == 429 else "internal_error"
+    body = fault.body if fault.body is not None else fail(fault.error or default_error)
+    return status, body, headers
 
 
 @dataclass
@@ -160,6 +179,21 @@ class SlackWorkspace:
         )
         self._triggers[trigger_id] = Trigger(user_id, team_id, self._clock())
         return trigger_id
+
+    def accept_trigger(self, trigger_id: str, trigger: Trigger) -> None:
+        """Take in a trigger ID issued outside this workspace (a test playing Slack's client)."""
+        self._triggers.setdefault(trigger_id, trigger)
+
+    def accept_view(self, view_id: str, given: Any) -> None:
+        """Hold a valid view as opened before, under `view_id`, unless it is already known.
+
+        For tests that start from a view opened outside this workspace; who opened it is
+        not known, so its user ID is empty.
+        """
+        if view_id in self._views or check_view(given):
+            return
+        view = self._materialize(given, view_id, TEAM_ID)
+        self._views[view_id] = ViewRecord(view=view, user_id="", team_id=TEAM_ID)
 
     def _trigger_problem(self, trigger_id: Any) -> Answer | None:
         if not isinstance(trigger_id, str) or not trigger_id:

@@ -1,9 +1,11 @@
-"""Slack request bodies shaped as Slack sends them, and their signature headers."""
+"""Slack's requests to the app, shaped as Slack sends them and signed as Slack signs them.
+
+The IDs, form fields and signature are the Slack simulator's (`devhost.simulate`), so a test,
+a benchmark and devhost send the app the same requests.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import threading
@@ -11,16 +13,21 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from slack_sdk.signature import SignatureVerifier
+from devhost.simulate.slack_user import (
+    COMMAND_CHANNEL_ID,
+    COMMAND_CHANNEL_NAME,
+    SlackUser,
+    slack_signature,
+    slash_command_form,
+)
+from devhost.simulate.slack_user import view_submission_payload as submission_payload
+from devhost.simulate.slack_workspace import APP_ID, BOT_ID, TEAM_ID, Trigger, ViewRecord
 
-# The workspace, app, user and channel Slack's requests come from (fixed, recognisable values).
-TEAM_ID = "T0CACHE01"
-TEAM_DOMAIN = "cache-flush-test"
+# The user and channel Slack's requests come from unless told otherwise (fixed values).
 USER_ID = "U0ALLOWED1"
 USER_NAME = "jane_doe"
-API_APP_ID = "A0CACHEAPP"
-CHANNEL_ID = "C0GENERAL1"
-CHANNEL_NAME = "general"
+CHANNEL_ID = COMMAND_CHANNEL_ID
+CHANNEL_NAME = COMMAND_CHANNEL_NAME
 # The signing secret these requests are signed with unless told otherwise (a test value).
 SLACK_SIGNING_SECRET = "test-signing-secret-abcdef"  # noqa: S105 - a known test value
 
@@ -48,13 +55,31 @@ SLASH_COMMAND_FIELDS = (
 
 _trigger_counter = itertools.count(1)
 _trigger_lock = threading.Lock()
+_issued: dict[str, Trigger] = {}
 
 
-def new_trigger_id() -> str:
-    """A fresh trigger ID in Slack's ``<number>.<number>.<hex>`` shape."""
+def new_trigger_id(user_id: str = USER_ID, team_id: str = TEAM_ID) -> str:
+    """Issue a fresh trigger ID for ``user_id``, in Slack's ``<number>.<number>.<hex>`` shape.
+
+    The in-process Slack Web API (`slack_stub`) accepts it in ``views.open`` as Slack does:
+    once, within three seconds of now.
+    """
     with _trigger_lock:
         n = next(_trigger_counter)
-    return f"{7000000000 + n}.{1234567890 + n}.{n:032x}"
+    return issue_trigger(f"{7000000000 + n}.{1234567890 + n}.{n:032x}", user_id, team_id)
+
+
+def issue_trigger(trigger_id: str, user_id: str = USER_ID, team_id: str = TEAM_ID) -> str:
+    """Issue ``trigger_id`` (a value a test chose) to ``user_id`` now, as `new_trigger_id` does."""
+    with _trigger_lock:
+        _issued[trigger_id] = Trigger(user_id, team_id, time.monotonic())
+    return trigger_id
+
+
+def issued_trigger(trigger_id: str) -> Trigger | None:
+    """Return who ``new_trigger_id`` issued ``trigger_id`` to, and when; ``None`` if it did not."""
+    with _trigger_lock:
+        return _issued.get(trigger_id)
 
 
 def slack_headers(
@@ -65,42 +90,37 @@ def slack_headers(
     ``timestamp`` defaults to now (seconds since the epoch).
     """
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return {
         "Content-Type": FORM_CONTENT_TYPE,
         "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": signature or "",
+        "X-Slack-Signature": signature_for(body, ts, secret),
     }
 
 
 def signature_for(body: bytes, timestamp: str, secret: str = SLACK_SIGNING_SECRET) -> str:
-    """Slack's ``v0=`` signature of the raw ``body`` bytes at ``timestamp`` with ``secret``.
-
-    Computed here over bytes, independently of the Slack SDK (which ``slack_headers`` uses), so
-    bodies that are not UTF-8 can be signed too.
-    """
-    base = b"v0:" + timestamp.encode("utf-8", "surrogatepass") + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    """Slack's ``v0=`` signature of the raw ``body`` bytes at ``timestamp`` with ``secret``."""
+    return slack_signature(secret, timestamp, body)
 
 
 def slash_command_body(**overrides: str) -> bytes:
     """A ``/flush`` slash-command form body; ``overrides`` replace or add fields."""
-    trigger_id = new_trigger_id()
-    fields = {
-        "token": LEGACY_VERIFICATION_TOKEN,
-        "team_id": TEAM_ID,
-        "team_domain": TEAM_DOMAIN,
-        "channel_id": CHANNEL_ID,
-        "channel_name": CHANNEL_NAME,
-        "user_id": USER_ID,
-        "user_name": USER_NAME,
-        "command": "/flush",
-        "text": "",
-        "api_app_id": API_APP_ID,
-        "is_enterprise_install": "false",
-        "response_url": f"{RESPONSE_URL_BASE}/commands/{TEAM_ID}/{trigger_id.split('.')[0]}",
-        "trigger_id": trigger_id,
-    }
+    user_id = overrides.get("user_id", USER_ID)
+    team_id = overrides.get("team_id", TEAM_ID)
+    chosen = overrides.get("trigger_id")
+    trigger_id = (
+        issue_trigger(chosen, user_id, team_id) if chosen else new_trigger_id(user_id, team_id)
+    )
+    user = SlackUser(user_id, overrides.get("user_name", USER_NAME), team_id)
+    fields = slash_command_form(
+        user,
+        command="/flush",
+        text="",
+        channel_id=CHANNEL_ID,
+        channel_name=CHANNEL_NAME,
+        verification_token=LEGACY_VERIFICATION_TOKEN,
+        response_url=f"{RESPONSE_URL_BASE}/commands/{team_id}/{trigger_id.split('.')[0]}",
+        trigger_id=trigger_id,
+    )
     fields.update(overrides)
     return urlencode(fields).encode("ascii")
 
@@ -135,65 +155,56 @@ def view_submission_payload(
             "value": environment,
         }
     )
-    payload: dict[str, Any] = {
-        "type": "view_submission",
-        "team": {"id": team_id, "domain": TEAM_DOMAIN},
-        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
-        "api_app_id": API_APP_ID,
-        "token": LEGACY_VERIFICATION_TOKEN,
-        "trigger_id": new_trigger_id(),
-        "view": {
-            "id": view_id,
-            "team_id": team_id,
-            "type": "modal",
-            "blocks": [
-                {
-                    "type": "input",
-                    "block_id": "environment",
-                    "label": {"type": "plain_text", "text": "Environment"},
-                    "element": {"type": "static_select", "action_id": "environment_input"},
-                },
-                {
-                    "type": "input",
-                    "block_id": "urls",
-                    "label": {"type": "plain_text", "text": "URLs"},
-                    "element": {
-                        "type": "plain_text_input",
-                        "action_id": "urls_input",
-                        "multiline": True,
-                    },
-                },
-            ],
-            "private_metadata": private_metadata,
-            "callback_id": callback_id,
-            "state": {
-                "values": {
-                    "environment": {
-                        "environment_input": {
-                            "type": "static_select",
-                            "selected_option": selected,
-                        }
-                    },
-                    "urls": {"urls_input": {"type": "plain_text_input", "value": urls_text}},
-                }
+    view = {
+        "id": view_id,
+        "team_id": team_id,
+        "type": "modal",
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "environment",
+                "label": {"type": "plain_text", "text": "Environment"},
+                "element": {"type": "static_select", "action_id": "environment_input"},
             },
-            "hash": f"{int(time.time())}.abcDEF12",
-            "title": {"type": "plain_text", "text": "Cache Flush"},
-            "clear_on_close": False,
-            "notify_on_close": False,
-            "close": {"type": "plain_text", "text": "Cancel"},
-            "submit": {"type": "plain_text", "text": "Submit"},
-            "previous_view_id": None,
-            "root_view_id": view_id,
-            "app_id": API_APP_ID,
-            "external_id": "",
-            "app_installed_team_id": team_id,
-            "bot_id": "B0BOTID01",
-        },
-        "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
+            {
+                "type": "input",
+                "block_id": "urls",
+                "label": {"type": "plain_text", "text": "URLs"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "urls_input",
+                    "multiline": True,
+                },
+            },
+        ],
+        "private_metadata": private_metadata,
+        "callback_id": callback_id,
+        "hash": f"{int(time.time())}.abcDEF12",
+        "title": {"type": "plain_text", "text": "Cache Flush"},
+        "clear_on_close": False,
+        "notify_on_close": False,
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "submit": {"type": "plain_text", "text": "Submit"},
+        "previous_view_id": None,
+        "root_view_id": view_id,
+        "app_id": APP_ID,
+        "external_id": "",
+        "app_installed_team_id": team_id,
+        "bot_id": BOT_ID,
     }
+    values = {
+        "environment": {
+            "environment_input": {"type": "static_select", "selected_option": selected}
+        },
+        "urls": {"urls_input": {"type": "plain_text_input", "value": urls_text}},
+    }
+    payload = submission_payload(
+        SlackUser(user_id, user_name, team_id),
+        ViewRecord(view=view, user_id=user_id, team_id=team_id),
+        values,
+        verification_token=LEGACY_VERIFICATION_TOKEN,
+        trigger_id=new_trigger_id(user_id, team_id),
+    )
     payload.update(extra)
     return payload
 

@@ -1,54 +1,31 @@
-"""A stand-in for the Slack Web API (``SLACK_API_URL`` = ``SlackStub.base_url``)."""
+"""The Slack Web API for in-process tests and benchmarks (``SLACK_API_URL`` = ``base_url``).
+
+Answers come from devhost's simulated workspace (`devhost.simulate.slack_workspace`), the one
+model of Slack's Web API in this repository; this module puts a recording, scriptable HTTP
+server around it.
+"""
 
 from __future__ import annotations
 
 import copy
 import hmac
-import itertools
 import json
 import threading
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from devhost.simulate.events import EventLog
+from devhost.simulate.slack_workspace import SlackWorkspace, fail, fault_answer
 from devhost.standins.recording import RecordedRequest, header_value, redact_headers
+from devhost.standins.slack_requests import issued_trigger
 from devhost.standins.stub_server import Reply, ReplyScript, StubServer
 
-TEAM_ID = "T0CACHE01"
-BOT_USER_ID = "U0BOTUSER"
-BOT_ID = "B0BOTID01"
-APP_ID = "A0CACHEAPP"
+if TYPE_CHECKING:
+    from devhost.simulate.faults import Fault
 
 _JSON_STRING_ARGS = ("view", "blocks", "attachments", "metadata")
-
-
-@dataclass(frozen=True)
-class SlackReply:
-    """A scripted Slack answer.
-
-    By default the method's normal answer. ``ok=False``/``error`` give
-    ``{"ok": false, "error": ...}``; a ``status`` other than 200 gives an error body too
-    (``ratelimited`` for 429). ``body`` replaces the JSON body entirely, ``raw`` sends bytes
-    as they are, ``extra`` is merged into the normal answer. ``delay`` and ``drop`` as in
-    ``Reply``.
-    """
-
-    ok: bool | None = None
-    error: str | None = None
-    status: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: Any = None
-    raw: bytes | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: bool = False
-
-    @property
-    def succeeds(self) -> bool:
-        """Whether this reply is a normal ``ok: true`` answer."""
-        if self.ok is not None:
-            return self.ok
-        return self.status == 200 and self.error is None
 
 
 @dataclass(frozen=True)
@@ -87,11 +64,14 @@ class SlackCall:
 
 
 class SlackStub(StubServer):
-    """Answers ``/api/<method>`` like Slack, records every call, and plays scripted replies.
+    """Answers ``/api/<method>`` as the simulated workspace does; records calls, plays scripts.
 
     With ``token`` set, calls without it answer ``not_authed``/``invalid_auth`` as Slack does.
-    With ``strict_views``, ``views.update`` of a view id this stub did not open answers
-    ``not_found``.
+    ``views.open`` accepts the trigger IDs `slack_requests` issued (as Slack, to the user
+    whose request carried them), for three seconds and once, as Slack does. Unless
+    ``strict_views``, ``views.update`` of a view this server did not open updates it as if it
+    had been opened before (tests often start from a submission of a view opened elsewhere);
+    with ``strict_views`` it answers ``not_found``.
     """
 
     def __init__(self, token: str | None = None, *, strict_views: bool = False) -> None:
@@ -99,24 +79,28 @@ class SlackStub(StubServer):
         super().__init__("slack")
         self.expected_token = token
         self.strict_views = strict_views
-        self._script: ReplyScript[SlackReply] = ReplyScript()
+        self.workspace = SlackWorkspace(EventLog(), time.monotonic)
+        self._model_lock = threading.Lock()
+        self._script: ReplyScript[Fault | Reply] = ReplyScript()
         self._calls: list[SlackCall] = []
-        self._views: dict[str, dict[str, Any]] = {}
-        self._ids = itertools.count(1)
-        self._ids_lock = threading.Lock()
 
     @property
     def base_url(self) -> str:
         """The Web API base URL, with a trailing slash, as ``SLACK_API_URL`` expects."""
         return f"{self.origin}/api/"
 
-    def reply(self, method: str, *replies: SlackReply) -> None:
-        """Queue one-shot ``replies`` for ``method`` (used in order, once each)."""
-        self._script.push(method, *replies)
+    def reply(self, method: str, *answers: Fault | Reply) -> None:
+        """Queue one-shot ``answers`` for ``method`` (used in order, once each).
 
-    def always(self, method: str, reply: SlackReply | None) -> None:
-        """Answer every later ``method`` call with ``reply`` (``None`` restores the default)."""
-        self._script.set_standing(method, reply)
+        A `Fault` is the simulator's (the same effects as ``POST /sim/slack/faults``; its
+        ``method`` and ``times`` are not used here); a `Reply` is sent as it is (a redirect,
+        a body that is not JSON).
+        """
+        self._script.push(method, *answers)
+
+    def always(self, method: str, answer: Fault | Reply | None) -> None:
+        """Answer every later ``method`` call so (``None`` restores the workspace's answers)."""
+        self._script.set_standing(method, answer)
 
     def calls(self, method: str | None = None) -> list[SlackCall]:
         """Calls received so far (of ``method`` only, if given), in arrival order."""
@@ -135,16 +119,37 @@ class SlackStub(StubServer):
         return self.calls(method)
 
     def view(self, view_id: str) -> dict[str, Any] | None:
-        """The latest view this stub holds for ``view_id`` (opened or updated), if any."""
-        with self._cond:
-            found = self._views.get(view_id)
-            return copy.deepcopy(found) if found is not None else None
+        """The latest view the workspace holds for ``view_id`` (opened or updated), if any."""
+        with self._model_lock:
+            found = self.workspace.view(view_id)
+            return copy.deepcopy(found.view) if found is not None else None
+
+    def views(self) -> list[dict[str, Any]]:
+        """Every view the workspace holds, as ``GET /sim/slack/views`` lists them."""
+        with self._model_lock:
+            return self.workspace.views()
+
+    def post_message(self, channel: str, text: str) -> str:
+        """Post a message as the app did earlier (not recorded as a call); return its ``ts``."""
+        with self._model_lock:
+            answer = self.workspace.call("chat.postMessage", {"channel": channel, "text": text})
+        if not answer["ok"]:
+            raise ValueError(f"cannot post to {channel!r}: {answer['error']}")
+        return str(answer["ts"])
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message the workspace holds in ``channel`` (ID or name) at ``ts``, if any."""
+        with self._model_lock:
+            channel_id = self.workspace.resolve_channel_id(channel)
+            found = self.workspace.message(channel_id, ts) if channel_id else None
+            return copy.deepcopy(found["message"]) if found is not None else None
 
     def clear(self) -> None:
-        """Forget recorded calls, requests, views and scripted replies."""
+        """Forget recorded calls, requests, views, messages and scripted replies."""
         with self._cond:
             self._calls.clear()
-            self._views.clear()
+        with self._model_lock:
+            self.workspace.reset()
         self._script.clear()
         super().clear()
 
@@ -161,7 +166,7 @@ class SlackStub(StubServer):
         scripted = self._script.take(method)
         if scripted is not None:
             return self._to_reply(scripted, method, args)
-        return Reply(json=self._default_answer(method, args))
+        return Reply(json=self._model_answer(method, args))
 
     def _auth_error(self, request: RecordedRequest, args: Mapping[str, Any]) -> str | None:
         if self.expected_token is None:
@@ -171,128 +176,30 @@ class SlackStub(StubServer):
             return "not_authed"
         return None if call.has_token(self.expected_token) else "invalid_auth"
 
-    def _to_reply(self, reply: SlackReply, method: str, args: dict[str, Any]) -> Reply:
-        if reply.raw is not None:
-            body: Any = None
-        elif reply.body is not None:
-            body = reply.body
-        elif reply.succeeds:
-            body = {**self._default_answer(method, args), **reply.extra}
-        elif reply.status == 429:
-            body = {"ok": False, "error": reply.error or "ratelimited"}
-        else:
-            body = {"ok": False, "error": reply.error or "internal_error"}
-        return Reply(
-            reply.status,
-            json=body,
-            body=reply.raw,
-            headers=reply.headers,
-            delay=reply.delay,
-            drop=reply.drop,
-        )
+    def _to_reply(self, answer: Fault | Reply, method: str, args: dict[str, Any]) -> Reply:
+        if isinstance(answer, Reply):
+            return answer
+        if answer.drop:
+            return Reply(delay=answer.delay, drop=True)
+        if not answer.replaces_answer:
+            return Reply(json=self._model_answer(method, args), delay=answer.delay)
+        status, body, headers = fault_answer(answer)
+        return Reply(status, json=body, headers=headers, delay=answer.delay)
 
-    def _next_id(self) -> int:
-        with self._ids_lock:
-            return next(self._ids)
-
-    def _default_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
-        if method == "views.open":
-            return {"ok": True, "view": self._store_view(f"V{self._next_id():08d}", args)}
-        if method == "views.update":
-            view_id = args.get("view_id") or args.get("external_id")
-            with self._cond:
-                known = view_id in self._views
-            if not isinstance(view_id, str) or (self.strict_views and not known):
-                return {"ok": False, "error": "not_found"}
-            return {"ok": True, "view": self._store_view(view_id, args)}
-        messages = {
-            "views.publish": self._publish,
-            "chat.postMessage": self._post_message,
-            "chat.update": _update_message,
-            "chat.postEphemeral": self._post_ephemeral,
-        }
-        if method in messages:
-            return messages[method](args)
-        if method == "auth.test":
-            return {
-                "ok": True,
-                "url": "https://cache-flush-test.slack.com/",
-                "team": "Cache Flush Test",
-                "user": "cache-flush",
-                "team_id": TEAM_ID,
-                "user_id": BOT_USER_ID,
-                "bot_id": BOT_ID,
-                "is_enterprise_install": False,
-            }
-        return {"ok": False, "error": "unknown_method"}
-
-    def _publish(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        """`views.publish`: the user's Home tab, one view ID per user."""
-        user = args.get("user_id")
-        if not isinstance(user, str) or not user:
-            return {"ok": False, "error": "invalid_arguments"}
-        return {"ok": True, "view": self._store_view(f"VHOME{user}", args)}
-
-    def _store_view(self, view_id: str, args: Mapping[str, Any]) -> dict[str, Any]:
-        sent = args.get("view")
-        view = dict(sent) if isinstance(sent, dict) else {}
-        view.update(
-            {
-                "id": view_id,
-                "team_id": TEAM_ID,
-                "app_id": APP_ID,
-                "bot_id": BOT_ID,
-                "hash": f"{1700000000 + self._next_id()}.{self._next_id():08x}",
-                "root_view_id": view_id,
-                "previous_view_id": None,
-                "state": {"values": {}},
-            }
-        )
-        with self._cond:
-            self._views[view_id] = copy.deepcopy(view)
-        return view
-
-    def _post_ephemeral(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        if not args.get("channel"):
-            return {"ok": False, "error": "channel_not_found"}
-        if not args.get("user"):
-            return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "message_ts": f"{1700000000 + self._next_id()}.000100"}
-
-    def _post_message(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        channel = args.get("channel")
-        if not isinstance(channel, str) or not channel:
-            return {"ok": False, "error": "channel_not_found"}
-        if not (args.get("text") or args.get("blocks") or args.get("attachments")):
-            return {"ok": False, "error": "no_text"}
-        if channel[0] in "UW":
-            channel = f"D{channel[1:]}"
-        ts = f"{1700000000 + self._next_id()}.{self._next_id():06d}"
-        message = {
-            "type": "message",
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "app_id": APP_ID,
-            "team": TEAM_ID,
-            "text": args.get("text", ""),
-            "ts": ts,
-        }
-        if "blocks" in args:
-            message["blocks"] = args["blocks"]
-        return {"ok": True, "channel": channel, "ts": ts, "message": message}
-
-
-def _update_message(args: Mapping[str, Any]) -> dict[str, Any]:
-    """Answer ``chat.update`` as Slack does for a message the bot posted."""
-    channel, ts = args.get("channel"), args.get("ts")
-    if not isinstance(channel, str) or not channel:
-        return {"ok": False, "error": "channel_not_found"}
-    if not isinstance(ts, str) or not ts:
-        return {"ok": False, "error": "message_not_found"}
-    if not (args.get("text") or args.get("blocks") or args.get("attachments")):
-        return {"ok": False, "error": "no_text"}
-    message = {"text": args.get("text", ""), "blocks": args.get("blocks", [])}
-    return {"ok": True, "channel": channel, "ts": ts, "text": message["text"], "message": message}
+    def _model_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer as the simulated workspace does, after taking in what the kit sent as Slack."""
+        with self._model_lock:
+            if not self.workspace.knows(method):
+                return fail("unknown_method")
+            trigger_id = args.get("trigger_id")
+            if method == "views.open" and isinstance(trigger_id, str):
+                issued = issued_trigger(trigger_id)
+                if issued is not None:
+                    self.workspace.accept_trigger(trigger_id, issued)
+            view_id = args.get("view_id")
+            if method == "views.update" and isinstance(view_id, str) and not self.strict_views:
+                self.workspace.accept_view(view_id, args.get("view"))
+            return self.workspace.call(method, args)
 
 
 def _call_args(request: RecordedRequest) -> dict[str, Any]:

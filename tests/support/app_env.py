@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from devhost.standins.cache_flush import CacheFlushStub
 from devhost.standins.slack_stub import SlackStub
 from tests.support.azurite import Azurite, BlobProxy, delete_blob, upload_allowed_users
-from tests.support.cache_flush_stub import CacheFlushStub
 from tests.support.durable_api import DurableApiStub
 
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from devhost.azurite import ACCOUNT_KEY
+from devhost.simulate.slack_workspace import APP_ID, TEAM_DOMAIN, TEAM_ID
 from devhost.standins.slack_requests import (
-    API_APP_ID,
     CHANNEL_ID,
     CHANNEL_NAME,
     SLACK_SIGNING_SECRET,
-    TEAM_DOMAIN,
-    TEAM_ID,
     USER_ID,
     USER_NAME,
 )
 
 # The identities Slack's signed requests carry (defined with the request builders).
 __all__ = [
-    "API_APP_ID",
+    "APP_ID",
     "CHANNEL_ID",
     "CHANNEL_NAME",
     "SLACK_SIGNING_SECRET",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
-import itertools
 import threading
 from collections import deque
 from typing import Any
 
-from devhost.simulate.cache_flush import akamai_error, check_request
+from devhost.simulate.cache_flush import accepted, akamai_error, check_request, key_accepted
 from devhost.standins.recording import RecordedRequest
 from devhost.standins.stub_server import Reply, ScriptedStubServer
 
@@ -16,21 +14,19 @@ PATH = "/api/cache-flush"
 
 
 class CacheFlushStub(ScriptedStubServer):
-    """Answers ``POST /api/cache-flush`` like the real function app, recording every request.
+    """Answers ``POST /api/cache-flush`` as devhost's simulator does, recording every request.
 
-    The function key is checked as Azure Functions does (``code`` query parameter or
-    ``x-functions-key`` header; 401 with an empty body otherwise). The body and its URLs
-    are checked with the real service's rules and answered with its texts (the devhost
-    simulator's model of the service); a valid request gets the 201 "Request accepted"
-    answer, or the Akamai error queued with ``akamai``, passed through as the service does.
-    Scripted one-shot replies (``reply``) or a standing one (``always``) take precedence.
+    The function key, the body and its URLs are checked by the simulator's model of the
+    service (`devhost.simulate.cache_flush`), answered with the service's statuses and texts;
+    a valid request gets the 201 "Request accepted" answer, or the Akamai error queued with
+    ``akamai``, passed through as the service does. Scripted one-shot replies (``reply``) or a
+    standing one (``always``) come after the key check and before the model.
     """
 
     def __init__(self, key: str) -> None:
         """Create the stand-in expecting function key ``key``; ``start()`` binds it."""
         super().__init__("cache-flush")
         self.key = key
-        self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._akamai: deque[int] = deque()
 
@@ -55,11 +51,8 @@ class CacheFlushStub(ScriptedStubServer):
         super().clear()
 
     def key_sent(self, request: RecordedRequest) -> bool:
-        """Whether ``request`` carried the right key (header or query), compared silently."""
-        return any(
-            candidate is not None and hmac.compare_digest(candidate.encode(), self.key.encode())
-            for candidate in (request.header("x-functions-key"), request.query.get("code"))
-        )
+        """Whether ``request`` carried the right key (query or header), compared silently."""
+        return key_accepted(self.key, request.query.get("code"), request.header("x-functions-key"))
 
     def handle(self, request: RecordedRequest) -> Reply:
         """Play a scripted reply, or answer as the real cache-flush function would."""
@@ -81,18 +74,5 @@ class CacheFlushStub(ScriptedStubServer):
             return Reply(status=status, json=answer)
         with self._lock:
             error = self._akamai.popleft() if self._akamai else None
-            n = next(self._ids)
-        if error is not None:
-            status, answer = akamai_error(error, urls)
-            return Reply(status=status, json=answer)
-        return Reply(
-            status=201,
-            json={
-                "detail": "Request accepted",
-                "estimatedSeconds": 5,
-                "httpStatus": 201,
-                "purgeId": f"edcp-{n:04d}-a1b2c3d4",
-                "supportId": f"17PY{n:04d}ABCDEF",
-                "urls": urls,
-            },
-        )
+        status, answer = accepted(urls) if error is None else akamai_error(error, urls)
+        return Reply(status=status, json=answer)
