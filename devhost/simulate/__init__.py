@@ -17,6 +17,7 @@ from devhost.simulate.durable_stall import DurableStall
 from devhost.simulate.events import EventLog
 from devhost.simulate.httputil import events_handler, json_answer
 from devhost.simulate.page import DemoPage
+from devhost.simulate.runtime_settings import RuntimeSettings
 from devhost.simulate.settings import NOTICES_CHANNEL_NAME, LocalSecrets, simulator_settings
 from devhost.simulate.slack import SlackSimulator
 from devhost.simulate.slack_surfaces import SlackSurfaces
@@ -52,6 +53,7 @@ class Simulators:
         self.cache_flush = CacheFlushSimulator(environ, self.events)
         self.page = DemoPage(environ)
         self.durable_stall = DurableStall()
+        self.runtime_settings = RuntimeSettings(environ)
 
     def register(self, app: web.Application) -> None:
         """Add every `/sim/…` route (and the demo page) to devhost's application."""
@@ -60,6 +62,7 @@ class Simulators:
         self.cache_flush.register(app)
         self.page.register(app)
         self.durable_stall.register(app)
+        self.runtime_settings.register(app)
         app.router.add_get("/sim/events", events_handler(self.events, None))
         app.router.add_post("/sim/reset", self._reset)
 
