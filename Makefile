@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PYTEST_ARGS ?=
 FUNCTIONS := slash_start orchestrator_client flush_orchestrator call_cache_flush_activity \
-	notify_user_activity check_access_activity
+	notify_user_activity check_access_activity publish_home_activity slack_events purge_history
 comma := ,
 empty :=
 space := $(empty) $(empty)

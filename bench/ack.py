@@ -58,7 +58,7 @@ def _ack_run(
         submit.append(elapsed)
         # modal update, DM and channel post: let the orchestration finish before the next one
         stub.wait_for_calls(2, "chat.postMessage", RESULT_TIMEOUT_SECONDS)
-        final = wait_completed(client, view_id, TEAM_ID)
+        final = wait_completed(client, user, view_id, TEAM_ID)
         if final.get("runtimeStatus") != "Completed":
             raise RuntimeError(f"orchestration ended {final.get('runtimeStatus')}")
     return slash, submit

@@ -24,7 +24,7 @@ from bench.slack_events import SlackEvents
 from bench.stats import across_runs, distribution, repeated
 from devhost.simulate.client import WEBHOOK, DevhostClient
 from devhost.simulate.slack_workspace import TEAM_ID as SIM_TEAM_ID
-from shared.orchestration import instance_id
+from shared.instance_ids import instance_id
 
 SUCCESS_TEXT = "Cache flush succeeded"
 RESULT_TIMEOUT_SECONDS = 30.0
@@ -98,11 +98,11 @@ def _json(raw: bytes) -> Any:
 
 
 def wait_completed(
-    client: DevhostClient, view_id: str, team_id: str = SIM_TEAM_ID
+    client: DevhostClient, user: str, view_id: str, team_id: str = SIM_TEAM_ID
 ) -> dict[str, Any]:
     """Poll the orchestration of ``view_id`` until it is no longer running; return its status."""
     deadline = time.monotonic() + RESULT_TIMEOUT_SECONDS
-    path = f"{STATUS_PATH}/{instance_id(team_id, view_id)}"
+    path = f"{STATUS_PATH}/{instance_id(team_id, user, view_id)}"
     while True:
         response = client.send("GET", path)
         body = _json(response.content)
@@ -143,7 +143,7 @@ def _end_to_end_run(client: DevhostClient, events: SlackEvents, flows: int) -> l
         flow = run_flow(client, events, user_id(0))
         if not flow.ok:
             raise RuntimeError(f"end-to-end flow failed: {flow.error}")
-        final = wait_completed(client, flow.view_id)
+        final = wait_completed(client, flow.user, flow.view_id)
         if final.get("runtimeStatus") != "Completed":
             raise RuntimeError(f"orchestration ended {final.get('runtimeStatus')}")
         done.append(flow)

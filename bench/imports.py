@@ -29,6 +29,9 @@ FUNCTION_MODULES = (
     "call_cache_flush_activity",
     "notify_user_activity",
     "check_access_activity",
+    "publish_home_activity",
+    "slack_events",
+    "purge_history",
 )
 _CHILD = (
     "import time\n"

@@ -44,7 +44,7 @@ from devhost.invocation import (
     orchestrator_state,
     user_traceback,
 )
-from devhost.store import InstanceRecord, Store
+from devhost.store import EMPTY_ENGINE_STATE, InstanceQuery, InstanceRecord, Store
 
 PENDING = "Pending"
 RUNNING = "Running"
@@ -198,9 +198,6 @@ class _Instance:
         )
 
 
-_EMPTY_ENGINE_STATE = json.dumps({"actionsSeen": 0, "retries": [], "cancelledTimers": []})
-
-
 @dataclass(frozen=True)
 class _Outcome:
     """Where an episode leaves its instance: runtime status, output and custom status (JSON)."""
@@ -319,7 +316,7 @@ class DurableEngine:
 
     def resume(self) -> int:
         """Pick up every Pending/Running instance from the store; return how many."""
-        records = self._store.list_instances(statuses=ACTIVE_STATUSES)
+        records = self._store.list_instances(InstanceQuery(statuses=ACTIVE_STATUSES))
         for record in records:
             instance = _Instance.load(record, self._store.history(record.instance_id))
             self._active[record.instance_id] = instance
@@ -359,7 +356,7 @@ class DurableEngine:
             custom_status=None,
             created_time=now,
             last_updated_time=now,
-            engine_state=_EMPTY_ENGINE_STATE,
+            engine_state=EMPTY_ENGINE_STATE,
         )
         started = _event(
             HistoryEventType.EXECUTION_STARTED,
@@ -711,13 +708,16 @@ class DurableEngine:
         else:
             try:
                 arguments = {function.spec.trigger.name: decode_activity_input(input_)}
-                for client in function.spec.names_of(DURABLE_CLIENT):
+                clients = function.spec.names_of(DURABLE_CLIENT)
+                for client in clients:
                     arguments[client] = durable_client_value(self._client_binding())
                 result = await self._invoker.invoke(
                     function,
                     arguments,
                     reason=DURABLE_REASON,
-                    coroutine_in_thread=True,
+                    # The SDK's client keeps its HTTP session on the host loop, so a coroutine
+                    # activity that has one runs there, as the worker runs every coroutine.
+                    coroutine_in_thread=not clients,
                     convert=encode_activity_output,
                 )
                 fields = {"Result": result}

@@ -36,6 +36,7 @@ HTTP_OUTPUT = "http"
 DURABLE_CLIENT = "durableClient"
 ORCHESTRATION_TRIGGER = "orchestrationTrigger"
 ACTIVITY_TRIGGER = "activityTrigger"
+TIMER_TRIGGER = "timerTrigger"
 APP_PACKAGE = "__app__"
 
 _DIRECTIONS = {
@@ -44,8 +45,9 @@ _DIRECTIONS = {
     DURABLE_CLIENT: "in",
     ORCHESTRATION_TRIGGER: "in",
     ACTIVITY_TRIGGER: "in",
+    TIMER_TRIGGER: "in",
 }
-_TRIGGERS = frozenset({HTTP_TRIGGER, ORCHESTRATION_TRIGGER, ACTIVITY_TRIGGER})
+_TRIGGERS = frozenset({HTTP_TRIGGER, ORCHESTRATION_TRIGGER, ACTIVITY_TRIGGER, TIMER_TRIGGER})
 _CANONICAL_TYPES = {name.lower(): name for name in _DIRECTIONS} | {
     "orchestrationclient": DURABLE_CLIENT
 }
@@ -83,7 +85,7 @@ class FunctionSpec:
 
     @property
     def kind(self) -> str:
-        """The trigger type: httpTrigger, orchestrationTrigger or activityTrigger."""
+        """The trigger type: httpTrigger, orchestrationTrigger, activityTrigger or timerTrigger."""
         return self.trigger.type
 
     @property
@@ -177,6 +179,15 @@ def _check_http_trigger(function: str, trigger: Binding) -> None:
         )
 
 
+def _check_timer_trigger(function: str, trigger: Binding) -> None:
+    schedule = trigger.settings.get("schedule")
+    if not isinstance(schedule, str) or not schedule.strip():
+        raise _fail(function, "invalid function.json: a timerTrigger needs a 'schedule'")
+    for flag in ("runOnStartup", "useMonitor"):
+        if not isinstance(trigger.settings.get(flag, False), bool):
+            raise _fail(function, f"invalid function.json: '{flag}' must be true or false")
+
+
 def _check_shape(function: str, bindings: list[Binding]) -> None:
     names = [b.name for b in bindings]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -195,6 +206,8 @@ def _check_shape(function: str, bindings: list[Binding]) -> None:
         raise _fail(function, "invalid function.json: an orchestrator takes only its trigger")
     if trigger.type == HTTP_TRIGGER:
         _check_http_trigger(function, trigger)
+    if trigger.type == TIMER_TRIGGER:
+        _check_timer_trigger(function, trigger)
 
 
 def read_function_spec(app_root: Path, directory: Path) -> FunctionSpec:

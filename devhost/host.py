@@ -40,6 +40,7 @@ from devhost.invocation import Invoker
 from devhost.management import DurableUrls, ManagementApi
 from devhost.routing import HttpFunctions
 from devhost.store import Store
+from devhost.timers import TimerFunctions
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7071
@@ -102,6 +103,7 @@ class DevHost:
         self._lock: IO[str] | None = None
         self._socket: socket.socket | None = None
         self._http: HttpFunctions | None = None
+        self._timers: TimerFunctions | None = None
 
     @property
     def base_url(self) -> str:
@@ -149,6 +151,10 @@ class DevHost:
             timer_limits=self.timer_limits,
         )
         ManagementApi(self._engine, self._store, urls).register(app)
+        self._timers = TimerFunctions(
+            self.functions, self._invoker, self._store, urls.client_binding, self.environ
+        )
+        app.router.add_post("/admin/functions/{name}", self._admin_run)
         self._http = HttpFunctions(
             self.functions, self._invoker, urls.client_binding, self.config.route_prefix
         )
@@ -162,6 +168,26 @@ class DevHost:
         resumed = self._engine.resume()
         if resumed:
             log.info("Resumed %d orchestration instance(s) from %s", resumed, self.state_dir)
+        self._timers.start()
+
+    async def _admin_run(self, request: web.Request) -> web.Response:
+        """``POST /admin/functions/{name}``: run a timer function now (202).
+
+        As the host's admin API (body ``{"input": ""}``, ignored for a timer); 404 for an
+        unknown function, 400 for one devhost does not run this way.
+        """
+        name = request.match_info["name"]
+        known = {f.name.lower(): f.name for f in self.functions}
+        function_name = known.get(name.lower())
+        if function_name is None:
+            return web.Response(status=404)
+        if self._timers is None or function_name not in self._timers:
+            return web.json_response(
+                {"Message": f"devhost runs only timer functions this way, not '{function_name}'"},
+                status=400,
+            )
+        self._timers.run_now(function_name)
+        return web.Response(status=202)
 
     def _lock_state_dir(self) -> None:
         try:
@@ -196,6 +222,11 @@ class DevHost:
         routes = {r.function.name: r for r in self._http.routes} if self._http else {}
         for function in self.functions:
             route = routes.get(function.name)
+            if self._timers is not None and function.name in self._timers:
+                lines.append(
+                    f"{function.name}: timerTrigger {self._timers.describe(function.name)}"
+                )
+                continue
             if route is None:
                 lines.append(f"{function.name}: {function.spec.kind}")
                 continue
@@ -212,6 +243,9 @@ class DevHost:
         elif self._socket is not None:
             self._socket.close()
         self._socket = None
+        if self._timers is not None:
+            await self._timers.close()
+            self._timers = None
         if self._engine is not None:
             await self._engine.close()
             self._engine = None

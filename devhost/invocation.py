@@ -217,6 +217,12 @@ def durable_client_value(binding_json: str) -> Any:
     return _converter("durableClient").decode(datum, trigger_metadata={})
 
 
+def timer_request(timer_json: str) -> Any:
+    """Build the ``TimerRequest`` a timer function receives from the host's JSON."""
+    datum = meta.Datum(type="json", value=timer_json)
+    return _converter("timerTrigger").decode(datum, trigger_metadata={})
+
+
 def orchestration_context(context_json: str) -> Any:
     """Build the orchestration trigger value from the context JSON, through the converter."""
     datum = meta.Datum(type="string", value=context_json)

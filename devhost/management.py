@@ -9,6 +9,7 @@ instance, 410 for events or termination sent to a finished instance.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 from azure.durable_functions.models.history.HistoryEventType import HistoryEventType
+from multidict import MultiMapping
 
 from devhost.engine import (
     ACTIVE_STATUSES,
@@ -27,10 +29,15 @@ from devhost.engine import (
     UnknownOrchestratorError,
     format_timestamp,
     parse_timestamp,
+    utc_now,
 )
-from devhost.store import InstanceRecord, Store
+from devhost.store import FINISHED_STATUSES, InstanceQuery, InstanceRecord, Store
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+CONTINUATION_HEADER = "x-ms-continuation-token"
+PAGE_SIZE_PARAMETER = "top"
+# The extension's page size when a query gives no ``top`` (OrchestrationStatusQueryCondition).
+DEFAULT_PAGE_SIZE = 100
 _UNSUPPORTED_OPERATIONS = frozenset({"rewind", "restart", "suspend", "resume"})
 _MAX_INSTANCE_ID_LENGTH = 256
 _HIDDEN_EVENT_TYPES = frozenset(
@@ -188,8 +195,9 @@ class ManagementApi:
         router = app.router
         router.add_post(f"{prefix}/orchestrators/{{functionName}}", self.start)
         router.add_post(f"{prefix}/orchestrators/{{functionName}}/{{instanceId}}", self.start)
-        router.add_get(f"{prefix}/instances", self.list_instances)
-        router.add_get(f"{prefix}/instances/", self.list_instances)
+        for path in (f"{prefix}/instances", f"{prefix}/instances/"):
+            router.add_get(path, self.list_instances)
+            router.add_delete(path, self.purge_by_filter)
         router.add_get(f"{prefix}/instances/{{instanceId}}", self.status)
         router.add_delete(f"{prefix}/instances/{{instanceId}}", self.purge)
         router.add_post(
@@ -247,22 +255,39 @@ class ManagementApi:
         return web.json_response(payload, status=status, headers=headers)
 
     async def list_instances(self, request: web.Request) -> web.Response:
-        """``GET instances``, filterable by runtimeStatus, instanceIdPrefix, created time, top."""
+        """``GET instances``: one page of the instances matching the filters.
+
+        Filters as the extension reads them: ``runtimeStatus`` (comma list), ``createdTimeFrom``
+        and ``createdTimeTo`` (inclusive), ``instanceIdPrefix``; ``showInput`` (default true);
+        ``top`` is the page size (default 100). When more instances match, the answer carries
+        an ``x-ms-continuation-token`` header; sending it back in the same request header
+        gives the next page.
+        """
         query = request.query
-        wanted = {
-            s.strip().lower() for v in query.getall("runtimeStatus", []) for s in v.split(",")
-        }
-        statuses = [s for s in ALL_STATUSES if s.lower() in wanted]
-        limit = query.get("top")
-        records = self._store.list_instances(
-            statuses=statuses,
-            prefix=query.get("instanceIdPrefix"),
-            created_from=_time_filter(query.get("createdTimeFrom")),
-            created_to=_time_filter(query.get("createdTimeTo")),
-            limit=int(limit) if limit and limit.isdigit() else None,
+        token = request.headers.get(CONTINUATION_HEADER)
+        after = None
+        if token:
+            after = decode_continuation_token(token)
+            if after is None:
+                return _error(400, "The continuation token is not valid.")
+        page_size = _page_size(query.get(PAGE_SIZE_PARAMETER))
+        records = self._store.query_instances(
+            InstanceQuery(
+                statuses=_statuses(query),
+                prefix=query.get("instanceIdPrefix") or None,
+                created_from=_time_filter(query.get("createdTimeFrom")),
+                created_to=_time_filter(query.get("createdTimeTo")),
+            ),
+            after=after,
+            limit=page_size + 1,
         )
+        headers = {}
+        if len(records) > page_size:
+            records = records[:page_size]
+            headers[CONTINUATION_HEADER] = encode_continuation_token(records[-1].instance_id)
         show_input = _flag(query, "showInput", default=True)
-        return web.json_response([status_payload(r, show_input=show_input) for r in records])
+        body = [status_payload(r, show_input=show_input) for r in records]
+        return web.json_response(body, headers=headers)
 
     async def raise_event(self, request: web.Request) -> web.Response:
         """``POST instances/{instanceId}/raiseEvent/{eventName}``."""
@@ -313,6 +338,66 @@ class ManagementApi:
             )
         self._store.purge(instance_id)
         return web.json_response({"instancesDeleted": 1})
+
+    async def purge_by_filter(self, request: web.Request) -> web.Response:
+        """``DELETE instances?createdTimeFrom=…[&createdTimeTo=…][&runtimeStatus=…]``.
+
+        As the extension: ``createdTimeFrom`` is required (400 without it), ``createdTimeTo``
+        defaults to now, and only the finished statuses among ``runtimeStatus`` count. Answers
+        200 with ``instancesDeleted``, or 404 when nothing matched. devhost never purges a
+        ``Pending`` or ``Running`` instance: without a finished status in ``runtimeStatus`` it
+        purges the finished instances of the time range.
+        """
+        query = request.query
+        created_from = _time_filter(query.get("createdTimeFrom"))
+        if created_from is None:
+            return web.json_response(
+                "Please provide value for 'createdTimeFrom' parameter.", status=400
+            )
+        created_to = _time_filter(query.get("createdTimeTo")) or format_timestamp(utc_now())
+        requested = _statuses(query)
+        finished = tuple(s for s in requested if s in FINISHED_STATUSES)
+        if requested and not finished:
+            return web.Response(status=404)
+        deleted = self._store.purge_instances(
+            InstanceQuery(
+                statuses=finished or FINISHED_STATUSES,
+                created_from=created_from,
+                created_to=created_to,
+            )
+        )
+        if deleted == 0:
+            return web.Response(status=404)
+        return web.json_response({"instancesDeleted": deleted})
+
+
+def _statuses(query: MultiMapping[str]) -> tuple[str, ...]:
+    """The known runtime statuses named in ``runtimeStatus`` (others are ignored)."""
+    values = query.getall("runtimeStatus", [])
+    wanted = {s.strip().lower() for v in values for s in v.split(",")}
+    return tuple(s for s in ALL_STATUSES if s.lower() in wanted)
+
+
+def _page_size(value: str | None) -> int:
+    if value is not None and value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    return DEFAULT_PAGE_SIZE
+
+
+def encode_continuation_token(last_instance_id: str) -> str:
+    """An opaque token for the page after the instance ``last_instance_id``."""
+    raw = json.dumps({"after": last_instance_id}).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_continuation_token(token: str) -> str | None:
+    """The instance ID a continuation token continues after, or ``None`` if it is invalid."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (ValueError, UnicodeError):
+        return None
+    after = decoded.get("after") if isinstance(decoded, dict) else None
+    return after if isinstance(after, str) else None
 
 
 def _time_filter(value: str | None) -> str | None:

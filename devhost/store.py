@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+import sys
+import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 DATABASE_FILE = "devhost.sqlite3"
+FINISHED_STATUSES = ("Completed", "Failed", "Terminated")
+# The engine's bookkeeping for an instance with nothing outstanding (new or seeded).
+EMPTY_ENGINE_STATE = json.dumps({"actionsSeen": 0, "retries": [], "cancelledTimers": []})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -30,6 +36,7 @@ CREATE TABLE IF NOT EXISTS instances (
     engine_state TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS instances_by_status ON instances (runtime_status);
+CREATE INDEX IF NOT EXISTS instances_by_created_time ON instances (created_time, instance_id);
 CREATE TABLE IF NOT EXISTS history (
     instance_id TEXT NOT NULL,
     position INTEGER NOT NULL,
@@ -43,6 +50,13 @@ CREATE TABLE IF NOT EXISTS inbox (
     event TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inbox_by_instance ON inbox (instance_id);
+CREATE TABLE IF NOT EXISTS timer_status (
+    function_name TEXT PRIMARY KEY,
+    schedule TEXT NOT NULL,
+    last TEXT,
+    next TEXT NOT NULL,
+    last_updated TEXT NOT NULL
+);
 """
 
 
@@ -70,21 +84,152 @@ class InstanceRecord:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class InstanceQuery:
+    """Which instances to list or purge; every given filter must match.
+
+    ``created_from`` and ``created_to`` (inclusive) are timestamps as the engine writes them
+    (``format_timestamp``), which sort as text in time order.
+    """
+
+    statuses: tuple[str, ...] = ()
+    prefix: str | None = None
+    created_from: str | None = None
+    created_to: str | None = None
+
+    def sql(self, after: str | None = None) -> tuple[str, dict[str, Any]]:
+        """``instances [INDEXED BY ...] [WHERE ...]`` for this query, and its parameters.
+
+        ``after`` keeps only instance IDs that sort after it (the next page).
+
+        The index is chosen here rather than left to SQLite's guess (it has no statistics, and
+        with ``ORDER BY instance_id LIMIT n`` it tends to walk the whole key): an instance ID
+        prefix is a range on the primary key, else a created-time range uses its index, else
+        the statuses theirs. Conditions on the other columns are written ``+column`` so that
+        they only filter what the chosen index yields.
+        """
+        by_prefix = bool(self.prefix)
+        by_time = not by_prefix and (self.created_from or self.created_to) is not None
+        by_status = not by_prefix and not by_time and bool(self.statuses)
+        source = "instances"
+        if by_time:
+            source += " INDEXED BY instances_by_created_time"
+        elif by_status:
+            source += " INDEXED BY instances_by_status"
+        conditions: list[str] = []
+        parameters: dict[str, Any] = {}
+        if self.prefix:
+            # A range on the primary key instead of a LIKE scan: [prefix, next string).
+            conditions.append("instance_id >= :prefix")
+            parameters["prefix"] = self.prefix
+            upper = prefix_upper_bound(self.prefix)
+            if upper is not None:
+                conditions.append("instance_id < :prefix_end")
+                parameters["prefix_end"] = upper
+        if after is not None:
+            conditions.append("instance_id > :after")
+            parameters["after"] = after
+        created = "created_time" if by_time else "+created_time"
+        if self.created_from is not None:
+            conditions.append(f"{created} >= :created_from")
+            parameters["created_from"] = self.created_from
+        if self.created_to is not None:
+            conditions.append(f"{created} <= :created_to")
+            parameters["created_to"] = self.created_to
+        if self.statuses:
+            names = [f"status{i}" for i in range(len(self.statuses))]
+            column = "runtime_status" if by_status else "+runtime_status"
+            conditions.append(f"{column} IN ({', '.join(':' + n for n in names)})")
+            parameters.update(zip(names, self.statuses, strict=True))
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return source + where, parameters
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The least string above every string starting with ``prefix`` (``None``: no bound).
+
+    SQLite compares text by its UTF-8 bytes, which orders as code points do, so bumping the
+    last code point that can be bumped gives the end of the range.
+    """
+    stripped = prefix
+    while stripped and ord(stripped[-1]) == sys.maxunicode:
+        stripped = stripped[:-1]
+    if not stripped:
+        return None
+    last = ord(stripped[-1]) + 1
+    if 0xD800 <= last <= 0xDFFF:  # surrogates cannot be stored: skip to the next character
+        last = 0xE000
+    return stripped[:-1] + chr(last)
+
+
+@dataclass(frozen=True)
+class FinishedInstance:
+    """A finished instance to seed the store with (see :func:`seed_finished_instances`).
+
+    ``input``, ``output`` and ``custom_status`` are JSON text as the extension stores them;
+    ``created_time`` is timezone-aware.
+    """
+
+    instance_id: str
+    name: str
+    runtime_status: str
+    created_time: datetime
+    input: str | None = None
+    output: str | None = None
+    custom_status: str | None = None
+    last_updated_time: datetime | None = None
+
+    def record(self) -> InstanceRecord:
+        """The stored form; refuses a status that is not final."""
+        if self.runtime_status not in FINISHED_STATUSES:
+            raise ValueError(
+                f"instance {self.instance_id!r}: only finished instances can be seeded "
+                f"({', '.join(FINISHED_STATUSES)}), not {self.runtime_status!r}"
+            )
+        created = _timestamp(self.created_time)
+        updated = _timestamp(self.last_updated_time or self.created_time)
+        return InstanceRecord(
+            instance_id=self.instance_id,
+            name=self.name,
+            execution_id=uuid.uuid4().hex,
+            runtime_status=self.runtime_status,
+            input=self.input,
+            output=self.output,
+            custom_status=self.custom_status,
+            created_time=created,
+            last_updated_time=updated,
+            engine_state=EMPTY_ENGINE_STATE,
+        )
+
+
+@dataclass(frozen=True)
+class TimerStatus:
+    """A timer function's schedule status, as the Functions host keeps it between runs.
+
+    ``last``, ``next`` and ``last_updated`` are ISO-8601 UTC timestamps; ``schedule`` is the
+    expression the status was computed for.
+    """
+
+    schedule: str
+    last: str | None
+    next: str
+    last_updated: str
+
+
+def _timestamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("seeded times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_COLUMNS = """
+instance_id, name, execution_id, runtime_status, input, output, custom_status,
+created_time, last_updated_time, engine_state
+"""
 _SELECT_ONE = """
 SELECT instance_id, name, execution_id, runtime_status, input, output, custom_status,
        created_time, last_updated_time, engine_state
 FROM instances WHERE instance_id = :instance_id
-"""
-_SELECT_MANY = """
-SELECT instance_id, name, execution_id, runtime_status, input, output, custom_status,
-       created_time, last_updated_time, engine_state
-FROM instances
-WHERE (:statuses IS NULL OR instr(:statuses, ',' || runtime_status || ',') > 0)
-  AND (:prefix IS NULL OR substr(instance_id, 1, length(:prefix)) = :prefix)
-  AND (:created_from IS NULL OR created_time >= :created_from)
-  AND (:created_to IS NULL OR created_time <= :created_to)
-ORDER BY created_time, instance_id
-LIMIT :limit
 """
 _UPSERT = """
 INSERT OR REPLACE INTO instances (
@@ -121,24 +266,23 @@ class Store:
         row = self._db.execute(_SELECT_ONE, {"instance_id": instance_id}).fetchone()
         return InstanceRecord(*row) if row else None
 
-    def list_instances(
-        self,
-        *,
-        statuses: Sequence[str] = (),
-        prefix: str | None = None,
-        created_from: str | None = None,
-        created_to: str | None = None,
-        limit: int | None = None,
+    def list_instances(self, query: InstanceQuery | None = None) -> list[InstanceRecord]:
+        """Return every instance matching ``query``, in instance ID order."""
+        return self.query_instances(query or InstanceQuery())
+
+    def query_instances(
+        self, query: InstanceQuery, *, after: str | None = None, limit: int | None = None
     ) -> list[InstanceRecord]:
-        """Return instances matching every given filter, oldest first."""
-        parameters = {
-            "statuses": f",{','.join(statuses)}," if statuses else None,
-            "prefix": prefix or None,
-            "created_from": created_from,
-            "created_to": created_to,
-            "limit": _NO_LIMIT if limit is None else limit,
-        }
-        return [InstanceRecord(*row) for row in self._db.execute(_SELECT_MANY, parameters)]
+        """Return up to ``limit`` instances matching ``query`` whose ID sorts after ``after``.
+
+        Instances come in instance ID order (as Azure Storage's Instances table, keyed by
+        instance ID, returns them), so a page ends at an ID and the next starts after it.
+        """
+        source, parameters = query.sql(after)
+        parameters["limit"] = _NO_LIMIT if limit is None else limit
+        # Only the fixed text of InstanceQuery.sql is spliced in; values are bound.
+        sql = f"SELECT {_COLUMNS} FROM {source} ORDER BY instance_id LIMIT :limit"  # noqa: S608
+        return [InstanceRecord(*row) for row in self._db.execute(sql, parameters)]
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """Return an instance's history events in order."""
@@ -219,6 +363,65 @@ class Store:
             db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
             db.execute("DELETE FROM inbox WHERE instance_id = ?", (instance_id,))
             db.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
+
+    def purge_instances(self, query: InstanceQuery) -> int:
+        """Delete every instance matching ``query``, with its history and pending events.
+
+        Returns how many instances were deleted. Callers restrict ``query`` to finished
+        statuses: the store deletes whatever matches.
+        """
+        source, parameters = query.sql()
+        # Only the fixed text of InstanceQuery.sql is spliced in; values are bound.
+        matching = f"SELECT instance_id FROM {source}"  # noqa: S608
+        with self._transaction() as db:
+            for table in ("history", "inbox"):
+                db.execute(f"DELETE FROM {table} WHERE instance_id IN ({matching})", parameters)  # noqa: S608
+            cursor = db.execute(f"DELETE FROM {source}", parameters)  # noqa: S608
+            return cursor.rowcount
+
+    def insert_finished(self, instances: Iterable[FinishedInstance]) -> int:
+        """Insert finished instances (no history) in one transaction; return how many.
+
+        An instance with the same ID is replaced, as a new start would replace it.
+        """
+        rows = [instance.record() for instance in instances]
+        with self._transaction() as db:
+            for row in rows:
+                db.execute("DELETE FROM history WHERE instance_id = ?", (row.instance_id,))
+                db.execute("DELETE FROM inbox WHERE instance_id = ?", (row.instance_id,))
+            db.executemany(_UPSERT, [asdict(row) for row in rows])
+        return len(rows)
+
+    def timer_status(self, function_name: str) -> TimerStatus | None:
+        """The recorded schedule status of a timer function, or ``None``."""
+        row = self._db.execute(
+            "SELECT schedule, last, next, last_updated FROM timer_status WHERE function_name = ?",
+            (function_name,),
+        ).fetchone()
+        return TimerStatus(*row) if row else None
+
+    def save_timer_status(self, function_name: str, status: TimerStatus) -> None:
+        """Record a timer function's schedule status."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO timer_status (function_name, schedule, last, next, "
+            "last_updated) VALUES (?, ?, ?, ?, ?)",
+            (function_name, status.schedule, status.last, status.next, status.last_updated),
+        )
+
+
+def seed_finished_instances(state_dir: Path, instances: Iterable[FinishedInstance]) -> int:
+    """Put finished instances straight into the state directory's store; return how many.
+
+    For tests and benchmarks that need many finished instances (say 10,000) without running
+    them: call it while no devhost uses ``state_dir``, then start devhost on it. The
+    instances have no history; everything else (status, input, output, custom status,
+    created time) is queried, listed and purged like any other instance's.
+    """
+    store = Store(state_dir)
+    try:
+        return store.insert_finished(instances)
+    finally:
+        store.close()
 
 
 class _Transaction:

@@ -15,6 +15,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from shared.approval import Ended, Stage
 from shared.approval_flow import flush_with_approval
 from shared.handoffs import FlushSummary
 from shared.orchestration import (
@@ -22,13 +23,14 @@ from shared.orchestration import (
     deliver_all,
     flush_with_retries,
     plan_notifications,
+    publish_home,
 )
 
 logger = logging.getLogger(__name__)
 
 
 def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    """Flush, then update the modal, DM the user and (on success) post to the channel."""
+    """Flush, tell the user (modal, DM, channel on success), then refresh their Home tab."""
     request = FlushRequest.from_dict(context.get_input(expected_type=dict))
     if not context.is_replaying:
         logger.info(
@@ -40,11 +42,15 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
             " ".join(request.urls),
         )
     if request.approval is not None:
-        return (yield from flush_with_approval(context, request, request.approval))
-    flushed = yield from flush_with_retries(context, request)
-    planned = plan_notifications(request, flushed)
-    deliveries = yield from deliver_all(context, request, planned)
-    return FlushSummary.of(flushed.last, deliveries).to_dict()
+        output = yield from flush_with_approval(context, request, request.approval)
+    else:
+        flushed = yield from flush_with_retries(context, request)
+        ending = Stage.FLUSHED if flushed.last.ok else Stage.FLUSH_FAILED
+        context.set_custom_status(Ended(ending, flushed.last.purge_id).status())
+        deliveries = yield from deliver_all(context, request, plan_notifications(request, flushed))
+        output = FlushSummary.of(flushed.last, deliveries).to_dict()
+    yield from publish_home(context, request)
+    return output
 
 
 main = df.Orchestrator.create(orchestrate)

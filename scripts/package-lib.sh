@@ -13,6 +13,9 @@ package_functions=(
   call_cache_flush_activity
   notify_user_activity
   check_access_activity
+  publish_home_activity
+  slack_events
+  purge_history
 )
 package_entries=("${package_functions[@]}" shared host.json requirements.txt .python_packages)
 

@@ -145,6 +145,45 @@ class WaitingPlaces:
 
 
 @dataclass(frozen=True)
+class Ended:
+    """How a flush ended, kept as its custom status so its history needs nothing else.
+
+    Set before the last notifications go out, so a Home tab published then already shows
+    the outcome: the stage, the purge ID cache-flush gave, and who approved (or decided).
+    """
+
+    stage: Stage
+    purge_id: str | None = None
+    decided_by: str | None = None
+    decided_by_name: str | None = None
+
+    def status(self) -> JsonObject:
+        """The custom status: the stage, and each detail that is known."""
+        status = self.stage.status()
+        details = (
+            ("purge_id", self.purge_id),
+            ("decided_by", self.decided_by),
+            ("decided_by_name", self.decided_by_name),
+        )
+        status.update((name, value) for name, value in details if value)
+        return status
+
+    @classmethod
+    def of_status(cls, custom_status: Any) -> Ended | None:
+        """The ending a custom status records, or None while the flush has not ended."""
+        stage = Stage.of_status(custom_status)
+        if stage is None or stage in (Stage.AWAITING_APPROVAL, Stage.APPROVED):
+            return None
+        details = custom_status if isinstance(custom_status, Mapping) else {}
+
+        def text(name: str) -> str | None:
+            value = details.get(name)
+            return value if isinstance(value, str) and value else None
+
+        return cls(stage, text("purge_id"), text("decided_by"), text("decided_by_name"))
+
+
+@dataclass(frozen=True)
 class ApprovalPlan:
     """How a flush is approved: where the request goes, how long it waits, who may decide.
 

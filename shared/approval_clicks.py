@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from azure.durable_functions import DurableOrchestrationClient
 
-from shared import access
+from shared import access, instance_ids
 from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage, WaitingPlaces
 from shared.deadline import Deadline, run_within
+from shared.history import json_value
 from shared.orchestration import FlushRequest, short_error
 from shared.settings import Settings
 from shared.slack_api import INTERACTIVE_MAX_RETRY_AFTER_SECONDS, error_code, web_client
@@ -37,7 +36,6 @@ logger = logging.getLogger(__name__)
 # Kept back from the checks for raising the decision and telling the clicker.
 REPLY_RESERVE_SECONDS = 0.5
 PENDING_RUNTIME_STATUSES = frozenset({"Pending", "Running"})
-_INSTANCE_ID = re.compile(r"flush-[A-Za-z0-9_-]{1,94}")
 _DM_CHANNEL = re.compile(r"D[A-Z0-9]{2,40}")
 
 
@@ -101,21 +99,11 @@ class PendingRequest:
     places: WaitingPlaces = field(default_factory=WaitingPlaces)
 
 
-def _json_value(value: Any) -> Any:
-    """A status field that the extension may hand over as JSON text, decoded."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
 async def _read_request(
     client: DurableOrchestrationClient, instance: str, deadline: Deadline
 ) -> PendingRequest | Refusal:
     """The request behind an instance ID, or why the click cannot be taken."""
-    if not _INSTANCE_ID.fullmatch(instance):
+    if not instance_ids.is_instance_id(instance):
         return Refusal.UNKNOWN
     try:
         status = await asyncio.wait_for(
@@ -126,7 +114,7 @@ async def _read_request(
         return Refusal.CHECK_UNAVAILABLE
     if not status:
         return Refusal.UNKNOWN
-    data = _json_value(status.input_)
+    data = json_value(status.input_)
     try:
         request = FlushRequest.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -134,7 +122,7 @@ async def _read_request(
     if request.approval is None:
         return Refusal.NOT_APPROVAL
     runtime = status.runtime_status.value if status.runtime_status else ""
-    custom = _json_value(status.custom_status)
+    custom = json_value(status.custom_status)
     stage = Stage.of_status(custom)
     waiting = stage is Stage.AWAITING_APPROVAL or (stage is None and runtime == "Pending")
     pending = runtime in PENDING_RUNTIME_STATUSES and waiting
@@ -151,21 +139,24 @@ def same_workspace(click: BlockAction, request: FlushRequest) -> bool:
 def from_request_message(click: BlockAction, found: PendingRequest) -> bool:
     """Whether an Approve or Reject click comes from the request's own message.
 
-    The one place that says where a decision may come from: today only the message the
-    orchestrator posted and recorded (a duplicate left by a retried post does not count).
-    An approver's Home tab, once the app has one, is to be accepted here as well.
+    The one place that says where a decision may come from: the message the orchestrator
+    posted and recorded (a duplicate left by a retried post does not count), or the
+    approver's own Home tab, which lists the requests waiting for them.
     """
+    if click.on_home_tab:
+        return True
     place = found.places.request
     return place is not None and click.channel_id == place.channel and click.message_ts == place.ts
 
 
 def from_requester_place(click: BlockAction, found: PendingRequest) -> bool:
-    """Whether a Cancel click comes from the request's modal or the requester's DM.
+    """Whether a Cancel click comes from the request's modal, the requester's DM or Home tab.
 
     The DM counts by its channel: the recorded one once known, and until then any direct
     message conversation (only the requester's own DM with the app can hold the button).
-    The requester's Home tab, once the app has one, is to be accepted here as well.
     """
+    if click.on_home_tab:
+        return True
     if click.view_id is not None:
         return click.view_id == found.request.view_id
     channel = click.channel_id or ""
@@ -226,13 +217,16 @@ async def handle_approval_click(
     action: DecisionAction,
     client: DurableOrchestrationClient,
     deadline: Deadline,
-) -> None:
-    """Raise a valid click as the decision, or tell the clicker privately why it was refused."""
+) -> bool:
+    """Raise a valid click as the decision, or tell the clicker privately why it was refused.
+
+    True when the decision was raised.
+    """
     checked = await _check(settings, click, action, client, deadline)
     if checked is None:
         checked = await _raise(click, action, client, deadline)
     if checked is None:
-        return
+        return True
     if isinstance(checked, Stage):
         text = Refusal.NOT_PENDING.value.format(ending=ENDINGS.get(checked, ""))
         reason = f"{Refusal.NOT_PENDING.name} ({checked.value})"
@@ -243,6 +237,7 @@ async def handle_approval_click(
         "Refused %s by %s on %s: %s", click.action_id, click.user_id, click.value[:100], reason
     )
     await asyncio.to_thread(_tell_clicker, settings, click, text, deadline)
+    return False
 
 
 async def _raise(

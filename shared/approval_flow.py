@@ -24,6 +24,7 @@ from shared.approval import (
     ApprovalSummary,
     Deadline,
     Decision,
+    Ended,
     Place,
     Stage,
     WaitingPlaces,
@@ -103,7 +104,8 @@ def flush_with_approval(
         if allowed is not True:
             stage, unavailable = Stage.NOT_ALLOWED, allowed is None
     decided_at = context.current_utc_datetime.isoformat()
-    context.set_custom_status(stage.status())
+    decider = (decision.user_id, decision.user_name) if decision else (None, None)
+    context.set_custom_status(Ended(stage, None, *decider).status())
     if not context.is_replaying:
         logger.info(
             "Audit: the flush request of %s (%s) ended as %s%s",
@@ -124,7 +126,7 @@ def flush_with_approval(
     pending = sent.get("pending_dm")
     if pending is not None and pending.delivered and pending.channel and pending.ts:
         planned["dm_update"] = Notification.update_message(pending.channel, pending.ts, news)
-    planned.update(requester_notifications(request, news))
+    planned.update(requester_notifications(request, news, flush_again=stage is not Stage.APPROVED))
     told = yield from deliver_all(context, request, planned)
     record = ApprovalRecord(
         outcome=stage,
@@ -142,10 +144,11 @@ def flush_with_approval(
     finished = approval_views.outcome_message(
         request, plan, deadline, stage, decision, after=approval_views.flush_outcome_text(flushed)
     )
+    ending = Stage.FLUSHED if result.ok else Stage.FLUSH_FAILED
+    context.set_custom_status(Ended(ending, result.purge_id, *decider).status())
     results = plan_notifications(request, flushed, approver)
     results["request"] = Notification.update_message(place.channel, place.ts, finished)
     deliveries = yield from deliver_all(context, request, results)
-    context.set_custom_status((Stage.FLUSHED if result.ok else Stage.FLUSH_FAILED).status())
     return ApprovalSummary(record, FlushSummary.of(result, deliveries)).to_dict()
 
 

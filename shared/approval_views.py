@@ -29,13 +29,13 @@ from shared.views import (
     Block,
     Message,
     View,
+    button,
     contact_text,
     escape,
     list_blocks,
     message_of,
     modal,
     person,
-    plain_text,
     section,
 )
 
@@ -96,18 +96,6 @@ def channel_text(channel: str) -> str:
     if _CHANNEL_ID.fullmatch(channel):
         return f"<#{channel}>"
     return "#" + escape(channel.lstrip("#"))
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
-    button: Block = {
-        "type": "button",
-        "action_id": action_id,
-        "text": plain_text(text),
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 @dataclass(frozen=True)
@@ -213,7 +201,7 @@ def awaiting_approval_view(plan: ApprovalPlan, instance_id: str) -> View:
             {
                 "type": "actions",
                 "block_id": CANCEL_BLOCK,
-                "elements": [_button("Cancel request", CANCEL_ACTION, instance_id, "danger")],
+                "elements": [button("Cancel request", CANCEL_ACTION, instance_id, "danger")],
             },
         ]
     )
@@ -265,8 +253,8 @@ def request_message(
             "type": "actions",
             "block_id": APPROVAL_BLOCK,
             "elements": [
-                _button("Approve", APPROVE_ACTION, instance_id, "primary"),
-                _button("Reject", REJECT_ACTION, instance_id, "danger"),
+                button("Approve", APPROVE_ACTION, instance_id, "primary"),
+                button("Reject", REJECT_ACTION, instance_id, "danger"),
             ],
         }
         if live
@@ -323,9 +311,8 @@ def flush_outcome_text(flushed: FlushAttempts) -> str:
     """
     result = flushed.last
     if result.ok:
-        body = result.body if isinstance(result.body, dict) else {}
-        purge = body.get("purgeId") or body.get("purgeID")
-        shown = f" (purge ID `{escape(str(purge))[:200]}`)" if purge else ""
+        purge = result.purge_id
+        shown = f" (purge ID `{escape(purge)}`)" if purge else ""
         return f":white_check_mark: *Flush succeeded*{shown}"
     if result.status is not None:
         status = f"HTTP {result.status}"
@@ -385,7 +372,7 @@ def pending_message(
             {
                 "type": "actions",
                 "block_id": CANCEL_BLOCK,
-                "elements": [_button("Cancel request", CANCEL_ACTION, instance_id, "danger")],
+                "elements": [button("Cancel request", CANCEL_ACTION, instance_id, "danger")],
             },
         ],
     )

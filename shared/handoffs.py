@@ -25,6 +25,7 @@ ActivityPayload = Dict[str, Any]  # noqa: UP006
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 # Answers from a gateway that did not get cache-flush's own: the call may have gone through.
 GATEWAY_STATUSES = frozenset({502, 504})
+PURGE_ID_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,13 @@ class FlushResult:
         Such a call may have reached cache-flush, and Akamai behind it, all the same.
         """
         return (self.status is None and self.transient) or self.status in GATEWAY_STATUSES
+
+    @property
+    def purge_id(self) -> str | None:
+        """The purge ID cache-flush answered with, if any (Akamai's `purgeId`)."""
+        body = self.body if isinstance(self.body, Mapping) else {}
+        value = body.get("purgeId") or body.get("purgeID")
+        return str(value)[:PURGE_ID_CHARS] if value else None
 
     @classmethod
     def no_response(cls, error: str) -> FlushResult:
@@ -305,6 +313,23 @@ class AccessQuery:
     def from_dict(cls, data: Mapping[str, Any]) -> AccessQuery:
         """Rebuild from the activity's input."""
         return cls(user_id=str(data["user_id"]))
+
+
+@dataclass(frozen=True)
+class HomeOwner:
+    """The Home tab activity's input: whose Home tab to publish again, in which workspace."""
+
+    team_id: str
+    user_id: str
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {"team_id": self.team_id, "user_id": self.user_id}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HomeOwner:
+        """Rebuild from the activity's input."""
+        return cls(team_id=str(data["team_id"]), user_id=str(data["user_id"]))
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.functions as func
 
 from shared.deadline import Deadline
 from shared.settings import ConfigurationError, Settings, load_settings
-from shared.slack_request import RejectedRequest, verified_form
+from shared.slack_request import RejectedRequest, verified_form, verified_json
 
 MISCONFIGURED = "The app is not configured correctly"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+RETRY_HEADER = "X-Slack-Retry-Num"
 
 
 def json_response(body: Any, status: int = 200) -> func.HttpResponse:
@@ -56,11 +58,26 @@ class SlackRequest:
     deadline: Deadline
 
 
-def admit(req: func.HttpRequest) -> SlackRequest | func.HttpResponse:
-    """Start the request's deadline, load the settings and verify the request.
+@dataclass(frozen=True)
+class SlackEvent:
+    """An Events API delivery that passed the gate: its JSON, whether it is a retry."""
 
-    Returns the verified request, or the answer for it: 500 when the app is misconfigured,
-    the refusal when the request fails verification (doc/behaviour.md).
+    settings: Settings
+    payload: dict[str, Any]
+    retry: bool
+    deadline: Deadline
+
+
+ParsedT = TypeVar("ParsedT")
+
+
+def _gate(
+    req: func.HttpRequest, parse: Callable[[bytes, Mapping[str, str], str], ParsedT]
+) -> tuple[Settings, ParsedT, Deadline] | func.HttpResponse:
+    """Start the deadline, load the settings, verify and parse the request, or answer it.
+
+    500 when the app is misconfigured; the refusal when the request fails verification or
+    parsing (doc/behaviour.md).
     """
     deadline = Deadline.for_slack_request()
     try:
@@ -68,7 +85,22 @@ def admit(req: func.HttpRequest) -> SlackRequest | func.HttpResponse:
     except ConfigurationError:
         return text_response(MISCONFIGURED, 500)
     try:
-        fields = verified_form(req.get_body(), req.headers, settings.slack_signing_secret)
+        parsed = parse(req.get_body(), req.headers, settings.slack_signing_secret)
     except RejectedRequest as rejected:
         return refusal(rejected)
-    return SlackRequest(settings, fields, deadline)
+    return settings, parsed, deadline
+
+
+def admit(req: func.HttpRequest) -> SlackRequest | func.HttpResponse:
+    """The gate for a form-encoded request (slash commands, interactions)."""
+    gated = _gate(req, verified_form)
+    return gated if isinstance(gated, func.HttpResponse) else SlackRequest(*gated)
+
+
+def admit_event(req: func.HttpRequest) -> SlackEvent | func.HttpResponse:
+    """The gate for an Events API delivery (a JSON body); notes whether Slack is retrying."""
+    gated = _gate(req, verified_json)
+    if isinstance(gated, func.HttpResponse):
+        return gated
+    settings, payload, deadline = gated
+    return SlackEvent(settings, payload, bool(req.headers.get(RETRY_HEADER)), deadline)

@@ -15,11 +15,13 @@ from typing import Any
 
 from azure.durable_functions import DurableOrchestrationClient
 
-from shared import access, approval_views, views
+from shared import access, approval_views, history, instance_ids, message_links, views
 from shared.approval import DecisionAction, plan_for
 from shared.approval_clicks import handle_approval_click
 from shared.deadline import Deadline
-from shared.orchestration import ORCHESTRATOR, FlushRequest, instance_id, short_error
+from shared.home import publish_home
+from shared.home_views import OPEN_FORM_ACTION
+from shared.orchestration import ORCHESTRATOR, FlushRequest, short_error
 from shared.settings import USERGROUP_ID, Settings
 from shared.slack_api import (
     BACKGROUND_MAX_RETRY_AFTER_SECONDS,
@@ -28,16 +30,21 @@ from shared.slack_api import (
     web_client,
 )
 from shared.slack_request import (
+    BlockAction,
+    MessageShortcut,
     RejectedRequest,
     ViewSubmission,
     parse_block_action,
+    parse_message_shortcut,
     parse_view_submission,
 )
+from shared.slash_command import Opener, Prefill, open_checking_view, open_form, show_form
 from shared.submission import (
     ENVIRONMENT_BLOCK,
     FORM_CALLBACK_ID,
     URLS_BLOCK,
     Submission,
+    split_urls,
     validate_submission,
 )
 
@@ -50,6 +57,20 @@ CSV_APPROVERS = "approvers on the allowed-users list"
 APPROVERS_NAMED = 10
 ADMINISTRATORS = "the app's administrators"
 LATE_START_FAILED_TEXT = "Cache flush could not start"
+FLUSH_LINKS_CALLBACK = "flush_links"
+FORM_ACTIONS = frozenset({OPEN_FORM_ACTION, views.FLUSH_AGAIN_ACTION})
+# Kept back from reading an earlier flush for showing the form.
+FORM_RESERVE_SECONDS = 0.8
+# A Home tab refreshed after a decision needs about this long; with less left, it is not.
+HOME_REFRESH_MIN_SECONDS = 1.2
+NO_LINKS = "That message has no http(s) links, so the form starts empty: paste the URLs to flush."
+AGAIN_NOT_YOURS = "That flush was someone else's, so the form starts empty."
+AGAIN_GONE = (
+    "That flush is no longer in the app's history, so the form starts empty: paste the URLs."
+)
+AGAIN_UNREADABLE = (
+    "That flush could not be read just now, so the form starts empty: paste the URLs."
+)
 # Starts that Slack's deadline cut short, kept referenced until they finish.
 _late_starts: set[asyncio.Future[Any]] = set()
 
@@ -79,7 +100,7 @@ async def start_once(client: DurableOrchestrationClient, request: FlushRequest) 
     The instance ID comes from the team and view, so a repeated or racing submission finds
     the existing instance (or is refused by the extension) and never flushes twice.
     """
-    instance = instance_id(request.team_id, request.view_id)
+    instance = request.instance_id
     if await client.get_status(instance):
         logger.info("Orchestration %s already exists; not starting another", instance)
         return False
@@ -105,6 +126,9 @@ async def handle_interaction(
     if kind == "block_actions":
         await _handle_block_action(settings, payload, client, deadline)
         return None
+    if kind == "message_action":
+        await _handle_message_shortcut(settings, parse_message_shortcut(payload), deadline)
+        return None
     if kind != "view_submission":
         logger.info("Ignored a %s interaction", kind)
         return None
@@ -126,15 +150,86 @@ async def _handle_block_action(
     client: DurableOrchestrationClient,
     deadline: Deadline,
 ) -> None:
-    """Handle a click on an approval button; log and ignore any other action."""
+    """Open the form (New flush, Flush again) or take an approval decision; log any other."""
     click = parse_block_action(payload)
+    if click is not None and click.action_id in FORM_ACTIONS:
+        await _open_form_from_click(settings, click, client, deadline)
+        return
     action = DecisionAction.for_action_id(click.action_id) if click else None
     if click is None or action is None:
         logger.info("Ignored a block_actions interaction (%s)", click.action_id if click else "")
         return
     if not click.value:
         raise RejectedRequest(400, "Approval action has no value")
-    await handle_approval_click(settings, click, action, client, deadline)
+    raised = await handle_approval_click(settings, click, action, client, deadline)
+    if raised and click.on_home_tab and deadline.remaining() > HOME_REFRESH_MIN_SECONDS:
+        await publish_home(
+            settings, client, click.team_id, click.user_id, deadline, settled={click.value}
+        )
+
+
+async def _open_form_from_click(
+    settings: Settings,
+    click: BlockAction,
+    client: DurableOrchestrationClient,
+    deadline: Deadline,
+) -> None:
+    """Open the form for New flush (empty) or Flush again (as the earlier flush was).
+
+    The checking view opens at once, while the earlier flush is read from its instance.
+    """
+    if not click.trigger_id:
+        raise RejectedRequest(400, "Block action has no trigger_id")
+    opener = Opener(click.trigger_id, click.user_id, click.user_name)
+    opening = asyncio.ensure_future(
+        asyncio.to_thread(open_checking_view, settings, opener, deadline)
+    )
+    prefill = Prefill()
+    if click.action_id == views.FLUSH_AGAIN_ACTION:
+        prefill = await _prefill_again(client, click, deadline.earlier_by(FORM_RESERVE_SECONDS))
+    opened = await opening
+    if opened is not None:
+        await asyncio.to_thread(show_form, settings, opened, opener, prefill, deadline)
+
+
+async def _prefill_again(
+    client: DurableOrchestrationClient, click: BlockAction, deadline: Deadline
+) -> Prefill:
+    """The environment and URLs of the flush the click names, if it is the clicker's own."""
+    if not instance_ids.belongs_to(click.value, click.team_id, click.user_id):
+        logger.info("%s clicked Flush again on a flush that is not theirs", click.user_id)
+        return Prefill(note=AGAIN_NOT_YOURS)
+    try:
+        status = await asyncio.wait_for(
+            client.get_status(click.value, show_input=True), deadline.remaining()
+        )
+    except Exception as error:
+        logger.warning("Could not read %s to flush again: %s", click.value, short_error(error))
+        return Prefill(note=AGAIN_UNREADABLE)
+    flush = history.flush_of(status) if status else None
+    if flush is None:
+        return Prefill(note=AGAIN_GONE)
+    return Prefill(views.urls_field(flush.request.urls), flush.request.environment)
+
+
+async def _handle_message_shortcut(
+    settings: Settings, shortcut: MessageShortcut, deadline: Deadline
+) -> None:
+    """Open the form with the links of the message the shortcut was used on."""
+    if shortcut.callback_id != FLUSH_LINKS_CALLBACK:
+        logger.info("Ignored the message shortcut %s", shortcut.callback_id[:50])
+        return
+    links = message_links.links_in(shortcut.message)
+    urls = views.urls_field(links)
+    kept = len(split_urls(urls))
+    if not links:
+        note: str | None = NO_LINKS
+    elif kept < len(links):
+        note = f"Only the first {kept} of the message's {len(links)} links fit the form."
+    else:
+        note = None
+    opener = Opener(shortcut.trigger_id, shortcut.user_id, shortcut.user_name)
+    await asyncio.to_thread(open_form, settings, opener, Prefill(urls, note=note), deadline)
 
 
 def approvers_text(settings: Settings, requester_id: str) -> str:
@@ -272,7 +367,7 @@ def _late_start_done(settings: Settings, request: FlushRequest, task: asyncio.Ta
     _late_starts.discard(task)
     error = None if task.cancelled() else task.exception()
     if not task.cancelled() and error is None:
-        logger.info("The late start of %s finished", instance_id(request.team_id, request.view_id))
+        logger.info("The late start of %s finished", request.instance_id)
         return
     logger.error("The late start failed: %s", short_error(error) if error else "cancelled")
     telling = asyncio.ensure_future(asyncio.to_thread(_tell_start_failed, settings, request))
@@ -323,6 +418,4 @@ def _answer_view(request: FlushRequest) -> views.View:
     """The processing view, or the awaiting-approval view with its Cancel request button."""
     if request.approval is None:
         return views.processing_view()
-    return approval_views.awaiting_approval_view(
-        request.approval, instance_id(request.team_id, request.view_id)
-    )
+    return approval_views.awaiting_approval_view(request.approval, request.instance_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,15 +16,16 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import views
+from shared import instance_ids, views
 from shared.approval import ApprovalPlan
-from shared.handoffs import Delivery, FlushCall, FlushResult, Notification
+from shared.handoffs import Delivery, FlushCall, FlushResult, HomeOwner, Notification
 
 logger = logging.getLogger(__name__)
 
 ORCHESTRATOR = "flush_orchestrator"
 CACHE_FLUSH_ACTIVITY = "call_cache_flush_activity"
 NOTIFY_ACTIVITY = "notify_user_activity"
+PUBLISH_HOME_ACTIVITY = "publish_home_activity"
 FLUSH_ATTEMPTS = 3
 NOTIFY_ATTEMPTS = 3
 ERROR_CHARS = 300
@@ -117,15 +117,14 @@ class FlushRequest:
         return df.RetryOptions(_interval_ms(self.retry_interval_ms), attempts)
 
     @property
+    def instance_id(self) -> str:
+        """The ID of this request's orchestration, the same however often it is submitted."""
+        return instance_ids.instance_id(self.team_id, self.user_id, self.view_id)
+
+    @property
     def retry_interval(self) -> timedelta:
         """The wait between two cache-flush attempts."""
         return timedelta(milliseconds=_interval_ms(self.retry_interval_ms))
-
-
-def instance_id(team_id: str, view_id: str) -> str:
-    """A deterministic instance ID for one submitted view, so a repeat never flushes twice."""
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", f"{team_id or 'noteam'}-{view_id}")
-    return f"flush-{safe}"[:100]
 
 
 def short_error(error: BaseException | str) -> str:
@@ -213,9 +212,14 @@ def result_message(
 
 
 def requester_notifications(
-    request: FlushRequest, message: views.Message
+    request: FlushRequest, message: views.Message, *, flush_again: bool = True
 ) -> dict[str, Notification]:
-    """The requester's two copies of `message`: the modal ("modal") and a DM ("dm")."""
+    """The requester's two copies of `message`: the modal ("modal") and a DM ("dm").
+
+    Both carry a Flush again button unless `flush_again` is False (the flush still runs).
+    """
+    if flush_again:
+        message = views.with_flush_again(message, request.instance_id)
     return {
         "modal": Notification.update_view(request.view_id, views.result_view(message)),
         "dm": Notification.post_message(request.user_id, message),
@@ -261,3 +265,21 @@ def deliver_all(
             )
             deliveries[name] = Delivery(delivered=False, reason=reason)
     return deliveries
+
+
+def publish_home(
+    context: df.DurableOrchestrationContext, request: FlushRequest
+) -> Generator[Any, Any, None]:
+    """Publish the requester's Home tab again, now that the flush has ended (best effort).
+
+    Called once the ending is the custom status, so the tab shows it. A failure is logged:
+    the tab is published afresh whenever the user opens it.
+    """
+    owner = HomeOwner(request.team_id, request.user_id).to_dict()
+    try:
+        yield context.call_activity_with_retry(
+            PUBLISH_HOME_ACTIVITY, request.retry_options(NOTIFY_ATTEMPTS), owner
+        )
+    except Exception as error:
+        if not context.is_replaying:
+            logger.warning("The Home tab was not published again: %s", short_error(error))

@@ -34,6 +34,7 @@ APPROVAL_TIMEOUT_MINUTES = "APPROVAL_TIMEOUT_MINUTES"
 ALLOWED_USERGROUPS = "ALLOWED_USERGROUPS"
 APPROVER_USERGROUPS = "APPROVER_USERGROUPS"
 SUPPORT_CONTACT = "SUPPORT_CONTACT"
+HISTORY_RETENTION_DAYS = "HISTORY_RETENTION_DAYS"
 
 REQUIRED = (
     AZURE_STORAGE_CONNECTION_STRING,
@@ -61,6 +62,7 @@ OPTIONAL_DEFAULTS: Mapping[str, str | None] = {
     ALLOWED_USERGROUPS: "",
     APPROVER_USERGROUPS: "",
     SUPPORT_CONTACT: None,
+    HISTORY_RETENTION_DAYS: "90",
 }
 ALL_VARIABLES = (*REQUIRED, *OPTIONAL_DEFAULTS)
 
@@ -72,6 +74,7 @@ CACHE_SECONDS_RANGE = (0.0, 86_400.0)
 TIMEOUT_SECONDS_RANGE = (0.1, 600.0)
 RETRY_INTERVAL_SECONDS_RANGE = (0.001, 3_600.0)
 APPROVAL_MINUTES_RANGE = (0.001, 10_080.0)
+RETENTION_DAYS_RANGE = (1.0, 3_650.0)
 
 _reported: set[str] = set()
 
@@ -105,6 +108,7 @@ class Settings:
     allowed_usergroups: tuple[str, ...] = ()
     approver_usergroups: tuple[str, ...] = ()
     support_contact: str | None = None
+    history_retention_days: float = 90.0
 
     def __repr__(self) -> str:
         """Name the non-secret settings only, so a stray log of the object leaks nothing."""
@@ -204,6 +208,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         env, CACHE_FLUSH_RETRY_INTERVAL_SECONDS, RETRY_INTERVAL_SECONDS_RANGE, problems
     )
     approval_minutes = _number(env, APPROVAL_TIMEOUT_MINUTES, APPROVAL_MINUTES_RANGE, problems)
+    retention_days = _number(env, HISTORY_RETENTION_DAYS, RETENTION_DAYS_RANGE, problems)
     domains = _names(_value(env, FLUSH_ALLOWED_DOMAINS) or "")
     if not domains:
         problems.append(f"{FLUSH_ALLOWED_DOMAINS} must name at least one domain")
@@ -253,4 +258,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         allowed_usergroups=allowed_groups,
         approver_usergroups=approver_groups,
         support_contact=_value(env, SUPPORT_CONTACT),
+        history_retention_days=retention_days,
     )

@@ -198,12 +198,28 @@ def _enterprise_id(payload: Mapping[str, Any]) -> str | None:
     return enterprise or _text(_object(payload.get("user")).get("enterprise_id")) or None
 
 
-def verified_form(body: bytes, headers: Mapping[str, str], signing_secret: str) -> dict[str, str]:
-    """Size check, signature check, then form decoding: the gate for every Slack request."""
+def verified_body(body: bytes, headers: Mapping[str, str], signing_secret: str) -> bytes:
+    """Size check, then signature check: the gate for every Slack request, before parsing."""
     lowered = {key.lower(): value for key, value in headers.items()}
     check_size(body, lowered)
     verify_signature(body, lowered, signing_secret)
-    return parse_form(body)
+    return body
+
+
+def verified_form(body: bytes, headers: Mapping[str, str], signing_secret: str) -> dict[str, str]:
+    """The gate, then form decoding (slash commands and interactions)."""
+    return parse_form(verified_body(body, headers, signing_secret))
+
+
+def verified_json(body: bytes, headers: Mapping[str, str], signing_secret: str) -> dict[str, Any]:
+    """The gate, then a JSON object (Events API deliveries), or a 400."""
+    try:
+        data = json.loads(verified_body(body, headers, signing_secret).decode("utf-8"))
+    except ValueError as error:
+        raise RejectedRequest(400, "Body is not a JSON object") from error
+    if not isinstance(data, dict):
+        raise RejectedRequest(400, "Body is not a JSON object")
+    return data
 
 
 @dataclass(frozen=True)
@@ -224,6 +240,13 @@ class BlockAction:
     team_id: str = ""
     enterprise_id: str | None = None
     message_ts: str | None = None
+    view_type: str | None = None
+    trigger_id: str = ""
+
+    @property
+    def on_home_tab(self) -> bool:
+        """Whether the click was made on the app's Home tab."""
+        return self.view_type == "home"
 
 
 def parse_block_action(payload: Mapping[str, Any]) -> BlockAction | None:
@@ -261,9 +284,39 @@ def parse_block_action(payload: Mapping[str, Any]) -> BlockAction | None:
         view_id=(view_id or None) if in_view else None,
         team_id=_text(_object(payload.get("team")).get("id")) or _text(user.get("team_id")),
         enterprise_id=_enterprise_id(payload),
+        view_type=(_text(_object(payload.get("view")).get("type")) or None) if in_view else None,
+        trigger_id=_text(payload.get("trigger_id")),
         message_ts=None
         if in_view
         else _text(container.get("message_ts"))
         or _text(_object(payload.get("message")).get("ts"))
         or None,
+    )
+
+
+@dataclass(frozen=True)
+class MessageShortcut:
+    """A message shortcut (`message_action`): who used it, on which message, with what trigger."""
+
+    callback_id: str
+    trigger_id: str
+    user_id: str
+    user_name: str
+    team_id: str
+    message: dict[str, Any]
+
+
+def parse_message_shortcut(payload: Mapping[str, Any]) -> MessageShortcut:
+    """The shortcut a `message_action` payload carries, or a 400 naming what is missing."""
+    user = _object(payload.get("user"))
+    trigger_id, user_id = _text(payload.get("trigger_id")), _text(user.get("id"))
+    if not trigger_id or not user_id:
+        raise RejectedRequest(400, "Message shortcut is missing its trigger_id or user")
+    return MessageShortcut(
+        callback_id=_text(payload.get("callback_id")),
+        trigger_id=trigger_id,
+        user_id=user_id,
+        user_name=_text(user.get("username")) or _text(user.get("name")) or user_id,
+        team_id=_text(_object(payload.get("team")).get("id")) or _text(user.get("team_id")),
+        message=_object(payload.get("message")),
     )

@@ -1,4 +1,6 @@
-"""The `/flush` flow: open the modal first, then check the user and show the next view.
+"""Opening the form: the checking view first, then the user is checked and the form shown.
+
+The `/flush` command, New flush, Flush again and the message shortcut all open it this way.
 
 The whole flow is held to the request's deadline (doc/adr/0012-one-access-decision.md): no
 Slack call may outlast it, and slack-sdk retries only while time is left.
@@ -7,6 +9,7 @@ Slack call may outlast it, and slack-sdk retries only while time is left.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from slack_sdk.web.client import WebClient
 
@@ -48,11 +51,53 @@ def send_dm(client: WebClient, user_id: str, message: views.Message, deadline: D
         logger.error("Could not send a direct message: %s", error_code(error))
 
 
+@dataclass(frozen=True)
+class Opener:
+    """Who opens the form and with which click or command: its trigger and the person."""
+
+    trigger_id: str
+    user_id: str
+    user_name: str
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """What the form opens with: the URLs field's value, the environment, and a note."""
+
+    urls: str = ""
+    environment: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenedView:
+    """The checking view that was opened, and the client that opened it."""
+
+    client: WebClient
+    view_id: str
+
+
 def handle_slash_command(settings: Settings, command: SlashCommand, deadline: Deadline) -> None:
+    """Open the checking view, check access, then show the form with the command's URLs."""
+    opener = Opener(command.trigger_id, command.user_id, command.user_name)
+    open_form(settings, opener, Prefill(views.initial_urls(command.text)), deadline)
+
+
+def open_form(settings: Settings, opener: Opener, prefill: Prefill, deadline: Deadline) -> None:
     """Open the checking view, check access, then update the view (doc/behaviour.md).
 
-    `views.open` is the first outbound call: the trigger ID expires after 3 seconds. When
-    Slack asks it to wait and retry, the allowed-users list is read during the wait.
+    The same flow serves `/flush`, New flush, Flush again and the message shortcut.
+    """
+    opened = open_checking_view(settings, opener, deadline)
+    if opened is not None:
+        show_form(settings, opened, opener, prefill, deadline)
+
+
+def open_checking_view(settings: Settings, opener: Opener, deadline: Deadline) -> OpenedView | None:
+    """Open the checking view: the first outbound call, as the trigger ID expires in 3 s.
+
+    When Slack asks to wait and retry, the allowed-users list is read during the wait. A
+    failure is told to the user by direct message, and None returned.
     """
     access_deadline = deadline.earlier_by(UPDATE_RESERVE_SECONDS)
     client = web_client(
@@ -63,59 +108,64 @@ def handle_slash_command(settings: Settings, command: SlashCommand, deadline: De
         while_waiting=lambda: access.prefetch(settings, access_deadline),
     )
     try:
-        opened = client.views_open(trigger_id=command.trigger_id, view=views.checking_view())
-        view_id = opened["view"]["id"]
+        opened = client.views_open(trigger_id=opener.trigger_id, view=views.checking_view())
+        return OpenedView(client, opened["view"]["id"])
     except Exception as error:
         logger.warning("views.open failed: %s", error_code(error))
         notice = views.open_failed_message(error_code(error), settings.support_contact)
-        send_dm(client, command.user_id, notice, deadline)
-        return
+        send_dm(client, opener.user_id, notice, deadline)
+        return None
+
+
+def show_form(
+    settings: Settings, opened: OpenedView, opener: Opener, prefill: Prefill, deadline: Deadline
+) -> None:
+    """Check access, then replace the checking view by the form or the not-allowed view."""
     try:
-        _show_next_view(
-            settings, client, command, view_id, deadline, access_deadline=access_deadline
-        )
+        _show_next_view(settings, opened, opener, prefill, deadline)
     except Exception as error:
         logger.exception("Unexpected error after the modal opened")
         message = views.processing_error_message(error_code(error), settings.support_contact)
-        send_dm(client, command.user_id, message, deadline)
+        send_dm(opened.client, opener.user_id, message, deadline)
 
 
 def _next_view(
-    settings: Settings, command: SlashCommand, decision: access.Access
+    settings: Settings, opener: Opener, prefill: Prefill, decision: access.Access
 ) -> tuple[views.View, views.Message | None]:
     """The view to show for the decision, and the DM that goes with it, if any."""
     if decision is access.Access.GRANTED:
-        urls = views.initial_urls(command.text)
-        form = views.form_view(urls, settings.flush_allowed_domains, settings.flush_allowed_hosts)
+        form = views.form_view(
+            prefill.urls,
+            settings.flush_allowed_domains,
+            settings.flush_allowed_hosts,
+            environment=prefill.environment,
+            note=prefill.note,
+        )
         return form, None
     if decision is access.Access.UNAVAILABLE:
         return views.access_unavailable_view(settings.support_contact), None
-    logger.info("User %s may not flush", command.user_id)
+    logger.info("User %s may not flush", opener.user_id)
     hint, contact = settings.access_request_hint, settings.support_contact
     return (
-        views.not_allowed_view(command.user_name, command.user_id, hint, contact),
-        views.not_allowed_message(command.user_name, command.user_id, hint, contact),
+        views.not_allowed_view(opener.user_name, opener.user_id, hint, contact),
+        views.not_allowed_message(opener.user_name, opener.user_id, hint, contact),
     )
 
 
 def _show_next_view(
-    settings: Settings,
-    client: WebClient,
-    command: SlashCommand,
-    view_id: str,
-    deadline: Deadline,
-    *,
-    access_deadline: Deadline,
+    settings: Settings, opened: OpenedView, opener: Opener, prefill: Prefill, deadline: Deadline
 ) -> None:
-    """Decide access by `access_deadline`, then show the view (and DM) by `deadline`."""
-    decision = access.check(settings, command.user_id, access.Permission.FLUSH, access_deadline)
-    view, notice = _next_view(settings, command, decision)
+    """Decide access with time kept back, then show the view (and DM) by `deadline`."""
+    access_deadline = deadline.earlier_by(UPDATE_RESERVE_SECONDS)
+    decision = access.check(settings, opener.user_id, access.Permission.FLUSH, access_deadline)
+    view, notice = _next_view(settings, opener, prefill, decision)
+    client = opened.client
     try:
-        _bounded(client, deadline).views_update(view_id=view_id, view=view)
+        _bounded(client, deadline).views_update(view_id=opened.view_id, view=view)
     except Exception as error:
         if not is_closed_view(error):
             raise
         logger.info("The user closed the modal before it could be updated")
-        send_dm(client, command.user_id, views.view_closed_message(), deadline)
+        send_dm(client, opener.user_id, views.view_closed_message(), deadline)
     if notice is not None:
-        send_dm(client, command.user_id, notice, deadline)
+        send_dm(client, opener.user_id, notice, deadline)

@@ -60,6 +60,7 @@ UNCONFIRMED_EARLIER = (
     "An earlier attempt got no answer from cache-flush itself, so that one may have gone through."
 )
 HARMLESS = "flushing the same URLs again is harmless"
+FLUSH_AGAIN_ACTION = "flush_again"
 _SLACK_REFERENCE = re.compile(r"<[#@!][^<>\s]*>")
 
 
@@ -111,6 +112,30 @@ def _approved_line(approved_by: str | None) -> str:
     return f"*Approved by:* {approved_by}\n" if approved_by else ""
 
 
+def button(text: str, action_id: str, value: str = "", style: str | None = None) -> Block:
+    """A button element; `style` is "primary" or "danger" when given."""
+    element: Block = {
+        "type": "button",
+        "text": plain_text(text),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def flush_again_button(instance_id: str) -> Block:
+    """The Flush again button of a flush's result; its value is the flush's instance ID."""
+    return button("Flush again", FLUSH_AGAIN_ACTION, instance_id)
+
+
+def with_flush_again(message: Message, instance_id: str) -> Message:
+    """The message with a Flush again button after its blocks."""
+    actions = {"type": "actions", "elements": [flush_again_button(instance_id)]}
+    return message_of(message["text"], [*message["blocks"][: MESSAGE_BLOCK_LIMIT - 1], actions])
+
+
 def list_blocks(lines: Sequence[str], max_blocks: int = URL_LIST_BLOCKS) -> list[Block]:
     """Bullet the lines over as few sections as fit, ending with "… and N more" if cut."""
     blocks: list[Block] = []
@@ -147,8 +172,18 @@ def checking_view() -> View:
     )
 
 
-def form_view(initial_urls: str, domains: Sequence[str], hosts: Sequence[str]) -> View:
-    """The request form: environment and a multi-line list of URLs."""
+def form_view(
+    initial_urls: str,
+    domains: Sequence[str],
+    hosts: Sequence[str],
+    *,
+    environment: str | None = None,
+    note: str | None = None,
+) -> View:
+    """The request form: environment and a multi-line list of URLs, either prefilled.
+
+    `note` (mrkdwn) is shown above the fields, e.g. why a prefilled list is empty.
+    """
     url_input: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": URLS_ACTION,
@@ -157,19 +192,26 @@ def form_view(initial_urls: str, domains: Sequence[str], hosts: Sequence[str]) -
     }
     if initial_urls:
         url_input["initial_value"] = initial_urls
+    options = [{"text": plain_text(name), "value": name} for name in ENVIRONMENTS]
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": ENVIRONMENT_ACTION,
+        "placeholder": plain_text("Pick the environment"),
+        "options": options,
+    }
+    if environment in ENVIRONMENTS:
+        select["initial_option"] = options[ENVIRONMENTS.index(environment)]
+    intro = [section("Choose the environment and list the URLs to flush from the CDN cache.")]
+    if note:
+        intro.append(context(note))
     return modal(
         [
-            section("Choose the environment and list the URLs to flush from the CDN cache."),
+            *intro,
             {
                 "type": "input",
                 "block_id": ENVIRONMENT_BLOCK,
                 "label": plain_text("Environment"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": ENVIRONMENT_ACTION,
-                    "placeholder": plain_text("Pick the environment"),
-                    "options": [{"text": plain_text(name), "value": name} for name in ENVIRONMENTS],
-                },
+                "element": select,
             },
             {
                 "type": "input",
@@ -186,14 +228,18 @@ def form_view(initial_urls: str, domains: Sequence[str], hosts: Sequence[str]) -
 
 
 def initial_urls(command_text: str) -> str:
-    """The command's text as the URLs field's value: one URL per line, split as on submit.
+    """The command's text as the URLs field's value: one URL per line, split as on submit."""
+    return urls_field(split_urls(command_text))
 
-    Only whole URLs are kept, as many as fit the field's limit: a URL cut short would be
-    flushed as a different URL.
+
+def urls_field(urls: Sequence[str]) -> str:
+    """URLs as the URLs field's value, one per line, as many whole URLs as fit its limit.
+
+    A URL cut short would be flushed as a different URL, so none is ever cut.
     """
     kept: list[str] = []
     size = 0
-    for url in split_urls(command_text):
+    for url in urls:
         size += len(url) + (1 if kept else 0)
         if size > INITIAL_VALUE_LIMIT:
             break

@@ -32,7 +32,8 @@ from shared.approval import (
     WaitingPlaces,
     counted_decision,
 )
-from shared.orchestration import FlushRequest, instance_id
+from shared.instance_ids import instance_id
+from shared.orchestration import FlushRequest
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
@@ -56,7 +57,7 @@ CSV = (
     f"{MEMBER},mo_member\n"
 )
 VIEW_ID = "V0WAITING1"
-INSTANCE = instance_id(constants.TEAM_ID, VIEW_ID)
+INSTANCE = instance_id(constants.TEAM_ID, REQUESTER, VIEW_ID)
 GROUP_LIST = "usergroups.users.list"
 SLACK_BUDGET_SECONDS = 3.0
 REQUEST_TS = "1700000000.000100"
@@ -603,7 +604,7 @@ def test_a_submission_needing_approval_starts_with_the_plan_and_shows_the_awaiti
     monkeypatch.setenv("APPROVAL_TIMEOUT_MINUTES", "2.5")
     approvals.durable_api.clear()
     answer = submit(approvals, "production")
-    started = instance_id(constants.TEAM_ID, "V0SUBMIT01")
+    started = instance_id(constants.TEAM_ID, REQUESTER, "V0SUBMIT01")
     [start] = approvals.durable_api.starts
     assert start.instance_id == started
     assert start.input["approval"] == {

@@ -19,7 +19,7 @@ from devhost.standins.slack_requests import (
     view_submission_body,
     view_submission_payload,
 )
-from shared.orchestration import instance_id
+from shared.instance_ids import instance_id
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
@@ -277,7 +277,7 @@ def test_success_starts_the_orchestrator_and_shows_the_processing_view(allowed: 
     assert result["view"]["type"] == "modal"
     [start] = allowed.durable_api.starts
     assert start.name == "flush_orchestrator"
-    assert start.instance_id == instance_id(constants.TEAM_ID, "V0FORM0042")
+    assert start.instance_id == instance_id(constants.TEAM_ID, USER, "V0FORM0042")
     assert start.input == {
         "user_id": USER,
         "user_name": constants.USER_NAME,
@@ -303,14 +303,14 @@ def test_the_same_submission_twice_starts_one_orchestration(allowed: AppEnv) -> 
 def test_an_existing_instance_in_any_state_is_not_started_again(
     allowed: AppEnv, state: str
 ) -> None:
-    allowed.durable_api.set_status(instance_id(constants.TEAM_ID, "V0DONE0001"), state)
+    allowed.durable_api.set_status(instance_id(constants.TEAM_ID, USER, "V0DONE0001"), state)
     result = answer(submit(allowed, "https://www.nhs.uk/a", view_id="V0DONE0001"))
     assert result["response_action"] == "update"
     assert allowed.durable_api.starts == []
 
 
 def test_a_racing_submission_refused_by_the_extension_counts_as_started(allowed: AppEnv) -> None:
-    instance = instance_id(constants.TEAM_ID, "V0RACE0001")
+    instance = instance_id(constants.TEAM_ID, USER, "V0RACE0001")
     allowed.durable_api.set_status(instance, "Pending", visible=False)
     result = answer(submit(allowed, "https://www.nhs.uk/a", view_id="V0RACE0001"))
     assert result["response_action"] == "update"

@@ -21,7 +21,7 @@ from devhost.standins.slack_requests import (
     slack_headers,
     view_submission_body,
 )
-from shared.orchestration import instance_id
+from shared.instance_ids import instance_id
 from tests.support.app_env import AppEnv
 from tests.support.loop import run
 from tests.support.requests import http_request
@@ -56,7 +56,7 @@ def test_a_stalled_durable_api_gets_a_sent_answer_in_time_and_the_start_still_la
     assert "Your request has been sent." in text
     assert "direct message" in text
     [start] = app_env.durable_api.wait_for_starts(1, timeout=STALL_SECONDS * 3)
-    assert start.instance_id == instance_id(TEAM_ID, "V0STALLED1")
+    assert start.instance_id == instance_id(TEAM_ID, USER_ID, "V0STALLED1")
     assert start.accepted
     assert len(app_env.durable_api.starts) == 1
 

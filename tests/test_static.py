@@ -20,6 +20,9 @@ FUNCTIONS = {
     "call_cache_flush_activity": "activityTrigger",
     "notify_user_activity": "activityTrigger",
     "check_access_activity": "activityTrigger",
+    "publish_home_activity": "activityTrigger",
+    "slack_events": "httpTrigger",
+    "purge_history": "timerTrigger",
 }
 ROUTES = {"slash_start": "slash-start", "orchestrator_client": "orchestrator-client"}
 

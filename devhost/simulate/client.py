@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import requests
 
 WEBHOOK = "/runtime/webhooks/durabletask"
+CONTINUATION_HEADER = "x-ms-continuation-token"
 DEADLINE_SECONDS = 30.0
 POLL_SECONDS = 0.02
 FINAL_STATUSES = ("Completed", "Failed", "Terminated")
@@ -281,9 +282,16 @@ class DevhostClient:
     # --- the durable management API --------------------------------------------------------------
 
     def instances(self, **filters: str) -> list[dict[str, Any]]:
-        """Every orchestration instance's status (``runtimeStatus=…`` filters)."""
-        found: list[dict[str, Any]] = self.get(f"{WEBHOOK}/instances", **filters)
-        return found
+        """Every orchestration instance's status (``runtimeStatus=…`` filters), all pages."""
+        found: list[dict[str, Any]] = []
+        headers: dict[str, str] = {}
+        while True:
+            response = self.send("GET", f"{WEBHOOK}/instances", params=filters, headers=headers)
+            found.extend(self._checked(response, "GET", f"{WEBHOOK}/instances"))
+            token = response.headers.get(CONTINUATION_HEADER)
+            if not token:
+                return found
+            headers = {CONTINUATION_HEADER: token}
 
     def status(self, instance_id: str, *, history: bool = False) -> dict[str, Any] | None:
         """An instance's status (with its history and outputs if asked); ``None`` if unknown."""

@@ -37,6 +37,7 @@ def test_the_flush_command_has_a_description_and_usage_hint() -> None:
     [
         (lambda m: slash_command(m)["url"], "slash_start"),
         (lambda m: m["settings"]["interactivity"]["request_url"], "orchestrator_client"),
+        (lambda m: m["settings"]["event_subscriptions"]["request_url"], "slack_events"),
     ],
 )
 def test_request_urls_point_at_the_functions_with_their_key(url, folder: str) -> None:
@@ -66,6 +67,16 @@ def test_bot_scopes_are_those_the_app_needs() -> None:
     assert "user" not in MANIFEST["oauth_config"]["scopes"]
 
 
+def test_the_home_tab_its_event_and_the_message_shortcut_are_on() -> None:
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    (shortcut,) = MANIFEST["features"]["shortcuts"]
+    assert shortcut["type"] == "message"
+    assert shortcut["callback_id"] == "flush_links"
+    assert shortcut["name"] == "Flush links in this message"
+    assert len(shortcut["description"]) <= 80
+
+
 def test_the_messages_tab_is_on_for_direct_messages() -> None:
     app_home = MANIFEST["features"]["app_home"]
     assert app_home["messages_tab_enabled"] is True
@@ -82,6 +93,7 @@ KEYS = {
     "FUNCTION_APP_HOST": "nhsuk-cache-flush-slack-app-func-prod-uks.azurewebsites.net",
     "SLASH_START_KEY": "aB3+/x==",
     "ORCHESTRATOR_CLIENT_KEY": "Zz9_-&k=",
+    "SLACK_EVENTS_KEY": "ev/+k=",
 }
 
 
@@ -96,6 +108,8 @@ def test_render_fills_in_host_and_url_encoded_keys() -> None:
     interactivity = urlsplit(rendered["settings"]["interactivity"]["request_url"])
     assert interactivity.netloc == KEYS["FUNCTION_APP_HOST"]
     assert parse_qs(interactivity.query) == {"code": [KEYS["ORCHESTRATOR_CLIENT_KEY"]]}
+    events = urlsplit(rendered["settings"]["event_subscriptions"]["request_url"])
+    assert parse_qs(events.query) == {"code": [KEYS["SLACK_EVENTS_KEY"]]}
     assert "__" not in result.stdout
     assert "#" not in [line.strip()[:1] for line in result.stdout.splitlines()]
 
@@ -106,6 +120,8 @@ def test_render_changes_nothing_but_the_placeholders() -> None:
     slash_command(rendered)["url"] = slash_command(MANIFEST)["url"]
     interactivity = rendered["settings"]["interactivity"]
     interactivity["request_url"] = MANIFEST["settings"]["interactivity"]["request_url"]
+    events = rendered["settings"]["event_subscriptions"]
+    events["request_url"] = MANIFEST["settings"]["event_subscriptions"]["request_url"]
     assert rendered == MANIFEST
 
 

@@ -115,7 +115,7 @@ def test_the_allowlist_names_every_function_folder() -> None:
     text = (SCRIPTS / "package-lib.sh").read_text()
     listed = re.search(r"package_functions=\(\n(.*?)\n\)", text, re.S).group(1).split()
     assert sorted(listed) == FUNCTIONS
-    assert len(FUNCTIONS) == 6
+    assert len(FUNCTIONS) == 9
 
 
 def test_the_repository_package_holds_the_app_and_nothing_for_development(tmp_path: Path) -> None:

@@ -122,7 +122,27 @@ HTTP_OUT = {"type": "http", "direction": "out", "name": "$return"}
             [{"type": "activityTrigger", "direction": "in", "name": "x"}, HTTP_OUT],
             "needs an httpTrigger",
         ),
-        ([{"type": "timerTrigger", "direction": "in", "name": "t"}], "type 'timerTrigger'"),
+        ([{"type": "queueTrigger", "direction": "in", "name": "q"}], "type 'queueTrigger'"),
+        ([{"type": "timerTrigger", "direction": "in", "name": "t"}], "needs a 'schedule'"),
+        (
+            [
+                {"type": "timerTrigger", "direction": "in", "name": "t", "schedule": "* * * * * *"},
+                {"type": "http", "direction": "out", "name": "$return"},
+            ],
+            "needs an httpTrigger",
+        ),
+        (
+            [
+                {
+                    "type": "timerTrigger",
+                    "direction": "in",
+                    "name": "t",
+                    "schedule": "0 * * * * *",
+                    "runOnStartup": "yes",
+                }
+            ],
+            "'runOnStartup' must be true or false",
+        ),
         ([HTTP_IN, {**HTTP_OUT, "name": "req"}], "duplicate binding name 'req'"),
         ([{**HTTP_IN, "name": "not valid"}], "invalid 'name'"),
         ([{**HTTP_IN, "route": "items/{id:int}"}, HTTP_OUT], "parameter devhost does not"),

@@ -28,7 +28,7 @@ from devhost.simulate.settings import (
 )
 from devhost.simulate.slack_workspace import TEAM_ID
 from shared import settings
-from shared.orchestration import instance_id
+from shared.instance_ids import instance_id
 from tests.robustness.fuzzing import tally
 from tests.support.azurite import (
     ACCOUNT_KEY,
@@ -108,7 +108,7 @@ class SimApp(DevhostClient):
 
     def finished(self, view_id: str) -> dict[str, Any]:
         """Wait until the submission's orchestration has ended; its status with history."""
-        status = self.wait_status(instance_id(TEAM_ID, view_id))
+        status = self.wait_status(instance_id(TEAM_ID, USER, view_id))
         self.answers.append(json.dumps(status))
         return status
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from devhost.standins.slack_requests import slack_headers, slash_command_body, view_submission_body
 from shared.handoffs import FlushCall, FlushResult, Notification, NotificationKind
-from shared.orchestration import CACHE_FLUSH_ACTIVITY, NOTIFY_ACTIVITY, instance_id
+from shared.instance_ids import instance_id
+from shared.orchestration import CACHE_FLUSH_ACTIVITY, NOTIFY_ACTIVITY
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.histories import History, activity_calls
@@ -150,7 +151,7 @@ def test_every_function_loads_and_runs_under_the_worker(app_env: AppEnv, tmp_pat
         assert "being processed" in json.dumps(shown["view"])
         [start] = app_env.durable_api.starts
         assert (start.name, start.accepted) == (ORCHESTRATOR, True)
-        assert start.instance_id == instance_id(constants.TEAM_ID, VIEW_ID)
+        assert start.instance_id == instance_id(constants.TEAM_ID, constants.USER_ID, VIEW_ID)
         assert start.input["urls"] == URLS
 
         # The orchestrator's first episode, with that input: it schedules the cache flush.

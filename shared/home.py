@@ -1,0 +1,149 @@
+"""Publishing a person's Home tab: read their flushes and their access, then `views.publish`.
+
+The Home tab is published when the person opens it (the Events endpoint), when one of their
+flushes ends (the orchestrator's last activity) and after a decision made on it. Everything
+is read at once, within the request's deadline; a part that cannot be read in time is shown
+as such rather than holding the tab back. Nobody sees another person's flushes, except an
+approver, who sees the requests waiting for their decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from azure.durable_functions import DurableOrchestrationClient
+
+from shared import access, history, instance_ids
+from shared.deadline import Deadline, run_within
+from shared.history import Flush, History
+from shared.home_views import HomeContent, home_view
+from shared.orchestration import short_error
+from shared.settings import Settings
+from shared.slack_api import INTERACTIVE_MAX_RETRY_AFTER_SECONDS, error_code, web_client
+
+logger = logging.getLogger(__name__)
+
+# Kept back from the reads for `views.publish`.
+PUBLISH_RESERVE_SECONDS = 0.6
+
+ResultT = TypeVar("ResultT")
+
+
+async def _within(seconds: float, work: Awaitable[ResultT]) -> ResultT | None:
+    """The work's result, or None (logged) when it fails or is not done in time."""
+    try:
+        return await asyncio.wait_for(work, max(seconds, 0.0))
+    except Exception as error:
+        logger.warning("Part of the Home tab could not be read: %s", short_error(error))
+        return None
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """One Home tab's reads: whose, in which workspace, as of when, and by when."""
+
+    settings: Settings
+    client: DurableOrchestrationClient
+    team_id: str
+    user_id: str
+    now: datetime
+    deadline: Deadline
+
+    @property
+    def span(self) -> History:
+        return History.of(
+            self.settings.history_retention_days, self.settings.approval_timeout_minutes
+        )
+
+    def access(self, permission: access.Permission) -> Awaitable[access.Access]:
+        return asyncio.to_thread(
+            access.check, self.settings, self.user_id, permission, self.deadline
+        )
+
+    async def to_decide(self) -> list[Flush]:
+        """Other people's requests waiting for a decision, if this person may approve."""
+        if not self.settings.approval_required_environments:
+            return []
+        prefix = instance_ids.team_prefix(self.team_id)
+        decision, flushes = await asyncio.gather(
+            self.access(access.Permission.APPROVE),
+            history.waiting_flushes(self.client, self.span, prefix, self.now),
+        )
+        if decision is not access.Access.GRANTED:
+            return []
+        return [flush for flush in flushes if flush.request.user_id != self.user_id]
+
+
+async def home_content(
+    settings: Settings,
+    client: DurableOrchestrationClient,
+    team_id: str,
+    user_id: str,
+    deadline: Deadline,
+    *,
+    settled: Collection[str] = (),
+) -> HomeContent:
+    """What the person's Home tab shows now; `settled` requests are no longer listed."""
+    reader = _Reader(settings, client, team_id, user_id, datetime.now(UTC), deadline)
+    seconds = deadline.remaining()
+    prefix = instance_ids.user_prefix(team_id, user_id)
+    may_flush, recent, pending, to_decide = await asyncio.gather(
+        _within(seconds, reader.access(access.Permission.FLUSH)),
+        _within(seconds, history.recent_flushes(client, reader.span, team_id, user_id, reader.now)),
+        _within(seconds, history.waiting_flushes(client, reader.span, prefix, reader.now)),
+        _within(seconds, reader.to_decide()),
+    )
+    known = may_flush is not None and may_flush is not access.Access.UNAVAILABLE
+    return HomeContent(
+        user_id=user_id,
+        user_name=user_id,
+        may_flush=may_flush is access.Access.GRANTED if known else None,
+        recent=recent,
+        pending=[f for f in pending or [] if f.instance_id not in settled],
+        to_decide=[f for f in to_decide or [] if f.instance_id not in settled],
+        retention_days=settings.history_retention_days,
+        access_hint=settings.access_request_hint,
+        contact=settings.support_contact,
+    )
+
+
+def publish(settings: Settings, user_id: str, view: dict[str, Any], deadline: Deadline) -> bool:
+    """`views.publish` the view as the person's Home tab by the deadline; True if it was."""
+    client = web_client(
+        settings,
+        deadline.call_timeout(),
+        max_retry_after_seconds=INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+        deadline=deadline,
+    )
+    try:
+        run_within(deadline, lambda: client.views_publish(user_id=user_id, view=view))
+    except Exception as error:
+        logger.warning("Could not publish the Home tab of %s: %s", user_id, error_code(error))
+        return False
+    return True
+
+
+async def publish_home(
+    settings: Settings,
+    client: DurableOrchestrationClient,
+    team_id: str,
+    user_id: str,
+    deadline: Deadline,
+    *,
+    settled: Collection[str] = (),
+) -> bool:
+    """Read and publish the person's Home tab by the deadline; True if it was published."""
+    content = await home_content(
+        settings,
+        client,
+        team_id,
+        user_id,
+        deadline.earlier_by(PUBLISH_RESERVE_SECONDS),
+        settled=settled,
+    )
+    return await asyncio.to_thread(publish, settings, user_id, home_view(content), deadline)
