@@ -85,6 +85,19 @@ production, choose {approver} in "You are" and press Approve. With curl:
   curl -s {base_url}/sim/slack/click {json_header} \\
     -d '{{"user_id": "{approver_id}", "action_id": "approve_flush", {where}}}'
 
+The app's Home tab lists your recent flushes, each with Flush again (in the browser: "Cache
+Flush · Home"). Post a message with links, then run the "Flush links in this message"
+shortcut on it (in the browser: "More actions" on the message):
+
+  # 6. Open the Home tab as {name}: Slack sends the app app_home_opened, the app publishes it
+  curl -s {base_url}/sim/slack/home/open {json_header} -d '{{"user_id": "{member_id}"}}'
+
+  # 7. Post a message in #general, then run the shortcut on it (its "ts" is in the answer)
+  curl -s {base_url}/sim/slack/post {json_header} \
+    -d '{{"user_id": "{member_id}", "text": "Stale: https://www.nhs.uk/conditions/"}}'
+  curl -s {base_url}/sim/slack/shortcut {json_header} \
+    -d '{{"user_id": "{member_id}", "channel": "general", "ts": "TS"}}'
+
 Press Ctrl-C to stop.
 """
 

@@ -129,6 +129,24 @@ def test_the_printed_commands_flush_and_ctrl_c_stops_everything(demo: DevhostPro
     texts = wait_until(approved_result, "the approved flush's result DM", DEADLINE)
     assert "Cache flush approved" in texts
 
+    # 6. and 7.: the Home tab, and the shortcut on a posted message.
+    assert f"{base}/sim/slack/home/open" in output
+    home = post(f"{base}/sim/slack/home/open", {"user_id": DEMO_USER})
+    assert home["status"] == 200
+    assert "https://www.nhs.uk/b" in json.dumps(home["home"]["view"])
+    posted = post(
+        f"{base}/sim/slack/post", {"user_id": DEMO_USER, "text": "Stale: https://www.nhs.uk/c"}
+    )
+    assert f"{base}/sim/slack/shortcut" in output
+    shortcut = {"user_id": DEMO_USER, "channel": "general", "ts": posted["ts"]}
+    assert post(f"{base}/sim/slack/shortcut", shortcut)["status"] == 200
+
+    def form_with_the_link() -> bool:
+        views = get(f"{base}/sim/slack/views?user_id={DEMO_USER}")["views"]
+        return "https://www.nhs.uk/c" in json.dumps(views[-1]["view"])
+
+    wait_until(form_with_the_link, "the form with the message's link", DEADLINE)
+
     os.killpg(demo.pid, signal.SIGINT)
     assert demo.wait(DEADLINE) == 0
     host, port = base.removeprefix("http://").split(":")
