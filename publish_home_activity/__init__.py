@@ -13,9 +13,9 @@ from shared.settings import load_settings
 PUBLISH_SECONDS = 20.0
 
 
-async def main(owner: ActivityPayload, starter: str) -> bool:
+async def main(request: ActivityPayload, starter: str) -> bool:
     """Publish the owner's Home tab; False when it could not be (the flush is unaffected)."""
-    home = HomeOwner.from_dict(owner)
+    home = HomeOwner.from_dict(request)
     client = df.DurableOrchestrationClient(starter)
     deadline = Deadline.after(PUBLISH_SECONDS)
     return await publish_home(load_settings(), client, home.team_id, home.user_id, deadline)

@@ -23,8 +23,8 @@ from devhost.standins.slack_requests import (
     slack_headers,
     view_submission_body,
 )
-from shared.interaction import refused_as_running
 from shared.instance_ids import instance_id
+from shared.interaction import refused_as_running
 from tests.support.app_env import AppEnv
 from tests.support.constants import ORCHESTRATOR_NAME
 from tests.support.loop import run
@@ -83,7 +83,9 @@ def test_a_racing_submission_refused_either_way_counts_as_started(
 ) -> None:
     app_env.allow(USER_ID)
     app_env.durable_api.refusal = refusal  # type: ignore[assignment]
-    app_env.durable_api.set_status(instance_id(TEAM_ID, USER_ID, "V0RACE0002"), "Running", visible=False)
+    app_env.durable_api.set_status(
+        instance_id(TEAM_ID, USER_ID, "V0RACE0002"), "Running", visible=False
+    )
     body = view_submission_body(urls_text="https://www.nhs.uk/a", view_id="V0RACE0002")
     request = http_request("orchestrator-client", body, slack_headers(SLACK_SIGNING_SECRET, body))
     response = run(orchestrator_client.main(request, app_env.durable_client_binding))

@@ -206,6 +206,7 @@ class SlackStub(StubServer):
                 return {"ok": False, "error": "not_found"}
             return {"ok": True, "view": self._store_view(view_id, args)}
         messages = {
+            "views.publish": self._publish,
             "chat.postMessage": self._post_message,
             "chat.update": _update_message,
             "chat.postEphemeral": self._post_ephemeral,
@@ -224,6 +225,13 @@ class SlackStub(StubServer):
                 "is_enterprise_install": False,
             }
         return {"ok": False, "error": "unknown_method"}
+
+    def _publish(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """`views.publish`: the user's Home tab, one view ID per user."""
+        user = args.get("user_id")
+        if not isinstance(user, str) or not user:
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": self._store_view(f"VHOME{user}", args)}
 
     def _store_view(self, view_id: str, args: Mapping[str, Any]) -> dict[str, Any]:
         sent = args.get("view")

@@ -76,6 +76,13 @@ def _timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _parse_time(text: str | None) -> datetime | None:
+    """A query's time as the client writes it (ISO 8601 with a trailing Z), or None."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _decode(value: Any) -> Any:
     if not isinstance(value, str):
         return value
@@ -181,13 +188,14 @@ class DurableApiStub(StubServer):
         output: Any = None,
         custom_status: Any = None,
         visible: bool = True,
+        created: datetime | None = None,
     ) -> None:
         """Create or update an instance (``name`` defaults to the existing one, else the app's).
 
         ``input`` is stored as given (the status endpoint returns it as is). With
         ``visible=False`` the status endpoint answers 404 although the instance exists, so a
         start is still refused: two submissions racing, each reading the status before the
-        other's start is recorded.
+        other's start is recorded. ``created`` backdates the instance.
         """
         if runtime_status not in ALL_STATES:
             raise ValueError(f"unknown runtime status {runtime_status!r}")
@@ -201,7 +209,7 @@ class DurableApiStub(StubServer):
                 input=input if input is not None or existing is None else existing.input,
                 output=output,
                 custom_status=custom_status,
-                created=existing.created if existing else now,
+                created=created or (existing.created if existing else now),
                 updated=now,
                 visible=visible,
             )
@@ -233,8 +241,10 @@ class DurableApiStub(StubServer):
                 failed = {"Message": "An error has occurred.", "ExceptionMessage": "storage"}
                 return Reply(status=self.start_failure, json=failed, delay=self.start_delay)
             return replace(self._start(request, parts[1], instance_id), delay=self.start_delay)
-        if parts[0] == "instances" and len(parts) == 2 and request.method == "GET":
-            return replace(self._status(request, parts[1]), delay=self.status_delay)
+        if parts[0] == "instances" and len(parts) <= 2 and request.method in ("GET", "DELETE"):
+            listed = len(parts) == 1 or request.method == "DELETE"
+            answer = self._query(request) if listed else self._status(request, parts[1])
+            return replace(answer, delay=self.status_delay)
         if parts[0] == "instances" and len(parts) == 4 and parts[2] == "raiseEvent":
             return self._raise_event(request, parts[1], parts[3])
         return Reply(status=404)
@@ -315,22 +325,54 @@ class DurableApiStub(StubServer):
         urls = json.loads(self.client_binding_json())["managementUrls"]
         return {key: value.replace("INSTANCEID", instance_id) for key, value in urls.items()}
 
+    def _matching(self, request: RecordedRequest) -> list[_Instance]:
+        """The instances a list or purge query selects, as the extension filters them."""
+        query = request.query
+        low = _parse_time(query.get("createdTimeFrom"))
+        high = _parse_time(query.get("createdTimeTo"))
+        states = {s for s in query.get("runtimeStatus", "").split(",") if s}
+        prefix = query.get("instanceIdPrefix", "")
+        return [
+            found
+            for found in self._instances.values()
+            if (low is None or found.created >= low)
+            and (high is None or found.created <= high)
+            and (not states or found.runtime_status in states)
+            and found.instance_id.startswith(prefix)
+        ]
+
+    def _query(self, request: RecordedRequest) -> Reply:
+        """List the instances a query selects (GET), or purge them (DELETE)."""
+        with self._cond:
+            matching = self._matching(request)
+            if request.method == "DELETE":
+                for found in matching:
+                    del self._instances[found.instance_id]
+                self._cond.notify_all()
+                if not matching:
+                    return Reply(status=404)
+                return Reply(status=200, json={"instancesDeleted": len(matching)})
+            return Reply(status=200, json=[self._body(found, True) for found in matching])
+
+    def _body(self, found: _Instance, show_input: bool) -> dict[str, Any]:
+        return {
+            "name": found.name,
+            "instanceId": found.instance_id,
+            "runtimeStatus": found.runtime_status,
+            "input": found.input if show_input else None,
+            "customStatus": found.custom_status,
+            "output": found.output,
+            "createdTime": _timestamp(found.created),
+            "lastUpdatedTime": _timestamp(found.updated),
+        }
+
     def _status(self, request: RecordedRequest, instance_id: str) -> Reply:
         with self._cond:
             found = self._instances.get(instance_id)
             if found is None or not found.visible:
                 return Reply(status=404)
             show_input = request.query.get("showInput", "true").lower() != "false"
-            body = {
-                "name": found.name,
-                "instanceId": found.instance_id,
-                "runtimeStatus": found.runtime_status,
-                "input": found.input if show_input else None,
-                "customStatus": found.custom_status,
-                "output": found.output,
-                "createdTime": _timestamp(found.created),
-                "lastUpdatedTime": _timestamp(found.updated),
-            }
+            body = self._body(found, show_input)
             running = found.runtime_status in RUNNING_STATES
         if running:
             return Reply(

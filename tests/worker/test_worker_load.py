@@ -31,6 +31,7 @@ from tests.worker.worker_process import (
     function_names,
     http_body,
     http_trigger,
+    json_binding,
     needs_worker_venv,
     string_binding,
     typed_value,
@@ -46,6 +47,7 @@ ORCHESTRATOR = "flush_orchestrator"
 # As the Durable extension serialises its TimeSpans (.NET's "c" format): 6 and 3 days.
 MAXIMUM_SHORT_TIMER = "6.00:00:00"
 LONG_TIMER_INTERVAL = "3.00:00:00"
+JSON = "application/json"
 # What the worker says when it refuses `dict[str, Any]` as an activity's annotation.
 REFUSED = (
     "FunctionLoadError: cannot load the {} function: "
@@ -195,6 +197,47 @@ def test_every_function_loads_and_runs_under_the_worker(app_env: AppEnv, tmp_pat
         assert posted.args["channel"] == USER
         assert posted.args["text"] == dm.text
         assert delivery["ts"]
+
+        # The Events endpoint: the opener's Home tab is published, with their flush in it.
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": constants.TEAM_ID,
+                "event": {"type": "app_home_opened", "user": USER, "tab": "home"},
+            }
+        ).encode()
+        headers = {**slack_headers(constants.SLACK_SIGNING_SECRET, body), "Content-Type": JSON}
+        answer = worker.invoke(
+            "slack_events",
+            http_trigger("req", "slack-events", body, headers),
+            string_binding("starter", app_env.durable_client_binding),
+        )
+        invoked.append("slack_events")
+        assert typed_value(answer["return_value"])["statusCode"] == "200"
+        [home] = app_env.slack.calls("views.publish")
+        assert home.args["user_id"] == USER
+
+        # The Home tab activity, with its durable client, publishes it again.
+        owner = json.dumps({"team_id": constants.TEAM_ID, "user_id": USER})
+        answer = worker.invoke(
+            "publish_home_activity",
+            string_binding("request", owner),
+            string_binding("starter", app_env.durable_client_binding),
+        )
+        invoked.append("publish_home_activity")
+        assert typed_value(answer["return_value"]) is True
+        assert len(app_env.slack.calls("views.publish")) == 2
+
+        # The retention timer: nothing is old enough to purge; the flush stays.
+        status = {"Last": "2026-12-02T03:30:00Z", "Next": "2026-12-04T03:30:00Z"}
+        answer = worker.invoke(
+            "purge_history",
+            json_binding("timer", {"ScheduleStatus": status, "IsPastDue": False}),
+            string_binding("starter", app_env.durable_client_binding),
+        )
+        invoked.append("purge_history")
+        assert answer["result"]["status"] == "Success", answer["result"]
+        assert app_env.durable_api.status(start.instance_id)
 
         # Activities this flush does not reach (approval steps), each with its real input.
         for name in sorted(function_names() - set(invoked)):

@@ -100,6 +100,11 @@ def string_binding(name: str, value: str) -> dict[str, Any]:
     return {"name": name, "data": {"string": value}}
 
 
+def json_binding(name: str, value: Any) -> dict[str, Any]:
+    """A binding whose data is JSON (the timer trigger's schedule status)."""
+    return {"name": name, "data": {"json": json.dumps(value)}}
+
+
 class WorkerProcess:
     """The driver in ``.venv-worker``, loading the app in ``app_dir`` with ``env`` as settings.
 

@@ -1,0 +1,288 @@
+"""New flush, Flush again and the "Flush links in this message" shortcut, through
+`/api/orchestrator-client`: the checking view first, the access check, then the form.
+
+Slack, the durable API and storage are stand-ins on 127.0.0.1 (Azurite for the list); the
+durable client is the real `DurableOrchestrationClient`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+import orchestrator_client
+from devhost.standins.slack_requests import interaction_body, new_trigger_id, slack_headers
+from shared.approval import Ended, Stage, WaitingPlaces
+from shared.instance_ids import instance_id
+from tests.support import constants
+from tests.support.app_env import AppEnv
+from tests.support.loop import run
+from tests.support.requests import http_request
+
+USER = constants.USER_ID
+OTHER = constants.OTHER_USER_ID
+TEAM = constants.TEAM_ID
+URLS = ["https://www.nhs.uk/conditions/flu/", "https://www.nhs.uk/conditions/covid-19/"]
+
+
+def call(env: AppEnv, payload: dict[str, Any]) -> func.HttpResponse:
+    body = interaction_body(payload)
+    request = http_request(
+        "orchestrator-client", body, slack_headers(constants.SLACK_SIGNING_SECRET, body)
+    )
+    return run(orchestrator_client.main(request, env.durable_client_binding))
+
+
+def who(user: str = USER) -> dict[str, Any]:
+    return {
+        "team": {"id": TEAM, "domain": "cache-flush-test"},
+        "user": {"id": user, "username": f"name_{user.lower()}", "team_id": TEAM},
+        "api_app_id": "A0CACHEFLUSH",
+        "token": "verification-token",
+        "trigger_id": new_trigger_id(),
+    }
+
+
+def click(action_id: str, value: str = "", *, user: str = USER, where: str = "home") -> Any:
+    """A button click on the Home tab, or in a direct message."""
+    if where == "home":
+        container = {"type": "view", "view_id": "V0HOMETAB1"}
+        place: dict[str, Any] = {"view": {"id": "V0HOMETAB1", "type": "home", "blocks": []}}
+    else:
+        container = {"type": "message", "channel_id": "D0DMCHAN01", "message_ts": "1.000001"}
+        place = {"channel": {"id": "D0DMCHAN01"}, "message": {"ts": "1.000001"}}
+    action = {"type": "button", "action_id": action_id, "value": value, "block_id": "b1"}
+    return {
+        "type": "block_actions",
+        **who(user),
+        "container": container,
+        **place,
+        "actions": [action],
+    }
+
+
+def shortcut(message: dict[str, Any], callback_id: str = "flush_links", user: str = USER) -> Any:
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        **who(user),
+        "channel": {"id": "C0WEBTEAM1", "name": "web-team"},
+        "message": {"type": "message", "user": OTHER, "ts": "1700000000.000100", **message},
+        "message_ts": "1700000000.000100",
+        "response_url": "https://hooks.slack.invalid/actions/1",
+    }
+
+
+def form_shown(env: AppEnv) -> dict[str, Any]:
+    """The view the checking view was replaced by (after exactly one views.open)."""
+    [opened] = env.slack.calls("views.open")
+    assert "Checking" in json.dumps(opened.args["view"])
+    [updated] = env.slack.calls("views.update")
+    view = updated.args["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def field(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    [block] = [b for b in view["blocks"] if b.get("block_id") == block_id]
+    return block["element"]
+
+
+def add_flush(env: AppEnv, view: str, user: str = USER, **extra: Any) -> str:
+    instance = instance_id(TEAM, user, view)
+    data = {
+        "user_id": user,
+        "user_name": "someone",
+        "team_id": TEAM,
+        "view_id": view,
+        "environment": "production",
+        "urls": URLS,
+        "channel": None,
+        "retry_interval_ms": 5000,
+        **extra,
+    }
+    env.durable_api.set_status(
+        instance, "Completed", input=json.dumps(data), custom_status=Ended(Stage.FLUSHED).status()
+    )
+    return instance
+
+
+@pytest.fixture
+def allowed(app_env: AppEnv) -> AppEnv:
+    app_env.allow(USER)
+    return app_env
+
+
+def test_new_flush_opens_an_empty_form(allowed: AppEnv) -> None:
+    response = call(allowed, click("open_flush_form"))
+    assert (response.status_code, response.get_body()) == (200, b"")
+    view = form_shown(allowed)
+    assert view["callback_id"] == "cache_flush_request"
+    assert "initial_value" not in field(view, "urls")
+    assert allowed.durable_api.starts == []
+
+
+@pytest.mark.parametrize("where", ["home", "dm"])
+def test_flush_again_opens_the_form_as_the_earlier_flush_was(allowed: AppEnv, where: str) -> None:
+    instance = add_flush(allowed, "V0EARLIER1")
+    call(allowed, click("flush_again", instance, where=where))
+    view = form_shown(allowed)
+    assert field(view, "urls")["initial_value"] == "\n".join(URLS)
+    assert field(view, "environment")["initial_option"]["value"] == "production"
+    assert allowed.durable_api.starts == [], "nothing is flushed until the form is submitted"
+
+
+def test_flush_again_checks_access_like_flush(app_env: AppEnv) -> None:
+    app_env.allow(OTHER)
+    instance = add_flush(app_env, "V0EARLIER2")
+    call(app_env, click("flush_again", instance))
+    view = form_shown(app_env)
+    assert "You do not have access to flush the cache" in json.dumps(view)
+    assert "callback_id" not in view, "the not-allowed view, never the form"
+
+
+def test_flush_again_of_a_purged_flush_opens_an_empty_form_saying_why(allowed: AppEnv) -> None:
+    call(allowed, click("flush_again", instance_id(TEAM, USER, "V0PURGED01")))
+    view = form_shown(allowed)
+    assert "initial_value" not in field(view, "urls")
+    assert "no longer in the app's history" in json.dumps(view)
+
+
+def test_flush_again_of_someone_elses_flush_does_not_show_their_urls(allowed: AppEnv) -> None:
+    theirs = add_flush(allowed, "V0THEIRS01", user=OTHER)
+    call(allowed, click("flush_again", theirs))
+    view = form_shown(allowed)
+    assert "initial_value" not in field(view, "urls")
+    assert URLS[0] not in json.dumps(view)
+
+
+def test_a_click_without_a_trigger_id_is_a_400(allowed: AppEnv) -> None:
+    payload = click("open_flush_form")
+    del payload["trigger_id"]
+    assert call(allowed, payload).status_code == 400
+    assert allowed.slack.calls() == []
+
+
+RICH_MESSAGE = {
+    "text": "Stale: <https://www.nhs.uk/a/> and <https://www.nhs.uk/b/|this page>, "
+    "not <mailto:x@nhs.uk> nor <@U0SOMEONE>",
+    "blocks": [
+        {
+            "type": "rich_text",
+            "elements": [
+                {
+                    "type": "rich_text_section",
+                    "elements": [
+                        {"type": "text", "text": "Stale: "},
+                        {"type": "link", "url": "https://www.nhs.uk/a/"},
+                        {"type": "link", "url": "https://www.nhs.uk/b/", "text": "this page"},
+                    ],
+                },
+                {
+                    "type": "rich_text_list",
+                    "elements": [
+                        {
+                            "type": "rich_text_section",
+                            "elements": [{"type": "link", "url": "https://www.nhs.uk/c/"}],
+                        }
+                    ],
+                },
+            ],
+        }
+    ],
+}
+
+
+def test_the_shortcut_opens_the_form_with_the_messages_links_in_order(allowed: AppEnv) -> None:
+    response = call(allowed, shortcut(RICH_MESSAGE))
+    assert (response.status_code, response.get_body()) == (200, b"")
+    view = form_shown(allowed)
+    assert field(view, "urls")["initial_value"] == (
+        "https://www.nhs.uk/a/\nhttps://www.nhs.uk/b/\nhttps://www.nhs.uk/c/"
+    )
+
+
+def test_the_shortcut_on_a_message_without_links_opens_an_empty_form_saying_why(
+    allowed: AppEnv,
+) -> None:
+    call(allowed, shortcut({"text": "the home page looks stale", "blocks": []}))
+    view = form_shown(allowed)
+    assert "initial_value" not in field(view, "urls")
+    assert "no http(s) links" in json.dumps(view)
+
+
+def test_the_shortcut_by_someone_who_may_not_flush_shows_the_not_allowed_view(
+    app_env: AppEnv,
+) -> None:
+    app_env.allow(OTHER)
+    call(app_env, shortcut(RICH_MESSAGE))
+    view = form_shown(app_env)
+    assert "You do not have access to flush the cache" in json.dumps(view)
+    assert "https://www.nhs.uk/a/" not in json.dumps(view)
+
+
+def test_another_shortcut_gets_200_and_nothing_happens(allowed: AppEnv) -> None:
+    response = call(allowed, shortcut(RICH_MESSAGE, callback_id="something_else"))
+    assert (response.status_code, response.get_body()) == (200, b"")
+    assert allowed.slack.calls() == []
+
+
+def test_a_shortcut_without_a_user_is_a_400(allowed: AppEnv) -> None:
+    payload = shortcut(RICH_MESSAGE)
+    del payload["user"]
+    assert call(allowed, payload).status_code == 400
+    assert allowed.slack.calls() == []
+
+
+def test_an_approver_approves_from_the_home_tab_and_the_tab_is_published_again(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
+    monkeypatch.setenv("APPROVAL_CHANNEL", "C0APPROVAL")
+    app_env.set_allowed_csv(f"member_id,name,role\n{USER},me,approver\n{OTHER},them\n")
+    plan = {"channel": "C0APPROVAL", "timeout_minutes": 60, "approvers": "x"}
+    instance = add_flush(app_env, "V0WAITING1", user=OTHER, approval=plan)
+    app_env.durable_api.set_status(instance, "Running", custom_status=WaitingPlaces().status())
+    response = call(app_env, click("approve_flush", instance))
+    assert response.status_code == 200
+    [event] = app_env.durable_api.events
+    assert (event.instance_id, event.data["action"], event.data["user_id"]) == (
+        instance,
+        "approve",
+        USER,
+    )
+    [home] = app_env.slack.calls("views.publish")
+    assert home.args["user_id"] == USER
+    assert instance not in json.dumps(home.args["view"]), "the decided request is gone"
+
+
+def test_the_requester_cannot_approve_their_own_request_from_the_home_tab(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
+    monkeypatch.setenv("APPROVAL_CHANNEL", "C0APPROVAL")
+    app_env.set_allowed_csv(f"member_id,name,role\n{USER},me,approver\n")
+    plan = {"channel": "C0APPROVAL", "timeout_minutes": 60, "approvers": "x"}
+    instance = add_flush(app_env, "V0OWNREQ01", approval=plan)
+    app_env.durable_api.set_status(instance, "Running", custom_status=WaitingPlaces().status())
+    call(app_env, click("approve_flush", instance))
+    assert app_env.durable_api.events == []
+    [told] = app_env.slack.calls("chat.postMessage")
+    assert "someone else must approve" in told.args["text"]
+    assert app_env.slack.calls("views.publish") == []
+
+
+def test_the_requester_cancels_from_the_home_tab(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
+    monkeypatch.setenv("APPROVAL_CHANNEL", "C0APPROVAL")
+    app_env.allow(USER)
+    plan = {"channel": "C0APPROVAL", "timeout_minutes": 60, "approvers": "x"}
+    instance = add_flush(app_env, "V0CANCEL01", approval=plan)
+    app_env.durable_api.set_status(instance, "Running", custom_status=WaitingPlaces().status())
+    call(app_env, click("cancel_flush", instance))
+    [event] = app_env.durable_api.events
+    assert event.data["action"] == "cancel"
