@@ -10,9 +10,11 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from devhost.azurite import Azurite, upload_allowed_users
+from devhost.demo_run import already_running, forget_run, record_run
 from devhost.host import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STATE_DIR
 from devhost.process import DevhostProcess
 from devhost.simulate.cache_flush import DELAY_SETTING
@@ -23,8 +25,10 @@ from devhost.simulate.demo_users import (
     GROUP_DEMO_USER,
     demo_allowed_users_csv,
 )
+from devhost.simulate.runtime_settings import approval_summary
 from devhost.simulate.settings import APPROVALS_CHANNEL_NAME, demo_settings
 from shared import settings
+from shared.approval_views import minutes_text
 
 STOP_SECONDS = 10.0
 # How long the simulated cache-flush takes to answer, as the real one does (unless set).
@@ -81,8 +85,37 @@ production, choose {approver} in "You are" and press Approve. With curl:
   curl -s {base_url}/sim/slack/click {json_header} \\
     -d '{{"user_id": "{approver_id}", "action_id": "approve_flush", {where}}}'
 
+The app's Home tab lists your recent flushes, each with Flush again (in the browser: "Cache
+Flush · Home"). Post a message with links, then run the "Flush links in this message"
+shortcut on it (in the browser: "More actions" on the message):
+
+  # 6. Open the Home tab as {name}: Slack sends the app app_home_opened, the app publishes it
+  curl -s {base_url}/sim/slack/home/open {json_header} -d '{{"user_id": "{member_id}"}}'
+
+  # 7. Post a message in #general, then run the shortcut on it (its "ts" is in the answer)
+  curl -s {base_url}/sim/slack/post {json_header} \
+    -d '{{"user_id": "{member_id}", "text": "Stale: https://www.nhs.uk/conditions/"}}'
+  curl -s {base_url}/sim/slack/shortcut {json_header} \
+    -d '{{"user_id": "{member_id}", "channel": "general", "ts": "TS"}}'
+
 Press Ctrl-C to stop.
 """
+
+
+def approval_text(environ: dict[str, str], base_url: str) -> str:
+    """Which environments need approval, where requests go, and when they expire."""
+    summary = approval_summary(environ)
+    environments = summary["approval_required_environments"]
+    if not environments:
+        return "Approvals are off: no environment needs one."
+    timeout = minutes_text(summary["approval_timeout_minutes"])
+    change = """'{"approval_timeout_minutes": 0.5}'"""
+    return (
+        f"Approval is needed for: {', '.join(environments)}. Requests go to "
+        f"#{summary['approval_channel']} and expire if nobody decides within {timeout}.\n"
+        f"Change the timeout while the demo runs in the page's Simulate panel, or:\n"
+        f"  curl -s {base_url}/sim/settings -H 'Content-Type: application/json' -d {change}"
+    )
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -91,6 +124,10 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def run(host: str, port: int, state_dir: str) -> int:
     """Start Azurite and devhost, print the demo commands, and wait; return devhost's status."""
+    problem = already_running(Path(state_dir), host, port)
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 1
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _raise_interrupt)
     with Azurite() as azurite:
@@ -107,6 +144,8 @@ def run(host: str, port: int, state_dir: str) -> int:
         try:
             base_url = process.wait_listening(timeout=None)
             if base_url:
+                record_run(Path(state_dir), base_url)
+                print(approval_text(environ, base_url), flush=True)
                 print(instructions(base_url), flush=True)
             return process.wait()
         except KeyboardInterrupt:
@@ -114,6 +153,7 @@ def run(host: str, port: int, state_dir: str) -> int:
             return 0
         finally:
             process.stop(signal.SIGINT, STOP_SECONDS)
+            forget_run(Path(state_dir))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

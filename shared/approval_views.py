@@ -81,9 +81,14 @@ _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
 
 
 def minutes_text(minutes: float) -> str:
-    """A number of minutes for people: "1 minute", "0.5 minutes", "60 minutes"."""
-    number = f"{minutes:g}"
-    return f"{number} minute" + ("" if number == "1" else "s")
+    """A number of minutes for people: "1 minute", "1.5 minutes"; under one, in seconds.
+
+    "30 seconds" reads better than "0.5 minutes" (a short timeout, as in a demo).
+    """
+    number, unit = f"{minutes:g}", "minute"
+    if 0 < minutes < 1 and number != "1":
+        number, unit = f"{round(minutes * 60, 3):g}", "second"
+    return f"{number} {unit}" + ("" if number == "1" else "s")
 
 
 def channel_text(channel: str) -> str:

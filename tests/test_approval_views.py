@@ -8,6 +8,7 @@ from shared.approval_views import (
     MAX_REPLIES,
     REPLY_URLS,
     REQUEST_URLS,
+    minutes_text,
     shows_every_url,
     url_pages,
 )
@@ -60,3 +61,23 @@ def test_the_bound_is_the_request_and_ten_replies() -> None:
     most = REQUEST_URLS + MAX_REPLIES * REPLY_URLS
     assert shows_every_url([f"https://www.nhs.uk/{i}" for i in range(most)])
     assert not shows_every_url([f"https://www.nhs.uk/{i}" for i in range(most + 1)])
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"),
+    [
+        (0.5, "30 seconds"),
+        (0.1, "6 seconds"),
+        (0.02, "1.2 seconds"),
+        (1 / 60, "1 second"),
+        (0.001, "0.06 seconds"),
+        (0.99999, "59.999 seconds"),
+        (0.9999999, "1 minute"),
+        (1, "1 minute"),
+        (1.5, "1.5 minutes"),
+        (60, "60 minutes"),
+        (10_080, "10080 minutes"),
+    ],
+)
+def test_timeouts_under_a_minute_are_worded_in_seconds(minutes: float, said: str) -> None:
+    assert minutes_text(minutes) == said

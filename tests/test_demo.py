@@ -41,20 +41,27 @@ def refuses_connections(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) != 0
 
 
-@pytest.fixture
-def demo(tmp_path: Path):
+def launch(state_dir: Path, port: int = 0) -> DevhostProcess:
+    """Start `make run`'s launcher with a clean environment."""
     environ = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("SLACK_", "CACHE_FLUSH_", "ALLOWED_USERS_", "AZURE_STORAGE"))
+        if not key.startswith(
+            ("SLACK_", "CACHE_FLUSH_", "ALLOWED_USERS_", "AZURE_STORAGE", "APPROVAL_")
+        )
     }
-    process = DevhostProcess(
-        ["--port", "0", "--state-dir", str(tmp_path)],
+    return DevhostProcess(
+        ["--port", str(port), "--state-dir", str(state_dir)],
         env=environ,
         cwd=ROOT,
         module="devhost.demo",
         new_session=True,
     )
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    process = launch(tmp_path)
     try:
         yield process
     finally:
@@ -67,6 +74,9 @@ def test_the_printed_commands_flush_and_ctrl_c_stops_everything(demo: DevhostPro
     wait_until(lambda: "Press Ctrl-C to stop." in demo.output, "the demo instructions", DEADLINE)
     output = demo.output
     base = re.search(r"The app is running at (http://[\d.]+:\d+)", output).group(1)
+    assert "Approval is needed for: production. Requests go to #cache-flush-approvals" in output
+    assert "expire if nobody decides within 60 minutes" in output
+    assert f"curl -s {base}/sim/settings" in output
     azurite = re.search(r"Azurite \(blob storage, in memory\) on http://([\d.]+):(\d+)", output)
     assert f"{base}/sim/slack/command" in output
     assert f"{base}/sim/slack/submit" in output
@@ -119,8 +129,46 @@ def test_the_printed_commands_flush_and_ctrl_c_stops_everything(demo: DevhostPro
     texts = wait_until(approved_result, "the approved flush's result DM", DEADLINE)
     assert "Cache flush approved" in texts
 
+    # 6. and 7.: the Home tab, and the shortcut on a posted message.
+    assert f"{base}/sim/slack/home/open" in output
+    home = post(f"{base}/sim/slack/home/open", {"user_id": DEMO_USER})
+    assert home["status"] == 200
+    assert "https://www.nhs.uk/b" in json.dumps(home["home"]["view"])
+    posted = post(
+        f"{base}/sim/slack/post", {"user_id": DEMO_USER, "text": "Stale: https://www.nhs.uk/c"}
+    )
+    assert f"{base}/sim/slack/shortcut" in output
+    shortcut = {"user_id": DEMO_USER, "channel": "general", "ts": posted["ts"]}
+    assert post(f"{base}/sim/slack/shortcut", shortcut)["status"] == 200
+
+    def form_with_the_link() -> bool:
+        views = get(f"{base}/sim/slack/views?user_id={DEMO_USER}")["views"]
+        return "https://www.nhs.uk/c" in json.dumps(views[-1]["view"])
+
+    wait_until(form_with_the_link, "the form with the message's link", DEADLINE)
+
     os.killpg(demo.pid, signal.SIGINT)
     assert demo.wait(DEADLINE) == 0
     host, port = base.removeprefix("http://").split(":")
     assert refuses_connections(host, int(port))
     assert refuses_connections(azurite.group(1), int(azurite.group(2)))
+
+
+def test_a_second_launcher_says_where_the_first_one_runs(demo: DevhostProcess, tmp_path: Path):
+    wait_until(lambda: "Press Ctrl-C to stop." in demo.output, "the demo instructions", DEADLINE)
+    base = re.search(r"The app is running at (http://[\d.]+:\d+)", demo.output).group(1)
+    second = launch(tmp_path)
+    assert second.wait(DEADLINE) == 1
+    said = second.output
+    assert f"The demo is already running at {base} (process {demo.pid})" in said
+    assert f"open {base}/sim/slack/" in said
+    assert "Azurite" not in second.output, "nothing was started"
+
+    port = int(base.rsplit(":", 1)[1])
+    third = launch(tmp_path / "elsewhere", port)
+    assert third.wait(DEADLINE) == 1
+    assert f"Port {port} on 127.0.0.1 is already in use" in third.output
+
+    os.killpg(demo.pid, signal.SIGINT)
+    assert demo.wait(DEADLINE) == 0
+    assert not (tmp_path / "demo-run.json").exists()

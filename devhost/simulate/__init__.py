@@ -17,8 +17,10 @@ from devhost.simulate.durable_stall import DurableStall
 from devhost.simulate.events import EventLog
 from devhost.simulate.httputil import events_handler, json_answer
 from devhost.simulate.page import DemoPage
+from devhost.simulate.runtime_settings import RuntimeSettings
 from devhost.simulate.settings import NOTICES_CHANNEL_NAME, LocalSecrets, simulator_settings
 from devhost.simulate.slack import SlackSimulator
+from devhost.simulate.slack_surfaces import SlackSurfaces
 
 __all__ = ["Simulators"]
 
@@ -47,21 +49,26 @@ class Simulators:
                 environ[name] = value
         self.events = EventLog()
         self.slack = SlackSimulator(base, environ, self.events, clock)
+        self.slack_surfaces = SlackSurfaces(self.slack, self.events)
         self.cache_flush = CacheFlushSimulator(environ, self.events)
         self.page = DemoPage(environ)
         self.durable_stall = DurableStall()
+        self.runtime_settings = RuntimeSettings(environ)
 
     def register(self, app: web.Application) -> None:
         """Add every `/sim/…` route (and the demo page) to devhost's application."""
         self.slack.register(app)
+        self.slack_surfaces.register(app)
         self.cache_flush.register(app)
         self.page.register(app)
         self.durable_stall.register(app)
+        self.runtime_settings.register(app)
         app.router.add_get("/sim/events", events_handler(self.events, None))
         app.router.add_post("/sim/reset", self._reset)
 
     async def _reset(self, _request: web.Request) -> web.StreamResponse:
         self.slack.reset()
+        self.slack_surfaces.reset()
         self.cache_flush.reset()
         self.durable_stall.faults.clear()
         return json_answer({"reset": True})

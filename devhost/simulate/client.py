@@ -130,6 +130,39 @@ class DevhostClient:
         body = {"user_id": user_id, "action_id": action_id, **where, **extra}
         return self.post("/sim/slack/click", self._driving(body))
 
+    def open_home(self, user_id: str, **extra: Any) -> dict[str, Any]:
+        """Open the app's Home tab as ``user_id``: Slack sends the app ``app_home_opened``.
+
+        Answers the delivery (``status``, ``body``, ``event_id``) and the user's ``home``
+        (the published view's record, or ``None``) once the app answered. ``extra``: ``tab``,
+        ``retry_of``/``retry_num``/``retry_reason`` and the test knobs.
+        """
+        return self.post("/sim/slack/home/open", self._driving({"user_id": user_id, **extra}))
+
+    def home(self, user_id: str) -> dict[str, Any] | None:
+        """The view the app last published on the user's Home tab (``None`` when never)."""
+        homes = self.get("/sim/slack/home", user_id=user_id)["homes"]
+        return homes[0]["view"] if homes else None
+
+    def click_home(self, user_id: str, action_id: str, **extra: Any) -> dict[str, Any]:
+        """Click a button on the user's Home tab (``block_id``/``button_value`` pick which)."""
+        body = {"user_id": user_id, "action_id": action_id, **extra}
+        return self.post("/sim/slack/home/click", self._driving(body))
+
+    def post_message(self, user_id: str, text: str, channel: str | None = None) -> dict[str, Any]:
+        """Post ``text`` as ``user_id`` typed it, in ``channel`` (default ``#general``)."""
+        body = {"user_id": user_id, "text": text} | ({"channel": channel} if channel else {})
+        return self.post("/sim/slack/post", body)
+
+    def shortcut(self, user_id: str, channel: str, ts: str, **extra: Any) -> dict[str, Any]:
+        """Run the message shortcut (``callback_id``, default ``flush_links``) on a message."""
+        body = {"user_id": user_id, "channel": channel, "ts": ts, **extra}
+        return self.post("/sim/slack/shortcut", self._driving(body))
+
+    def app_event(self, event: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """Deliver any Events API ``event`` to the app, in Slack's signed envelope."""
+        return self.post("/sim/slack/app-event", self._driving({"event": event, **extra}))
+
     # --- the Slack Web API, as the app calls it --------------------------------------------------
 
     def web_api(

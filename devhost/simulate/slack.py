@@ -31,6 +31,7 @@ from devhost.simulate.httputil import (
     required_str,
 )
 from devhost.simulate.slack_blocks import check_view, input_fields
+from devhost.simulate.slack_home import HomeTabs
 from devhost.simulate.slack_user import (
     COMMAND_CHANNEL_ID,
     COMMAND_CHANNEL_NAME,
@@ -144,6 +145,7 @@ class SlackSimulator:
         self._environ = environ
         self._events = events
         self.workspace = SlackWorkspace(events, clock, DEMO_USERGROUPS)
+        self.home = HomeTabs(self.workspace, events)
         self._faults = FaultQueue()
         self._calls: list[dict[str, Any]] = []
         self._verification_token = secrets.token_hex(12)
@@ -176,6 +178,7 @@ class SlackSimulator:
     def reset(self) -> None:
         """Forget views, messages, calls, faults, user names and the Slack events."""
         self.workspace.reset()
+        self.home.reset()
         self._faults.clear()
         self._calls.clear()
         self._response_urls.clear()
@@ -236,13 +239,29 @@ class SlackSimulator:
         self, path: str, form: dict[str, str], options: DeliveryOptions
     ) -> Delivery:
         """Sign a form body as Slack does and POST it to the app; never raises."""
-        body = urlencode(form)
+        return await self.post_signed(
+            path, urlencode(form), "application/x-www-form-urlencoded", options
+        )
+
+    async def post_signed(
+        self,
+        path: str,
+        body: str,
+        content_type: str,
+        options: DeliveryOptions,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Delivery:
+        """Sign `body` as Slack does (v0 over `v0:{timestamp}:{body}`) and POST it to the app.
+
+        Never raises: a timeout or a connection failure is a `Delivery` with its `error`.
+        """
         timestamp = str(options.timestamp if options.timestamp is not None else int(time.time()))
         secret = options.signing_secret or self._environ.get("SLACK_SIGNING_SECRET", "")
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "User-Agent": "Slackbot 1.0 (simulated)",
             "X-Slack-Request-Timestamp": timestamp,
+            **(extra_headers or {}),
         }
         if secret:
             headers["X-Slack-Signature"] = slack_signature(secret, timestamp, body.encode())
@@ -262,6 +281,21 @@ class SlackSimulator:
     async def _close_session(self, _app: web.Application) -> None:
         if self._session is not None:
             await self._session.close()
+
+    @property
+    def verification_token(self) -> str:
+        """The legacy verification `token` Slack puts in every payload it sends the app."""
+        return self._verification_token
+
+    def user_from(self, data: dict[str, Any]) -> SlackUser:
+        """The acting user of a driving request (`user_id`, optional `user_name`, team)."""
+        return self._user(data)
+
+    def new_response_url(self, channel_id: str, user_id: str) -> str:
+        """A fresh `response_url`: what the app posts there shows in `channel_id` to `user_id`."""
+        key = secrets.token_hex(12)
+        self._response_urls[key] = (channel_id, user_id)
+        return f"{self._base_url}/sim/slack/response/{key}"
 
     def _user(self, data: dict[str, Any]) -> SlackUser:
         user_id = required_str(data, "user_id")

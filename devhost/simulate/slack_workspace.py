@@ -14,6 +14,7 @@ import re
 import secrets
 import string
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,10 @@ class SlackWorkspace:
             "usergroups.users.list": self._usergroups_users_list,
         }
 
+    def add_method(self, method: str, handler: Callable[[dict[str, Any]], Answer]) -> None:
+        """Serve one more Web API method with `handler` (arguments in, Slack's answer out)."""
+        self._methods[method] = handler
+
     def knows(self, method: str) -> bool:
         """Tell whether `method` is a Web API method the simulator implements."""
         return method in self._methods
@@ -213,6 +218,17 @@ class SlackWorkspace:
             view_id = "V" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
             if view_id not in self._views:
                 return view_id
+
+    def new_view_id(self, taken: Iterable[str] = ()) -> str:
+        """A fresh `V…` ID, used by no modal and not in `taken`; a fresh view hash."""
+        taken = set(taken)
+        while (view_id := self._new_view_id()) in taken:
+            pass
+        return view_id
+
+    def new_hash(self) -> str:
+        """A fresh view `hash`, as Slack issues with every change to a view."""
+        return self._new_hash()
 
     def _materialize(self, given: dict[str, Any], view_id: str, team_id: str) -> dict[str, Any]:
         return {
@@ -430,6 +446,44 @@ class SlackWorkspace:
         self._messages.append(record)
         self._event("message", record)
         return message
+
+    def channel_named(self, channel: str) -> tuple[str, str | None] | None:
+        """The (ID, name) of a channel given by name or `C…`/`G…` ID; None for DMs and users."""
+        resolved = self._resolve_channel(channel) if not _DM_ID.match(channel) else None
+        if resolved is None or resolved[2] is not None:
+            return None
+        return resolved[0], resolved[1]
+
+    def post_as_user(
+        self, channel_id: str, channel_name: str | None, user_id: str, text: str, blocks: list[Any]
+    ) -> dict[str, Any]:
+        """Record a message a person posted in a channel; return its record.
+
+        The message is stored as Slack stores a person's message: their `user`, the mrkdwn
+        `text` and the `blocks` (a `rich_text` block), with a `client_msg_id`.
+        """
+        message = {
+            "type": "message",
+            "user": user_id,
+            "text": text,
+            "blocks": with_generated_ids(blocks),
+            "team": TEAM_ID,
+            "client_msg_id": str(uuid.uuid4()),
+            "ts": self._next_ts(),
+        }
+        record: dict[str, Any] = {
+            "time": utc_now_iso(),
+            "channel": channel_id,
+            "channel_name": channel_name,
+            "user_id": None,
+            "is_dm": False,
+            "ephemeral": False,
+            "updates": [],
+            "message": message,
+        }
+        self._messages.append(record)
+        self._event("message", record)
+        return copy.deepcopy(record)
 
     def _usergroups_users_list(self, args: dict[str, Any]) -> Answer:
         usergroup = args.get("usergroup")

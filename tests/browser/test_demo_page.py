@@ -217,7 +217,7 @@ def test_block_kit_is_rendered_escaped_and_unknown_blocks_are_shown_as_placehold
                 {"type": "section", "text": {"type": "mrkdwn", "text": "<javascript:go()|go>"}},
                 {"type": "divider"},
                 {"type": "image", "image_url": "https://www.nhs.uk/a.png", "alt_text": "a"},
-                {"type": "rich_text", "elements": []},
+                {"type": "video", "title": {"type": "plain_text", "text": "v"}},
             ],
         },
     )
@@ -240,7 +240,7 @@ def test_block_kit_is_rendered_escaped_and_unknown_blocks_are_shown_as_placehold
     placeholders = message.locator(".unsupported")
     expect(placeholders).to_have_count(2)
     expect(placeholders.nth(0)).to_contain_text('Unsupported block "image"')
-    expect(placeholders.nth(1)).to_contain_text('Unsupported block "rich_text"')
+    expect(placeholders.nth(1)).to_contain_text('Unsupported block "video"')
     expect(message).not_to_contain_text("fallback text")
     expect(message.locator("img, b, script")).to_have_count(0)
     assert page.evaluate("window.__injected") is None

@@ -87,6 +87,10 @@ class Received:
         return parse_qsl(self.body, keep_blank_values=True)
 
     @property
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+    @property
     def payload(self) -> dict[str, Any]:
         return json.loads(self.form["payload"])
 
@@ -205,6 +209,7 @@ def sim_server() -> Iterator[SimServer]:
     sims.register(app)
     app.router.add_post("/api/slash-start", fake_app.handle)
     app.router.add_post("/api/orchestrator-client", fake_app.handle)
+    app.router.add_post("/api/slack-events", fake_app.handle)
 
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app, access_log=None)

@@ -127,7 +127,7 @@ def test_a_long_deadline_expires_at_the_end_of_its_chain(launcher: AppLauncher) 
     assert status["customStatus"] == {"stage": "expired"}, status
     assert status["output"]["approval"]["by"] is None, status
     assert slack.flush_calls() == []
-    assert "Expired: nobody approved within 0.1 minutes" in request_now(slack)
+    assert "Expired: nobody approved within 6 seconds" in request_now(slack)
     assert "Cache flush request expired" in dm_texts(slack)
 
     events = history(slack, instance_id)

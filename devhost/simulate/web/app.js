@@ -20,6 +20,8 @@
     no_entry_sign: ["\u26D4", "bad"],
     leftwards_arrow_with_hook: ["\u21A9", "info"],
     outbox_tray: ["\u21E7", "info"],
+    alarm_clock: ["\u23F0", "wait"],
+    heavy_multiplication_x: ["\u2716", "bad"],
   };
   const LINK_SCHEMES = new Set(["http:", "https:", "mailto:"]);
 
@@ -31,9 +33,11 @@
     approvalsChannel: null,
     since: 0,
     feed: [],
-    ephemeral: [],
+    general: [],
     modal: null,
-    rendered: { dms: "", notices: "", approvals: "", ephemeral: "" },
+    pane: "channel",
+    home: { userId: null, status: "closed", record: null, problem: "" },
+    rendered: { dms: "", notices: "", approvals: "", general: "", home: "" },
   };
 
   // --- DOM helpers -------------------------------------------------------------------------
@@ -105,7 +109,9 @@
       return h("span", { class: "mention" }, "#", label || target.slice(1));
     }
     if (target.startsWith("!date^")) {
-      return h("time", { class: "date" }, label || target.split("^")[1]);
+      const [, epoch, format] = target.split("^");
+      return h("time", { class: "date", datetime: isoFromEpoch(epoch) },
+        slackDate(epoch, format) || label || epoch);
     }
     if (target.startsWith("!subteam^")) {
       return h("span", { class: "mention" }, "@", label || target.split("^")[1]);
@@ -172,13 +178,45 @@
       `Unsupported ${what}: this simulator does not draw it.`);
   }
 
-  function sectionBlock(block) {
+  function sectionBlock(block, where) {
     const fields = Array.isArray(block.fields) ? block.fields : [];
-    return h("div", { class: "block section" },
-      block.text ? h("div", { class: "text" }, textObject(block.text)) : null,
-      fields.length ? h("div", { class: "fields" },
-        fields.map((field) => h("div", { class: "text" }, textObject(field)))) : null,
-      block.accessory ? unsupported(`accessory "${block.accessory.type}"`) : null);
+    const accessory = block.accessory;
+    let side = null;
+    if (accessory && where && isButton(accessory)) side = blockButton(accessory, where, block);
+    else if (accessory) side = unsupported(`accessory "${accessory.type}"`);
+    return h("div", { class: `block section${side ? " with-accessory" : ""}` },
+      h("div", { class: "section-main" },
+        block.text ? h("div", { class: "text" }, textObject(block.text)) : null,
+        fields.length ? h("div", { class: "fields" },
+          fields.map((field) => h("div", { class: "text" }, textObject(field)))) : null),
+      side);
+  }
+
+  // A person's message holds a rich_text block: sections of text, links, mentions and emoji.
+  function richTextElement(element) {
+    switch (element && element.type) {
+      case "text": return element.text || "";
+      case "link": {
+        const href = safeHref(element.url || "");
+        const label = element.text || element.url || "";
+        return href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, label) : label;
+      }
+      case "user": return h("span", { class: "mention" }, "@", userName(element.user_id));
+      case "channel": return h("span", { class: "mention" }, "#", element.channel_id);
+      case "emoji": return emojiNode(element.name || "");
+      default: return "";
+    }
+  }
+
+  function richTextBlock(block) {
+    const sections = Array.isArray(block.elements) ? block.elements : [];
+    return h("div", { class: "block rich-text text" }, sections.map((section) => {
+      const elements = Array.isArray(section.elements) ? section.elements : [];
+      const inline = elements.map(richTextElement);
+      if (section.type === "rich_text_preformatted") return h("pre", { class: "code-block" }, inline);
+      if (section.type === "rich_text_quote") return h("blockquote", null, inline);
+      return h("span", null, inline);
+    }));
   }
 
   function contextBlock(block) {
@@ -235,30 +273,40 @@
       h("div", { class: "field-error", id: `${id}-error`, role: "alert" }));
   }
 
-  // Buttons (the approval request's Approve and Reject, the modal's Cancel request) are drawn
-  // and clicked as the chosen user; an actions block with anything else is not drawn.
+  // Buttons (Approve and Reject, Cancel request, Flush again, the Home tab's) are drawn and
+  // clicked as the chosen user; an actions block with anything else is not drawn.
   function isButton(element) {
     return element && element.type === "button" && typeof element.action_id === "string" &&
       element.action_id !== "";
   }
 
+  function blockButton(element, where, block) {
+    // On the Home tab several buttons share an action_id (a Flush again per flush): the block
+    // and the button's value say which one was clicked.
+    const target = where.home
+      ? { ...where, block_id: block.block_id, button_value: element.value }
+      : where;
+    return h("button", {
+      type: "button",
+      class: `block-button ${element.style || "default"}`,
+      "data-action-id": element.action_id,
+      onclick: (event) => clickButton(event.currentTarget, target, element),
+    }, textObject(element.text));
+  }
+
   function actionsBlock(block, where) {
     const elements = Array.isArray(block.elements) ? block.elements : [];
     if (!where || !elements.length || !elements.every(isButton)) return unsupported('block "actions"');
-    return h("div", { class: "block actions" }, elements.map((element) =>
-      h("button", {
-        type: "button",
-        class: `block-button ${element.style || "default"}`,
-        "data-action-id": element.action_id,
-        onclick: (event) => clickButton(event.currentTarget, where, element),
-      }, textObject(element.text))));
+    return h("div", { class: "block actions" },
+      elements.map((element) => blockButton(element, where, block)));
   }
 
   function renderBlocks(blocks, { inputs = false, where = null } = {}) {
     if (!Array.isArray(blocks)) return [];
     return blocks.map((block, index) => {
       switch (block && block.type) {
-        case "section": return sectionBlock(block);
+        case "section": return sectionBlock(block, where);
+        case "rich_text": return richTextBlock(block);
         case "actions": return actionsBlock(block, where);
         case "header": return h("h3", { class: "block header" }, textObject(block.text));
         case "divider": return h("hr", { class: "block divider" });
@@ -331,22 +379,77 @@
     drawFeed();
   }
 
+  // Every time on the page is shown in UTC, the zone the app's own fallback texts use, so
+  // the page, the app's messages and devhost's logs agree whatever the browser's zone.
+  const UTC_TIME = new Intl.DateTimeFormat("en-GB", {
+    timeZone: "UTC", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+  const UTC_CLOCK = new Intl.DateTimeFormat("en-GB", {
+    timeZone: "UTC", hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  const UTC_DAY = new Intl.DateTimeFormat("en-US", {
+    timeZone: "UTC", month: "short", day: "numeric", year: "numeric",
+  });
+  const UTC_LONG_DAY = new Intl.DateTimeFormat("en-US", {
+    timeZone: "UTC", weekday: "long", month: "long", day: "numeric", year: "numeric",
+  });
+
   function time(date) {
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    return `${UTC_TIME.format(date)} UTC`;
   }
 
+  function isoFromEpoch(epoch) {
+    const seconds = Number(epoch);
+    return Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : null;
+  }
+
+  // `<!date^epoch^format|fallback>`: the tokens Slack documents, written in UTC.
+  function slackDate(epoch, format) {
+    const seconds = Number(epoch);
+    if (!Number.isFinite(seconds) || !format) return null;
+    const date = new Date(seconds * 1000);
+    const day = (value) => value.toISOString().slice(0, 10);
+    const now = new Date();
+    const yesterday = new Date(now.getTime() - 86_400_000);
+    const pretty = (formatted) => {
+      if (day(date) === day(now)) return "Today";
+      if (day(date) === day(yesterday)) return "Yesterday";
+      return formatted;
+    };
+    const tokens = {
+      date_num: day(date),
+      date: UTC_DAY.format(date),
+      date_short: UTC_DAY.format(date),
+      date_long: UTC_LONG_DAY.format(date),
+      date_pretty: pretty(UTC_DAY.format(date)),
+      date_short_pretty: pretty(UTC_DAY.format(date)),
+      date_long_pretty: pretty(UTC_LONG_DAY.format(date)),
+      time: `${UTC_CLOCK.format(date)} UTC`,
+      time_secs: `${UTC_TIME.format(date)} UTC`,
+    };
+    return format.replace(/\{(\w+)\}/g, (whole, name) => tokens[name] || whole);
+  }
+
+  // #general shows, in time order, what this page did (commands typed, notes from Slackbot)
+  // and the channel's messages: people's posts and the replies only this user sees.
   function drawFeed() {
     const feed = $("feed");
     const intro = feed.querySelector(".intro");
-    const items = state.feed.filter((item) => item.userId === state.userId).map((item) =>
-      h("li", { class: `feed-item ${item.kind}` },
+    const items = state.feed.filter((item) => item.userId === state.userId).map((item) => ({
+      at: item.at.getTime(),
+      node: h("li", { class: `feed-item ${item.kind}` },
         h("div", { class: "meta" },
           h("span", { class: "author" }, item.kind === "command" ? currentUser().name : "Slackbot"),
           h("span", { class: "time" }, time(item.at))),
         h("div", { class: item.kind === "command" ? "command-text" : "text" }, item.text),
-        item.detail ? h("div", { class: "detail" }, item.detail) : null));
-    const replies = state.ephemeral.map((record) => messageItem(record, "Only visible to you"));
-    feed.replaceChildren(intro, ...items, ...replies);
+        item.detail ? h("div", { class: "detail" }, item.detail) : null),
+    }));
+    const posts = state.general.map((record) => ({
+      at: (Number.parseFloat((record.message || {}).ts) || 0) * 1000,
+      node: messageItem(record, record.ephemeral ? "Only visible to you" : null),
+    }));
+    const ordered = [...items, ...posts].sort((a, b) => a.at - b.at);
+    feed.replaceChildren(intro, ...ordered.map((entry) => entry.node));
     feed.scrollTop = feed.scrollHeight;
   }
 
@@ -355,8 +458,7 @@
     if (!text) return;
     const match = /^\/(\S+)\s*([\s\S]*)$/.exec(text);
     if (!match) {
-      addFeed("notice", text, "This simulated workspace only understands the /flush command; " +
-        "messages are not posted.");
+      await postMessage(text);
       return;
     }
     if (match[1] !== "flush") {
@@ -378,6 +480,17 @@
     } else if (data.status !== 200) {
       addFeed("error", "/flush failed", `The app answered HTTP ${data.status}.`);
     }
+  }
+
+  // A message typed without a slash is posted in the channel, stored as Slack stores it.
+  async function postMessage(text) {
+    const { status, data } = await postJSON("/sim/slack/post", {
+      ...who(), text, channel: state.commandChannel.id,
+    });
+    if (status !== 200) {
+      addFeed("error", "Your message was not posted", `The simulator answered HTTP ${status}: ${data.error || ""}`);
+    }
+    scheduleRefresh();
   }
 
   // --- the modal ---------------------------------------------------------------------------
@@ -513,30 +626,89 @@
       ? renderBlocks(message.blocks, { where })
       : [h("div", { class: "block section" }, h("div", { class: "text" }, mrkdwn(message.text || "")))];
     const shownNote = note || (record.ephemeral ? "Only visible to you" : null);
-    return h("li", { class: `message${record.ephemeral ? " ephemeral" : ""}`, "data-ts": message.ts || "" },
+    const byPerson = Boolean(message.user) && !message.bot_id;
+    return h("li", { class: `message${record.ephemeral ? " ephemeral" : ""}${byPerson ? " by-person" : ""}`,
+      "data-ts": message.ts || "" },
       h("div", { class: "meta" },
-        h("span", { class: "author" }, "Cache Flush"),
-        h("span", { class: "badge" }, "APP"),
+        h("span", { class: "author" }, byPerson ? userName(message.user) : "Cache Flush"),
+        byPerson ? null : h("span", { class: "badge" }, "APP"),
         h("span", { class: "time" }, messageTime(message.ts)),
         message.edited ? h("span", { class: "note edited" }, "(edited)") : null,
-        shownNote ? h("span", { class: "note" }, shownNote) : null),
+        shownNote ? h("span", { class: "note" }, shownNote) : null,
+        where ? moreActions(where) : null),
       h("div", { class: "message-body" }, body));
+  }
+
+  // "More actions" on a message, as in Slack: the app's message shortcut.
+  function moreActions(where) {
+    const menu = h("ul", { class: "menu", role: "menu", hidden: true },
+      h("li", { role: "none" }, h("button", {
+        type: "button",
+        role: "menuitem",
+        onclick: (event) => {
+          menu.hidden = true;
+          runShortcut(event.currentTarget, where);
+        },
+      }, "Flush links in this message")));
+    const toggle = h("button", {
+      type: "button",
+      class: "more-actions",
+      "aria-label": "More actions",
+      "aria-haspopup": "menu",
+      title: "More actions",
+      onclick: () => {
+        const open = menu.hidden;
+        closeMenus();
+        menu.hidden = !open;
+        toggle.setAttribute("aria-expanded", String(open));
+      },
+    }, "\u22EF");
+    return h("span", { class: "more" }, toggle, menu);
+  }
+
+  function closeMenus() {
+    for (const menu of document.querySelectorAll(".menu")) menu.hidden = true;
+    for (const toggle of document.querySelectorAll(".more-actions")) {
+      toggle.setAttribute("aria-expanded", "false");
+    }
+  }
+
+  async function runShortcut(item, where) {
+    const label = "Flush links in this message";
+    item.disabled = true;
+    try {
+      const { status, data } = await postJSON("/sim/slack/shortcut", {
+        ...who(), channel: where.channel, ts: where.ts, callback_id: "flush_links",
+      });
+      reportDelivery(label, status, data);
+    } catch (error) {
+      addFeed("error", `${label} failed`, `Could not reach devhost: ${error.message}`);
+    } finally {
+      item.disabled = false;
+      scheduleRefresh();
+    }
+  }
+
+  // What Slack tells a user when the app did not take a request.
+  function reportDelivery(label, status, data) {
+    if (status !== 200) {
+      addFeed("error", `${label} failed`, `The simulator answered HTTP ${status}: ${data.error || ""}`);
+    } else if (data.status === null || data.status === undefined) {
+      addFeed("error", `${label} failed`, `Slack could not reach the app (${data.error}).`);
+    } else if (data.status !== 200) {
+      addFeed("error", `${label} failed`, `The app answered HTTP ${data.status}.`);
+    }
   }
 
   async function clickButton(button, where, element) {
     button.disabled = true;
     const label = element.text && element.text.text ? element.text.text : element.action_id;
+    const { home, ...place } = where;
     try {
-      const { status, data } = await postJSON("/sim/slack/click", {
-        ...who(), action_id: element.action_id, ...where,
+      const { status, data } = await postJSON(home ? "/sim/slack/home/click" : "/sim/slack/click", {
+        ...who(), action_id: element.action_id, ...place,
       });
-      if (status !== 200) {
-        addFeed("error", `${label} failed`, `The simulator answered HTTP ${status}: ${data.error || ""}`);
-      } else if (data.status === null || data.status === undefined) {
-        addFeed("error", `${label} failed`, `Slack could not reach the app (${data.error}).`);
-      } else if (data.status !== 200) {
-        addFeed("error", `${label} failed`, `The app answered HTTP ${data.status}.`);
-      }
+      reportDelivery(label, status, data);
     } catch (error) {
       addFeed("error", `${label} failed`, `Could not reach devhost: ${error.message}`);
     } finally {
@@ -579,6 +751,94 @@
     list.scrollTop = list.scrollHeight;
   }
 
+  // --- the app's Home tab ------------------------------------------------------------------
+
+  function showPane(pane) {
+    state.pane = pane;
+    const home = pane === "home";
+    $("channel-pane").hidden = home;
+    $("home-pane").hidden = !home;
+    $("tab-channel").setAttribute("aria-selected", String(!home));
+    $("tab-home").setAttribute("aria-selected", String(home));
+    $("channel-note").textContent = home
+      ? "the app's Home tab: your flushes, and requests waiting for you"
+      : "where you type the slash command";
+    if (home) openHome();
+    else $("message").focus();
+  }
+
+  // Opening the tab makes Slack send the app `app_home_opened`, every time, as in Slack.
+  async function openHome() {
+    const userId = state.userId;
+    state.home = { ...state.home, userId, status: "opening", problem: "" };
+    drawHome(state.home.record);
+    let problem = "";
+    try {
+      const { status, data } = await postJSON("/sim/slack/home/open", { ...who(), tab: "home" });
+      if (status !== 200) problem = `The simulator answered HTTP ${status}: ${data.error || ""}`;
+      else if (data.status === null || data.status === undefined) {
+        problem = `Slack could not reach the app (${data.error}).`;
+      } else if (data.status !== 200) problem = `The app answered HTTP ${data.status}.`;
+    } catch (error) {
+      problem = `Could not reach devhost: ${error.message}`;
+    }
+    if (state.userId !== userId) return;
+    state.home = { ...state.home, status: "open", problem };
+    state.rendered.home = "";
+    scheduleRefresh();
+  }
+
+  function drawHome(record) {
+    const home = state.home;
+    home.record = record;
+    const signature = JSON.stringify([home.status, home.problem, record && record.view]);
+    if (state.rendered.home === signature) return;
+    state.rendered.home = signature;
+    const pane = $("home");
+    const notes = [];
+    if (home.status === "opening" && !record) notes.push(h("p", { class: "note" }, "Opening…"));
+    if (home.problem) notes.push(h("p", { class: "home-problem", role: "alert" }, home.problem));
+    if (!record && home.status === "open") {
+      notes.push(h("p", { class: "empty" }, "The app has not published a Home tab for you."));
+    }
+    const blocks = record ? renderBlocks(record.view.blocks, { where: { home: true } }) : [];
+    pane.replaceChildren(...notes, ...blocks);
+  }
+
+  // --- the "simulate" panel -----------------------------------------------------------------
+
+  async function armSlow(select) {
+    const seconds = Number(select.value);
+    select.value = "";
+    if (!seconds) return;
+    const { status } = await postJSON(FAULTS, { delay: seconds, times: 1 });
+    if (status !== 200) throw new Error(`the simulator answered HTTP ${status}`);
+    addFeed("notice", "Next flush", `cache-flush will take ${seconds} s longer to answer the next flush.`);
+  }
+
+  function showApprovalSettings(settings) {
+    const input = $("approval-timeout");
+    input.value = String(settings.approval_timeout_minutes);
+    const environments = settings.approval_required_environments;
+    $("approval-note").textContent = environments.length
+      ? `needed for ${environments.join(", ")}`
+      : "approvals are off";
+  }
+
+  async function setApprovalTimeout() {
+    const input = $("approval-timeout");
+    const minutes = Number(input.value);
+    const { status, data } = await postJSON("/sim/settings", { approval_timeout_minutes: minutes });
+    if (status !== 200) {
+      addFeed("error", "Approval timeout", data.error || `The simulator answered HTTP ${status}.`);
+      return;
+    }
+    showApprovalSettings(data);
+    addFeed("notice", "Approval timeout",
+      `Requests submitted from now on expire after ${minutes} minute(s) without a decision; ` +
+      "requests already waiting keep their deadline.");
+  }
+
   // --- keeping up with the simulator -------------------------------------------------------
 
   function setConnection(live) {
@@ -593,12 +853,13 @@
     const channelQuery = (channel) => (channel
       ? getJSON(`/sim/slack/messages?channel=${enc(channel)}&visible_to=${enc(userId)}`)
       : Promise.resolve({ messages: [] }));
-    const [views, dms, notices, approvals, general] = await Promise.all([
+    const [views, dms, notices, approvals, general, homes] = await Promise.all([
       getJSON(`/sim/slack/views?user_id=${enc(userId)}`),
       getJSON(`/sim/slack/messages?user_id=${enc(userId)}`),
       channelQuery(state.noticesChannel),
       channelQuery(state.approvalsChannel),
       getJSON(`/sim/slack/messages?channel=${enc(state.commandChannel.id)}`),
+      getJSON(`/sim/slack/home?user_id=${enc(userId)}`),
     ]);
     if (userId !== state.userId) return;
     drawModal(topOpenView(views.views));
@@ -607,13 +868,14 @@
       state.noticesChannel ? "No posts yet." : "No notices channel is configured.");
     drawMessages("approvals", approvals.messages,
       state.approvalsChannel ? "No approval requests yet." : "Approvals are not configured.");
-    const ephemeral = general.messages.filter((record) => record.user_id === userId);
-    const signature = JSON.stringify(ephemeral.map((record) => record.message));
-    if (state.rendered.ephemeral !== signature) {
-      state.rendered.ephemeral = signature;
-      state.ephemeral = ephemeral;
+    const shown = general.messages.filter((record) => !record.ephemeral || record.user_id === userId);
+    const signature = JSON.stringify(shown.map((record) => record.message));
+    if (state.rendered.general !== signature) {
+      state.rendered.general = signature;
+      state.general = shown;
       drawFeed();
     }
+    drawHome(homes.homes.length ? homes.homes[0] : null);
   }
 
   let refreshing = null;
@@ -663,11 +925,13 @@
   function chooseUser(userId) {
     state.userId = userId;
     state.modal = null;
-    state.rendered = { dms: "", notices: "", approvals: "", ephemeral: "" };
-    state.ephemeral = [];
+    state.rendered = { dms: "", notices: "", approvals: "", general: "", home: "" };
+    state.general = [];
+    state.home = { userId, status: "closed", record: null, problem: "" };
     $("overlay").replaceChildren();
     $("overlay").hidden = true;
     drawFeed();
+    if (state.pane === "home") openHome();
     scheduleRefresh();
   }
 
@@ -686,7 +950,12 @@
       }
     });
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && state.modal) closeModal();
+      if (event.key !== "Escape") return;
+      closeMenus();
+      if (state.modal) closeModal();
+    });
+    document.addEventListener("click", (event) => {
+      if (!event.target.closest(".more")) closeMenus();
     });
   }
 
@@ -715,6 +984,18 @@
     failures.disabled = false;
     failures.addEventListener("change", () => armFailure(failures)
       .catch((error) => addFeed("error", "Next flush", `Could not arm it: ${error.message}`)));
+    const slow = $("next-slow");
+    slow.disabled = false;
+    slow.addEventListener("change", () => armSlow(slow)
+      .catch((error) => addFeed("error", "Next flush", `Could not slow it: ${error.message}`)));
+    showApprovalSettings(await getJSON("/sim/settings"));
+    $("approval-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      setApprovalTimeout().catch((error) => addFeed("error", "Approval timeout", error.message));
+    });
+    $("approval-timeout").disabled = false;
+    $("tab-channel").addEventListener("click", () => showPane("channel"));
+    $("tab-home").addEventListener("click", () => showPane("home"));
     wireComposer();
     state.since = (await getJSON(`/sim/events?since=${Number.MAX_SAFE_INTEGER}`)).last_seq;
     setConnection(true);
