@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from devhost.simulate.events import EventLog
+from devhost.simulate.slack_home import HomeTabs
 from devhost.simulate.slack_workspace import SlackWorkspace, fail, fault_answer
 from devhost.standins.recording import RecordedRequest, header_value, redact_headers
 from devhost.standins.slack_requests import issued_trigger
@@ -79,7 +80,9 @@ class SlackStub(StubServer):
         super().__init__("slack")
         self.expected_token = token
         self.strict_views = strict_views
-        self.workspace = SlackWorkspace(EventLog(), time.monotonic)
+        events = EventLog()
+        self.workspace = SlackWorkspace(events, time.monotonic)
+        self.homes = HomeTabs(self.workspace, events)
         self._model_lock = threading.Lock()
         self._script: ReplyScript[Fault | Reply] = ReplyScript()
         self._calls: list[SlackCall] = []
@@ -145,11 +148,12 @@ class SlackStub(StubServer):
             return copy.deepcopy(found["message"]) if found is not None else None
 
     def clear(self) -> None:
-        """Forget recorded calls, requests, views, messages and scripted replies."""
+        """Forget recorded calls, requests, views, Home tabs, messages and scripted replies."""
         with self._cond:
             self._calls.clear()
         with self._model_lock:
             self.workspace.reset()
+            self.homes.reset()
         self._script.clear()
         super().clear()
 
