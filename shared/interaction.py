@@ -180,7 +180,7 @@ async def _open_form_from_click(
     """
     if not click.trigger_id:
         raise RejectedRequest(400, "Block action has no trigger_id")
-    opener = Opener(click.trigger_id, click.user_id, click.user_name)
+    opener = Opener(click.trigger_id, click.user_id, click.user_name, click.view_type == "modal")
     opening = asyncio.ensure_future(
         asyncio.to_thread(open_checking_view, settings, opener, deadline)
     )

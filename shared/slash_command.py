@@ -53,11 +53,16 @@ def send_dm(client: WebClient, user_id: str, message: views.Message, deadline: D
 
 @dataclass(frozen=True)
 class Opener:
-    """Who opens the form and with which click or command: its trigger and the person."""
+    """Who opens the form and with which click or command: its trigger and the person.
+
+    `in_modal` is set for a click inside a modal: Slack then takes the new view as a view
+    pushed onto that modal's stack (`views.push`), not as a new modal.
+    """
 
     trigger_id: str
     user_id: str
     user_name: str
+    in_modal: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ def open_form(settings: Settings, opener: Opener, prefill: Prefill, deadline: De
 
 
 def open_checking_view(settings: Settings, opener: Opener, deadline: Deadline) -> OpenedView | None:
-    """Open the checking view: the first outbound call, as the trigger ID expires in 3 s.
+    """Open (or push) the checking view: the first call out, as the trigger expires in 3 s.
 
     When Slack asks to wait and retry, the allowed-users list is read during the wait. A
     failure is told to the user by direct message, and None returned.
@@ -108,7 +113,8 @@ def open_checking_view(settings: Settings, opener: Opener, deadline: Deadline) -
         while_waiting=lambda: access.prefetch(settings, access_deadline),
     )
     try:
-        opened = client.views_open(trigger_id=opener.trigger_id, view=views.checking_view())
+        show = client.views_push if opener.in_modal else client.views_open
+        opened = show(trigger_id=opener.trigger_id, view=views.checking_view())
         return OpenedView(client, opened["view"]["id"])
     except Exception as error:
         logger.warning("views.open failed: %s", error_code(error))

@@ -12,6 +12,7 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from slack_sdk import WebClient
 
 import orchestrator_client
 from devhost.standins.slack_requests import interaction_body, new_trigger_id, slack_headers
@@ -46,11 +47,14 @@ def who(user: str = USER) -> dict[str, Any]:
     }
 
 
-def click(action_id: str, value: str = "", *, user: str = USER, where: str = "home") -> Any:
-    """A button click on the Home tab, or in a direct message."""
-    if where == "home":
-        container = {"type": "view", "view_id": "V0HOMETAB1"}
-        place: dict[str, Any] = {"view": {"id": "V0HOMETAB1", "type": "home", "blocks": []}}
+def click(
+    action_id: str, value: str = "", *, user: str = USER, where: str = "home", view_id: str = ""
+) -> Any:
+    """A button click on the Home tab, in a modal (`view_id`) or in a direct message."""
+    if where in ("home", "modal"):
+        view_id = view_id or "V0HOMETAB1"
+        container = {"type": "view", "view_id": view_id}
+        place: dict[str, Any] = {"view": {"id": view_id, "type": where, "blocks": []}}
     else:
         container = {"type": "message", "channel_id": "D0DMCHAN01", "message_ts": "1.000001"}
         place = {"channel": {"id": "D0DMCHAN01"}, "message": {"ts": "1.000001"}}
@@ -132,6 +136,22 @@ def test_flush_again_opens_the_form_as_the_earlier_flush_was(allowed: AppEnv, wh
     assert field(view, "urls")["initial_value"] == "\n".join(URLS)
     assert field(view, "environment")["initial_option"]["value"] == "production"
     assert allowed.durable_api.starts == [], "nothing is flushed until the form is submitted"
+
+
+def test_flush_again_in_the_result_modal_pushes_the_form_onto_it(allowed: AppEnv) -> None:
+    slack = WebClient(token=constants.SLACK_BOT_TOKEN, base_url=allowed.slack.base_url)
+    result = {"type": "modal", "title": {"type": "plain_text", "text": "Cache Flush"}, "blocks": []}
+    shown = slack.views_open(trigger_id=new_trigger_id(), view=result)["view"]
+    instance = add_flush(allowed, "V0EARLIER3")
+    call(allowed, click("flush_again", instance, where="modal", view_id=shown["id"]))
+    [pushed] = allowed.slack.calls("views.push")
+    assert "Checking" in json.dumps(pushed.args["view"])
+    assert len(allowed.slack.calls("views.open")) == 1, "a modal's click pushes, as Slack requires"
+    [updated] = allowed.slack.calls("views.update")
+    assert updated.args["view_id"] != shown["id"]
+    form = updated.args["view"]
+    form = json.loads(form) if isinstance(form, str) else form
+    assert field(form, "urls")["initial_value"] == "\n".join(URLS)
 
 
 def test_flush_again_checks_access_like_flush(app_env: AppEnv) -> None:

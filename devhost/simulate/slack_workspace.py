@@ -84,6 +84,10 @@ class Trigger:
     used: bool = False
 
 
+# Slack's limit: a root view and two views pushed on it.
+MAX_VIEW_STACK = 3
+
+
 @dataclass
 class ViewRecord:
     """A modal as the simulated user sees it, with its life story."""
@@ -146,6 +150,7 @@ class SlackWorkspace:
         self._last_ts = 0.0
         self._methods: dict[str, Callable[[dict[str, Any]], Answer]] = {
             "views.open": self._views_open,
+            "views.push": self._views_push,
             "views.update": self._views_update,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -267,6 +272,39 @@ class SlackWorkspace:
         self._views[view_id] = record
         self._event("view_opened", record.snapshot())
         return {"ok": True, "view": copy.deepcopy(view)}
+
+    def _views_push(self, args: dict[str, Any]) -> Answer:
+        """Push a view onto the modal the trigger's user has open (at most 3 views deep)."""
+        problem = self._trigger_problem(args.get("trigger_id"))
+        if problem:
+            return problem
+        errors = check_view(args.get("view"))
+        if errors:
+            return fail("invalid_arguments", *errors)
+        trigger = self._triggers[args["trigger_id"]]
+        top = self.open_view_of(trigger.user_id)
+        if top is None:
+            return fail("not_found")
+        if self._stack_depth(top) >= MAX_VIEW_STACK:
+            return fail("push_limit_reached")
+        trigger.used = True
+        view_id = self._new_view_id()
+        view = self._materialize(args["view"], view_id, trigger.team_id)
+        view["previous_view_id"] = top.view_id
+        view["root_view_id"] = top.view["root_view_id"]
+        record = ViewRecord(view=view, user_id=trigger.user_id, team_id=trigger.team_id)
+        self._views[view_id] = record
+        self._event("view_pushed", record.snapshot())
+        return {"ok": True, "view": copy.deepcopy(view)}
+
+    def _stack_depth(self, top: ViewRecord) -> int:
+        """How many open views are stacked up to and including `top`."""
+        depth, current = 0, top
+        while current is not None and current.is_open:
+            depth += 1
+            below = current.view.get("previous_view_id")
+            current = self._views.get(below) if isinstance(below, str) else None
+        return depth
 
     def _views_update(self, args: dict[str, Any]) -> Answer:
         errors = check_view(args.get("view"))

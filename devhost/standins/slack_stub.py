@@ -68,8 +68,8 @@ class SlackStub(StubServer):
     """Answers ``/api/<method>`` as the simulated workspace does; records calls, plays scripts.
 
     With ``token`` set, calls without it answer ``not_authed``/``invalid_auth`` as Slack does.
-    ``views.open`` accepts the trigger IDs `slack_requests` issued (as Slack, to the user
-    whose request carried them), for three seconds and once, as Slack does. Unless
+    ``views.open`` and ``views.push`` accept the trigger IDs `slack_requests` issued (to the
+    user whose request carried them), for three seconds and once, as Slack does. Unless
     ``strict_views``, ``views.update`` of a view this server did not open updates it as if it
     had been opened before (tests often start from a submission of a view opened elsewhere);
     with ``strict_views`` it answers ``not_found``.
@@ -196,7 +196,7 @@ class SlackStub(StubServer):
             if not self.workspace.knows(method):
                 return fail("unknown_method")
             trigger_id = args.get("trigger_id")
-            if method == "views.open" and isinstance(trigger_id, str):
+            if method in ("views.open", "views.push") and isinstance(trigger_id, str):
                 issued = issued_trigger(trigger_id)
                 if issued is not None:
                     self.workspace.accept_trigger(trigger_id, issued)

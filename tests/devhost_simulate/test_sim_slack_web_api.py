@@ -32,7 +32,7 @@ def test_token_may_come_in_a_form_body(server: SimServer) -> None:
 
 
 def test_unknown_method_and_bad_json(server: SimServer) -> None:
-    for retired in ("files.upload", "auth.test", "views.push"):
+    for retired in ("files.upload", "auth.test", "dialog.open"):
         assert server.api(retired)["error"] == "unknown_method"
     response = server.http.post(
         f"{server.base_url}/sim/slack/api/chat.postMessage",
@@ -108,6 +108,28 @@ def test_views_open_stores_the_view_for_the_triggering_user(server: SimServer) -
     assert [v["id"] for v in stored] == [view["id"]]
     assert stored[0]["open"] is True
     assert server.views(USER) == []
+
+
+def test_views_push_stacks_a_view_on_the_open_modal_at_most_three_deep(server: SimServer) -> None:
+    root = server.open_view(simple_view("Root"))
+    nothing_open = server.api(
+        "views.push", {"trigger_id": server.command("U0NOMODAL1")["trigger_id"], "view": FORM_VIEW}
+    )
+    assert nothing_open == {"ok": False, "error": "not_found"}
+    pushed = server.api(
+        "views.push", {"trigger_id": server.command(USER)["trigger_id"], "view": FORM_VIEW}
+    )["view"]
+    assert pushed["id"] != root["id"]
+    assert (pushed["previous_view_id"], pushed["root_view_id"]) == (root["id"], root["id"])
+    third = server.api(
+        "views.push", {"trigger_id": server.command(USER)["trigger_id"], "view": simple_view()}
+    )
+    assert third["ok"] is True
+    fourth = server.api(
+        "views.push", {"trigger_id": server.command(USER)["trigger_id"], "view": simple_view()}
+    )
+    assert fourth == {"ok": False, "error": "push_limit_reached"}
+    assert [v["id"] for v in server.views(USER)][:2] == [root["id"], pushed["id"]]
 
 
 def test_views_update_by_id_and_hash_check(server: SimServer) -> None:
