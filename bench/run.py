@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ack, allowed, flows, imports, report, views_open
+from bench import ack, allowed, flows, home, imports, report, views_open
 from bench.appenv import (
     BLOB,
     CONTAINER,
@@ -56,6 +56,8 @@ class Sizes:
     allowed_cached: int
     allowed_revalidated: int
     levels: tuple[int, ...]
+    home_instances: int
+    home: int
     level_seconds: float
     level_warmup: float
     warmup: int
@@ -73,6 +75,8 @@ FULL = Sizes(
     allowed_cached=1000,
     allowed_revalidated=50,
     levels=(1, 2, 5, 10, 20, 50),
+    home_instances=10_000,
+    home=100,
     level_seconds=6.0,
     level_warmup=1.0,
     warmup=10,
@@ -89,6 +93,8 @@ SMOKE = Sizes(
     allowed_cached=10,
     allowed_revalidated=2,
     levels=(1, 3),
+    home_instances=300,
+    home=3,
     level_seconds=1.5,
     level_warmup=0.3,
     warmup=1,
@@ -166,6 +172,16 @@ def measure(sizes: Sizes, workdir: Path, rng: random.Random) -> dict[str, Any]:
             figures["throughput"] = flows.measure_throughput(
                 host, sizes.levels, sizes.level_seconds, sizes.level_warmup
             )
+        _say(f"section 7: the Home tab with {sizes.home_instances} past flushes, Flush again")
+        figures["home"] = home.measure(
+            workdir / "home",
+            app_settings(run_secrets, storage),
+            instances=sizes.home_instances,
+            runs=sizes.runs,
+            samples=sizes.home,
+            warmup=sizes.warmup,
+            rng=rng,
+        )
     return figures
 
 

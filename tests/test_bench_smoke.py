@@ -25,6 +25,7 @@ SECTIONS = (
     "**4. End-to-end**",
     "**5. Allowed-users check**",
     "**6. Throughput**",
+    "**7. Home tab and Flush again**",
     "**Targets**",
 )
 
@@ -82,6 +83,8 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
         "allowed_users.cold_ms",
         "allowed_users.cached_us",
         "allowed_users.revalidation_ms",
+        "home.publish_ms",
+        "home.flush_again_ms",
     ):
         paths += _latency_paths(prefix)
     paths += [f"end_to_end.{share}_share.median" for share in ("functions", "host")]
@@ -100,7 +103,7 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
 
     assert isinstance(figures["views_open"]["order"]["holds"], bool)
     assert "latency_climbs_at_users" in figures["throughput"]
-    assert len(result["targets"]) == 7
+    assert len(result["targets"]) == 9
     [audit] = [target for target in result["targets"] if target.get("enforced")]
     assert audit["met"] is True, audit["measured"]
     assert all(isinstance(target["met"], bool) for target in result["targets"])

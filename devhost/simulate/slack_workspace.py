@@ -299,7 +299,8 @@ class SlackWorkspace:
 
     def _stack_depth(self, top: ViewRecord) -> int:
         """How many open views are stacked up to and including `top`."""
-        depth, current = 0, top
+        depth = 0
+        current: ViewRecord | None = top
         while current is not None and current.is_open:
             depth += 1
             below = current.view.get("previous_view_id")
