@@ -288,7 +288,7 @@ def counted_decision(payload: Any, requester_id: str) -> Decision | None:
 
 
 @dataclass(frozen=True)
-class Deadline:
+class ApprovalExpiry:
     """When an undecided request expires: Unix seconds and a UTC text for fallbacks."""
 
     epoch: int

@@ -19,10 +19,10 @@ import azure.durable_functions as df
 from shared import approval_views, audit, views
 from shared.approval import (
     DECISION_EVENT,
+    ApprovalExpiry,
     ApprovalPlan,
     ApprovalRecord,
     ApprovalSummary,
-    Deadline,
     Decision,
     Ended,
     Place,
@@ -87,7 +87,7 @@ def flush_with_approval(
     each stage, and while waiting also where the request and the DM are (`WaitingPlaces`).
     """
     expires = context.current_utc_datetime + timedelta(minutes=plan.timeout_minutes)
-    deadline = Deadline(
+    deadline = ApprovalExpiry(
         calendar.timegm(expires.utctimetuple()), expires.strftime(DEADLINE_FALLBACK_FORMAT)
     )
     context.set_custom_status(Stage.AWAITING_APPROVAL.status())
@@ -150,7 +150,7 @@ def _open_request(
     context: df.DurableOrchestrationContext,
     request: FlushRequest,
     plan: ApprovalPlan,
-    deadline: Deadline,
+    deadline: ApprovalExpiry,
 ) -> Generator[Any, Any, tuple[Place, dict[str, Delivery]] | dict[str, Any]]:
     """Post the request, list every URL, then add the buttons and DM the requester.
 
@@ -219,7 +219,7 @@ def still_allowed(
 def _withdraw(
     context: df.DurableOrchestrationContext,
     request: FlushRequest,
-    deadline: Deadline,
+    deadline: ApprovalExpiry,
     place: Place,
     sent: dict[str, Delivery],
 ) -> Generator[Any, Any, dict[str, Any]]:

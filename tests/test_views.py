@@ -11,8 +11,8 @@ from slack_sdk.models.views import View
 
 from shared import approval_views, views
 from shared.approval import (
+    ApprovalExpiry,
     ApprovalPlan,
-    Deadline,
     Decision,
     DecisionAction,
     Stage,
@@ -450,7 +450,7 @@ def test_notifications_follow_the_result() -> None:
 # --- approvals ------------------------------------------------------------------------------
 
 PLAN = ApprovalPlan("C0APPROVE1", 60, "<!subteam^S0APPROVE>, <@U0009>")
-DEADLINE = Deadline(1767229200, "2026-01-01 01:00 UTC")
+DEADLINE = ApprovalExpiry(1767229200, "2026-01-01 01:00 UTC")
 INSTANCE = "flush-T1-V1"
 APPROVER = Decision(DecisionAction.APPROVE, "U2", "sam <b>")
 ENDINGS = [
