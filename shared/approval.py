@@ -14,7 +14,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +102,7 @@ class Place:
 
     def to_dict(self) -> JsonObject:
         """JSON-ready form."""
-        return {"channel": self.channel, "ts": self.ts}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> Place | None:
@@ -324,19 +324,6 @@ class ApprovalRecord:
             "notifications": {name: o.to_dict() for name, o in self.notifications.items()},
         }
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ApprovalRecord:
-        """Rebuild from the orchestration's output."""
-        return cls(
-            outcome=Stage(data["outcome"]),
-            by=None if data["by"] is None else str(data["by"]),
-            by_name=None if data["by_name"] is None else str(data["by_name"]),
-            at=str(data["at"]),
-            notifications={
-                name: Outcome.from_dict(item) for name, item in data["notifications"].items()
-            },
-        )
-
 
 @dataclass(frozen=True)
 class ApprovalSummary:
@@ -353,9 +340,3 @@ class ApprovalSummary:
         """JSON-ready form, as the durable status endpoint shows it."""
         ran = self.flush.to_dict() if self.flush else {"flush": None, "error": None}
         return {"approval": self.approval.to_dict(), "notifications": {}, **ran}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ApprovalSummary:
-        """Rebuild from the orchestration's output."""
-        ran = FlushSummary.from_dict(data) if data["flush"] is not None else None
-        return cls(ApprovalRecord.from_dict(data["approval"]), ran)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Dict  # noqa: UP035 (see ActivityPayload)
 
@@ -109,14 +109,7 @@ class FlushResult:
 
     def to_dict(self) -> JsonObject:
         """JSON-ready form."""
-        return {
-            "ok": self.ok,
-            "status": self.status,
-            "body": self.body,
-            "error": self.error,
-            "transient": self.transient,
-            "retry_after_seconds": self.retry_after_seconds,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlushResult:
@@ -254,12 +247,7 @@ class Outcome:
 
     def to_dict(self) -> JsonObject:
         """JSON-ready form."""
-        return {"delivered": self.delivered, "reason": self.reason}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
-        """Rebuild from the summary."""
-        return cls(delivered=bool(data["delivered"]), reason=_optional_text(data["reason"]))
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -281,12 +269,7 @@ class Delivery:
 
     def to_dict(self) -> JsonObject:
         """JSON-ready form."""
-        return {
-            "delivered": self.delivered,
-            "reason": self.reason,
-            "channel": self.channel,
-            "ts": self.ts,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Delivery:
@@ -307,7 +290,7 @@ class AccessQuery:
 
     def to_dict(self) -> JsonObject:
         """JSON-ready form."""
-        return {"user_id": self.user_id}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AccessQuery:
@@ -324,7 +307,7 @@ class HomeOwner:
 
     def to_dict(self) -> JsonObject:
         """JSON-ready form."""
-        return {"team_id": self.team_id, "user_id": self.user_id}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HomeOwner:
@@ -340,7 +323,7 @@ class AccessAnswer:
 
     def to_dict(self) -> JsonObject:
         """JSON-ready form."""
-        return {"allowed": self.allowed}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AccessAnswer:
@@ -374,19 +357,6 @@ class FlushSummary:
             "error": self.error,
             "notifications": {name: o.to_dict() for name, o in self.notifications.items()},
         }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FlushSummary:
-        """Rebuild from the orchestration's output."""
-        flush = data["flush"]
-        return cls(
-            ok=bool(flush["ok"]),
-            status=None if flush["status"] is None else int(flush["status"]),
-            error=_optional_text(data["error"]),
-            notifications={
-                name: Outcome.from_dict(item) for name, item in data["notifications"].items()
-            },
-        )
 
 
 def _seconds(value: Any) -> float | None:

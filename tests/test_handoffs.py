@@ -57,6 +57,15 @@ VALUES: list[Any] = [
     Notification.update_message("C1", "1700000000.000100", MESSAGE),
     Delivery(delivered=True, channel="D1", ts="1700000000.000100"),
     Delivery(delivered=False, reason="not_found"),
+    FlushRequest("U1", "jo", "T1", "V1", "staging", ("https://www.nhs.uk/",), None, 5000),
+    APPROVAL_REQUEST,
+    ApprovalPlan("approvals", 60, "<@U2>"),
+    Decision(DecisionAction.CANCEL, "U1", "jo"),
+]
+
+
+# The orchestration's outputs: written for the durable status, never read back by the app.
+OUTPUTS: list[Any] = [
     Outcome(delivered=False, reason="failed"),
     FlushSummary(
         ok=False,
@@ -64,10 +73,6 @@ VALUES: list[Any] = [
         error=None,
         notifications={"modal": Outcome(True), "dm": Outcome(False, "x")},
     ),
-    FlushRequest("U1", "jo", "T1", "V1", "staging", ("https://www.nhs.uk/",), None, 5000),
-    APPROVAL_REQUEST,
-    ApprovalPlan("approvals", 60, "<@U2>"),
-    Decision(DecisionAction.CANCEL, "U1", "jo"),
     ApprovalRecord(Stage.EXPIRED, None, None, "2026-01-01T01:00:00+00:00", {"dm": Outcome(True)}),
     ApprovalSummary(
         ApprovalRecord(Stage.APPROVED, "U2", "sam", "2026-01-01T00:10:00+00:00"),
@@ -101,6 +106,15 @@ def test_round_trip_as_activity_input(value: Any) -> None:
     datum = Datum(type="json", value=json.dumps(value.to_dict()))
     decoded = ActivityTriggerConverter.decode(datum, trigger_metadata=None)
     assert type(value).from_dict(decoded) == value
+
+
+@pytest.mark.parametrize("value", OUTPUTS, ids=ids)
+def test_outputs_are_plain_json_through_the_activity_converter(value: Any) -> None:
+    """The orchestrator returns these: the SDK must carry them unchanged as JSON."""
+    data = value.to_dict()
+    encoded = ActivityTriggerConverter.encode(data, expected_type=None)
+    assert _durable_functions.df_loads(encoded.value, expected_type=dict) == data
+    assert json.loads(json.dumps(data)) == data
 
 
 def test_the_summary_shows_the_flush_outcome_and_each_notification() -> None:
