@@ -76,3 +76,17 @@ def test_every_repository_path_a_document_names_exists(document: Path) -> None:
     }
     missing = sorted(path for path in named if not (ROOT / path).exists())
     assert not missing, f"{document.name} names paths that do not exist: {missing}"
+
+
+def test_every_section_of_the_behaviour_page_names_the_tests_that_prove_it() -> None:
+    text = (ROOT / "doc" / "behaviour.md").read_text(encoding="utf-8")
+    sections = re.split(r"(?m)^## ", text)[1:]
+    assert sections
+    for section in sections:
+        title = section.splitlines()[0]
+        proved = re.findall(r"(?m)^\*\*Proved by:\*\* (.+)$", section)
+        assert len(proved) == 1, f"{title!r} has no single 'Proved by' line"
+        named = re.findall(r"`(tests/[^`]+\.py)`", proved[0])
+        assert named, f"{title!r} names no test file"
+        missing = [path for path in named if not (ROOT / path).is_file()]
+        assert not missing, f"{title!r} names missing tests: {missing}"
