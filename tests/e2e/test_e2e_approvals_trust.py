@@ -143,7 +143,11 @@ def test_an_approved_flush_does_not_run_for_a_requester_who_lost_access(
     click(slack, ANN, "approve_flush", post)
 
     status = ended(slack, instance_id)
-    assert status["customStatus"] == {"stage": "not_allowed"}, status
+    assert status["customStatus"] == {
+        "stage": "not_allowed",
+        "decided_by": ANN,
+        "decided_by_name": ANN.lower(),
+    }, status
     assert status["output"]["flush"] is None, status
     assert slack.flush_calls() == []
     text = block_texts(request_post(slack)["blocks"])
@@ -174,7 +178,11 @@ def test_the_requester_cancels_from_the_dm_after_closing_the_view(launcher: AppL
     assert (answer["status"], answer["body"]) == (200, ""), answer
 
     status = ended(slack, instance_id)
-    assert status["customStatus"] == {"stage": "cancelled"}, status
+    assert status["customStatus"] == {
+        "stage": "cancelled",
+        "decided_by": ALICE,
+        "decided_by_name": "u0e2ealice_name",
+    }, status
     assert slack.flush_calls() == []
 
     def updated() -> dict[str, Any] | None:
@@ -247,7 +255,11 @@ def test_the_request_message_ends_with_flush_failed_and_the_status(launcher: App
     instance_id = instance_of(slack, ask(slack))
     click(slack, ANN, "approve_flush", request_post(slack))
     status = ended(slack, instance_id)
-    assert status["customStatus"] == {"stage": "flush_failed"}, status
+    assert status["customStatus"] == {
+        "stage": "flush_failed",
+        "decided_by": ANN,
+        "decided_by_name": ANN.lower(),
+    }, status
 
     def finished() -> str | None:
         text = block_texts(request_post(slack)["blocks"])
