@@ -49,6 +49,7 @@ STATE_EMOJI = {
 class HomeContent:
     """What one person's Home tab shows.
 
+    `user_name` is empty when only the member ID is known (an Events API delivery).
     `may_flush` is None when access could not be checked. `recent` is None when the history
     could not be read. `to_decide` holds other people's requests the person may approve.
     """

@@ -250,8 +250,13 @@ def urls_field(urls: Sequence[str]) -> str:
 def not_allowed_blocks(
     user_name: str, user_id: str, hint: str, contact: str | None = None
 ) -> list[Block]:
-    """The no-access notice, the configured hint, a ready-to-paste request and who to ask."""
-    request = f"Please add {user_name} ({user_id}) to the cache-flush Slack app's allowed users."
+    """The no-access notice, the configured hint, a ready-to-paste request and who to ask.
+
+    Without a name (the Home tab's event carries only the member ID) the request names the
+    Slack member by ID alone.
+    """
+    who = f"{user_name} ({user_id})" if user_name else f"Slack member {user_id}"
+    request = f"Please add {who} to the cache-flush Slack app's allowed users."
     return [
         section(":warning: *You do not have access to flush the cache.*"),
         section(hint),

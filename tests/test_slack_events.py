@@ -229,6 +229,7 @@ def test_someone_who_may_not_flush_sees_how_to_ask_not_the_button(app_env: AppEn
     view = published(app_env)
     assert "open_flush_form" not in [action for action, _ in action_ids(view)]
     assert "You do not have access to flush the cache" in texts(view)
+    assert f"Please add Slack member {USER} to the" in texts(view)
 
 
 def test_pending_requests_and_requests_to_decide(
