@@ -93,9 +93,9 @@ shortcut on it (in the browser: "More actions" on the message):
   curl -s {base_url}/sim/slack/home/open {json_header} -d '{{"user_id": "{member_id}"}}'
 
   # 7. Post a message in #general, then run the shortcut on it (its "ts" is in the answer)
-  curl -s {base_url}/sim/slack/post {json_header} \
+  curl -s {base_url}/sim/slack/post {json_header} \\
     -d '{{"user_id": "{member_id}", "text": "Stale: https://www.nhs.uk/conditions/"}}'
-  curl -s {base_url}/sim/slack/shortcut {json_header} \
+  curl -s {base_url}/sim/slack/shortcut {json_header} \\
     -d '{{"user_id": "{member_id}", "channel": "general", "ts": "TS"}}'
 
 Press Ctrl-C to stop.
