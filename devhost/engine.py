@@ -103,7 +103,7 @@ def _event(event_type: HistoryEventType, timestamp: str, **fields: Any) -> dict[
     return event
 
 
-def _leaf_actions(actions: Any) -> list[dict[str, Any]]:
+def leaf_actions(actions: Any) -> list[dict[str, Any]]:
     """Flatten the state's actions (nested lists and compound actions) in emission order."""
     leaves: list[dict[str, Any]] = []
 
@@ -596,7 +596,7 @@ class DurableEngine:
         problem = _schema_problem(state)
         if problem:
             return problem
-        leaves = _leaf_actions(state.get("actions", []))
+        leaves = leaf_actions(state.get("actions", []))
         if len(leaves) < instance.actions_seen:
             return (
                 "Non-deterministic workflow detected: the orchestrator scheduled fewer actions "
