@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -44,7 +43,7 @@ from devhost.invocation import (
     orchestrator_state,
     user_traceback,
 )
-from devhost.store import EMPTY_ENGINE_STATE, InstanceQuery, InstanceRecord, Store
+from devhost.store import InstanceQuery, InstanceRecord, Store
 
 PENDING = "Pending"
 RUNNING = "Running"
@@ -104,7 +103,7 @@ def _event(event_type: HistoryEventType, timestamp: str, **fields: Any) -> dict[
     return event
 
 
-def _leaf_actions(actions: Any) -> list[dict[str, Any]]:
+def leaf_actions(actions: Any) -> list[dict[str, Any]]:
     """Flatten the state's actions (nested lists and compound actions) in emission order."""
     leaves: list[dict[str, Any]] = []
 
@@ -346,18 +345,7 @@ class DurableEngine:
         if previous is not None:
             self._retire(previous)
         now = format_timestamp(utc_now())
-        record = InstanceRecord(
-            instance_id=instance_id,
-            name=name,
-            execution_id=uuid.uuid4().hex,
-            runtime_status=PENDING,
-            input=raw_input,
-            output=None,
-            custom_status=None,
-            created_time=now,
-            last_updated_time=now,
-            engine_state=EMPTY_ENGINE_STATE,
-        )
+        record = InstanceRecord.new_execution(instance_id, name, PENDING, now, input=raw_input)
         started = _event(
             HistoryEventType.EXECUTION_STARTED,
             now,
@@ -608,7 +596,7 @@ class DurableEngine:
         problem = _schema_problem(state)
         if problem:
             return problem
-        leaves = _leaf_actions(state.get("actions", []))
+        leaves = leaf_actions(state.get("actions", []))
         if len(leaves) < instance.actions_seen:
             return (
                 "Non-deterministic workflow detected: the orchestrator scheduled fewer actions "

@@ -79,6 +79,33 @@ class InstanceRecord:
     last_updated_time: str
     engine_state: str
 
+    @classmethod
+    def new_execution(
+        cls,
+        instance_id: str,
+        name: str,
+        runtime_status: str,
+        created_time: str,
+        *,
+        input: str | None,
+        output: str | None = None,
+        custom_status: str | None = None,
+        last_updated_time: str | None = None,
+    ) -> InstanceRecord:
+        """A new execution: a fresh execution ID and no engine state yet."""
+        return cls(
+            instance_id=instance_id,
+            name=name,
+            execution_id=uuid.uuid4().hex,
+            runtime_status=runtime_status,
+            input=input,
+            output=output,
+            custom_status=custom_status,
+            created_time=created_time,
+            last_updated_time=last_updated_time or created_time,
+            engine_state=EMPTY_ENGINE_STATE,
+        )
+
     def evolve(self, **changes: Any) -> InstanceRecord:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
@@ -186,19 +213,15 @@ class FinishedInstance:
                 f"instance {self.instance_id!r}: only finished instances can be seeded "
                 f"({', '.join(FINISHED_STATUSES)}), not {self.runtime_status!r}"
             )
-        created = _timestamp(self.created_time)
-        updated = _timestamp(self.last_updated_time or self.created_time)
-        return InstanceRecord(
-            instance_id=self.instance_id,
-            name=self.name,
-            execution_id=uuid.uuid4().hex,
-            runtime_status=self.runtime_status,
+        return InstanceRecord.new_execution(
+            self.instance_id,
+            self.name,
+            self.runtime_status,
+            _timestamp(self.created_time),
             input=self.input,
             output=self.output,
             custom_status=self.custom_status,
-            created_time=created,
-            last_updated_time=updated,
-            engine_state=EMPTY_ENGINE_STATE,
+            last_updated_time=_timestamp(self.last_updated_time or self.created_time),
         )
 
 

@@ -243,6 +243,11 @@ class SlackSimulator:
             path, urlencode(form), "application/x-www-form-urlencoded", options
         )
 
+    async def send_interaction(self, payload: dict[str, Any], options: DeliveryOptions) -> Delivery:
+        """POST an interaction payload to the app as Slack does: a signed form field `payload`."""
+        form = {"payload": json.dumps(payload, separators=(",", ":"))}
+        return await self._post_to_app(INTERACTIVITY_PATH, form, options)
+
     async def post_signed(
         self,
         path: str,
@@ -315,8 +320,6 @@ class SlackSimulator:
         options = DeliveryOptions.from_request(data)
         channel_id = optional_str(data, "channel_id", COMMAND_CHANNEL_ID) or COMMAND_CHANNEL_ID
         trigger_id = self.workspace.issue_trigger(user.user_id, user.team_id)
-        key = secrets.token_hex(12)
-        self._response_urls[key] = (channel_id, user.user_id)
         form = slash_command_form(
             user,
             command=optional_str(data, "command", "/flush") or "/flush",
@@ -324,7 +327,7 @@ class SlackSimulator:
             channel_id=channel_id,
             channel_name=optional_str(data, "channel_name", COMMAND_CHANNEL_NAME) or "",
             verification_token=self._verification_token,
-            response_url=f"{self._base_url}/sim/slack/response/{key}",
+            response_url=self.new_response_url(channel_id, user.user_id),
             trigger_id=trigger_id,
         )
         delivery = await self._post_to_app(SLASH_COMMAND_PATH, form, options)
@@ -382,9 +385,8 @@ class SlackSimulator:
             verification_token=self._verification_token,
             trigger_id=self.workspace.issue_trigger(user.user_id, user.team_id),
         )
-        form = {"payload": json.dumps(payload, separators=(",", ":"))}
         updates_before = record.updates
-        delivery = await self._post_to_app(INTERACTIVITY_PATH, form, options)
+        delivery = await self.send_interaction(payload, options)
         raced = record.updates - updates_before
         action, outcome = self._apply_submission_answer(record, delivery)
         if raced and action == "update":
@@ -449,8 +451,7 @@ class SlackSimulator:
         answer: dict[str, Any] = {"view_id": record.view_id, "closed": True, "notified": False}
         if record.view.get("notify_on_close"):
             payload = view_closed_payload(user, record, verification_token=self._verification_token)
-            form = {"payload": json.dumps(payload, separators=(",", ":"))}
-            delivery = await self._post_to_app(INTERACTIVITY_PATH, form, options)
+            delivery = await self.send_interaction(payload, options)
             answer |= {"notified": True, **delivery.describe()}
         log.info("Slack simulator: %s closed %s", user.user_id, record.view_id)
         return json_answer(answer)
@@ -459,7 +460,6 @@ class SlackSimulator:
         """Click a button in a posted message (`channel`, `ts`) or in a modal (`view_id`)."""
         data = await read_json_object(request)
         user = self._user(data)
-        options = DeliveryOptions.from_request(data)
         action_id = required_str(data, "action_id")
         view_id = optional_str(data, "view_id")
         if view_id:
@@ -472,6 +472,21 @@ class SlackSimulator:
         found = find_button(blocks, action_id)
         if found is None:
             raise bad_request(f"no button with action_id {action_id!r} there", 404)
+        return await self.click(user, data, found, container, context)
+
+    async def click(
+        self,
+        user: SlackUser,
+        data: dict[str, Any],
+        found: tuple[str, dict[str, Any]],
+        container: dict[str, Any],
+        context: dict[str, Any],
+    ) -> web.StreamResponse:
+        """Send the app `user`'s click on the (block ID, button) `found`; answer the driver.
+
+        `data` is the driving request (its `value` and delivery options); `container` and
+        `context` say where the button is, as in Slack's `block_actions` payload.
+        """
         block_id, button = found
         payload = block_actions_payload(
             user,
@@ -484,15 +499,21 @@ class SlackSimulator:
             verification_token=self._verification_token,
             trigger_id=self.workspace.issue_trigger(user.user_id, user.team_id),
         )
-        form = {"payload": json.dumps(payload, separators=(",", ":"))}
-        delivery = await self._post_to_app(INTERACTIVITY_PATH, form, options)
+        delivery = await self.send_interaction(payload, DeliveryOptions.from_request(data))
+        action_id = button["action_id"]
         self._events.add(
             "slack",
             "block_action",
             {"user_id": user.user_id, "action_id": action_id, "container": container}
             | delivery.describe(),
         )
-        log.info("Slack simulator: %s clicked %s -> %s", user.user_id, action_id, delivery.status)
+        log.info(
+            "Slack simulator: %s clicked %s in a %s -> %s",
+            user.user_id,
+            action_id,
+            container["type"],
+            delivery.status,
+        )
         return json_answer({**delivery.describe(), "container": container})
 
     def _message_context(
@@ -504,8 +525,6 @@ class SlackSimulator:
         record = self.workspace.message(channel_id, ts) if channel_id else None
         if channel_id is None or record is None:
             raise bad_request(f"no message {ts} in {channel}", 404)
-        key = secrets.token_hex(12)
-        self._response_urls[key] = (channel_id, user.user_id)
         container = {
             "type": "message",
             "message_ts": ts,
@@ -515,7 +534,7 @@ class SlackSimulator:
         context = {
             "channel": {"id": channel_id, "name": record["channel_name"] or ""},
             "message": record["message"],
-            "response_url": f"{self._base_url}/sim/slack/response/{key}",
+            "response_url": self.new_response_url(channel_id, user.user_id),
         }
         return record["message"].get("blocks") or [], container, context
 

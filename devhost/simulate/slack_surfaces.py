@@ -16,7 +16,6 @@ import secrets
 import string
 import time
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -35,14 +34,13 @@ from devhost.simulate.slack_user import (
     COMMAND_CHANNEL_ID,
     COMMAND_CHANNEL_NAME,
     SlackUser,
-    block_actions_payload,
+    find_button,
 )
 from devhost.simulate.slack_workspace import APP_ID, BOT_USER_ID, TEAM_ID, stable_id
 
 log = logging.getLogger("devhost.simulate.slack")
 
 EVENTS_PATH = "/api/slack-events"
-INTERACTIVITY_PATH = "/api/orchestrator-client"
 SHORTCUT_CALLBACK_ID = "flush_links"
 # Slack names the channel of a direct message so in interaction payloads.
 DM_CHANNEL_NAME = "directmessage"
@@ -111,32 +109,6 @@ def message_action_payload(
         "message_ts": message["ts"],
         "message": copy.deepcopy(message),
     }
-
-
-def find_view_button(
-    blocks: list[Any],
-    action_id: str,
-    block_id: str | None = None,
-    button_value: str | None = None,
-) -> tuple[str, dict[str, Any]] | None:
-    """Return (block ID, button) of the first button with `action_id` in `blocks`.
-
-    A view can hold several buttons with the same `action_id` (a Flush again per flush): the
-    block ID and the button's value pick one.
-    """
-    for block in blocks:
-        if not isinstance(block, dict) or block_id not in (None, block.get("block_id")):
-            continue
-        elements = block.get("elements") if block.get("type") == "actions" else None
-        for element in [*(elements or []), block.get("accessory")]:
-            if (
-                isinstance(element, dict)
-                and element.get("type") == "button"
-                and element.get("action_id") == action_id
-                and button_value in (None, element.get("value"))
-            ):
-                return str(block.get("block_id", "")), element
-    return None
 
 
 class SlackSurfaces:
@@ -271,7 +243,7 @@ class SlackSurfaces:
         home = self._slack.home.home_of(user.user_id)
         if home is None:
             raise bad_request(f"user {user.user_id} has no Home tab yet", 404)
-        found = find_view_button(
+        found = find_button(
             home.view["blocks"],
             action_id,
             optional_str(data, "block_id"),
@@ -279,37 +251,8 @@ class SlackSurfaces:
         )
         if found is None:
             raise bad_request(f"no button with action_id {action_id!r} on the Home tab", 404)
-        block_id, button = found
         container = {"type": "view", "view_id": home.view["id"]}
-        payload = block_actions_payload(
-            user,
-            container=container,
-            context={"view": home.view},
-            block_id=block_id,
-            button=button,
-            value=optional_str(data, "value"),
-            action_ts=f"{time.time():.6f}",
-            verification_token=self._slack.verification_token,
-            trigger_id=self._slack.workspace.issue_trigger(user.user_id, user.team_id),
-        )
-        delivery = await self._interaction(payload, data)
-        self._events.add(
-            "slack",
-            "block_action",
-            {"user_id": user.user_id, "action_id": action_id, "container": container}
-            | delivery.describe(),
-        )
-        log.info("Slack simulator: %s clicked %s on Home", user.user_id, action_id)
-        return json_answer({**delivery.describe(), "container": container})
-
-    async def _interaction(self, payload: dict[str, Any], data: dict[str, Any]) -> Delivery:
-        body = urlencode({"payload": _compact(payload)})
-        return await self._slack.post_signed(
-            INTERACTIVITY_PATH,
-            body,
-            "application/x-www-form-urlencoded",
-            DeliveryOptions.from_request(data),
-        )
+        return await self._slack.click(user, data, found, container, {"view": home.view})
 
     # --- channel messages: posting and shortcuts -----------------------------------------------
 
@@ -362,7 +305,7 @@ class SlackSurfaces:
             verification_token=self._slack.verification_token,
             trigger_id=self._slack.workspace.issue_trigger(user.user_id, user.team_id),
         )
-        delivery = await self._interaction(payload, data)
+        delivery = await self._slack.send_interaction(payload, DeliveryOptions.from_request(data))
         self._events.add(
             "slack",
             "shortcut",

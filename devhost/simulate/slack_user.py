@@ -174,21 +174,28 @@ def view_closed_payload(
     }
 
 
-def find_button(blocks: list[Any], action_id: str) -> tuple[str, dict[str, Any]] | None:
-    """Return (block ID, element) of the button with `action_id` in `blocks`, if any.
+def find_button(
+    blocks: list[Any],
+    action_id: str,
+    block_id: str | None = None,
+    button_value: str | None = None,
+) -> tuple[str, dict[str, Any]] | None:
+    """Return (block ID, element) of the first button with `action_id` in `blocks`, if any.
 
-    Buttons live in `actions` blocks and as a `section`'s accessory, as in Slack.
+    Buttons live in `actions` blocks and as a `section`'s accessory, as in Slack. A view can
+    hold several buttons with the same `action_id` (a Flush again per flush): the block ID
+    and the button's value pick one.
     """
     for block in blocks:
-        if not isinstance(block, dict):
+        if not isinstance(block, dict) or block_id not in (None, block.get("block_id")):
             continue
         elements = block.get("elements") if block.get("type") == "actions" else None
-        candidates = [*(elements or []), block.get("accessory")]
-        for element in candidates:
+        for element in [*(elements or []), block.get("accessory")]:
             if (
                 isinstance(element, dict)
                 and element.get("type") == "button"
                 and element.get("action_id") == action_id
+                and button_value in (None, element.get("value"))
             ):
                 return str(block.get("block_id", "")), element
     return None

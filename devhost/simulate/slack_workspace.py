@@ -215,6 +215,14 @@ class SlackWorkspace:
             return fail("expired_trigger_id")
         return None
 
+    def _trigger_and_view_problem(self, args: dict[str, Any]) -> Answer | None:
+        """The error of `views.open` or `views.push` for its `trigger_id`, then its `view`."""
+        problem = self._trigger_problem(args.get("trigger_id"))
+        if problem:
+            return problem
+        errors = check_view(args.get("view"))
+        return fail("invalid_arguments", *errors) if errors else None
+
     def _new_hash(self) -> str:
         return f"{int(time.time())}.{secrets.token_hex(4)}"
 
@@ -258,12 +266,9 @@ class SlackWorkspace:
         }
 
     def _views_open(self, args: dict[str, Any]) -> Answer:
-        problem = self._trigger_problem(args.get("trigger_id"))
+        problem = self._trigger_and_view_problem(args)
         if problem:
             return problem
-        errors = check_view(args.get("view"))
-        if errors:
-            return fail("invalid_arguments", *errors)
         trigger = self._triggers[args["trigger_id"]]
         trigger.used = True
         view_id = self._new_view_id()
@@ -275,12 +280,9 @@ class SlackWorkspace:
 
     def _views_push(self, args: dict[str, Any]) -> Answer:
         """Push a view onto the modal the trigger's user has open (at most 3 views deep)."""
-        problem = self._trigger_problem(args.get("trigger_id"))
+        problem = self._trigger_and_view_problem(args)
         if problem:
             return problem
-        errors = check_view(args.get("view"))
-        if errors:
-            return fail("invalid_arguments", *errors)
         trigger = self._triggers[args["trigger_id"]]
         top = self.open_view_of(trigger.user_id)
         if top is None:

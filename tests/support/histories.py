@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from devhost.engine import leaf_actions
+
 EXECUTION_STARTED = 0
 TASK_SCHEDULED = 4
 TASK_COMPLETED = 5
@@ -120,20 +122,11 @@ def replay(orchestrator: Callable[[str], str], history: History) -> dict[str, An
 
 def _actions(state: dict[str, Any], types: tuple[int, ...]) -> list[dict[str, Any]]:
     """The state's actions of the given types, compound actions flattened, in order."""
-    found: list[dict[str, Any]] = []
-
-    def walk(action: Any) -> None:
-        if isinstance(action, list):
-            for item in action:
-                walk(item)
-        elif isinstance(action, dict):
-            if action.get("actionType") in types:
-                found.append(action)
-            for child in action.get("compoundActions", []):
-                walk(child)
-
-    walk(state.get("actions", []))
-    return found
+    return [
+        action
+        for action in leaf_actions(state.get("actions", []))
+        if action.get("actionType") in types
+    ]
 
 
 def activity_calls(state: dict[str, Any]) -> list[dict[str, Any]]:

@@ -673,18 +673,29 @@
     }
   }
 
-  async function runShortcut(item, where) {
-    const label = "Flush links in this message";
-    item.disabled = true;
+  function runShortcut(item, where) {
+    return deliver(item, "Flush links in this message", "/sim/slack/shortcut", {
+      channel: where.channel, ts: where.ts, callback_id: "flush_links",
+    });
+  }
+
+  function clickButton(button, where, element) {
+    const label = element.text && element.text.text ? element.text.text : element.action_id;
+    const { home, ...place } = where;
+    const path = home ? "/sim/slack/home/click" : "/sim/slack/click";
+    return deliver(button, label, path, { action_id: element.action_id, ...place });
+  }
+
+  // Do something as the user through the simulated Slack, with `control` disabled meanwhile.
+  async function deliver(control, label, path, body) {
+    control.disabled = true;
     try {
-      const { status, data } = await postJSON("/sim/slack/shortcut", {
-        ...who(), channel: where.channel, ts: where.ts, callback_id: "flush_links",
-      });
+      const { status, data } = await postJSON(path, { ...who(), ...body });
       reportDelivery(label, status, data);
     } catch (error) {
       addFeed("error", `${label} failed`, `Could not reach devhost: ${error.message}`);
     } finally {
-      item.disabled = false;
+      control.disabled = false;
       scheduleRefresh();
     }
   }
@@ -697,23 +708,6 @@
       addFeed("error", `${label} failed`, `Slack could not reach the app (${data.error}).`);
     } else if (data.status !== 200) {
       addFeed("error", `${label} failed`, `The app answered HTTP ${data.status}.`);
-    }
-  }
-
-  async function clickButton(button, where, element) {
-    button.disabled = true;
-    const label = element.text && element.text.text ? element.text.text : element.action_id;
-    const { home, ...place } = where;
-    try {
-      const { status, data } = await postJSON(home ? "/sim/slack/home/click" : "/sim/slack/click", {
-        ...who(), action_id: element.action_id, ...place,
-      });
-      reportDelivery(label, status, data);
-    } catch (error) {
-      addFeed("error", `${label} failed`, `Could not reach devhost: ${error.message}`);
-    } finally {
-      button.disabled = false;
-      scheduleRefresh();
     }
   }
 
