@@ -38,12 +38,14 @@ from tests.test_flush_orchestrator import (
     POSTED,
     URLS,
     answered,
+    fail_every_attempt,
     fail_home,
     finish_home,
     finish_notifications,
     flush_again_values,
     flush_calls,
     home_calls,
+    modal_and_dm_then_home,
     no_response,
     notify_inputs,
     request_input,
@@ -285,15 +287,7 @@ def test_a_thread_reply_that_cannot_be_posted_withdraws_the_request() -> None:
     history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
     run(history)
     reason = "Activity function 'notify_user_activity' failed: DeliveryError: msg_too_long"
-    history.new_episode().scheduled(1, NOTIFY).failed(1, reason)
-    for timer_id, task_id in ((2, 3), (4, 5)):
-        run(history)
-        history.new_episode().timer(timer_id).fired(timer_id)
-        run(history)
-        history.new_episode().scheduled(task_id, NOTIFY).failed(task_id, reason)
-    run(history)
-    history.new_episode().timer(6).fired(6)  # the SDK waits one more interval, then gives up
-    state = run(history)
+    state = fail_every_attempt(history, 1, NOTIFY, reason)
     withdrawn = notify_inputs(state)[-1]
     assert withdrawn["kind"] == "update_message"
     assert "Withdrawn" in withdrawn["text"]
@@ -304,8 +298,7 @@ def test_a_thread_reply_that_cannot_be_posted_withdraws_the_request() -> None:
     assert dm["text"] == "Cache flush approval request failed"
     assert flush_again_values(modal) == flush_again_values(dm) == [INSTANCE]
     assert event_waits(state) == []
-    finish_notifications(history, 8, DELIVERED, POSTED)
-    done = finish_home(history, 10)
+    done = modal_and_dm_then_home(history, 8)
     assert done["isDone"] is True
     assert flush_calls(done) == []
 
@@ -523,15 +516,7 @@ def test_access_that_cannot_be_read_after_every_attempt_fails_closed() -> None:
     posted_request(history)
     raise_events(history, APPROVE)
     reason = "Activity function 'check_access_activity' failed: AccessCheckUnavailable"
-    history.new_episode().scheduled(4, CHECK_ACCESS).failed(4, reason)
-    for timer_id, task_id in ((5, 6), (7, 8)):
-        run(history)
-        history.new_episode().timer(timer_id).fired(timer_id)
-        run(history)
-        history.new_episode().scheduled(task_id, CHECK_ACCESS).failed(task_id, reason)
-    run(history)
-    history.new_episode().timer(9).fired(9)  # the SDK waits one more interval, then gives up
-    state = run(history)
+    state = fail_every_attempt(history, 4, CHECK_ACCESS, reason)
     assert stage(state) == "not_allowed"
     update, _, modal, _ = ending_notifications(state)
     assert "access of jo_bloggs could not be checked" in texts(update)
@@ -810,8 +795,7 @@ def test_a_request_that_cannot_be_posted_is_told_to_the_requester_without_a_flus
         assert "could not be posted" in texts(payload)
         assert f"Please tell {contact}." in texts(payload)
         assert flush_again_values(payload) == [INSTANCE]
-    finish_notifications(history, 6, DELIVERED, POSTED)
-    done = finish_home(history, 8)
+    done = modal_and_dm_then_home(history, 6)
     assert done["isDone"] is True
     assert done["customStatus"] == {"stage": "approval_request_failed"}
     assert flush_calls(done) == []
