@@ -113,13 +113,20 @@ def stage(state: dict[str, Any]) -> str:
     return str(state["customStatus"]["stage"])
 
 
-def posted_request(history: History, delivery: dict[str, Any] = REQUEST_POSTED) -> dict[str, Any]:
-    """Run the request's post, then its buttons and the pending DM; return the waiting state."""
+def posted_request(
+    history: History,
+    delivery: dict[str, Any] = REQUEST_POSTED,
+    *,
+    buttons: dict[str, Any] = UPDATED,
+    pending_dm: dict[str, Any] = POSTED,
+) -> dict[str, Any]:
+    """Run the request's post, then its buttons and the pending DM (each delivered as given);
+    return the state after them."""
     first = run(history)
     assert stage(first) == "awaiting_approval"
     history.new_episode().scheduled(0, NOTIFY).completed(0, delivery)
     run(history)
-    return finish_notifications(history, 1, UPDATED, POSTED)
+    return finish_notifications(history, 1, buttons, pending_dm)
 
 
 def raise_events(history: History, *payloads: Any, at: str = DECIDED_AT) -> dict[str, Any]:
@@ -305,11 +312,8 @@ def test_a_thread_reply_that_cannot_be_posted_withdraws_the_request() -> None:
 
 def test_a_request_whose_buttons_cannot_be_added_is_withdrawn() -> None:
     history = new_history()
-    run(history)
-    history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
-    run(history)
     gone = {"delivered": False, "reason": "message_not_found", "channel": None, "ts": None}
-    state = finish_notifications(history, 1, gone, POSTED)
+    state = posted_request(history, buttons=gone)
     withdrawn, dm = notify_inputs(state)[3:]
     assert "Withdrawn" in withdrawn["text"]
     assert (dm["kind"], dm["channel"], dm["ts"]) == ("update_message", DM_CHANNEL, DM_TS)
@@ -829,11 +833,8 @@ def test_a_request_posted_without_a_place_cannot_get_buttons_and_is_not_waited_o
 
 def test_without_the_pending_dm_the_ending_is_still_told_to_the_requester() -> None:
     history = new_history()
-    run(history)
-    history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
-    run(history)
     closed = {"delivered": False, "reason": "cannot_dm_bot", "channel": None, "ts": None}
-    state = finish_notifications(history, 1, UPDATED, closed)
+    state = posted_request(history, pending_dm=closed)
     assert state["customStatus"] == {
         "stage": "awaiting_approval",
         "request": {"channel": APPROVAL_CHANNEL, "ts": REQUEST_TS},

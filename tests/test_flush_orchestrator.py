@@ -92,6 +92,12 @@ def texts(payload: dict[str, Any]) -> str:
     )
 
 
+def modal_and_dm_texts(state: dict[str, Any]) -> list[str]:
+    """The texts of the modal and the DM, the only notifications so far."""
+    modal, dm = notify_inputs(state)
+    return [texts(modal), texts(dm)]
+
+
 def home_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in activity_calls(state) if a["functionName"] == HOME]
 
@@ -261,9 +267,7 @@ def test_three_503s_report_the_last_status_and_its_body() -> None:
         answered(503, {"message": "cold start", "detail": "host not ready"}),
     )
     assert len(flush_calls(state)) == 3
-    modal, dm = notify_inputs(state)
-    for payload in (modal, dm):
-        text = texts(payload)
+    for text in modal_and_dm_texts(state):
         assert "HTTP 503" in text
         assert "the last of 3 attempts" in text
         assert "cold start" in text
@@ -295,9 +299,7 @@ def test_an_earlier_unanswered_attempt_keeps_the_failure_uncertain(
 ) -> None:
     history = History("flush_orchestrator", request_input())
     state = flush_answers(history, unanswered, answered(503, {}), answered(last, {"message": "x"}))
-    modal, dm = notify_inputs(state)
-    for payload in (modal, dm):
-        text = texts(payload)
+    for text in modal_and_dm_texts(state):
         assert "*Nothing was flushed, as far as the app knows.*" in text
         assert "An earlier attempt got no answer from cache-flush itself" in text
         assert "flushing the same URLs again is harmless" in text
@@ -343,9 +345,7 @@ def test_no_response_three_times_says_so_with_the_network_error() -> None:
     history = History("flush_orchestrator", request_input())
     error = "could not reach cache-flush (ConnectionError)"
     state = flush_answers(history, no_response(error), no_response(error), no_response(error))
-    modal, dm = notify_inputs(state)
-    for payload in (modal, dm):
-        text = texts(payload)
+    for text in modal_and_dm_texts(state):
         assert f"no response ({error})" in text
         assert "HTTP" not in text
         assert TRY_AGAIN in text
@@ -370,9 +370,7 @@ def test_an_unexpected_activity_failure_is_a_failed_result_not_a_retry() -> None
     reason = "Activity function 'call_cache_flush_activity' failed: KeyError: 'urls'"
     state = flush_answers(history, reason)
     assert timers(state) == []
-    modal, dm = notify_inputs(state)
-    for payload in (modal, dm):
-        text = texts(payload)
+    for text in modal_and_dm_texts(state):
         assert f"not sent ({ACTIVITY_FAILED})" in text
         assert "KeyError" not in text, "the exception's text is not shown or parsed"
         assert "This is a fault in this app" in text
