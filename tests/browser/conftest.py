@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from devhost.process import free_port
 from devhost.simulate.client import DEADLINE_SECONDS, DevhostClient
@@ -173,6 +181,26 @@ def open_page(demo_host: DemoHost, browser: Browser) -> Iterator[Page]:
     yield tab
     context.close()
     assert not problems.errors, problems.errors
+
+
+def send(page: Page, text: str) -> None:
+    """Type a message in #general and press Enter, as a Slack user would."""
+    box = page.get_by_label("Message #general")
+    box.fill(text)
+    box.press("Enter")
+
+
+def modal(page: Page) -> Locator:
+    return page.get_by_role("dialog", name="Cache Flush")
+
+
+def submit_flush(page: Page, urls: str, environment: str) -> Locator:
+    """As the chosen user, /flush `urls` and submit them for `environment`; the dialog."""
+    send(page, f"/flush {urls}")
+    dialog = modal(page)
+    dialog.get_by_label("Environment").select_option(environment)
+    dialog.get_by_role("button", name="Submit").click()
+    return dialog
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -20,7 +20,14 @@ from devhost.simulate.demo_users import (
 )
 from devhost.simulate.settings import APPROVALS_CHANNEL_NAME
 from shared import settings
-from tests.browser.conftest import DemoHost, open_page, screenshot, serve_demo
+from tests.browser.conftest import (
+    DemoHost,
+    modal,
+    open_page,
+    screenshot,
+    serve_demo,
+    submit_flush,
+)
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.browser
@@ -47,10 +54,6 @@ def approvals_page(approvals_host: DemoHost, browser: Browser) -> Iterator[Page]
     yield from open_page(approvals_host, browser)
 
 
-def modal(page: Page) -> Locator:
-    return page.get_by_role("dialog", name="Cache Flush")
-
-
 def approvals(page: Page) -> Locator:
     return page.locator("#approvals")
 
@@ -62,12 +65,7 @@ def be(page: Page, user: tuple[str, str]) -> None:
 def ask_for_production(page: Page, urls: str = URL) -> Locator:
     """As demo_user, run /flush and submit production; the dialog, now waiting for approval."""
     be(page, ALLOWED_DEMO_USER)
-    box = page.get_by_label("Message #general")
-    box.fill(f"/flush {urls}")
-    box.press("Enter")
-    dialog = modal(page)
-    dialog.get_by_label("Environment").select_option("production")
-    dialog.get_by_role("button", name="Submit").click()
+    dialog = submit_flush(page, urls, "production")
     expect(dialog).to_contain_text("Your request is waiting for approval.")
     expect(dialog.get_by_role("button", name="Cancel request")).to_be_visible()
     expect(approvals(page)).to_contain_text("A cache flush needs approval")

@@ -19,8 +19,17 @@ from devhost.simulate.demo_users import (
     OTHER_DEMO_USER,
     demo_allowed_users_csv,
 )
-from tests.browser.conftest import VIEWPORT, DemoHost, open_page, screenshot, serve_demo
-from tests.browser.test_demo_approvals import APPROVALS, approvals, ask_for_production, be, modal
+from tests.browser.conftest import (
+    VIEWPORT,
+    DemoHost,
+    modal,
+    open_page,
+    screenshot,
+    send,
+    serve_demo,
+    submit_flush,
+)
+from tests.browser.test_demo_approvals import APPROVALS, approvals, ask_for_production, be
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.browser
@@ -62,12 +71,7 @@ def close_form(page: Page) -> None:
 
 def flush_staging(page: Page, urls: str, *, close: bool = True) -> None:
     """As the chosen user, /flush `urls` to staging and wait for the result (in the dialog)."""
-    box = page.get_by_label("Message #general")
-    box.fill(f"/flush {urls}")
-    box.press("Enter")
-    dialog = modal(page)
-    dialog.get_by_label("Environment").select_option("staging")
-    dialog.get_by_role("button", name="Submit").click()
+    dialog = submit_flush(page, urls, "staging")
     expect(dialog.locator("strong", has_text="Cache flush accepted.")).to_be_visible()
     if close:
         close_form(page)
@@ -120,9 +124,7 @@ def test_the_home_tab_lists_my_flushes_and_flush_again_refills_the_form(
 
 def test_the_shortcut_on_a_posted_message_opens_the_form_with_its_links(page: Page) -> None:
     be(page, OTHER_DEMO_USER)
-    box = page.get_by_label("Message #general")
-    box.fill(f"Stale pages: {URL} and {OTHER_URL}, and {URL} again.")
-    box.press("Enter")
+    send(page, f"Stale pages: {URL} and {OTHER_URL}, and {URL} again.")
     posted = page.locator("#feed .message.by-person").last
     expect(posted).to_contain_text("not_allowed_user")
     expect(posted.locator("a")).to_have_count(3)
