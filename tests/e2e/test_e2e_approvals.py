@@ -122,6 +122,19 @@ def ending(
     return status
 
 
+def ended_flushed(
+    slack: DevhostClient, instance_id: str, approver: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Wait until the flush ends flushed, approved by `approver`, with one call to cache-flush;
+    return its status and that call."""
+    status = ended(slack, instance_id)
+    [flush] = slack.flush_calls()
+    assert status["customStatus"] == ending("flushed", approver, flush), status
+    assert status["output"]["approval"]["outcome"] == "approved", status
+    assert status["output"]["approval"]["by"] == approver, status
+    return status, flush
+
+
 def ended_unflushed(
     slack: DevhostClient, instance_id: str, stage: str, decided_by: str | None = None
 ) -> dict[str, Any]:
@@ -137,6 +150,11 @@ def ended_unflushed(
 def request_now(slack: DevhostClient) -> str:
     """The request message's text as it reads now."""
     return block_texts(request_post(slack)["blocks"])
+
+
+def modal_now(slack: DevhostClient) -> str:
+    """The requester's open view's text as it reads now."""
+    return block_texts(slack.current_view(ALICE)["blocks"])
 
 
 def ephemeral_texts(slack: DevhostClient, user_id: str) -> list[str]:
@@ -189,11 +207,7 @@ def test_an_approved_flush_runs_once_and_names_the_approver(launcher: AppLaunche
 
     click(slack, ANN, "approve_flush", post)
 
-    status = ended(slack, instance_id)
-    [flush] = slack.flush_calls()
-    assert status["customStatus"] == ending("flushed", ANN, flush), status
-    assert status["output"]["approval"]["outcome"] == "approved", status
-    assert status["output"]["approval"]["by"] == ANN, status
+    _, flush = ended_flushed(slack, instance_id, ANN)
     assert (flush["environment"], flush["objects"]) == ("production", [URL_A, URL_B])
     assert f"Approved by <@{ANN}>" in request_now(slack)
     assert not [b for b in request_post(slack)["blocks"] if b["type"] == "actions"]
@@ -203,7 +217,7 @@ def test_an_approved_flush_runs_once_and_names_the_approver(launcher: AppLaunche
     assert texts == ["Cache flush approved", "Cache flush approved", "Cache flush succeeded"], dms
     assert ANN in block_texts(dms[2]["blocks"]), "the result names the approver"
     assert not [b for b in dms[0]["blocks"] if b["type"] == "actions"], "Cancel removed"
-    assert "Cache flush accepted" in block_texts(slack.current_view(ALICE)["blocks"])
+    assert "Cache flush accepted" in modal_now(slack)
 
 
 def test_a_rejected_flush_never_runs(launcher: AppLauncher) -> None:
@@ -214,7 +228,7 @@ def test_a_rejected_flush_never_runs(launcher: AppLauncher) -> None:
     ended_unflushed(slack, instance_id, "rejected", AMY)
     assert f"Rejected by <@{AMY}>" in request_now(slack)
     assert [m["text"] for m in slack.wait_dms(ALICE, 2)] == ["Cache flush rejected"] * 2
-    assert "rejected" in block_texts(slack.current_view(ALICE)["blocks"])
+    assert "rejected" in modal_now(slack)
 
 
 def test_the_requester_cancels_from_the_modal(launcher: AppLauncher) -> None:
@@ -229,7 +243,7 @@ def test_the_requester_cancels_from_the_modal(launcher: AppLauncher) -> None:
     ended_unflushed(slack, instance_id, "cancelled", ALICE)
     assert "Cancelled by the requester" in request_now(slack)
     assert [m["text"] for m in slack.wait_dms(ALICE, 2)] == ["Cache flush cancelled"] * 2
-    assert "cancelled" in block_texts(slack.current_view(ALICE)["blocks"])
+    assert "cancelled" in modal_now(slack)
 
 
 def test_an_undecided_request_expires_without_a_flush(launcher: AppLauncher) -> None:

@@ -29,6 +29,7 @@ from tests.e2e.test_e2e_approvals import (
     ending,
     ephemeral_texts,
     instance_of,
+    modal_now,
     name_of,
     request_post,
     signed_click,
@@ -152,7 +153,7 @@ def test_an_approved_flush_does_not_run_for_a_requester_who_lost_access(
     assert "not flushed: u0e2ealice_name is no longer allowed to flush" in text
     dms = slack.wait_dms(ALICE, 2)
     assert all("no longer allowed to flush" in block_texts(m["blocks"]) for m in dms), dms
-    assert "no longer allowed to flush" in block_texts(slack.current_view(ALICE)["blocks"])
+    assert "no longer allowed to flush" in modal_now(slack)
 
 
 # --- Cancel in the DM -------------------------------------------------------------------------
@@ -298,7 +299,7 @@ def test_a_start_the_durable_api_confirms_late_is_answered_in_time_and_lands_onc
     answer = slack.submit(ALICE, environment="production", view_id=view_id, timeout=3)
     assert answer["status"] == 200, answer
     assert answer["outcome"] == "updated", answer
-    text = block_texts(slack.current_view(ALICE)["blocks"])
+    text = modal_now(slack)
     assert "Your request has been sent." in text
     assert "direct message" in text
 

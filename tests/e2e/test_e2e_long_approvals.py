@@ -27,9 +27,8 @@ from tests.e2e.test_e2e_approvals import (
     URL_B,
     ask,
     click,
-    ended,
+    ended_flushed,
     ended_unflushed,
-    ending,
     instance_of,
     request_now,
     request_post,
@@ -91,11 +90,7 @@ def test_an_approval_beats_a_long_deadline_and_flushes(launcher: AppLauncher) ->
 
     click(slack, ANN, "approve_flush", post)
 
-    status = ended(slack, instance_id)
-    [flush] = slack.flush_calls()
-    assert status["customStatus"] == ending("flushed", ANN, flush), status
-    assert status["output"]["approval"]["outcome"] == "approved", status
-    assert status["output"]["approval"]["by"] == ANN, status
+    status, flush = ended_flushed(slack, instance_id, ANN)
     assert status["output"]["flush"] == {"ok": True, "status": 201}, status
     assert flush["objects"] == [URL_A, URL_B]
     assert f"Approved by <@{ANN}>" in request_now(slack)
