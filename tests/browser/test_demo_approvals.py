@@ -6,8 +6,6 @@ the demo user group allowed to flush. Buttons are clicked as the user chosen in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -21,6 +19,7 @@ from devhost.simulate.demo_users import (
 from devhost.simulate.settings import APPROVALS_CHANNEL_NAME
 from shared import settings
 from tests.browser.conftest import (
+    APPROVALS,
     DemoHost,
     modal,
     open_page,
@@ -33,25 +32,7 @@ from tests.support.azurite import Azurite
 pytestmark = pytest.mark.browser
 
 URL = "https://www.nhs.uk/conditions/"
-APPROVALS = {
-    settings.APPROVAL_REQUIRED_ENVIRONMENTS: "production",
-    settings.APPROVAL_CHANNEL: APPROVALS_CHANNEL_NAME,
-    settings.ALLOWED_USERGROUPS: DEMO_USERGROUP,
-}
 EXPIRY_MINUTES = "0.05"
-
-
-@pytest.fixture(scope="module")
-def approvals_host(
-    azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DemoHost]:
-    """devhost as `make run` starts it: approvals on for production."""
-    yield from serve_demo(azurite, tmp_path_factory, demo_allowed_users_csv(), APPROVALS)
-
-
-@pytest.fixture
-def approvals_page(approvals_host: DemoHost, browser: Browser) -> Iterator[Page]:
-    yield from open_page(approvals_host, browser)
 
 
 def approvals(page: Page) -> Locator:
