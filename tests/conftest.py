@@ -113,3 +113,11 @@ def app_env(  # noqa: PLR0917 - pytest passes fixtures positionally
         azurite=azurite,
     )
     delete_container(azurite.connection_string, container)
+
+
+@pytest.fixture
+def approvals_on(app_env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
+    """`app_env` with approvals required for production, requested in one channel."""
+    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
+    monkeypatch.setenv("APPROVAL_CHANNEL", constants.APPROVAL_CHANNEL_ID)
+    return app_env

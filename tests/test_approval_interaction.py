@@ -48,7 +48,7 @@ SECOND_APPROVER = "U0APPROVE2"
 MEMBER = "U0MEMBER01"  # may flush, may not approve
 GROUPIE = "U0GROUPIE1"  # in the approvers' user group only
 APPROVERS_GROUP = "S0APPROVERS"
-APPROVAL_CHANNEL = "C0APPROVAL"
+APPROVAL_CHANNEL = constants.APPROVAL_CHANNEL_ID
 CSV = (
     "member_id,name,role\n"
     f"{REQUESTER},{REQUESTER_NAME}\n"
@@ -196,13 +196,11 @@ def assert_refused(env: AppEnv, user_id: str, response: func.HttpResponse, words
 
 
 @pytest.fixture
-def approvals(app_env: AppEnv, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
+def approvals(approvals_on: AppEnv) -> AppEnv:
     """Approvals on for production, the CSV above, and a request waiting for a decision."""
-    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
-    monkeypatch.setenv("APPROVAL_CHANNEL", APPROVAL_CHANNEL)
-    app_env.set_allowed_csv(CSV)
-    set_instance(app_env)
-    return app_env
+    approvals_on.set_allowed_csv(CSV)
+    set_instance(approvals_on)
+    return approvals_on
 
 
 # --- valid clicks ----------------------------------------------------------------------------

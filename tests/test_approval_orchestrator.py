@@ -38,12 +38,14 @@ from tests.test_flush_orchestrator import (
     POSTED,
     URLS,
     answered,
+    fail_every_attempt,
     fail_home,
     finish_home,
     finish_notifications,
     flush_again_values,
     flush_calls,
     home_calls,
+    modal_and_dm_then_home,
     no_response,
     notify_inputs,
     request_input,
@@ -111,13 +113,20 @@ def stage(state: dict[str, Any]) -> str:
     return str(state["customStatus"]["stage"])
 
 
-def posted_request(history: History, delivery: dict[str, Any] = REQUEST_POSTED) -> dict[str, Any]:
-    """Run the request's post, then its buttons and the pending DM; return the waiting state."""
+def posted_request(
+    history: History,
+    delivery: dict[str, Any] = REQUEST_POSTED,
+    *,
+    buttons: dict[str, Any] = UPDATED,
+    pending_dm: dict[str, Any] = POSTED,
+) -> dict[str, Any]:
+    """Run the request's post, then its buttons and the pending DM (each delivered as given);
+    return the state after them."""
     first = run(history)
     assert stage(first) == "awaiting_approval"
     history.new_episode().scheduled(0, NOTIFY).completed(0, delivery)
     run(history)
-    return finish_notifications(history, 1, UPDATED, POSTED)
+    return finish_notifications(history, 1, buttons, pending_dm)
 
 
 def raise_events(history: History, *payloads: Any, at: str = DECIDED_AT) -> dict[str, Any]:
@@ -285,15 +294,7 @@ def test_a_thread_reply_that_cannot_be_posted_withdraws_the_request() -> None:
     history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
     run(history)
     reason = "Activity function 'notify_user_activity' failed: DeliveryError: msg_too_long"
-    history.new_episode().scheduled(1, NOTIFY).failed(1, reason)
-    for timer_id, task_id in ((2, 3), (4, 5)):
-        run(history)
-        history.new_episode().timer(timer_id).fired(timer_id)
-        run(history)
-        history.new_episode().scheduled(task_id, NOTIFY).failed(task_id, reason)
-    run(history)
-    history.new_episode().timer(6).fired(6)  # the SDK waits one more interval, then gives up
-    state = run(history)
+    state = fail_every_attempt(history, 1, NOTIFY, reason)
     withdrawn = notify_inputs(state)[-1]
     assert withdrawn["kind"] == "update_message"
     assert "Withdrawn" in withdrawn["text"]
@@ -304,19 +305,15 @@ def test_a_thread_reply_that_cannot_be_posted_withdraws_the_request() -> None:
     assert dm["text"] == "Cache flush approval request failed"
     assert flush_again_values(modal) == flush_again_values(dm) == [INSTANCE]
     assert event_waits(state) == []
-    finish_notifications(history, 8, DELIVERED, POSTED)
-    done = finish_home(history, 10)
+    done = modal_and_dm_then_home(history, 8)
     assert done["isDone"] is True
     assert flush_calls(done) == []
 
 
 def test_a_request_whose_buttons_cannot_be_added_is_withdrawn() -> None:
     history = new_history()
-    run(history)
-    history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
-    run(history)
     gone = {"delivered": False, "reason": "message_not_found", "channel": None, "ts": None}
-    state = finish_notifications(history, 1, gone, POSTED)
+    state = posted_request(history, buttons=gone)
     withdrawn, dm = notify_inputs(state)[3:]
     assert "Withdrawn" in withdrawn["text"]
     assert (dm["kind"], dm["channel"], dm["ts"]) == ("update_message", DM_CHANNEL, DM_TS)
@@ -523,15 +520,7 @@ def test_access_that_cannot_be_read_after_every_attempt_fails_closed() -> None:
     posted_request(history)
     raise_events(history, APPROVE)
     reason = "Activity function 'check_access_activity' failed: AccessCheckUnavailable"
-    history.new_episode().scheduled(4, CHECK_ACCESS).failed(4, reason)
-    for timer_id, task_id in ((5, 6), (7, 8)):
-        run(history)
-        history.new_episode().timer(timer_id).fired(timer_id)
-        run(history)
-        history.new_episode().scheduled(task_id, CHECK_ACCESS).failed(task_id, reason)
-    run(history)
-    history.new_episode().timer(9).fired(9)  # the SDK waits one more interval, then gives up
-    state = run(history)
+    state = fail_every_attempt(history, 4, CHECK_ACCESS, reason)
     assert stage(state) == "not_allowed"
     update, _, modal, _ = ending_notifications(state)
     assert "access of jo_bloggs could not be checked" in texts(update)
@@ -810,8 +799,7 @@ def test_a_request_that_cannot_be_posted_is_told_to_the_requester_without_a_flus
         assert "could not be posted" in texts(payload)
         assert f"Please tell {contact}." in texts(payload)
         assert flush_again_values(payload) == [INSTANCE]
-    finish_notifications(history, 6, DELIVERED, POSTED)
-    done = finish_home(history, 8)
+    done = modal_and_dm_then_home(history, 6)
     assert done["isDone"] is True
     assert done["customStatus"] == {"stage": "approval_request_failed"}
     assert flush_calls(done) == []
@@ -845,11 +833,8 @@ def test_a_request_posted_without_a_place_cannot_get_buttons_and_is_not_waited_o
 
 def test_without_the_pending_dm_the_ending_is_still_told_to_the_requester() -> None:
     history = new_history()
-    run(history)
-    history.new_episode().scheduled(0, NOTIFY).completed(0, REQUEST_POSTED)
-    run(history)
     closed = {"delivered": False, "reason": "cannot_dm_bot", "channel": None, "ts": None}
-    state = finish_notifications(history, 1, UPDATED, closed)
+    state = posted_request(history, pending_dm=closed)
     assert state["customStatus"] == {
         "stage": "awaiting_approval",
         "request": {"channel": APPROVAL_CHANNEL, "ts": REQUEST_TS},

@@ -92,6 +92,12 @@ def texts(payload: dict[str, Any]) -> str:
     )
 
 
+def modal_and_dm_texts(state: dict[str, Any]) -> list[str]:
+    """The texts of the modal and the DM, the only notifications so far."""
+    modal, dm = notify_inputs(state)
+    return [texts(modal), texts(dm)]
+
+
 def home_calls(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in activity_calls(state) if a["functionName"] == HOME]
 
@@ -163,6 +169,12 @@ def finish_home(history: History, event_id: int) -> dict[str, Any]:
     return done
 
 
+def modal_and_dm_then_home(history: History, first_id: int) -> dict[str, Any]:
+    """The modal and the DM (from `first_id`) are told, then the Home tab; the final state."""
+    finish_notifications(history, first_id, DELIVERED, POSTED)
+    return finish_home(history, first_id + 2)
+
+
 # --- the call and its retries ---------------------------------------------------------------
 
 
@@ -204,8 +216,7 @@ def test_success_without_a_channel_posts_no_channel_message() -> None:
     history = History("flush_orchestrator", request_input(channel=None))
     state = flush_answers(history, answered(201, {}))
     assert [p["kind"] for p in notify_inputs(state)] == ["update_view", "post_message"]
-    finish_notifications(history, 1, DELIVERED, POSTED)
-    done = finish_home(history, 3)
+    done = modal_and_dm_then_home(history, 1)
     assert set(done["output"]["notifications"]) == {"modal", "dm"}
 
 
@@ -243,8 +254,7 @@ def test_final_answers_are_shown_once_and_not_posted_to_the_channel(
         assert "production" in text
         assert all(url in text for url in URLS)
     assert dm["text"] == "Cache flush failed"
-    finish_notifications(history, 1, DELIVERED, POSTED)
-    done = finish_home(history, 3)
+    done = modal_and_dm_then_home(history, 1)
     assert done["output"]["flush"] == {"ok": False, "status": status}
 
 
@@ -257,9 +267,7 @@ def test_three_503s_report_the_last_status_and_its_body() -> None:
         answered(503, {"message": "cold start", "detail": "host not ready"}),
     )
     assert len(flush_calls(state)) == 3
-    modal, dm = notify_inputs(state)
-    for payload in (modal, dm):
-        text = texts(payload)
+    for text in modal_and_dm_texts(state):
         assert "HTTP 503" in text
         assert "the last of 3 attempts" in text
         assert "cold start" in text
@@ -271,8 +279,7 @@ def test_three_503s_report_the_last_status_and_its_body() -> None:
         assert TRY_AGAIN in text
         assert "*Nothing was flushed.* cache-flush, or Akamai behind it, is unavailable" in text
         assert "as far as the app knows" not in text, "every attempt had cache-flush's answer"
-    finish_notifications(history, 5, DELIVERED, POSTED)
-    done = finish_home(history, 7)
+    done = modal_and_dm_then_home(history, 5)
     assert done["isDone"] is True
     assert done["output"]["flush"] == {"ok": False, "status": 503}
 
@@ -292,15 +299,12 @@ def test_an_earlier_unanswered_attempt_keeps_the_failure_uncertain(
 ) -> None:
     history = History("flush_orchestrator", request_input())
     state = flush_answers(history, unanswered, answered(503, {}), answered(last, {"message": "x"}))
-    modal, dm = notify_inputs(state)
-    for payload in (modal, dm):
-        text = texts(payload)
+    for text in modal_and_dm_texts(state):
         assert "*Nothing was flushed, as far as the app knows.*" in text
         assert "An earlier attempt got no answer from cache-flush itself" in text
         assert "flushing the same URLs again is harmless" in text
         assert f"*Status:* HTTP {last}, the last of 3 attempts" in text
-    finish_notifications(history, 5, DELIVERED, POSTED)
-    done = finish_home(history, 7)
+    done = modal_and_dm_then_home(history, 5)
     assert done["output"]["flush"] == {"ok": False, "status": last}
 
 
@@ -341,14 +345,11 @@ def test_no_response_three_times_says_so_with_the_network_error() -> None:
     history = History("flush_orchestrator", request_input())
     error = "could not reach cache-flush (ConnectionError)"
     state = flush_answers(history, no_response(error), no_response(error), no_response(error))
-    modal, dm = notify_inputs(state)
-    for payload in (modal, dm):
-        text = texts(payload)
+    for text in modal_and_dm_texts(state):
         assert f"no response ({error})" in text
         assert "HTTP" not in text
         assert TRY_AGAIN in text
-    finish_notifications(history, 5, DELIVERED, POSTED)
-    done = finish_home(history, 7)
+    done = modal_and_dm_then_home(history, 5)
     assert done["output"]["flush"] == {"ok": False, "status": None}
     assert done["output"]["error"] == error
 
@@ -369,14 +370,11 @@ def test_an_unexpected_activity_failure_is_a_failed_result_not_a_retry() -> None
     reason = "Activity function 'call_cache_flush_activity' failed: KeyError: 'urls'"
     state = flush_answers(history, reason)
     assert timers(state) == []
-    modal, dm = notify_inputs(state)
-    for payload in (modal, dm):
-        text = texts(payload)
+    for text in modal_and_dm_texts(state):
         assert f"not sent ({ACTIVITY_FAILED})" in text
         assert "KeyError" not in text, "the exception's text is not shown or parsed"
         assert "This is a fault in this app" in text
-    finish_notifications(history, 1, DELIVERED, POSTED)
-    done = finish_home(history, 3)
+    done = modal_and_dm_then_home(history, 1)
     assert done["output"]["flush"] == {"ok": False, "status": None}
     assert done["output"]["error"] == ACTIVITY_FAILED
 
@@ -523,8 +521,7 @@ def test_the_ending_is_the_custom_status_before_anyone_is_told(
     assert state["customStatus"] == status
     assert len(notify_inputs(state)) == 2
     assert home_calls(state) == [], "the Home tab waits until everyone is told"
-    finish_notifications(history, 1, DELIVERED, POSTED)
-    assert finish_home(history, 3)["customStatus"] == status
+    assert modal_and_dm_then_home(history, 1)["customStatus"] == status
 
 
 def test_the_home_tab_is_published_after_the_last_notification_answers() -> None:
@@ -541,20 +538,26 @@ def test_the_home_tab_is_published_after_the_last_notification_answers() -> None
 HOME_FAILED = "Activity function 'publish_home_activity' failed: SlackApiError: not_authed"
 
 
-def fail_home(history: History, event_id: int) -> dict[str, Any]:
-    """Every attempt to publish the Home tab (from `event_id`) fails; return the last state.
+def fail_every_attempt(history: History, event_id: int, name: str, reason: str) -> dict[str, Any]:
+    """All three attempts at activity `name` (from `event_id`) fail; return the last state.
 
-    Each retry waits on a durable timer of the request's interval, as notifications do.
+    Each retry waits on a durable timer of the request's interval; after the last attempt
+    the SDK waits one more interval, then gives up.
     """
-    history.new_episode().scheduled(event_id, HOME).failed(event_id, HOME_FAILED)
+    history.new_episode().scheduled(event_id, name).failed(event_id, reason)
     for timer_id in (event_id + 1, event_id + 3):
         assert run(history)["isDone"] is False
         history.new_episode().timer(timer_id).fired(timer_id)
         assert run(history)["isDone"] is False
-        history.new_episode().scheduled(timer_id + 1, HOME).failed(timer_id + 1, HOME_FAILED)
+        history.new_episode().scheduled(timer_id + 1, name).failed(timer_id + 1, reason)
     assert run(history)["isDone"] is False
     history.new_episode().timer(event_id + 5).fired(event_id + 5)
     return run(history)
+
+
+def fail_home(history: History, event_id: int) -> dict[str, Any]:
+    """Every attempt to publish the Home tab (from `event_id`) fails; return the last state."""
+    return fail_every_attempt(history, event_id, HOME, HOME_FAILED)
 
 
 @pytest.mark.parametrize(

@@ -232,11 +232,8 @@ def test_someone_who_may_not_flush_sees_how_to_ask_not_the_button(app_env: AppEn
     assert f"Please add Slack member {USER} to the" in texts(view)
 
 
-def test_pending_requests_and_requests_to_decide(
-    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
-    monkeypatch.setenv("APPROVAL_CHANNEL", "C0APPROVAL")
+@pytest.mark.usefixtures("approvals_on")
+def test_pending_requests_and_requests_to_decide(app_env: AppEnv) -> None:
     app_env.set_allowed_csv(f"member_id,name,role\n{USER},me,approver\n{OTHER},them\n")
     waiting = WaitingPlaces().status()
     mine = add_flush(app_env, "V0MINE0001", status="Running", custom=waiting, approval=True)
@@ -255,11 +252,8 @@ def test_pending_requests_and_requests_to_decide(
     assert "Your pending requests" in shown
 
 
-def test_someone_who_may_not_approve_sees_no_requests_to_decide(
-    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
-    monkeypatch.setenv("APPROVAL_CHANNEL", "C0APPROVAL")
+@pytest.mark.usefixtures("approvals_on")
+def test_someone_who_may_not_approve_sees_no_requests_to_decide(app_env: AppEnv) -> None:
     app_env.allow(USER, OTHER)
     add_flush(
         app_env,

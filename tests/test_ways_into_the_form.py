@@ -27,6 +27,7 @@ USER = constants.USER_ID
 OTHER = constants.OTHER_USER_ID
 TEAM = constants.TEAM_ID
 URLS = ["https://www.nhs.uk/conditions/flu/", "https://www.nhs.uk/conditions/covid-19/"]
+PLAN = {"channel": constants.APPROVAL_CHANNEL_ID, "timeout_minutes": 60, "approvers": "x"}
 
 
 def call(env: AppEnv, payload: dict[str, Any]) -> func.HttpResponse:
@@ -256,14 +257,12 @@ def test_a_shortcut_without_a_user_is_a_400(allowed: AppEnv) -> None:
     assert allowed.slack.calls() == []
 
 
+@pytest.mark.usefixtures("approvals_on")
 def test_an_approver_approves_from_the_home_tab_and_the_tab_is_published_again(
-    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+    app_env: AppEnv,
 ) -> None:
-    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
-    monkeypatch.setenv("APPROVAL_CHANNEL", "C0APPROVAL")
     app_env.set_allowed_csv(f"member_id,name,role\n{USER},me,approver\n{OTHER},them\n")
-    plan = {"channel": "C0APPROVAL", "timeout_minutes": 60, "approvers": "x"}
-    instance = add_flush(app_env, "V0WAITING1", user=OTHER, approval=plan)
+    instance = add_flush(app_env, "V0WAITING1", user=OTHER, approval=PLAN)
     app_env.durable_api.set_status(instance, "Running", custom_status=WaitingPlaces().status())
     response = call(app_env, click("approve_flush", instance))
     assert response.status_code == 200
@@ -278,14 +277,12 @@ def test_an_approver_approves_from_the_home_tab_and_the_tab_is_published_again(
     assert instance not in json.dumps(home.args["view"]), "the decided request is gone"
 
 
+@pytest.mark.usefixtures("approvals_on")
 def test_the_requester_cannot_approve_their_own_request_from_the_home_tab(
-    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+    app_env: AppEnv,
 ) -> None:
-    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
-    monkeypatch.setenv("APPROVAL_CHANNEL", "C0APPROVAL")
     app_env.set_allowed_csv(f"member_id,name,role\n{USER},me,approver\n")
-    plan = {"channel": "C0APPROVAL", "timeout_minutes": 60, "approvers": "x"}
-    instance = add_flush(app_env, "V0OWNREQ01", approval=plan)
+    instance = add_flush(app_env, "V0OWNREQ01", approval=PLAN)
     app_env.durable_api.set_status(instance, "Running", custom_status=WaitingPlaces().status())
     call(app_env, click("approve_flush", instance))
     assert app_env.durable_api.events == []
@@ -294,14 +291,10 @@ def test_the_requester_cannot_approve_their_own_request_from_the_home_tab(
     assert app_env.slack.calls("views.publish") == []
 
 
-def test_the_requester_cancels_from_the_home_tab(
-    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("APPROVAL_REQUIRED_ENVIRONMENTS", "production")
-    monkeypatch.setenv("APPROVAL_CHANNEL", "C0APPROVAL")
+@pytest.mark.usefixtures("approvals_on")
+def test_the_requester_cancels_from_the_home_tab(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    plan = {"channel": "C0APPROVAL", "timeout_minutes": 60, "approvers": "x"}
-    instance = add_flush(app_env, "V0CANCEL01", approval=plan)
+    instance = add_flush(app_env, "V0CANCEL01", approval=PLAN)
     app_env.durable_api.set_status(instance, "Running", custom_status=WaitingPlaces().status())
     call(app_env, click("cancel_flush", instance))
     [event] = app_env.durable_api.events

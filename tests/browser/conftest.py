@@ -13,12 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from devhost.process import free_port
 from devhost.simulate.client import DEADLINE_SECONDS, DevhostClient
-from devhost.simulate.demo_users import ALLOWED_DEMO_USER
-from devhost.simulate.settings import ALLOWED_USERS_BLOB, LocalSecrets, local_app_settings
+from devhost.simulate.demo_users import ALLOWED_DEMO_USER, DEMO_USERGROUP, demo_allowed_users_csv
+from devhost.simulate.settings import (
+    ALLOWED_USERS_BLOB,
+    APPROVALS_CHANNEL_NAME,
+    LocalSecrets,
+    local_app_settings,
+)
+from shared import settings
 from tests.devhost.toolkit import REPO_ROOT, start_devhost, wait_client
 from tests.support.azurite import Azurite, delete_container, upload_allowed_users
 
@@ -42,6 +56,12 @@ ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 KNOWN_SECRETS = LocalSecrets.recognisable("browser-tests")
 VIEWPORT = {"width": 1400, "height": 860}
 TIMEOUT_MS = 10_000
+# The settings `make run` adds: approvals on for production, the demo user group may flush.
+APPROVALS = {
+    settings.APPROVAL_REQUIRED_ENVIRONMENTS: "production",
+    settings.APPROVAL_CHANNEL: APPROVALS_CHANNEL_NAME,
+    settings.ALLOWED_USERGROUPS: DEMO_USERGROUP,
+}
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -79,6 +99,14 @@ def demo_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Ite
     user_id, user_name = ALLOWED_DEMO_USER
     csv = f"member_id,name\n{user_id},{user_name}\n"
     yield from serve_demo(azurite, tmp_path_factory, csv)
+
+
+@pytest.fixture(scope="module")
+def approvals_host(
+    azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoHost]:
+    """devhost as `make run` starts it: approvals on for production, the demo approver listed."""
+    yield from serve_demo(azurite, tmp_path_factory, demo_allowed_users_csv(), APPROVALS)
 
 
 def serve_demo(
@@ -158,6 +186,12 @@ def page(demo_host: DemoHost, browser: Browser) -> Iterator[Page]:
     yield from open_page(demo_host, browser)
 
 
+@pytest.fixture
+def approvals_page(approvals_host: DemoHost, browser: Browser) -> Iterator[Page]:
+    """A fresh browser context on the demo page of `approvals_host`."""
+    yield from open_page(approvals_host, browser)
+
+
 def open_page(demo_host: DemoHost, browser: Browser) -> Iterator[Page]:
     """Reset the simulators, open the demo page in a fresh context, check it for errors."""
     demo_host.post_json("/sim/reset")
@@ -173,6 +207,26 @@ def open_page(demo_host: DemoHost, browser: Browser) -> Iterator[Page]:
     yield tab
     context.close()
     assert not problems.errors, problems.errors
+
+
+def send(page: Page, text: str) -> None:
+    """Type a message in #general and press Enter, as a Slack user would."""
+    box = page.get_by_label("Message #general")
+    box.fill(text)
+    box.press("Enter")
+
+
+def modal(page: Page) -> Locator:
+    return page.get_by_role("dialog", name="Cache Flush")
+
+
+def submit_flush(page: Page, urls: str, environment: str) -> Locator:
+    """As the chosen user, /flush `urls` and submit them for `environment`; the dialog."""
+    send(page, f"/flush {urls}")
+    dialog = modal(page)
+    dialog.get_by_label("Environment").select_option(environment)
+    dialog.get_by_role("button", name="Submit").click()
+    return dialog
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -6,8 +6,6 @@ the demo user group allowed to flush. Buttons are clicked as the user chosen in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -20,35 +18,21 @@ from devhost.simulate.demo_users import (
 )
 from devhost.simulate.settings import APPROVALS_CHANNEL_NAME
 from shared import settings
-from tests.browser.conftest import DemoHost, open_page, screenshot, serve_demo
+from tests.browser.conftest import (
+    APPROVALS,
+    DemoHost,
+    modal,
+    open_page,
+    screenshot,
+    serve_demo,
+    submit_flush,
+)
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.browser
 
 URL = "https://www.nhs.uk/conditions/"
-APPROVALS = {
-    settings.APPROVAL_REQUIRED_ENVIRONMENTS: "production",
-    settings.APPROVAL_CHANNEL: APPROVALS_CHANNEL_NAME,
-    settings.ALLOWED_USERGROUPS: DEMO_USERGROUP,
-}
 EXPIRY_MINUTES = "0.05"
-
-
-@pytest.fixture(scope="module")
-def approvals_host(
-    azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DemoHost]:
-    """devhost as `make run` starts it: approvals on for production."""
-    yield from serve_demo(azurite, tmp_path_factory, demo_allowed_users_csv(), APPROVALS)
-
-
-@pytest.fixture
-def approvals_page(approvals_host: DemoHost, browser: Browser) -> Iterator[Page]:
-    yield from open_page(approvals_host, browser)
-
-
-def modal(page: Page) -> Locator:
-    return page.get_by_role("dialog", name="Cache Flush")
 
 
 def approvals(page: Page) -> Locator:
@@ -62,12 +46,7 @@ def be(page: Page, user: tuple[str, str]) -> None:
 def ask_for_production(page: Page, urls: str = URL) -> Locator:
     """As demo_user, run /flush and submit production; the dialog, now waiting for approval."""
     be(page, ALLOWED_DEMO_USER)
-    box = page.get_by_label("Message #general")
-    box.fill(f"/flush {urls}")
-    box.press("Enter")
-    dialog = modal(page)
-    dialog.get_by_label("Environment").select_option("production")
-    dialog.get_by_role("button", name="Submit").click()
+    dialog = submit_flush(page, urls, "production")
     expect(dialog).to_contain_text("Your request is waiting for approval.")
     expect(dialog.get_by_role("button", name="Cancel request")).to_be_visible()
     expect(approvals(page)).to_contain_text("A cache flush needs approval")

@@ -7,7 +7,6 @@ list), with the real app in devhost, driven in headless Chromium.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -17,11 +16,16 @@ from devhost.simulate.demo_users import (
     ALLOWED_DEMO_USER,
     APPROVER_DEMO_USER,
     OTHER_DEMO_USER,
-    demo_allowed_users_csv,
 )
-from tests.browser.conftest import VIEWPORT, DemoHost, open_page, screenshot, serve_demo
-from tests.browser.test_demo_approvals import APPROVALS, approvals, ask_for_production, be, modal
-from tests.support.azurite import Azurite
+from tests.browser.conftest import (
+    VIEWPORT,
+    DemoHost,
+    modal,
+    screenshot,
+    send,
+    submit_flush,
+)
+from tests.browser.test_demo_approvals import approvals, ask_for_production, be
 
 pytestmark = pytest.mark.browser
 
@@ -31,15 +35,10 @@ OTHER_URL = "https://www.nhs.uk/medicines/"
 EPOCH = 1767324840
 
 
-@pytest.fixture(scope="module")
-def history_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoHost]:
-    """devhost as `make run` starts it: approvals on for production."""
-    yield from serve_demo(azurite, tmp_path_factory, demo_allowed_users_csv(), APPROVALS)
-
-
 @pytest.fixture
-def page(history_host: DemoHost, browser: Browser) -> Iterator[Page]:
-    yield from open_page(history_host, browser)
+def page(approvals_page: Page) -> Page:
+    """The demo page, on a host that runs as `make run` does."""
+    return approvals_page
 
 
 def home(page: Page) -> Locator:
@@ -62,19 +61,14 @@ def close_form(page: Page) -> None:
 
 def flush_staging(page: Page, urls: str, *, close: bool = True) -> None:
     """As the chosen user, /flush `urls` to staging and wait for the result (in the dialog)."""
-    box = page.get_by_label("Message #general")
-    box.fill(f"/flush {urls}")
-    box.press("Enter")
-    dialog = modal(page)
-    dialog.get_by_label("Environment").select_option("staging")
-    dialog.get_by_role("button", name="Submit").click()
+    dialog = submit_flush(page, urls, "staging")
     expect(dialog.locator("strong", has_text="Cache flush accepted.")).to_be_visible()
     if close:
         close_form(page)
 
 
 def test_the_home_tab_lists_my_flushes_and_flush_again_refills_the_form(
-    page: Page, history_host: DemoHost
+    page: Page, approvals_host: DemoHost
 ) -> None:
     be(page, ALLOWED_DEMO_USER)
     flush_staging(page, URL, close=False)
@@ -90,7 +84,7 @@ def test_the_home_tab_lists_my_flushes_and_flush_again_refills_the_form(
     expect(shown).to_contain_text("staging")
 
     def deliveries() -> list[dict] | None:
-        events = history_host.client.events()["events"]
+        events = approvals_host.client.events()["events"]
         return [event for event in events if event["kind"] == "event_delivery"] or None
 
     [opened] = wait_until(deliveries, "the app_home_opened delivery")
@@ -120,9 +114,7 @@ def test_the_home_tab_lists_my_flushes_and_flush_again_refills_the_form(
 
 def test_the_shortcut_on_a_posted_message_opens_the_form_with_its_links(page: Page) -> None:
     be(page, OTHER_DEMO_USER)
-    box = page.get_by_label("Message #general")
-    box.fill(f"Stale pages: {URL} and {OTHER_URL}, and {URL} again.")
-    box.press("Enter")
+    send(page, f"Stale pages: {URL} and {OTHER_URL}, and {URL} again.")
     posted = page.locator("#feed .message.by-person").last
     expect(posted).to_contain_text("not_allowed_user")
     expect(posted.locator("a")).to_have_count(3)
@@ -137,7 +129,7 @@ def test_the_shortcut_on_a_posted_message_opens_the_form_with_its_links(page: Pa
     close_form(page)
 
 
-def test_an_approver_approves_on_the_home_tab(page: Page, history_host: DemoHost) -> None:
+def test_an_approver_approves_on_the_home_tab(page: Page, approvals_host: DemoHost) -> None:
     dialog = ask_for_production(page, OTHER_URL)
     dialog.get_by_role("button", name="Close").click()
     be(page, APPROVER_DEMO_USER)
@@ -149,7 +141,7 @@ def test_an_approver_approves_on_the_home_tab(page: Page, history_host: DemoHost
     expect(approvals(page)).to_contain_text("Approved by @demo_approver")
 
     def flushed() -> list[dict] | None:
-        calls = [c for c in history_host.flush_calls() if c.get("objects") == [OTHER_URL]]
+        calls = [c for c in approvals_host.flush_calls() if c.get("objects") == [OTHER_URL]]
         return calls or None
 
     [call] = wait_until(flushed, "the approved flush")
@@ -157,13 +149,15 @@ def test_an_approver_approves_on_the_home_tab(page: Page, history_host: DemoHost
     expect(shown).not_to_contain_text(OTHER_URL)
 
 
-def test_the_simulate_panel_and_times_in_one_zone(history_host: DemoHost, browser: Browser) -> None:
-    history_host.post_json("/sim/reset")
+def test_the_simulate_panel_and_times_in_one_zone(
+    approvals_host: DemoHost, browser: Browser
+) -> None:
+    approvals_host.post_json("/sim/reset")
     # A browser far from UTC still shows every time in UTC.
     context = browser.new_context(viewport=VIEWPORT, timezone_id="Pacific/Auckland")
     try:
         tab = context.new_page()
-        tab.goto(history_host.page_url)
+        tab.goto(approvals_host.page_url)
         expect(tab.locator("#connection")).to_have_text("live")
         expect(tab.locator("#approval-note")).to_have_text("needed for production")
         timeout = tab.get_by_label("Approval timeout (minutes)")
@@ -171,15 +165,15 @@ def test_the_simulate_panel_and_times_in_one_zone(history_host: DemoHost, browse
         timeout.fill("0.5")
         tab.get_by_role("button", name="Set").click()
         expect(tab.locator("#feed")).to_contain_text("expire after 0.5 minute(s)")
-        assert history_host.get_json("/sim/settings")["approval_timeout_minutes"] == 0.5
+        assert approvals_host.get_json("/sim/settings")["approval_timeout_minutes"] == 0.5
 
         tab.get_by_label("Make the next flush slow").select_option(label="10 s longer")
         expect(tab.locator("#feed")).to_contain_text("10 s longer to answer the next flush")
-        [fault] = history_host.get_json("/sim/cache-flush/faults")["faults"]
+        [fault] = approvals_host.get_json("/sim/cache-flush/faults")["faults"]
         assert fault["delay"] == 10
 
         user_id = ALLOWED_DEMO_USER[0]
-        history_host.slack_api(
+        approvals_host.slack_api(
             "chat.postMessage",
             {
                 "channel": user_id,
@@ -192,5 +186,5 @@ def test_the_simulate_panel_and_times_in_one_zone(history_host: DemoHost, browse
         expect(tab.locator("#zone")).to_have_text("times in UTC")
     finally:
         context.close()
-        history_host.post_json("/sim/settings", {"approval_timeout_minutes": 60})
-        history_host.client.send("DELETE", "/sim/cache-flush/faults")
+        approvals_host.post_json("/sim/settings", {"approval_timeout_minutes": 60})
+        approvals_host.client.send("DELETE", "/sim/cache-flush/faults")

@@ -9,22 +9,11 @@ from playwright.sync_api import Locator, Page, expect
 
 from devhost.simulate.client import wait_until
 from devhost.simulate.demo_users import ALLOWED_DEMO_USER, DEMO_USERS, OTHER_DEMO_USER
-from tests.browser.conftest import DemoHost, screenshot
+from tests.browser.conftest import DemoHost, modal, screenshot, send
 
 pytestmark = pytest.mark.browser
 
 SUCCESS = "Cache flush accepted."
-
-
-def send(page: Page, text: str) -> None:
-    """Type a message in #general and press Enter, as a Slack user would."""
-    box = page.get_by_label("Message #general")
-    box.fill(text)
-    box.press("Enter")
-
-
-def modal(page: Page) -> Locator:
-    return page.get_by_role("dialog", name="Cache Flush")
 
 
 def dms(page: Page) -> Locator:

@@ -189,8 +189,9 @@ def test_the_build_needs_the_lock(tmp_path: Path) -> None:
     assert "requirements.lock is missing: run scripts/lock-requirements.sh" in result.stdout
 
 
-def test_the_build_needs_a_destination() -> None:
-    result = run_script("build-package.sh")
+@pytest.mark.parametrize("script", ["build-package.sh", "stage-package.sh"])
+def test_the_build_and_the_staging_need_a_destination(script: str) -> None:
+    result = run_script(script)
     assert result.returncode == 2
     assert "Usage:" in result.stderr
 

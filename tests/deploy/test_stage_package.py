@@ -105,12 +105,6 @@ def test_refuses_a_destination_that_is_not_empty(app_tree: Path, tmp_path: Path)
     assert "is not empty" in result.stdout
 
 
-def test_needs_a_destination() -> None:
-    result = run_script("stage-package.sh")
-    assert result.returncode == 2
-    assert "Usage:" in result.stderr
-
-
 def test_the_allowlist_names_every_function_folder() -> None:
     text = (SCRIPTS / "package-lib.sh").read_text()
     listed = re.search(r"package_functions=\(\n(.*?)\n\)", text, re.S).group(1).split()

@@ -191,8 +191,8 @@ def main(timer: {annotation}, starter: str) -> None:
 """
 
 
-@pytest.mark.parametrize("annotation", ["func.TimerRequest", "str"])
-def test_the_worker_accepts_a_timer_request_and_a_client_string(tmp_path, annotation):
+def timer_function(tmp_path: Path, annotation: str) -> Path:
+    """Write an app of one timer function (tmr) whose timer is annotated `annotation`."""
     bindings = [
         {"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 * * * * *"},
         {"type": "durableClient", "direction": "in", "name": "starter"},
@@ -204,25 +204,21 @@ def test_the_worker_accepts_a_timer_request_and_a_client_string(tmp_path, annota
             "tmr/__init__.py": TIMER_SOURCE.format(annotation=annotation),
         },
     )
-    loaded = import_function(tmp_path, read_function_spec(tmp_path, tmp_path / "tmr"))
+    return tmp_path / "tmr"
+
+
+@pytest.mark.parametrize("annotation", ["func.TimerRequest", "str"])
+def test_the_worker_accepts_a_timer_request_and_a_client_string(tmp_path, annotation):
+    folder = timer_function(tmp_path, annotation)
+    loaded = import_function(tmp_path, read_function_spec(tmp_path, folder))
     assert loaded.spec.kind == "timerTrigger"
 
 
 def test_the_worker_refuses_a_timer_binding_annotated_as_an_http_request(tmp_path):
-    bindings = [
-        {"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 * * * * *"},
-        {"type": "durableClient", "direction": "in", "name": "starter"},
-    ]
-    write_app(
-        tmp_path,
-        {
-            "tmx/function.json": {"bindings": bindings},
-            "tmx/__init__.py": TIMER_SOURCE.format(annotation="func.HttpRequest"),
-        },
-    )
+    folder = timer_function(tmp_path, "func.HttpRequest")
     with pytest.raises(StartupError) as raised:
-        import_function(tmp_path, read_function_spec(tmp_path, tmp_path / "tmx"))
+        import_function(tmp_path, read_function_spec(tmp_path, folder))
     assert str(raised.value) == (
-        'cannot load the tmx function: type of timer binding in function.json "timerTrigger" '
+        'cannot load the tmr function: type of timer binding in function.json "timerTrigger" '
         'does not match its Python annotation "HttpRequest"'
     )

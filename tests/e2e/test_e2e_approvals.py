@@ -41,6 +41,11 @@ APPROVALS = {
 REQUEST_TEXT = "Cache flush approval requested"
 
 
+def name_of(user_id: str) -> str:
+    """The Slack user name each simulated user acts under in these tests."""
+    return f"{user_id.lower()}_name"
+
+
 def start(launcher: AppLauncher, **overrides: str) -> RunningApp:
     launcher.set_allowed_csv(CSV)
     return launcher.start(overrides={**APPROVALS, **overrides})
@@ -48,7 +53,7 @@ def start(launcher: AppLauncher, **overrides: str) -> RunningApp:
 
 def ask(slack: DevhostClient, user_id: str = ALICE, environment: str = "production") -> str:
     """Run `/flush` with two URLs and submit them; return the submitted view's ID."""
-    answer = slack.command(user_id, f"{URL_A} {URL_B}", user_name=f"{user_id.lower()}_name")
+    answer = slack.command(user_id, f"{URL_A} {URL_B}", user_name=name_of(user_id))
     assert answer["status"] == 200, answer
     view_id = slack.views(user_id)[-1]["id"]
     submitted = slack.submit(user_id, environment=environment, view_id=view_id)
@@ -82,7 +87,13 @@ def request_post(slack: DevhostClient) -> dict[str, Any]:
 
 def click(slack: DevhostClient, user_id: str, action_id: str, post: Mapping[str, Any]) -> None:
     """Click a button of the request message as `user_id`; the app must answer an empty 200."""
-    answer = slack.click(user_id, action_id, channel=APPROVALS_CHANNEL_NAME, ts=post["ts"])
+    answer = slack.click(
+        user_id,
+        action_id,
+        channel=APPROVALS_CHANNEL_NAME,
+        ts=post["ts"],
+        user_name=name_of(user_id),
+    )
     assert (answer["status"], answer["body"]) == (200, ""), answer
 
 
@@ -98,9 +109,52 @@ def ended(slack: DevhostClient, instance_id: str) -> dict[str, Any]:
     return status
 
 
+def ending(
+    stage: str, decided_by: str | None = None, flush: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The custom status a flush ends with: its stage, who decided, and the purge ID of the
+    cache-flush call `flush` (as the simulator recorded it), each where there is one."""
+    status = {"stage": stage}
+    if decided_by is not None:
+        status.update(decided_by=decided_by, decided_by_name=name_of(decided_by))
+    if flush is not None:
+        status["purge_id"] = flush["answer"]["body"]["purgeId"]
+    return status
+
+
+def ended_flushed(
+    slack: DevhostClient, instance_id: str, approver: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Wait until the flush ends flushed, approved by `approver`, with one call to cache-flush;
+    return its status and that call."""
+    status = ended(slack, instance_id)
+    [flush] = slack.flush_calls()
+    assert status["customStatus"] == ending("flushed", approver, flush), status
+    assert status["output"]["approval"]["outcome"] == "approved", status
+    assert status["output"]["approval"]["by"] == approver, status
+    return status, flush
+
+
+def ended_unflushed(
+    slack: DevhostClient, instance_id: str, stage: str, decided_by: str | None = None
+) -> dict[str, Any]:
+    """Wait until the flush ends at `stage`, decided by `decided_by` (None: by nobody), and
+    check that nothing reached cache-flush; return its status."""
+    status = ended(slack, instance_id)
+    assert status["customStatus"] == ending(stage, decided_by), status
+    assert status["output"]["approval"]["by"] == decided_by, status
+    assert slack.flush_calls() == []
+    return status
+
+
 def request_now(slack: DevhostClient) -> str:
     """The request message's text as it reads now."""
     return block_texts(request_post(slack)["blocks"])
+
+
+def modal_now(slack: DevhostClient) -> str:
+    """The requester's open view's text as it reads now."""
+    return block_texts(slack.current_view(ALICE)["blocks"])
 
 
 def ephemeral_texts(slack: DevhostClient, user_id: str) -> list[str]:
@@ -125,7 +179,7 @@ def signed_click(
     payload = {
         "type": "block_actions",
         "team": {"id": team_id},
-        "user": {"id": user_id, "username": f"{user_id.lower()}_name", "team_id": team_id},
+        "user": {"id": user_id, "username": name_of(user_id), "team_id": team_id},
         "container": {"type": "message", "message_ts": ts, "channel_id": channel},
         "channel": {"id": channel},
         "actions": [{"action_id": action_id, "value": instance_id, "type": "button"}],
@@ -153,11 +207,7 @@ def test_an_approved_flush_runs_once_and_names_the_approver(launcher: AppLaunche
 
     click(slack, ANN, "approve_flush", post)
 
-    status = ended(slack, instance_id)
-    assert status["customStatus"] == {"stage": "flushed"}, status
-    assert status["output"]["approval"]["outcome"] == "approved", status
-    assert status["output"]["approval"]["by"] == ANN, status
-    [flush] = slack.flush_calls()
+    _, flush = ended_flushed(slack, instance_id, ANN)
     assert (flush["environment"], flush["objects"]) == ("production", [URL_A, URL_B])
     assert f"Approved by <@{ANN}>" in request_now(slack)
     assert not [b for b in request_post(slack)["blocks"] if b["type"] == "actions"]
@@ -167,7 +217,7 @@ def test_an_approved_flush_runs_once_and_names_the_approver(launcher: AppLaunche
     assert texts == ["Cache flush approved", "Cache flush approved", "Cache flush succeeded"], dms
     assert ANN in block_texts(dms[2]["blocks"]), "the result names the approver"
     assert not [b for b in dms[0]["blocks"] if b["type"] == "actions"], "Cancel removed"
-    assert "Cache flush accepted" in block_texts(slack.current_view(ALICE)["blocks"])
+    assert "Cache flush accepted" in modal_now(slack)
 
 
 def test_a_rejected_flush_never_runs(launcher: AppLauncher) -> None:
@@ -175,13 +225,10 @@ def test_a_rejected_flush_never_runs(launcher: AppLauncher) -> None:
     instance_id = instance_of(slack, ask(slack))
     click(slack, AMY, "reject_flush", request_post(slack))
 
-    status = ended(slack, instance_id)
-    assert status["customStatus"] == {"stage": "rejected"}, status
-    assert status["output"]["approval"]["by"] == AMY, status
-    assert slack.flush_calls() == []
+    ended_unflushed(slack, instance_id, "rejected", AMY)
     assert f"Rejected by <@{AMY}>" in request_now(slack)
     assert [m["text"] for m in slack.wait_dms(ALICE, 2)] == ["Cache flush rejected"] * 2
-    assert "rejected" in block_texts(slack.current_view(ALICE)["blocks"])
+    assert "rejected" in modal_now(slack)
 
 
 def test_the_requester_cancels_from_the_modal(launcher: AppLauncher) -> None:
@@ -193,12 +240,10 @@ def test_the_requester_cancels_from_the_modal(launcher: AppLauncher) -> None:
     answer = slack.click(ALICE, "cancel_flush", view_id=view_id)
     assert (answer["status"], answer["body"]) == (200, ""), answer
 
-    status = ended(slack, instance_id)
-    assert status["customStatus"] == {"stage": "cancelled"}, status
-    assert slack.flush_calls() == []
+    ended_unflushed(slack, instance_id, "cancelled", ALICE)
     assert "Cancelled by the requester" in request_now(slack)
     assert [m["text"] for m in slack.wait_dms(ALICE, 2)] == ["Cache flush cancelled"] * 2
-    assert "cancelled" in block_texts(slack.current_view(ALICE)["blocks"])
+    assert "cancelled" in modal_now(slack)
 
 
 def test_an_undecided_request_expires_without_a_flush(launcher: AppLauncher) -> None:
@@ -207,10 +252,7 @@ def test_an_undecided_request_expires_without_a_flush(launcher: AppLauncher) -> 
     instance_id = instance_of(slack, ask(slack))
     request_post(slack)
 
-    status = ended(slack, instance_id)
-    assert status["customStatus"] == {"stage": "expired"}, status
-    assert status["output"]["approval"]["by"] is None, status
-    assert slack.flush_calls() == []
+    ended_unflushed(slack, instance_id, "expired")
     assert "Expired: nobody approved within 1.2 seconds" in request_now(slack)
     expired = ["Cache flush request expired"] * 2
     assert [m["text"] for m in slack.wait_dms(ALICE, 2)] == expired
@@ -266,9 +308,7 @@ def test_a_production_flush_never_reaches_cache_flush_without_a_second_person(
     forged = {"action": "approve", "user_id": ALICE, "user_name": "alice"}
     assert slack.raise_event(instance_id, DECISION_EVENT, json.dumps(forged)) == 202
 
-    status = ended(slack, instance_id)
-    assert status["customStatus"] == {"stage": "expired"}, status
-    assert slack.flush_calls() == []
+    ended_unflushed(slack, instance_id, "expired")
 
 
 # --- a restart while waiting -----------------------------------------------------------------
@@ -295,9 +335,7 @@ def test_the_timer_fires_after_a_restart(launcher: AppLauncher, stop: signal.Sig
     second = launcher.start(
         port=first.port, state_dir=first.state_dir, overrides={**APPROVALS, **timeout}
     )
-    status = ended(second.slack, instance_id)
-    assert status["customStatus"] == {"stage": "expired"}, status
-    assert second.slack.flush_calls() == []
+    ended_unflushed(second.slack, instance_id, "expired")
     # The simulated Slack restarted too, so the pending DM to update is gone from it.
     assert [m["text"] for m in second.slack.wait_dms(ALICE)] == ["Cache flush request expired"]
 

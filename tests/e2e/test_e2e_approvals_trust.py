@@ -25,8 +25,12 @@ from tests.e2e.test_e2e_approvals import (
     ask,
     click,
     ended,
+    ended_unflushed,
+    ending,
     ephemeral_texts,
     instance_of,
+    modal_now,
+    name_of,
     request_post,
     signed_click,
     stage,
@@ -40,7 +44,7 @@ STALL_SECONDS = 5
 
 def submit_urls(slack: DevhostClient, urls: list[str], user_id: str = ALICE) -> dict[str, Any]:
     """Open the form as `user_id` and submit production with these URLs, one per line."""
-    assert slack.command(user_id, user_name=f"{user_id.lower()}_name")["status"] == 200
+    assert slack.command(user_id, user_name=name_of(user_id))["status"] == 200
     view_id = slack.views(user_id)[-1]["id"]
     answer = slack.submit(user_id, environment="production", urls="\n".join(urls), view_id=view_id)
     assert answer["status"] == 200, answer
@@ -142,20 +146,14 @@ def test_an_approved_flush_does_not_run_for_a_requester_who_lost_access(
 
     click(slack, ANN, "approve_flush", post)
 
-    status = ended(slack, instance_id)
-    assert status["customStatus"] == {
-        "stage": "not_allowed",
-        "decided_by": ANN,
-        "decided_by_name": ANN.lower(),
-    }, status
+    status = ended_unflushed(slack, instance_id, "not_allowed", ANN)
     assert status["output"]["flush"] is None, status
-    assert slack.flush_calls() == []
     text = block_texts(request_post(slack)["blocks"])
     assert f"Approved by <@{ANN}>" in text
     assert "not flushed: u0e2ealice_name is no longer allowed to flush" in text
     dms = slack.wait_dms(ALICE, 2)
     assert all("no longer allowed to flush" in block_texts(m["blocks"]) for m in dms), dms
-    assert "no longer allowed to flush" in block_texts(slack.current_view(ALICE)["blocks"])
+    assert "no longer allowed to flush" in modal_now(slack)
 
 
 # --- Cancel in the DM -------------------------------------------------------------------------
@@ -177,13 +175,7 @@ def test_the_requester_cancels_from_the_dm_after_closing_the_view(launcher: AppL
     )
     assert (answer["status"], answer["body"]) == (200, ""), answer
 
-    status = ended(slack, instance_id)
-    assert status["customStatus"] == {
-        "stage": "cancelled",
-        "decided_by": ALICE,
-        "decided_by_name": "u0e2ealice_name",
-    }, status
-    assert slack.flush_calls() == []
+    ended_unflushed(slack, instance_id, "cancelled", ALICE)
 
     def updated() -> dict[str, Any] | None:
         for r in slack.messages(user_id=ALICE):
@@ -255,11 +247,9 @@ def test_the_request_message_ends_with_flush_failed_and_the_status(launcher: App
     instance_id = instance_of(slack, ask(slack))
     click(slack, ANN, "approve_flush", request_post(slack))
     status = ended(slack, instance_id)
-    assert status["customStatus"] == {
-        "stage": "flush_failed",
-        "decided_by": ANN,
-        "decided_by_name": ANN.lower(),
-    }, status
+    [flush] = slack.flush_calls()
+    assert flush["answer"]["status"] == 403, flush
+    assert status["customStatus"] == ending("flush_failed", ANN), status
 
     def finished() -> str | None:
         text = block_texts(request_post(slack)["blocks"])
@@ -309,7 +299,7 @@ def test_a_start_the_durable_api_confirms_late_is_answered_in_time_and_lands_onc
     answer = slack.submit(ALICE, environment="production", view_id=view_id, timeout=3)
     assert answer["status"] == 200, answer
     assert answer["outcome"] == "updated", answer
-    text = block_texts(slack.current_view(ALICE)["blocks"])
+    text = modal_now(slack)
     assert "Your request has been sent." in text
     assert "direct message" in text
 
