@@ -47,6 +47,7 @@ from shared.submission import (
     split_urls,
     validate_submission,
 )
+from shared.view_answers import ViewAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,6 @@ AGAIN_UNREADABLE = (
 )
 # Starts that Slack's deadline cut short, kept referenced until they finish.
 _late_starts: set[asyncio.Future[Any]] = set()
-
-
-def _update(view: views.View) -> dict[str, Any]:
-    return {"response_action": "update", "view": view}
 
 
 def refused_as_running(error: Exception) -> bool:
@@ -120,8 +117,8 @@ async def handle_interaction(
     payload: dict[str, Any],
     client: DurableOrchestrationClient,
     deadline: Deadline,
-) -> dict[str, Any] | None:
-    """The JSON answer for an interaction payload, or None for an empty 200."""
+) -> ViewAnswer | None:
+    """The answer to an interaction payload, or None for an empty 200."""
     kind = payload["type"]
     if kind == "block_actions":
         await _handle_block_action(settings, payload, client, deadline)
@@ -140,7 +137,7 @@ async def handle_interaction(
         submission.values, settings.flush_allowed_domains, settings.flush_allowed_hosts
     )
     if not isinstance(checked, Submission):
-        return {"response_action": "errors", "errors": checked}
+        return ViewAnswer.show_errors(checked)
     return await _start_if_allowed(settings, submission, checked, client, deadline)
 
 
@@ -252,7 +249,7 @@ async def _start_if_allowed(
     checked: Submission,
     client: DurableOrchestrationClient,
     deadline: Deadline,
-) -> dict[str, Any]:
+) -> ViewAnswer:
     decision = await asyncio.to_thread(
         access.check,
         settings,
@@ -263,23 +260,23 @@ async def _start_if_allowed(
     if decision is access.Access.DENIED:
         logger.info("User %s may no longer flush", submission.user_id)
         hint, contact = settings.access_request_hint, settings.support_contact
-        return _update(
+        return ViewAnswer.update(
             views.not_allowed_view(submission.user_name, submission.user_id, hint, contact)
         )
     if decision is access.Access.UNAVAILABLE or deadline.expired():
         # Nothing starts once Slack may have stopped waiting for this answer.
-        return _update(views.access_unavailable_view(settings.support_contact))
+        return ViewAnswer.update(views.access_unavailable_view(settings.support_contact))
     request = await asyncio.to_thread(_flush_request, settings, submission, checked, deadline)
     if not isinstance(request, FlushRequest):
-        return {"response_action": "errors", "errors": request}
+        return ViewAnswer.show_errors(request)
     try:
         confirmed = await start_within(settings, client, request, deadline)
     except Exception as error:
         logger.error("Could not start the flush orchestration: %s", short_error(error))
-        return {"response_action": "errors", "errors": {URLS_BLOCK: START_FAILED}}
+        return ViewAnswer.show_errors({URLS_BLOCK: START_FAILED})
     if not confirmed:
-        return _update(sent_view(request))
-    return _update(_answer_view(request))
+        return ViewAnswer.update(sent_view(request))
+    return ViewAnswer.update(_answer_view(request))
 
 
 def _flush_request(
