@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from enum import Enum
 from typing import Any, Dict  # noqa: UP035 (see ActivityPayload)
+
+from shared import instance_ids
 
 JsonObject = dict[str, Any]
 
@@ -26,6 +29,139 @@ TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 # Answers from a gateway that did not get cache-flush's own: the call may have gone through.
 GATEWAY_STATUSES = frozenset({502, 504})
 PURGE_ID_CHARS = 200
+DEFAULT_RETRY_INTERVAL_MS = 5_000
+RETRY_INTERVAL_MS_RANGE = (1, 3_600_000)
+
+
+@dataclass(frozen=True)
+class ApprovalPlan:
+    """How a flush is approved: where the request goes, how long it waits, who may decide.
+
+    `approvers` is mrkdwn naming who may approve (see `shared.interaction.approvers_text`);
+    it is shown, never used to decide.
+    """
+
+    channel: str
+    timeout_minutes: float
+    approvers: str
+
+    def __post_init__(self) -> None:
+        """Refuse a plan the orchestrator could not follow."""
+        if not isinstance(self.channel, str) or not self.channel:
+            raise ValueError("an approval plan needs a channel")
+        minutes = self.timeout_minutes
+        if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+            raise ValueError("an approval plan's timeout must be a number of minutes")
+        if not math.isfinite(minutes) or minutes <= 0:
+            raise ValueError("an approval plan's timeout must be positive and finite")
+        if not isinstance(self.approvers, str):
+            raise ValueError("an approval plan's approvers must be text")
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return {
+            "channel": self.channel,
+            "timeout_minutes": self.timeout_minutes,
+            "approvers": self.approvers,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ApprovalPlan:
+        """Rebuild from the orchestration input; ValueError if it is not a plan."""
+        if not isinstance(data, Mapping):
+            raise ValueError("an approval plan must be an object")
+        channel: Any = data.get("channel")
+        minutes: Any = data.get("timeout_minutes")
+        approvers: Any = data.get("approvers")
+        return cls(channel=channel, timeout_minutes=minutes, approvers=approvers)
+
+
+def _interval_ms(value: Any) -> int:
+    """A retry interval the SDK accepts, whatever the input holds: whole ms, in range."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return DEFAULT_RETRY_INTERVAL_MS
+    low, high = RETRY_INTERVAL_MS_RANGE
+    return min(max(round(value), low), high)
+
+
+@dataclass(frozen=True)
+class FlushRequest:
+    """The orchestration's input: who asked, where to report, and what to flush.
+
+    `approval` is set when the flush waits for a second person's decision first; when it
+    is None, `to_dict` leaves the key out. `enterprise_id` is the Enterprise Grid
+    organisation the request came from (None outside Grid; left out of `to_dict` then):
+    clicks on the request must come from the same organisation, or else the same team.
+    `support_contact` is who a failure message tells the user to ask (the
+    `SUPPORT_CONTACT` setting; left out of `to_dict` when unset): the orchestrator reads
+    no settings of its own.
+    """
+
+    user_id: str
+    user_name: str
+    team_id: str
+    view_id: str
+    environment: str
+    urls: tuple[str, ...]
+    channel: str | None
+    retry_interval_ms: int
+    approval: ApprovalPlan | None = None
+    enterprise_id: str | None = None
+    support_contact: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; `approval` only when set."""
+        data: dict[str, Any] = {
+            "user_id": self.user_id,
+            "user_name": self.user_name,
+            "team_id": self.team_id,
+            "view_id": self.view_id,
+            "environment": self.environment,
+            "urls": list(self.urls),
+            "channel": self.channel,
+            "retry_interval_ms": self.retry_interval_ms,
+        }
+        if self.approval is not None:
+            data["approval"] = self.approval.to_dict()
+        if self.enterprise_id:
+            data["enterprise_id"] = self.enterprise_id
+        if self.support_contact:
+            data["support_contact"] = self.support_contact
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FlushRequest:
+        """Rebuild from the orchestration input; the retry interval is brought into range.
+
+        An `approval` that is present but not a plan raises ValueError: the flush never runs
+        without the approval its input asked for.
+        """
+        approval = data.get("approval")
+        enterprise = data.get("enterprise_id")
+        contact = data.get("support_contact")
+        return cls(
+            user_id=data["user_id"],
+            user_name=data["user_name"],
+            team_id=data["team_id"],
+            view_id=data["view_id"],
+            environment=data["environment"],
+            urls=tuple(data["urls"]),
+            channel=data.get("channel"),
+            retry_interval_ms=_interval_ms(data.get("retry_interval_ms")),
+            approval=None if approval is None else ApprovalPlan.from_dict(approval),
+            enterprise_id=enterprise if isinstance(enterprise, str) and enterprise else None,
+            support_contact=contact if isinstance(contact, str) and contact else None,
+        )
+
+    @property
+    def instance_id(self) -> str:
+        """The ID of this request's orchestration, the same however often it is submitted."""
+        return instance_ids.instance_id(self.team_id, self.user_id, self.view_id)
+
+    @property
+    def retry_interval(self) -> timedelta:
+        """The wait between two cache-flush attempts."""
+        return timedelta(milliseconds=_interval_ms(self.retry_interval_ms))
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from shared import access, approval_views, history, instance_ids, message_links,
 from shared.approval import DecisionAction, plan_for
 from shared.approval_clicks import handle_approval_click
 from shared.deadline import Deadline
+from shared.handoffs import FlushRequest
 from shared.home import publish_home
 from shared.home_views import OPEN_FORM_ACTION
-from shared.orchestration import ORCHESTRATOR, FlushRequest, short_error
+from shared.orchestration import ORCHESTRATOR, short_error
 from shared.settings import USERGROUP_ID, Settings
 from shared.slack_api import (
     BACKGROUND_MAX_RETRY_AFTER_SECONDS,

@@ -12,7 +12,6 @@ from azure.functions.meta import Datum
 
 from shared import views
 from shared.approval import (
-    ApprovalPlan,
     ApprovalRecord,
     ApprovalSummary,
     Decision,
@@ -20,15 +19,16 @@ from shared.approval import (
     Stage,
 )
 from shared.handoffs import (
+    ApprovalPlan,
     Delivery,
     FlushCall,
+    FlushRequest,
     FlushResult,
     FlushSummary,
     Notification,
     NotificationKind,
     Outcome,
 )
-from shared.orchestration import FlushRequest
 
 APPROVAL_REQUEST = FlushRequest(
     "U1",
