@@ -27,6 +27,7 @@ from shared.settings import USERGROUP_ID, Settings
 from shared.slack_api import (
     BACKGROUND_MAX_RETRY_AFTER_SECONDS,
     BACKGROUND_TIMEOUT_SECONDS,
+    CALL_ERRORS,
     error_code,
     web_client,
 )
@@ -104,7 +105,7 @@ async def start_once(client: DurableOrchestrationClient, request: FlushRequest) 
         return False
     try:
         await client.start_new(ORCHESTRATOR, instance, request.to_dict())
-    except Exception as error:
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
         if await client.get_status(instance) or refused_as_running(error):
             logger.info("Orchestration %s was started by a concurrent submission", instance)
             return False
@@ -201,7 +202,7 @@ async def _prefill_again(
         status = await asyncio.wait_for(
             client.get_status(click.value, show_input=True), deadline.remaining()
         )
-    except Exception as error:
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
         logger.warning("Could not read %s to flush again: %s", click.value, short_error(error))
         return Prefill(note=AGAIN_UNREADABLE)
     flush = history.flush_of(status) if status else None
@@ -272,7 +273,7 @@ async def _start_if_allowed(
         return ViewAnswer.show_errors(request)
     try:
         confirmed = await start_within(settings, client, request, deadline)
-    except Exception as error:
+    except Exception as error:  # last resort: whatever failed, the form says so
         logger.error("Could not start the flush orchestration: %s", short_error(error))
         return ViewAnswer.show_errors({URLS_BLOCK: START_FAILED})
     if not confirmed:
@@ -390,7 +391,7 @@ def _tell_start_failed(settings: Settings, request: FlushRequest) -> None:
             BACKGROUND_TIMEOUT_SECONDS,
             max_retry_after_seconds=BACKGROUND_MAX_RETRY_AFTER_SECONDS,
         ).chat_postMessage(channel=request.user_id, text=message["text"], blocks=message["blocks"])
-    except Exception as error:
+    except CALL_ERRORS as error:
         logger.error("Could not tell %s the start failed: %s", request.user_id, error_code(error))
 
 

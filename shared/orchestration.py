@@ -80,7 +80,7 @@ def flush_with_retries(
         try:
             answer = yield context.call_activity(CACHE_FLUSH_ACTIVITY, call, expected_type=dict)
             result = FlushResult.from_dict(answer)
-        except Exception as error:
+        except Exception as error:  # the Durable SDK raises a bare Exception for a failed activity
             if not context.is_replaying:
                 logger.error("The cache-flush activity failed: %s", short_error(error))
             result = FlushResult.not_sent(ACTIVITY_FAILED)
@@ -169,14 +169,14 @@ def deliver_all(
     }
     try:
         yield context.task_all(list(tasks.values()))
-    except Exception:
+    except Exception:  # the Durable SDK raises a bare Exception for a failed activity
         if not context.is_replaying:
             logger.warning("A notification failed; waiting for the others")
     deliveries: dict[str, Delivery] = {}
     for name, task in tasks.items():
         try:
             deliveries[name] = Delivery.from_dict((yield task))
-        except Exception:
+        except Exception:  # the Durable SDK raises a bare Exception for a failed activity
             reason = NOTIFY_FAILED.format(
                 method=planned[name].kind.slack_method, attempts=NOTIFY_ATTEMPTS
             )
@@ -197,6 +197,6 @@ def publish_home(
         yield context.call_activity_with_retry(
             PUBLISH_HOME_ACTIVITY, retry_options(request, NOTIFY_ATTEMPTS), owner
         )
-    except Exception as error:
+    except Exception as error:  # the Durable SDK raises a bare Exception for a failed activity
         if not context.is_replaying:
             logger.warning("The Home tab was not published again: %s", short_error(error))
