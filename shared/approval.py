@@ -183,16 +183,11 @@ class Ended:
 
 
 def plan_for(settings: Settings, environment: str, approvers: str) -> ApprovalPlan | None:
-    """The approval plan for a flush of `environment`, or None if it needs no approval.
-
-    Raises ValueError when approval is needed but no channel is configured: the flush must
-    then not start at all (settings validation already refuses that configuration).
-    """
-    if not settings.needs_approval(environment):
+    """The approval plan for a flush of `environment`, or None if it needs no approval."""
+    channel = settings.approval_channel_for(environment)
+    if channel is None:
         return None
-    if not settings.approval_channel:
-        raise ValueError("approval is needed but no approval channel is configured")
-    return ApprovalPlan(settings.approval_channel, settings.approval_timeout_minutes, approvers)
+    return ApprovalPlan(channel, settings.approval_timeout_minutes, approvers)
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,6 @@ TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 # Answers from a gateway that did not get cache-flush's own: the call may have gone through.
 GATEWAY_STATUSES = frozenset({502, 504})
 PURGE_ID_CHARS = 200
-DEFAULT_RETRY_INTERVAL_MS = 5_000
-RETRY_INTERVAL_MS_RANGE = (1, 3_600_000)
 
 
 @dataclass(frozen=True)
@@ -74,14 +72,6 @@ class ApprovalPlan:
         minutes: Any = data.get("timeout_minutes")
         approvers: Any = data.get("approvers")
         return cls(channel=channel, timeout_minutes=minutes, approvers=approvers)
-
-
-def _interval_ms(value: Any) -> int:
-    """A retry interval the SDK accepts, whatever the input holds: whole ms, in range."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return DEFAULT_RETRY_INTERVAL_MS
-    low, high = RETRY_INTERVAL_MS_RANGE
-    return min(max(round(value), low), high)
 
 
 @dataclass(frozen=True)
@@ -131,14 +121,12 @@ class FlushRequest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlushRequest:
-        """Rebuild from the orchestration input; the retry interval is brought into range.
+        """Rebuild from the orchestration input.
 
         An `approval` that is present but not a plan raises ValueError: the flush never runs
         without the approval its input asked for.
         """
         approval = data.get("approval")
-        enterprise = data.get("enterprise_id")
-        contact = data.get("support_contact")
         return cls(
             user_id=data["user_id"],
             user_name=data["user_name"],
@@ -146,11 +134,11 @@ class FlushRequest:
             view_id=data["view_id"],
             environment=data["environment"],
             urls=tuple(data["urls"]),
-            channel=data.get("channel"),
-            retry_interval_ms=_interval_ms(data.get("retry_interval_ms")),
+            channel=data["channel"],
+            retry_interval_ms=data["retry_interval_ms"],
             approval=None if approval is None else ApprovalPlan.from_dict(approval),
-            enterprise_id=enterprise if isinstance(enterprise, str) and enterprise else None,
-            support_contact=contact if isinstance(contact, str) and contact else None,
+            enterprise_id=data.get("enterprise_id"),
+            support_contact=data.get("support_contact"),
         )
 
     @property
@@ -161,7 +149,7 @@ class FlushRequest:
     @property
     def retry_interval(self) -> timedelta:
         """The wait between two cache-flush attempts."""
-        return timedelta(milliseconds=_interval_ms(self.retry_interval_ms))
+        return timedelta(milliseconds=self.retry_interval_ms)
 
 
 @dataclass(frozen=True)
@@ -249,16 +237,15 @@ class FlushResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlushResult:
-        """Rebuild from the activity's output (older outputs had no `retry_after_seconds`)."""
+        """Rebuild from the activity's output."""
         status = data["status"]
-        wait = data.get("retry_after_seconds")
         return cls(
             ok=bool(data["ok"]),
             status=None if status is None else int(status),
             body=data["body"],
             error=_optional_text(data["error"]),
             transient=bool(data["transient"]),
-            retry_after_seconds=_seconds(wait),
+            retry_after_seconds=data["retry_after_seconds"],
         )
 
 
@@ -361,7 +348,7 @@ class Notification:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notification:
-        """Rebuild from the activity's input (`ts` and `thread_ts` may be absent in older ones)."""
+        """Rebuild from the activity's input."""
         return cls(
             kind=NotificationKind(data["kind"]),
             view_id=str(data["view_id"]),
@@ -369,8 +356,8 @@ class Notification:
             channel=str(data["channel"]),
             text=str(data["text"]),
             blocks=tuple(data["blocks"]),
-            ts=str(data.get("ts") or ""),
-            thread_ts=str(data.get("thread_ts") or ""),
+            ts=str(data["ts"]),
+            thread_ts=str(data["thread_ts"]),
         )
 
 
@@ -493,13 +480,6 @@ class FlushSummary:
             "error": self.error,
             "notifications": {name: o.to_dict() for name, o in self.notifications.items()},
         }
-
-
-def _seconds(value: Any) -> float | None:
-    """A finite, non-negative number of seconds, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) and value >= 0 else None
 
 
 def _optional_text(value: Any) -> str | None:

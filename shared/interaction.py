@@ -23,7 +23,7 @@ from shared.handoffs import FlushRequest
 from shared.home import publish_home
 from shared.home_views import OPEN_FORM_ACTION
 from shared.orchestration import ORCHESTRATOR, short_error
-from shared.settings import USERGROUP_ID, Settings
+from shared.settings import Settings
 from shared.slack_api import (
     BACKGROUND_MAX_RETRY_AFTER_SECONDS,
     BACKGROUND_TIMEOUT_SECONDS,
@@ -237,7 +237,7 @@ def approvers_text(settings: Settings, requester_id: str) -> str:
     The list's approvers are named (the requester left out: four eyes) as far as the list
     is cached from the access check just made; otherwise they are described.
     """
-    groups = [f"<!subteam^{g}>" for g in settings.approver_usergroups if USERGROUP_ID.fullmatch(g)]
+    groups = [f"<!subteam^{group}>" for group in settings.approver_usergroups]
     listed = sorted(access.listed_approvers(settings) - {requester_id})
     people = [f"<@{user}>" for user in listed[:APPROVERS_NAMED]]
     if len(listed) > APPROVERS_NAMED:
@@ -285,11 +285,7 @@ def _flush_request(
     settings: Settings, submission: ViewSubmission, checked: Submission, deadline: Deadline
 ) -> FlushRequest | dict[str, str]:
     """The orchestration's input for an allowed submission, or the inline errors instead."""
-    try:
-        plan = plan_for(settings, checked.environment, approvers_text(settings, submission.user_id))
-    except ValueError:
-        logger.error("Approval is needed for %s but no channel is set", checked.environment)
-        return {URLS_BLOCK: START_FAILED}
+    plan = plan_for(settings, checked.environment, approvers_text(settings, submission.user_id))
     if plan is not None:
         refused = _approval_refusal(settings, submission, checked, deadline)
         if refused:
