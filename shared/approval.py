@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from shared.handoffs import ApprovalPlan, FlushSummary, JsonObject, Outcome
+from shared.handoffs import ApprovalPlan, Fields, FlushSummary, JsonObject, Outcome
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -93,15 +93,11 @@ _STAGES = {
 
 
 @dataclass(frozen=True)
-class Place:
+class Place(Fields):
     """Where a posted message is: the channel ID Slack answered with (`C…`, `D…`) and its ts."""
 
     channel: str
     ts: str
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> Place | None:

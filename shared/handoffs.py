@@ -32,7 +32,16 @@ PURGE_ID_CHARS = 200
 
 
 @dataclass(frozen=True)
-class ApprovalPlan:
+class Fields:
+    """Base of the hand-offs whose JSON-ready form is their fields (`dataclasses.asdict`)."""
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ApprovalPlan(Fields):
     """How a flush is approved: where the request goes, how long it waits, who may decide.
 
     `approvers` is mrkdwn naming who may approve (see `shared.interaction.approvers_text`);
@@ -54,14 +63,6 @@ class ApprovalPlan:
             raise ValueError("an approval plan's timeout must be positive and finite")
         if not isinstance(self.approvers, str):
             raise ValueError("an approval plan's approvers must be text")
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return {
-            "channel": self.channel,
-            "timeout_minutes": self.timeout_minutes,
-            "approvers": self.approvers,
-        }
 
     @classmethod
     def from_dict(cls, data: Any) -> ApprovalPlan:
@@ -170,7 +171,7 @@ class FlushCall:
 
 
 @dataclass(frozen=True)
-class FlushResult:
+class FlushResult(Fields):
     """One answer from cache-flush, or why there was none.
 
     `ok` for any 2xx. `status` is the answer's HTTP status; it is None when nothing answered
@@ -230,10 +231,6 @@ class FlushResult:
     def not_sent(cls, error: str) -> FlushResult:
         """The app could not make the call at all: another attempt would not help."""
         return cls(ok=False, status=None, error=error, transient=False)
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlushResult:
@@ -362,19 +359,15 @@ class Notification:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Outcome(Fields):
     """A notification's outcome as the orchestration's summary records it."""
 
     delivered: bool
     reason: str | None = None
 
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(Fields):
     """What the notify activity did: delivered, or why not (Slack's error code).
 
     For a posted message, `channel` (Slack's channel ID) and `ts` identify the message, so a
@@ -390,10 +383,6 @@ class Delivery:
         """The part the summary records."""
         return Outcome(self.delivered, self.reason)
 
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Delivery:
         """Rebuild from the activity's output."""
@@ -406,14 +395,10 @@ class Delivery:
 
 
 @dataclass(frozen=True)
-class AccessQuery:
+class AccessQuery(Fields):
     """The access activity's input: the user whose right to flush is checked."""
 
     user_id: str
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AccessQuery:
@@ -422,15 +407,11 @@ class AccessQuery:
 
 
 @dataclass(frozen=True)
-class HomeOwner:
+class HomeOwner(Fields):
     """The Home tab activity's input: whose Home tab to publish again, in which workspace."""
 
     team_id: str
     user_id: str
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HomeOwner:
@@ -439,14 +420,10 @@ class HomeOwner:
 
 
 @dataclass(frozen=True)
-class AccessAnswer:
+class AccessAnswer(Fields):
     """The access activity's output: whether the user may flush now (CSV or user group)."""
 
     allowed: bool
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AccessAnswer:
