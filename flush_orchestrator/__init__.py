@@ -17,9 +17,8 @@ import azure.durable_functions as df
 from shared import audit
 from shared.approval import Ended, Stage
 from shared.approval_flow import flush_with_approval
-from shared.handoffs import FlushSummary
+from shared.handoffs import FlushRequest, FlushSummary
 from shared.orchestration import (
-    FlushRequest,
     deliver_all,
     flush_with_retries,
     plan_notifications,

@@ -21,4 +21,4 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
         answer = await handle_interaction(request.settings, payload, client, request.deadline)
     except RejectedRequest as rejected:
         return refusal(rejected)
-    return empty_response() if answer is None else json_response(answer)
+    return empty_response() if answer is None else json_response(answer.to_dict())

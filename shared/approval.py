@@ -11,14 +11,13 @@ the orchestrator may use it during replay.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from shared.handoffs import FlushSummary, JsonObject, Outcome
+from shared.handoffs import ApprovalPlan, Fields, FlushSummary, JsonObject, Outcome
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -94,15 +93,11 @@ _STAGES = {
 
 
 @dataclass(frozen=True)
-class Place:
+class Place(Fields):
     """Where a posted message is: the channel ID Slack answered with (`C…`, `D…`) and its ts."""
 
     channel: str
     ts: str
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> Place | None:
@@ -183,60 +178,12 @@ class Ended:
         return cls(stage, text("purge_id"), text("decided_by"), text("decided_by_name"))
 
 
-@dataclass(frozen=True)
-class ApprovalPlan:
-    """How a flush is approved: where the request goes, how long it waits, who may decide.
-
-    `approvers` is mrkdwn naming who may approve (see `shared.interaction.approvers_text`);
-    it is shown, never used to decide.
-    """
-
-    channel: str
-    timeout_minutes: float
-    approvers: str
-
-    def __post_init__(self) -> None:
-        """Refuse a plan the orchestrator could not follow."""
-        if not isinstance(self.channel, str) or not self.channel:
-            raise ValueError("an approval plan needs a channel")
-        minutes = self.timeout_minutes
-        if isinstance(minutes, bool) or not isinstance(minutes, int | float):
-            raise ValueError("an approval plan's timeout must be a number of minutes")
-        if not math.isfinite(minutes) or minutes <= 0:
-            raise ValueError("an approval plan's timeout must be positive and finite")
-        if not isinstance(self.approvers, str):
-            raise ValueError("an approval plan's approvers must be text")
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return {
-            "channel": self.channel,
-            "timeout_minutes": self.timeout_minutes,
-            "approvers": self.approvers,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> ApprovalPlan:
-        """Rebuild from the orchestration input; ValueError if it is not a plan."""
-        if not isinstance(data, Mapping):
-            raise ValueError("an approval plan must be an object")
-        channel: Any = data.get("channel")
-        minutes: Any = data.get("timeout_minutes")
-        approvers: Any = data.get("approvers")
-        return cls(channel=channel, timeout_minutes=minutes, approvers=approvers)
-
-
 def plan_for(settings: Settings, environment: str, approvers: str) -> ApprovalPlan | None:
-    """The approval plan for a flush of `environment`, or None if it needs no approval.
-
-    Raises ValueError when approval is needed but no channel is configured: the flush must
-    then not start at all (settings validation already refuses that configuration).
-    """
-    if not settings.needs_approval(environment):
+    """The approval plan for a flush of `environment`, or None if it needs no approval."""
+    channel = settings.approval_channel_for(environment)
+    if channel is None:
         return None
-    if not settings.approval_channel:
-        raise ValueError("approval is needed but no approval channel is configured")
-    return ApprovalPlan(settings.approval_channel, settings.approval_timeout_minutes, approvers)
+    return ApprovalPlan(channel, settings.approval_timeout_minutes, approvers)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from azure.durable_functions import DurableOrchestrationClient
 from shared import access, audit, instance_ids
 from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage, WaitingPlaces
 from shared.deadline import Deadline, run_within
+from shared.handoffs import FlushRequest
 from shared.history import json_value
-from shared.orchestration import FlushRequest, short_error
+from shared.orchestration import short_error
 from shared.settings import Settings
 from shared.slack_api import (
     CALL_ERRORS_WITHIN_DEADLINE,

@@ -20,7 +20,6 @@ from shared import approval_views, audit, views
 from shared.approval import (
     DECISION_EVENT,
     ApprovalExpiry,
-    ApprovalPlan,
     ApprovalRecord,
     ApprovalSummary,
     Decision,
@@ -30,13 +29,21 @@ from shared.approval import (
     WaitingPlaces,
     counted_decision,
 )
-from shared.handoffs import AccessAnswer, AccessQuery, Delivery, FlushSummary, Notification
-from shared.orchestration import (
+from shared.handoffs import (
+    AccessAnswer,
+    AccessQuery,
+    ApprovalPlan,
+    Delivery,
     FlushRequest,
+    FlushSummary,
+    Notification,
+)
+from shared.orchestration import (
     deliver_all,
     flush_with_retries,
     plan_notifications,
     requester_notifications,
+    retry_options,
     short_error,
 )
 
@@ -203,7 +210,7 @@ def still_allowed(
     Read through the access activity, under the request's retry policy; None (fail closed)
     once every attempt failed.
     """
-    retry = request.retry_options(ACCESS_ATTEMPTS)
+    retry = retry_options(request, ACCESS_ATTEMPTS)
     query = AccessQuery(request.user_id).to_dict()
     try:
         answer = yield context.call_activity_with_retry(

@@ -20,11 +20,11 @@ from shared.approval import (
     CANCEL_ACTION,
     REJECT_ACTION,
     ApprovalExpiry,
-    ApprovalPlan,
     Decision,
     Stage,
 )
-from shared.orchestration import FlushAttempts, FlushRequest
+from shared.handoffs import ApprovalPlan, FlushRequest
+from shared.orchestration import FlushAttempts
 from shared.views import (
     Block,
     Message,

@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from shared.handoffs import FlushCall, FlushResult
-from shared.settings import is_local_host
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +29,6 @@ TRUNCATED = "\n… (truncated)"
 KEY_HEADER = "x-functions-key"
 MAX_RETRY_AFTER_SECONDS = 86_400
 REDIRECT_NOT_FOLLOWED = "cache-flush answered with a redirect, which the app does not follow"
-NOT_HTTPS = "the cache-flush URL must use https (plain http only for localhost or loopback)"
 
 
 def split_function_key(url: str) -> tuple[str, str | None]:
@@ -40,13 +38,6 @@ def split_function_key(url: str) -> tuple[str, str | None]:
     keys = [value for name, value in query if name == "code"]
     rest = [(name, value) for name, value in query if name != "code"]
     return urlunsplit(parts._replace(query=urlencode(rest))), (keys[0] if keys else None)
-
-
-def is_secure(url: str) -> bool:
-    """Whether the URL is https, or plain http to this machine."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return scheme == "https" or (scheme == "http" and is_local_host(parts.hostname or ""))
 
 
 def _refuse_constant(name: str) -> Any:
@@ -83,8 +74,6 @@ def request_flush(
 ) -> FlushResult:
     """POST the flush request once; return what happened as a `FlushResult`."""
     url, key = split_function_key(configured_url)
-    if not is_secure(url):
-        return FlushResult.not_sent(NOT_HTTPS)
     headers = {KEY_HEADER: key} if key else {}
     sender = session or requests
     try:

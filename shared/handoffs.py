@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from enum import Enum
 from typing import Any, Dict  # noqa: UP035 (see ActivityPayload)
+
+from shared import instance_ids
 
 JsonObject = dict[str, Any]
 
@@ -26,6 +29,128 @@ TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 # Answers from a gateway that did not get cache-flush's own: the call may have gone through.
 GATEWAY_STATUSES = frozenset({502, 504})
 PURGE_ID_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Base of the hand-offs whose JSON-ready form is their fields (`dataclasses.asdict`)."""
+
+    def to_dict(self) -> JsonObject:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ApprovalPlan(Fields):
+    """How a flush is approved: where the request goes, how long it waits, who may decide.
+
+    `approvers` is mrkdwn naming who may approve (see `shared.interaction.approvers_text`);
+    it is shown, never used to decide.
+    """
+
+    channel: str
+    timeout_minutes: float
+    approvers: str
+
+    def __post_init__(self) -> None:
+        """Refuse a plan the orchestrator could not follow."""
+        if not isinstance(self.channel, str) or not self.channel:
+            raise ValueError("an approval plan needs a channel")
+        minutes = self.timeout_minutes
+        if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+            raise ValueError("an approval plan's timeout must be a number of minutes")
+        if not math.isfinite(minutes) or minutes <= 0:
+            raise ValueError("an approval plan's timeout must be positive and finite")
+        if not isinstance(self.approvers, str):
+            raise ValueError("an approval plan's approvers must be text")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ApprovalPlan:
+        """Rebuild from the orchestration input; ValueError if it is not a plan."""
+        if not isinstance(data, Mapping):
+            raise ValueError("an approval plan must be an object")
+        channel: Any = data.get("channel")
+        minutes: Any = data.get("timeout_minutes")
+        approvers: Any = data.get("approvers")
+        return cls(channel=channel, timeout_minutes=minutes, approvers=approvers)
+
+
+@dataclass(frozen=True)
+class FlushRequest:
+    """The orchestration's input: who asked, where to report, and what to flush.
+
+    `approval` is set when the flush waits for a second person's decision first; when it
+    is None, `to_dict` leaves the key out. `enterprise_id` is the Enterprise Grid
+    organisation the request came from (None outside Grid; left out of `to_dict` then):
+    clicks on the request must come from the same organisation, or else the same team.
+    `support_contact` is who a failure message tells the user to ask (the
+    `SUPPORT_CONTACT` setting; left out of `to_dict` when unset): the orchestrator reads
+    no settings of its own.
+    """
+
+    user_id: str
+    user_name: str
+    team_id: str
+    view_id: str
+    environment: str
+    urls: tuple[str, ...]
+    channel: str | None
+    retry_interval_ms: int
+    approval: ApprovalPlan | None = None
+    enterprise_id: str | None = None
+    support_contact: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; `approval` only when set."""
+        data: dict[str, Any] = {
+            "user_id": self.user_id,
+            "user_name": self.user_name,
+            "team_id": self.team_id,
+            "view_id": self.view_id,
+            "environment": self.environment,
+            "urls": list(self.urls),
+            "channel": self.channel,
+            "retry_interval_ms": self.retry_interval_ms,
+        }
+        if self.approval is not None:
+            data["approval"] = self.approval.to_dict()
+        if self.enterprise_id:
+            data["enterprise_id"] = self.enterprise_id
+        if self.support_contact:
+            data["support_contact"] = self.support_contact
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FlushRequest:
+        """Rebuild from the orchestration input.
+
+        An `approval` that is present but not a plan raises ValueError: the flush never runs
+        without the approval its input asked for.
+        """
+        approval = data.get("approval")
+        return cls(
+            user_id=data["user_id"],
+            user_name=data["user_name"],
+            team_id=data["team_id"],
+            view_id=data["view_id"],
+            environment=data["environment"],
+            urls=tuple(data["urls"]),
+            channel=data["channel"],
+            retry_interval_ms=data["retry_interval_ms"],
+            approval=None if approval is None else ApprovalPlan.from_dict(approval),
+            enterprise_id=data.get("enterprise_id"),
+            support_contact=data.get("support_contact"),
+        )
+
+    @property
+    def instance_id(self) -> str:
+        """The ID of this request's orchestration, the same however often it is submitted."""
+        return instance_ids.instance_id(self.team_id, self.user_id, self.view_id)
+
+    @property
+    def retry_interval(self) -> timedelta:
+        """The wait between two cache-flush attempts."""
+        return timedelta(milliseconds=self.retry_interval_ms)
 
 
 @dataclass(frozen=True)
@@ -46,7 +171,7 @@ class FlushCall:
 
 
 @dataclass(frozen=True)
-class FlushResult:
+class FlushResult(Fields):
     """One answer from cache-flush, or why there was none.
 
     `ok` for any 2xx. `status` is the answer's HTTP status; it is None when nothing answered
@@ -107,22 +232,17 @@ class FlushResult:
         """The app could not make the call at all: another attempt would not help."""
         return cls(ok=False, status=None, error=error, transient=False)
 
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FlushResult:
-        """Rebuild from the activity's output (older outputs had no `retry_after_seconds`)."""
+        """Rebuild from the activity's output."""
         status = data["status"]
-        wait = data.get("retry_after_seconds")
         return cls(
             ok=bool(data["ok"]),
             status=None if status is None else int(status),
             body=data["body"],
             error=_optional_text(data["error"]),
             transient=bool(data["transient"]),
-            retry_after_seconds=_seconds(wait),
+            retry_after_seconds=data["retry_after_seconds"],
         )
 
 
@@ -225,7 +345,7 @@ class Notification:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notification:
-        """Rebuild from the activity's input (`ts` and `thread_ts` may be absent in older ones)."""
+        """Rebuild from the activity's input."""
         return cls(
             kind=NotificationKind(data["kind"]),
             view_id=str(data["view_id"]),
@@ -233,25 +353,21 @@ class Notification:
             channel=str(data["channel"]),
             text=str(data["text"]),
             blocks=tuple(data["blocks"]),
-            ts=str(data.get("ts") or ""),
-            thread_ts=str(data.get("thread_ts") or ""),
+            ts=str(data["ts"]),
+            thread_ts=str(data["thread_ts"]),
         )
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Outcome(Fields):
     """A notification's outcome as the orchestration's summary records it."""
 
     delivered: bool
     reason: str | None = None
 
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(Fields):
     """What the notify activity did: delivered, or why not (Slack's error code).
 
     For a posted message, `channel` (Slack's channel ID) and `ts` identify the message, so a
@@ -267,10 +383,6 @@ class Delivery:
         """The part the summary records."""
         return Outcome(self.delivered, self.reason)
 
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Delivery:
         """Rebuild from the activity's output."""
@@ -283,14 +395,10 @@ class Delivery:
 
 
 @dataclass(frozen=True)
-class AccessQuery:
+class AccessQuery(Fields):
     """The access activity's input: the user whose right to flush is checked."""
 
     user_id: str
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AccessQuery:
@@ -299,15 +407,11 @@ class AccessQuery:
 
 
 @dataclass(frozen=True)
-class HomeOwner:
+class HomeOwner(Fields):
     """The Home tab activity's input: whose Home tab to publish again, in which workspace."""
 
     team_id: str
     user_id: str
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HomeOwner:
@@ -316,14 +420,10 @@ class HomeOwner:
 
 
 @dataclass(frozen=True)
-class AccessAnswer:
+class AccessAnswer(Fields):
     """The access activity's output: whether the user may flush now (CSV or user group)."""
 
     allowed: bool
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AccessAnswer:
@@ -357,13 +457,6 @@ class FlushSummary:
             "error": self.error,
             "notifications": {name: o.to_dict() for name, o in self.notifications.items()},
         }
-
-
-def _seconds(value: Any) -> float | None:
-    """A finite, non-negative number of seconds, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) and value >= 0 else None
 
 
 def _optional_text(value: Any) -> str | None:

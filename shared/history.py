@@ -21,7 +21,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 
 from shared import instance_ids
 from shared.approval import Ended, Stage
-from shared.orchestration import FlushRequest
+from shared.handoffs import FlushRequest
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,12 @@ from shared.history import Flush, History
 from shared.home_views import HomeContent, home_view
 from shared.orchestration import short_error
 from shared.settings import Settings
-from shared.slack_api import INTERACTIVE_MAX_RETRY_AFTER_SECONDS, error_code, web_client
+from shared.slack_api import (
+    CALL_ERRORS_WITHIN_DEADLINE,
+    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+    error_code,
+    web_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ async def _within(seconds: float, work: Awaitable[ResultT]) -> ResultT | None:
     """The work's result, or None (logged) when it fails or is not done in time."""
     try:
         return await asyncio.wait_for(work, max(seconds, 0.0))
-    except Exception as error:
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
         logger.warning("Part of the Home tab could not be read: %s", short_error(error))
         return None
 
@@ -122,7 +127,7 @@ def publish(settings: Settings, user_id: str, view: dict[str, Any], deadline: De
     )
     try:
         run_within(deadline, lambda: client.views_publish(user_id=user_id, view=view))
-    except Exception as error:
+    except CALL_ERRORS_WITHIN_DEADLINE as error:
         logger.warning("Could not publish the Home tab of %s: %s", user_id, error_code(error))
         return False
     return True

@@ -19,13 +19,15 @@ from shared import access, approval_views, history, instance_ids, message_links,
 from shared.approval import DecisionAction, plan_for
 from shared.approval_clicks import handle_approval_click
 from shared.deadline import Deadline
+from shared.handoffs import FlushRequest
 from shared.home import publish_home
 from shared.home_views import OPEN_FORM_ACTION
-from shared.orchestration import ORCHESTRATOR, FlushRequest, short_error
-from shared.settings import USERGROUP_ID, Settings
+from shared.orchestration import ORCHESTRATOR, short_error
+from shared.settings import Settings
 from shared.slack_api import (
     BACKGROUND_MAX_RETRY_AFTER_SECONDS,
     BACKGROUND_TIMEOUT_SECONDS,
+    CALL_ERRORS,
     error_code,
     web_client,
 )
@@ -47,6 +49,7 @@ from shared.submission import (
     split_urls,
     validate_submission,
 )
+from shared.view_answers import ViewAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +76,6 @@ AGAIN_UNREADABLE = (
 )
 # Starts that Slack's deadline cut short, kept referenced until they finish.
 _late_starts: set[asyncio.Future[Any]] = set()
-
-
-def _update(view: views.View) -> dict[str, Any]:
-    return {"response_action": "update", "view": view}
 
 
 def refused_as_running(error: Exception) -> bool:
@@ -106,7 +105,7 @@ async def start_once(client: DurableOrchestrationClient, request: FlushRequest) 
         return False
     try:
         await client.start_new(ORCHESTRATOR, instance, request.to_dict())
-    except Exception as error:
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
         if await client.get_status(instance) or refused_as_running(error):
             logger.info("Orchestration %s was started by a concurrent submission", instance)
             return False
@@ -120,8 +119,8 @@ async def handle_interaction(
     payload: dict[str, Any],
     client: DurableOrchestrationClient,
     deadline: Deadline,
-) -> dict[str, Any] | None:
-    """The JSON answer for an interaction payload, or None for an empty 200."""
+) -> ViewAnswer | None:
+    """The answer to an interaction payload, or None for an empty 200."""
     kind = payload["type"]
     if kind == "block_actions":
         await _handle_block_action(settings, payload, client, deadline)
@@ -140,7 +139,7 @@ async def handle_interaction(
         submission.values, settings.flush_allowed_domains, settings.flush_allowed_hosts
     )
     if not isinstance(checked, Submission):
-        return {"response_action": "errors", "errors": checked}
+        return ViewAnswer.show_errors(checked)
     return await _start_if_allowed(settings, submission, checked, client, deadline)
 
 
@@ -203,7 +202,7 @@ async def _prefill_again(
         status = await asyncio.wait_for(
             client.get_status(click.value, show_input=True), deadline.remaining()
         )
-    except Exception as error:
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
         logger.warning("Could not read %s to flush again: %s", click.value, short_error(error))
         return Prefill(note=AGAIN_UNREADABLE)
     flush = history.flush_of(status) if status else None
@@ -238,7 +237,7 @@ def approvers_text(settings: Settings, requester_id: str) -> str:
     The list's approvers are named (the requester left out: four eyes) as far as the list
     is cached from the access check just made; otherwise they are described.
     """
-    groups = [f"<!subteam^{g}>" for g in settings.approver_usergroups if USERGROUP_ID.fullmatch(g)]
+    groups = [f"<!subteam^{group}>" for group in settings.approver_usergroups]
     listed = sorted(access.listed_approvers(settings) - {requester_id})
     people = [f"<@{user}>" for user in listed[:APPROVERS_NAMED]]
     if len(listed) > APPROVERS_NAMED:
@@ -252,7 +251,7 @@ async def _start_if_allowed(
     checked: Submission,
     client: DurableOrchestrationClient,
     deadline: Deadline,
-) -> dict[str, Any]:
+) -> ViewAnswer:
     decision = await asyncio.to_thread(
         access.check,
         settings,
@@ -263,34 +262,30 @@ async def _start_if_allowed(
     if decision is access.Access.DENIED:
         logger.info("User %s may no longer flush", submission.user_id)
         hint, contact = settings.access_request_hint, settings.support_contact
-        return _update(
+        return ViewAnswer.update(
             views.not_allowed_view(submission.user_name, submission.user_id, hint, contact)
         )
     if decision is access.Access.UNAVAILABLE or deadline.expired():
         # Nothing starts once Slack may have stopped waiting for this answer.
-        return _update(views.access_unavailable_view(settings.support_contact))
+        return ViewAnswer.update(views.access_unavailable_view(settings.support_contact))
     request = await asyncio.to_thread(_flush_request, settings, submission, checked, deadline)
     if not isinstance(request, FlushRequest):
-        return {"response_action": "errors", "errors": request}
+        return ViewAnswer.show_errors(request)
     try:
         confirmed = await start_within(settings, client, request, deadline)
-    except Exception as error:
+    except Exception as error:  # last resort: whatever failed, the form says so
         logger.error("Could not start the flush orchestration: %s", short_error(error))
-        return {"response_action": "errors", "errors": {URLS_BLOCK: START_FAILED}}
+        return ViewAnswer.show_errors({URLS_BLOCK: START_FAILED})
     if not confirmed:
-        return _update(sent_view(request))
-    return _update(_answer_view(request))
+        return ViewAnswer.update(sent_view(request))
+    return ViewAnswer.update(_answer_view(request))
 
 
 def _flush_request(
     settings: Settings, submission: ViewSubmission, checked: Submission, deadline: Deadline
 ) -> FlushRequest | dict[str, str]:
     """The orchestration's input for an allowed submission, or the inline errors instead."""
-    try:
-        plan = plan_for(settings, checked.environment, approvers_text(settings, submission.user_id))
-    except ValueError:
-        logger.error("Approval is needed for %s but no channel is set", checked.environment)
-        return {URLS_BLOCK: START_FAILED}
+    plan = plan_for(settings, checked.environment, approvers_text(settings, submission.user_id))
     if plan is not None:
         refused = _approval_refusal(settings, submission, checked, deadline)
         if refused:
@@ -392,7 +387,7 @@ def _tell_start_failed(settings: Settings, request: FlushRequest) -> None:
             BACKGROUND_TIMEOUT_SECONDS,
             max_retry_after_seconds=BACKGROUND_MAX_RETRY_AFTER_SECONDS,
         ).chat_postMessage(channel=request.user_id, text=message["text"], blocks=message["blocks"])
-    except Exception as error:
+    except CALL_ERRORS as error:
         logger.error("Could not tell %s the start failed: %s", request.user_id, error_code(error))
 
 

@@ -8,17 +8,21 @@ clock (only the context's), the environment or randomness, or does I/O of its ow
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
-from shared import audit, instance_ids, views
-from shared.approval import ApprovalPlan
-from shared.handoffs import Delivery, FlushCall, FlushResult, HomeOwner, Notification
+from shared import audit, views
+from shared.handoffs import (
+    Delivery,
+    FlushCall,
+    FlushRequest,
+    FlushResult,
+    HomeOwner,
+    Notification,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,102 +33,13 @@ PUBLISH_HOME_ACTIVITY = "publish_home_activity"
 FLUSH_ATTEMPTS = 3
 NOTIFY_ATTEMPTS = 3
 ERROR_CHARS = 300
-DEFAULT_RETRY_INTERVAL_MS = 5_000
-RETRY_INTERVAL_MS_RANGE = (1, 3_600_000)
 ACTIVITY_FAILED = "the app hit an unexpected error while calling cache-flush"
 NOTIFY_FAILED = "{method} failed after {attempts} attempts; see the instance history"
 
 
-def _interval_ms(value: Any) -> int:
-    """A retry interval the SDK accepts, whatever the input holds: whole ms, in range."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return DEFAULT_RETRY_INTERVAL_MS
-    low, high = RETRY_INTERVAL_MS_RANGE
-    return min(max(round(value), low), high)
-
-
-@dataclass(frozen=True)
-class FlushRequest:
-    """The orchestration's input: who asked, where to report, and what to flush.
-
-    `approval` is set when the flush waits for a second person's decision first; when it
-    is None, `to_dict` leaves the key out. `enterprise_id` is the Enterprise Grid
-    organisation the request came from (None outside Grid; left out of `to_dict` then):
-    clicks on the request must come from the same organisation, or else the same team.
-    `support_contact` is who a failure message tells the user to ask (the
-    `SUPPORT_CONTACT` setting; left out of `to_dict` when unset): the orchestrator reads
-    no settings of its own.
-    """
-
-    user_id: str
-    user_name: str
-    team_id: str
-    view_id: str
-    environment: str
-    urls: tuple[str, ...]
-    channel: str | None
-    retry_interval_ms: int
-    approval: ApprovalPlan | None = None
-    enterprise_id: str | None = None
-    support_contact: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form; `approval` only when set."""
-        data: dict[str, Any] = {
-            "user_id": self.user_id,
-            "user_name": self.user_name,
-            "team_id": self.team_id,
-            "view_id": self.view_id,
-            "environment": self.environment,
-            "urls": list(self.urls),
-            "channel": self.channel,
-            "retry_interval_ms": self.retry_interval_ms,
-        }
-        if self.approval is not None:
-            data["approval"] = self.approval.to_dict()
-        if self.enterprise_id:
-            data["enterprise_id"] = self.enterprise_id
-        if self.support_contact:
-            data["support_contact"] = self.support_contact
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FlushRequest:
-        """Rebuild from the orchestration input; the retry interval is brought into range.
-
-        An `approval` that is present but not a plan raises ValueError: the flush never runs
-        without the approval its input asked for.
-        """
-        approval = data.get("approval")
-        enterprise = data.get("enterprise_id")
-        contact = data.get("support_contact")
-        return cls(
-            user_id=data["user_id"],
-            user_name=data["user_name"],
-            team_id=data["team_id"],
-            view_id=data["view_id"],
-            environment=data["environment"],
-            urls=tuple(data["urls"]),
-            channel=data.get("channel"),
-            retry_interval_ms=_interval_ms(data.get("retry_interval_ms")),
-            approval=None if approval is None else ApprovalPlan.from_dict(approval),
-            enterprise_id=enterprise if isinstance(enterprise, str) and enterprise else None,
-            support_contact=contact if isinstance(contact, str) and contact else None,
-        )
-
-    def retry_options(self, attempts: int) -> df.RetryOptions:
-        """A durable retry policy: `attempts` in all, the first retry after the interval."""
-        return df.RetryOptions(_interval_ms(self.retry_interval_ms), attempts)
-
-    @property
-    def instance_id(self) -> str:
-        """The ID of this request's orchestration, the same however often it is submitted."""
-        return instance_ids.instance_id(self.team_id, self.user_id, self.view_id)
-
-    @property
-    def retry_interval(self) -> timedelta:
-        """The wait between two cache-flush attempts."""
-        return timedelta(milliseconds=_interval_ms(self.retry_interval_ms))
+def retry_options(request: FlushRequest, attempts: int) -> df.RetryOptions:
+    """A durable retry policy: `attempts` in all, the first retry after the request's interval."""
+    return df.RetryOptions(request.retry_interval_ms, attempts)
 
 
 def short_error(error: BaseException | str) -> str:
@@ -165,7 +80,7 @@ def flush_with_retries(
         try:
             answer = yield context.call_activity(CACHE_FLUSH_ACTIVITY, call, expected_type=dict)
             result = FlushResult.from_dict(answer)
-        except Exception as error:
+        except Exception as error:  # the Durable SDK raises a bare Exception for a failed activity
             if not context.is_replaying:
                 logger.error("The cache-flush activity failed: %s", short_error(error))
             result = FlushResult.not_sent(ACTIVITY_FAILED)
@@ -245,7 +160,7 @@ def deliver_all(
     planned: Mapping[str, Notification],
 ) -> Generator[Any, Any, dict[str, Delivery]]:
     """Send every notification at once, each under a retry policy; one failure stops none."""
-    retry = request.retry_options(NOTIFY_ATTEMPTS)
+    retry = retry_options(request, NOTIFY_ATTEMPTS)
     tasks = {
         name: context.call_activity_with_retry(
             NOTIFY_ACTIVITY, retry, notification.to_dict(), expected_type=dict
@@ -254,14 +169,14 @@ def deliver_all(
     }
     try:
         yield context.task_all(list(tasks.values()))
-    except Exception:
+    except Exception:  # the Durable SDK raises a bare Exception for a failed activity
         if not context.is_replaying:
             logger.warning("A notification failed; waiting for the others")
     deliveries: dict[str, Delivery] = {}
     for name, task in tasks.items():
         try:
             deliveries[name] = Delivery.from_dict((yield task))
-        except Exception:
+        except Exception:  # the Durable SDK raises a bare Exception for a failed activity
             reason = NOTIFY_FAILED.format(
                 method=planned[name].kind.slack_method, attempts=NOTIFY_ATTEMPTS
             )
@@ -280,8 +195,8 @@ def publish_home(
     owner = HomeOwner(request.team_id, request.user_id).to_dict()
     try:
         yield context.call_activity_with_retry(
-            PUBLISH_HOME_ACTIVITY, request.retry_options(NOTIFY_ATTEMPTS), owner
+            PUBLISH_HOME_ACTIVITY, retry_options(request, NOTIFY_ATTEMPTS), owner
         )
-    except Exception as error:
+    except Exception as error:  # the Durable SDK raises a bare Exception for a failed activity
         if not context.is_replaying:
             logger.warning("The Home tab was not published again: %s", short_error(error))

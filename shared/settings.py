@@ -120,9 +120,14 @@ class Settings:
             f"allowed_users={self.allowed_users_container}/{self.allowed_users_blob})"
         )
 
-    def needs_approval(self, environment: str) -> bool:
-        """Whether a flush of this environment waits for an approver's decision."""
-        return environment in self.approval_required_environments
+    def approval_channel_for(self, environment: str) -> str | None:
+        """Where a flush of this environment asks for approval; None if it needs none.
+
+        `load_settings` refuses approvals turned on without a channel.
+        """
+        if environment not in self.approval_required_environments:
+            return None
+        return self.approval_channel
 
 
 def _names(raw: str) -> tuple[str, ...]:

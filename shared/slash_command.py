@@ -17,6 +17,7 @@ from shared import access, views
 from shared.deadline import Deadline
 from shared.settings import Settings
 from shared.slack_api import (
+    CALL_ERRORS,
     INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
     INTERACTIVE_TIMEOUT_SECONDS,
     error_code,
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # Kept back from the access check for the views.update (and DM) that follow it.
 UPDATE_RESERVE_SECONDS = 0.6
+# What opening the checking view can raise: a failed call, or an answer without the view's ID.
+OPEN_ERRORS: tuple[type[Exception], ...] = (*CALL_ERRORS, LookupError, TypeError)
 
 
 def _bounded(client: WebClient, deadline: Deadline) -> WebClient:
@@ -47,7 +50,7 @@ def send_dm(client: WebClient, user_id: str, message: views.Message, deadline: D
         _bounded(client, deadline).chat_postMessage(
             channel=user_id, text=message["text"], blocks=message["blocks"]
         )
-    except Exception as error:
+    except CALL_ERRORS as error:
         logger.error("Could not send a direct message: %s", error_code(error))
 
 
@@ -116,7 +119,7 @@ def open_checking_view(settings: Settings, opener: Opener, deadline: Deadline) -
         show = client.views_push if opener.in_modal else client.views_open
         opened = show(trigger_id=opener.trigger_id, view=views.checking_view())
         return OpenedView(client, opened["view"]["id"])
-    except Exception as error:
+    except OPEN_ERRORS as error:
         logger.warning("views.open failed: %s", error_code(error))
         notice = views.open_failed_message(error_code(error), settings.support_contact)
         send_dm(client, opener.user_id, notice, deadline)
@@ -129,7 +132,7 @@ def show_form(
     """Check access, then replace the checking view by the form or the not-allowed view."""
     try:
         _show_next_view(settings, opened, opener, prefill, deadline)
-    except Exception as error:
+    except Exception as error:  # last resort: whatever failed, the user is told by DM
         logger.exception("Unexpected error after the modal opened")
         message = views.processing_error_message(error_code(error), settings.support_contact)
         send_dm(opened.client, opener.user_id, message, deadline)
@@ -168,7 +171,7 @@ def _show_next_view(
     client = opened.client
     try:
         _bounded(client, deadline).views_update(view_id=opened.view_id, view=view)
-    except Exception as error:
+    except CALL_ERRORS as error:
         if not is_closed_view(error):
             raise
         logger.info("The user closed the modal before it could be updated")

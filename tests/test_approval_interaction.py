@@ -23,7 +23,6 @@ from devhost.standins.slack_requests import (
 )
 from shared.approval import (
     DECISION_EVENT,
-    ApprovalPlan,
     Decision,
     DecisionAction,
     Place,
@@ -32,8 +31,8 @@ from shared.approval import (
     counted_decision,
 )
 from shared.audit import AUDIT_LOGGER, DECISION_RAISED
+from shared.handoffs import ApprovalPlan, FlushRequest
 from shared.instance_ids import instance_id
-from shared.orchestration import FlushRequest
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture

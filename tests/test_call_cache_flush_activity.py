@@ -18,7 +18,6 @@ from devhost.standins.stub_server import Reply
 from shared import views
 from shared.cache_flush import (
     MAX_BODY_BYTES,
-    NOT_HTTPS,
     REDIRECT_NOT_FOLLOWED,
     TRUNCATED,
     request_flush,
@@ -316,19 +315,6 @@ def test_a_redirect_is_a_final_answer_and_the_key_never_follows_it(
     assert len(app_env.cache_flush.requests()) == 1
     assert elsewhere.requests() == [], "the request (and its key) went to the redirect target"
     captured_logs.assert_no_secrets()
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        f"http://cache-flush.example{PATH}?code={constants.CACHE_FLUSH_KEY}",
-        f"ftp://cache-flush.example{PATH}?code={constants.CACHE_FLUSH_KEY}",
-        f"http://localhost.example{PATH}?code={constants.CACHE_FLUSH_KEY}",
-    ],
-)
-def test_the_key_is_never_sent_over_plain_http_except_to_localhost(url: str) -> None:
-    result = request_flush(url, FlushCall("staging", tuple(URLS)), 1.0)
-    assert result == FlushResult.not_sent(NOT_HTTPS)
 
 
 def test_plain_http_to_localhost_is_allowed(app_env: AppEnv) -> None:

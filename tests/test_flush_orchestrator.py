@@ -379,41 +379,6 @@ def test_an_unexpected_activity_failure_is_a_failed_result_not_a_retry() -> None
     assert done["output"]["error"] == ACTIVITY_FAILED
 
 
-@pytest.mark.parametrize(
-    ("interval", "expected_ms"),
-    [
-        pytest.param(0, 1, id="zero"),
-        pytest.param(-5, 1, id="negative"),
-        pytest.param(0.4, 1, id="rounds-to-zero"),
-        pytest.param("soon", 5000, id="not-a-number"),
-        pytest.param(None, 5000, id="missing"),
-        pytest.param(1e308, 3_600_000, id="huge"),
-        pytest.param(True, 5000, id="boolean"),
-    ],
-)
-def test_a_bad_retry_interval_still_reaches_the_user(interval: Any, expected_ms: int) -> None:
-    history = History("flush_orchestrator", request_input(retry_interval_ms=interval))
-    run(history)
-    history.new_episode().scheduled(0, FLUSH).completed(0, answered(503, {"message": "busy"}))
-    [timer] = timers(run(history))
-    assert datetime.fromisoformat(timer["fireAt"]) - START == timedelta(milliseconds=expected_ms)
-    history.new_episode().timer(1).fired(1)
-    run(history)
-    history.new_episode().scheduled(2, FLUSH).completed(2, ACCEPTED)
-    state = run(history)
-    notifications = [a for a in activity_calls(state) if a["functionName"] == NOTIFY]
-    assert len(notifications) == 3
-    for call in notifications:
-        assert call["retryOptions"]["firstRetryIntervalInMilliseconds"] == expected_ms
-
-
-def test_an_infinite_interval_in_the_json_input_is_handled() -> None:
-    history = History("flush_orchestrator", request_input(retry_interval_ms=float("inf")))
-    assert "Infinity" in history.input
-    state = run(history)
-    assert len(flush_calls(state)) == 1
-
-
 # --- notifications --------------------------------------------------------------------------
 
 

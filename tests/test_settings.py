@@ -46,7 +46,7 @@ def test_defaults_apply_when_only_the_required_variables_are_set() -> None:
     assert settings.approval_timeout_minutes == 60
     assert settings.allowed_usergroups == ()
     assert settings.approver_usergroups == ()
-    assert not settings.needs_approval("production")
+    assert settings.approval_channel_for("production") is None
 
 
 @pytest.mark.parametrize("name", cfg.REQUIRED)
@@ -92,8 +92,10 @@ def test_fractions_are_accepted_where_the_range_allows() -> None:
 
 
 @pytest.mark.parametrize("name", [cfg.CACHE_FLUSH_URL, cfg.SLACK_API_URL])
-def test_service_urls_must_use_https(name: str) -> None:
-    assert f"{name} must use https" in problem(**{name: "http://cache-flush.example.net/api/x"})
+@pytest.mark.parametrize("scheme", ["http", "ftp"])
+def test_service_urls_must_use_https(name: str, scheme: str) -> None:
+    url = f"{scheme}://cache-flush.example.net/api/x?code=k"
+    assert f"{name} must use https" in problem(**{name: url})
 
 
 @pytest.mark.parametrize("name", [cfg.CACHE_FLUSH_URL, cfg.SLACK_API_URL])
@@ -143,9 +145,8 @@ def test_approvals_without_a_channel_name_the_channel_setting() -> None:
 
 def test_approvals_on_for_the_listed_environments_only() -> None:
     settings = load(APPROVAL_REQUIRED_ENVIRONMENTS=" Production ", APPROVAL_CHANNEL="C0APPROVE")
-    assert settings.needs_approval("production")
-    assert not settings.needs_approval("staging")
-    assert settings.approval_channel == "C0APPROVE"
+    assert settings.approval_channel_for("production") == "C0APPROVE"
+    assert settings.approval_channel_for("staging") is None
 
 
 def test_approvals_name_only_known_environments() -> None:

@@ -12,13 +12,12 @@ from slack_sdk.models.views import View
 from shared import approval_views, views
 from shared.approval import (
     ApprovalExpiry,
-    ApprovalPlan,
     Decision,
     DecisionAction,
     Stage,
 )
-from shared.handoffs import FlushResult, NotificationKind
-from shared.orchestration import FlushAttempts, FlushRequest, plan_notifications
+from shared.handoffs import ApprovalPlan, FlushRequest, FlushResult, NotificationKind
+from shared.orchestration import FlushAttempts, plan_notifications
 
 DOMAINS = ("nhs.uk",)
 URLS = ("https://www.nhs.uk/a", "https://www.nhs.uk/b")
