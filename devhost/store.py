@@ -304,7 +304,7 @@ class Store:
         source, parameters = query.sql(after)
         parameters["limit"] = _NO_LIMIT if limit is None else limit
         # Only the fixed text of InstanceQuery.sql is spliced in; values are bound.
-        sql = f"SELECT {_COLUMNS} FROM {source} ORDER BY instance_id LIMIT :limit"  # noqa: S608
+        sql = f"SELECT {_COLUMNS} FROM {source} ORDER BY instance_id LIMIT :limit"  # noqa: S608  # nosec B608
         return [InstanceRecord(*row) for row in self._db.execute(sql, parameters)]
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
@@ -395,11 +395,12 @@ class Store:
         """
         source, parameters = query.sql()
         # Only the fixed text of InstanceQuery.sql is spliced in; values are bound.
-        matching = f"SELECT instance_id FROM {source}"  # noqa: S608
+        matching = f"SELECT instance_id FROM {source}"  # noqa: S608  # nosec B608
         with self._transaction() as db:
             for table in ("history", "inbox"):
-                db.execute(f"DELETE FROM {table} WHERE instance_id IN ({matching})", parameters)  # noqa: S608
-            cursor = db.execute(f"DELETE FROM {source}", parameters)  # noqa: S608
+                removal = f"DELETE FROM {table} WHERE instance_id IN ({matching})"  # noqa: S608  # nosec B608
+                db.execute(removal, parameters)
+            cursor = db.execute(f"DELETE FROM {source}", parameters)  # noqa: S608  # nosec B608
             return cursor.rowcount
 
     def insert_finished(self, instances: Iterable[FinishedInstance]) -> int:
