@@ -61,9 +61,16 @@ SLASH_START_NEEDS_NONE_OF = (
     "shared.approval_views",
     "shared.audit",
     "shared.cache_flush",
+    "shared.events",
+    "shared.handoffs",
+    "shared.history",
+    "shared.home",
+    "shared.home_views",
     "shared.interaction",
+    "shared.message_links",
     "shared.notify",
     "shared.orchestration",
+    "shared.result_views",
 )
 _AUDIT_CHILD = (
     "import json, sys\n"

@@ -14,7 +14,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import audit, views
+from shared import audit, result_views, views
 from shared.handoffs import (
     Delivery,
     FlushCall,
@@ -109,7 +109,7 @@ def result_message(
     """
     result = flushed.last
     if result.ok:
-        return views.success_message(
+        return result_views.success_message(
             request.user_name,
             request.user_id,
             request.environment,
@@ -117,7 +117,7 @@ def result_message(
             result.body,
             approved_by=approved_by,
         )
-    return views.failure_message(
+    return result_views.failure_message(
         result,
         request.environment,
         request.urls,
@@ -138,7 +138,7 @@ def requester_notifications(
     if flush_again:
         message = views.with_flush_again(message, request.instance_id)
     return {
-        "modal": Notification.update_view(request.view_id, views.result_view(message)),
+        "modal": Notification.update_view(request.view_id, result_views.result_view(message)),
         "dm": Notification.post_message(request.user_id, message),
     }
 

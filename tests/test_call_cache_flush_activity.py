@@ -15,7 +15,7 @@ import call_cache_flush_activity
 from devhost.standins.cache_flush import PATH, CacheFlushStub
 from devhost.standins.recording import RecordedRequest
 from devhost.standins.stub_server import Reply
-from shared import views
+from shared import result_views
 from shared.cache_flush import (
     MAX_BODY_BYTES,
     REDIRECT_NOT_FOLLOWED,
@@ -359,7 +359,7 @@ def test_the_purge_id_is_shown_in_either_spelling(app_env: AppEnv, key: str) -> 
     answer = {"estimatedSeconds": 240, key: "edcp-123", "supportId": "17PY1", "httpStatus": 201}
     app_env.cache_flush.reply(Reply(status=201, json=answer))
     result = FlushResult.from_dict(flush())
-    message = views.success_message("jo", "U1", "staging", URLS, result.body)
+    message = result_views.success_message("jo", "U1", "staging", URLS, result.body)
     text = "\n".join(block["text"]["text"] for block in message["blocks"])
     assert "`edcp-123`" in text
     assert "about 240 seconds" in text

@@ -10,7 +10,7 @@ from azure.functions import _durable_functions
 from azure.functions.durable_functions import ActivityTriggerConverter
 from azure.functions.meta import Datum
 
-from shared import views
+from shared import result_views
 from shared.approval import (
     ApprovalRecord,
     ApprovalSummary,
@@ -41,7 +41,7 @@ APPROVAL_REQUEST = FlushRequest(
     5000,
     ApprovalPlan("C0APPROVE1", 0.5, "<!subteam^S1>"),
 )
-MESSAGE = views.failure_message(
+MESSAGE = result_views.failure_message(
     FlushResult.answered(503, {"message": "cold start"}), "staging", ["https://www.nhs.uk/ção"]
 )
 
@@ -52,7 +52,7 @@ VALUES: list[Any] = [
     FlushResult.answered(307, "", "redirected"),
     FlushResult.no_response("cache-flush did not answer within 30 s"),
     FlushResult.not_sent("the app hit an unexpected error"),
-    Notification.update_view("V1", views.result_view(MESSAGE)),
+    Notification.update_view("V1", result_views.result_view(MESSAGE)),
     Notification.post_message("U1", MESSAGE),
     Notification.update_message("C1", "1700000000.000100", MESSAGE),
     Delivery(delivered=True, channel="D1", ts="1700000000.000100"),

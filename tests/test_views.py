@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from shared import approval_views, views
+from shared import approval_views, result_views, views
 from shared.approval import (
     ApprovalExpiry,
     Decision,
@@ -49,7 +49,7 @@ def assert_section_limits(blocks: list[dict[str, Any]]) -> None:
 
 
 def failure(result: FlushResult, attempts: int = 1) -> dict[str, Any]:
-    return views.failure_message(result, "production", URLS, attempts)
+    return result_views.failure_message(result, "production", URLS, attempts)
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -84,7 +84,7 @@ def all_views() -> list[dict[str, Any]]:
 def all_messages() -> list[dict[str, Any]]:
     return [
         views.not_allowed_message("jo_bloggs", "U123", "Ask in #help."),
-        views.success_message("jo", "U1", "staging", ["https://www.nhs.uk/a"], {}),
+        result_views.success_message("jo", "U1", "staging", ["https://www.nhs.uk/a"], {}),
         failure(FlushResult.answered(403, {"message": "no", "urls": ["x"]})),
         failure(FlushResult.no_response("cache-flush did not answer within 30 s")),
         failure(FlushResult.not_sent("the app hit an unexpected error")),
@@ -103,7 +103,7 @@ def test_views_are_valid_block_kit(view: dict[str, Any]) -> None:
 @pytest.mark.parametrize("message", all_messages())
 def test_messages_are_valid_block_kit(message: dict[str, Any]) -> None:
     assert_valid_message(message)
-    assert_valid_view(views.result_view(message))
+    assert_valid_view(result_views.result_view(message))
 
 
 def test_each_call_builds_a_fresh_object() -> None:
@@ -157,9 +157,9 @@ def test_success_with_150_long_urls_fits_and_lists_every_url() -> None:
     urls = [f"https://www.nhs.uk/{index:03d}/" + "x" * 77 for index in range(150)]
     assert all(len(url) == 100 for url in urls)
     body = {"estimatedSeconds": 420, "purgeId": "p-1", "supportId": "s-1"}
-    message = views.success_message("jo_bloggs", "U1", "production", urls, body)
+    message = result_views.success_message("jo_bloggs", "U1", "production", urls, body)
     assert_valid_message(message)
-    assert_valid_view(views.result_view(message))
+    assert_valid_view(result_views.result_view(message))
     text = "\n".join(b["text"]["text"] for b in message["blocks"])
     assert message["text"] == "Cache flush succeeded"
     assert all(url in text for url in urls)
@@ -171,7 +171,7 @@ def test_success_with_150_long_urls_fits_and_lists_every_url() -> None:
 
 
 def test_success_defaults_the_estimate_to_five_seconds() -> None:
-    message = views.success_message("jo", "U1", "staging", ["https://www.nhs.uk/"], {})
+    message = result_views.success_message("jo", "U1", "staging", ["https://www.nhs.uk/"], {})
     text = "\n".join(b["text"]["text"] for b in message["blocks"])
     assert "about 5 seconds" in text
     assert "Purge ID" not in text
@@ -188,7 +188,7 @@ def test_very_many_urls_end_with_and_n_more() -> None:
 def test_success_reads_purge_id_in_either_spelling() -> None:
     for key in ("purgeId", "purgeID"):
         body = {key: "p-42", "supportId": "s-42", "estimatedSeconds": 7}
-        text = text_of(views.success_message("jo", "U1", "staging", URLS, body))
+        text = text_of(result_views.success_message("jo", "U1", "staging", URLS, body))
         assert "*Purge ID:* `p-42`" in text
         assert "*Support ID:* `s-42`" in text
         assert "about 7 seconds" in text
@@ -198,10 +198,10 @@ def test_failure_with_a_20_kb_body_is_cut_to_a_short_details_line() -> None:
     body = {"message": "Akamai said no", "error": {"name": "E", "message": "<&>" * 7_000}}
     message = failure(FlushResult.answered(500, body))
     assert_valid_message(message)
-    assert_valid_view(views.result_view(message))
+    assert_valid_view(result_views.result_view(message))
     assert message["text"] == "Cache flush failed"
     details = details_of(message)
-    assert len(details) <= views.DETAILS_CHARS + len("*Details:* ")
+    assert len(details) <= result_views.DETAILS_CHARS + len("*Details:* ")
     assert "HTTP 500" in details
     assert "Akamai said no" in details
     assert details.endswith("(truncated)")
@@ -237,20 +237,20 @@ AKAMAI_403 = {
     "urls": list(URLS),
 }
 HEADLINES = {
-    views.FailureCause.AKAMAI_NOT_AUTHORISED: "Akamai has not authorised this app to flush",
-    views.FailureCause.REJECTED: "cache-flush rejected the request",
-    views.FailureCause.MISCONFIGURED: "the app is misconfigured",
-    views.FailureCause.RATE_LIMITED: "Akamai is limiting how many flushes",
-    views.FailureCause.UNAVAILABLE: "unavailable right now",
-    views.FailureCause.NOT_SENT: "could not send the request",
+    result_views.FailureCause.AKAMAI_NOT_AUTHORISED: "Akamai has not authorised this app to flush",
+    result_views.FailureCause.REJECTED: "cache-flush rejected the request",
+    result_views.FailureCause.MISCONFIGURED: "the app is misconfigured",
+    result_views.FailureCause.RATE_LIMITED: "Akamai is limiting how many flushes",
+    result_views.FailureCause.UNAVAILABLE: "unavailable right now",
+    result_views.FailureCause.NOT_SENT: "could not send the request",
 }
 ADVICE = {
-    views.FailureCause.AKAMAI_NOT_AUTHORISED: "Ask the web team's CDN owner",
-    views.FailureCause.REJECTED: "this is a fault in this app",
-    views.FailureCause.MISCONFIGURED: "Trying again will not help. Please tell",
-    views.FailureCause.RATE_LIMITED: "Try again in 1 minute.",
-    views.FailureCause.UNAVAILABLE: "Try again in a few minutes",
-    views.FailureCause.NOT_SENT: "This is a fault in this app",
+    result_views.FailureCause.AKAMAI_NOT_AUTHORISED: "Ask the web team's CDN owner",
+    result_views.FailureCause.REJECTED: "this is a fault in this app",
+    result_views.FailureCause.MISCONFIGURED: "Trying again will not help. Please tell",
+    result_views.FailureCause.RATE_LIMITED: "Try again in 1 minute.",
+    result_views.FailureCause.UNAVAILABLE: "Try again in a few minutes",
+    result_views.FailureCause.NOT_SENT: "This is a fault in this app",
 }
 
 
@@ -283,8 +283,8 @@ ADVICE = {
 def test_each_failure_says_nothing_was_flushed_why_and_what_to_do(
     result: FlushResult, cause: str
 ) -> None:
-    expected = views.FailureCause[cause]
-    assert views.failure_cause(result) is expected
+    expected = result_views.FailureCause[cause]
+    assert result_views.failure_cause(result) is expected
     message = failure(result)
     headline = message["blocks"][0]["text"]["text"]
     assert "*Nothing was flushed" in headline
@@ -309,7 +309,7 @@ def test_akamai_refusal_names_the_hosts_and_who_to_ask() -> None:
         "https://www.nhs.uk/b",
         "https://campaignresources.dhsc.gov.uk/",
     )
-    message = views.failure_message(FlushResult.answered(403, AKAMAI_403), "staging", urls)
+    message = result_views.failure_message(FlushResult.answered(403, AKAMAI_403), "staging", urls)
     text = text_of(message)
     assert "flush www.nhs.uk or campaignresources.dhsc.gov.uk, so it refused" in text
     assert "Ask the web team's CDN owner to authorise" in text
@@ -331,10 +331,10 @@ def test_akamai_refusal_names_the_hosts_and_who_to_ask() -> None:
 def test_the_support_contact_is_named_wherever_the_user_is_told_to_ask(
     result: FlushResult,
 ) -> None:
-    named = text_of(views.failure_message(result, "staging", URLS, contact="#web-support"))
+    named = text_of(result_views.failure_message(result, "staging", URLS, contact="#web-support"))
     assert "#web-support" in named
     assert views.NO_CONTACT not in named
-    unset = text_of(views.failure_message(result, "staging", URLS))
+    unset = text_of(result_views.failure_message(result, "staging", URLS))
     assert "#web-support" not in unset
     assert "app developer" not in unset
 
@@ -347,7 +347,7 @@ def test_a_slack_reference_as_contact_is_kept_so_that_it_links() -> None:
 
 
 def failure_with_contact(contact: str) -> dict[str, Any]:
-    return views.failure_message(
+    return result_views.failure_message(
         FlushResult.answered(400, {"message": "x"}), "staging", URLS, contact=contact
     )
 
@@ -370,7 +370,9 @@ def test_a_timeout_does_not_claim_more_than_the_app_knows() -> None:
 
 def uncertain_after(result: FlushResult) -> str:
     """The failure text for `result` when an earlier attempt got no answer from cache-flush."""
-    return text_of(views.failure_message(result, "production", URLS, 3, unconfirmed_earlier=True))
+    return text_of(
+        result_views.failure_message(result, "production", URLS, 3, unconfirmed_earlier=True)
+    )
 
 
 @pytest.mark.parametrize(
@@ -386,11 +388,11 @@ def test_an_earlier_unanswered_attempt_makes_nothing_flushed_uncertain(
 ) -> None:
     text = uncertain_after(result)
     assert f"*Nothing was flushed, as far as the app knows.* {headline}" in text
-    assert views.UNCONFIRMED_EARLIER in text
+    assert result_views.UNCONFIRMED_EARLIER in text
     assert "*Nothing was flushed.*" not in text
     plain = text_of(failure(result, 3))
     assert f"*Nothing was flushed.* {headline}" in plain
-    assert views.UNCONFIRMED_EARLIER not in plain
+    assert result_views.UNCONFIRMED_EARLIER not in plain
 
 
 def test_a_rate_limit_after_an_unanswered_attempt_says_flushing_again_is_harmless() -> None:
@@ -523,7 +525,7 @@ def test_each_ending_keeps_the_details_and_drops_the_buttons(
     assert message["text"] == expected[0], "the edit's fallback says the outcome"
     told = approval_views.requester_message(approval_request(), PLAN, stage, decision)
     assert_valid_message(told)
-    assert_valid_view(views.result_view(told))
+    assert_valid_view(result_views.result_view(told))
     assert told["text"] == expected[1]
     assert "*Environment:* production" in text_of(told)
 
@@ -536,7 +538,7 @@ def test_the_requester_is_told_who_approved_with_the_name_escaped() -> None:
 def test_a_request_that_could_not_be_posted_tells_the_requester_to_get_help() -> None:
     message = approval_views.request_failed_message(approval_request())
     assert_valid_message(message)
-    assert_valid_view(views.result_view(message))
+    assert_valid_view(result_views.result_view(message))
     assert message["text"] == "Cache flush approval request failed"
     assert f"Please tell {views.NO_CONTACT}." in text_of(message)
     assert "app developer" not in text_of(message)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from devhost.simulate.client import wait_until
-from shared import views
+from shared import result_views, views
 from tests.robustness.background import SlowSlackScenario
 from tests.robustness.checks import assert_secret_free
 from tests.robustness.fuzzing import tally
@@ -133,8 +133,8 @@ def test_slack_failing_once_during_notifications_is_retried(
     assert status["output"]["flush"] == {"ok": True, "status": 201}
     assert all(n["delivered"] for n in status["output"]["notifications"].values())
     assert "Cache flush accepted" in view_text(sim.current_view())
-    assert [m["text"] for m in sim.dms()] == [views.SUCCESS_TEXT]
-    assert [m["text"] for m in sim.channel_posts()] == [views.SUCCESS_TEXT]
+    assert [m["text"] for m in sim.dms()] == [result_views.SUCCESS_TEXT]
+    assert [m["text"] for m in sim.channel_posts()] == [result_views.SUCCESS_TEXT]
     sent = {"views.update": 1, "chat.postMessage": 2}
     for method, count in before.items():
         assert len(sim.calls(method)) - count == sent[method] + 1, f"one {method} retry"
@@ -156,7 +156,7 @@ def test_the_modal_update_failing_for_good_still_reaches_the_user_by_dm(
     modal = flow_with_slack_failing_for_good(sim, "views.update")["modal"]
     assert modal["delivered"] is False
     assert "views.update" in modal["reason"]
-    assert [m["text"] for m in sim.dms()] == [views.SUCCESS_TEXT]
+    assert [m["text"] for m in sim.dms()] == [result_views.SUCCESS_TEXT]
     assert len(sim.calls("views.update")) == 1 + 3, "the form, then three attempts"
     audit(sim, captured_logs, "notifications, slack views.update 500 always")
 
@@ -179,7 +179,7 @@ def test_slack_too_slow_during_notifications_is_retried(slow_slack: SlowSlackSce
     assert outcome.status["runtimeStatus"] == "Completed"
     assert all(n["delivered"] for n in outcome.status["output"]["notifications"].values())
     assert "Cache flush accepted" in view_text(outcome.view)
-    assert views.SUCCESS_TEXT in [m["text"] for m in outcome.dms]
+    assert result_views.SUCCESS_TEXT in [m["text"] for m in outcome.dms]
     # The form's update, the timed-out result update, its retry; the same for the first post.
     assert outcome.calls == {"views.update": 3, "chat.postMessage": 3}
     assert outcome.faults_served == 2
@@ -235,7 +235,7 @@ def test_cache_flush_failing_ends_with_a_failure_message(  # noqa: PLR0917 - pyt
     assert "Nothing was flushed" in modal
     assert shown in modal
     dms = sim.dms()
-    assert [m["text"] for m in dms] == [views.FAILURE_TEXT]
+    assert [m["text"] for m in dms] == [result_views.FAILURE_TEXT]
     assert shown in view_text(dms[0])
     assert sim.channel_posts() == [], "failures are not announced in the channel"
     assert all(n["delivered"] for n in status["output"]["notifications"].values())
@@ -259,5 +259,5 @@ def test_cache_flush_failing_once_is_retried_and_succeeds(
     assert status["output"]["flush"] == {"ok": True, "status": 201}
     wait_until(lambda: len(sim.flush_calls()) == 2, "2 cache-flush calls")
     assert "Cache flush accepted" in view_text(sim.current_view())
-    assert [m["text"] for m in sim.channel_posts()] == [views.SUCCESS_TEXT]
+    assert [m["text"] for m in sim.channel_posts()] == [result_views.SUCCESS_TEXT]
     audit(sim, captured_logs, f"cache-flush {request.node.callspec.id}")
