@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.client import WebClient
 
 from shared import access, views
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # Kept back from the access check for the views.update (and DM) that follow it.
 UPDATE_RESERVE_SECONDS = 0.6
+# What Slack answers a views.push when there is no stack to push onto.
+PUSH_REFUSALS = frozenset({"not_found", "push_limit_reached"})
 # What opening the checking view can raise: a failed call, or an answer without the view's ID.
 OPEN_ERRORS: tuple[type[Exception], ...] = (*CALL_ERRORS, LookupError, TypeError)
 
@@ -116,14 +119,29 @@ def open_checking_view(settings: Settings, opener: Opener, deadline: Deadline) -
         while_waiting=lambda: access.prefetch(settings, access_deadline),
     )
     try:
-        show = client.views_push if opener.in_modal else client.views_open
-        opened = show(trigger_id=opener.trigger_id, view=views.checking_view())
-        return OpenedView(client, opened["view"]["id"])
+        return OpenedView(client, _show_checking_view(client, opener))
     except OPEN_ERRORS as error:
         logger.warning("views.open failed: %s", error_code(error))
         notice = views.open_failed_message(error_code(error), settings.support_contact)
         send_dm(client, opener.user_id, notice, deadline)
         return None
+
+
+def _show_checking_view(client: WebClient, opener: Opener) -> str:
+    """Push the checking view onto the clicker's modal, or open it; its view ID.
+
+    A push Slack refuses because that modal has closed or its stack is full (`not_found`,
+    `push_limit_reached`) consumed no trigger, so the view opens as a new modal instead.
+    """
+    view = views.checking_view()
+    if opener.in_modal:
+        try:
+            return str(client.views_push(trigger_id=opener.trigger_id, view=view)["view"]["id"])
+        except SlackApiError as error:
+            if error_code(error) not in PUSH_REFUSALS:
+                raise
+            logger.info("views.push refused (%s); opening a new modal", error_code(error))
+    return str(client.views_open(trigger_id=opener.trigger_id, view=view)["view"]["id"])
 
 
 def show_form(

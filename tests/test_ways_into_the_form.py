@@ -155,6 +155,18 @@ def test_flush_again_in_the_result_modal_pushes_the_form_onto_it(allowed: AppEnv
     assert field(form, "urls")["initial_value"] == "\n".join(URLS)
 
 
+def test_flush_again_in_a_dialog_that_has_closed_opens_a_new_one(allowed: AppEnv) -> None:
+    instance = add_flush(allowed, "V0EARLIER4")
+    call(allowed, click("flush_again", instance, where="modal", view_id="V0CLOSED01"))
+    [refused] = allowed.slack.calls("views.push")
+    [opened] = allowed.slack.calls("views.open")
+    assert opened.args["trigger_id"] == refused.args["trigger_id"]
+    [updated] = allowed.slack.calls("views.update")
+    form = updated.args["view"]
+    form = json.loads(form) if isinstance(form, str) else form
+    assert field(form, "urls")["initial_value"] == "\n".join(URLS)
+
+
 def test_flush_again_checks_access_like_flush(app_env: AppEnv) -> None:
     app_env.allow(OTHER)
     instance = add_flush(app_env, "V0EARLIER2")
