@@ -240,7 +240,11 @@ async def handle_approval_click(
         text = checked.value.format(ending="")
         reason = checked.name
     logger.info(
-        "Refused %s by %s on %s: %s", click.action_id, click.user_id, click.value[:100], reason
+        "Refused %r by %r on %r: %s",
+        click.action_id[:50],
+        click.user_id[:50],
+        click.value[:100],
+        reason,
     )
     await asyncio.to_thread(_tell_clicker, settings, click, text, deadline)
     return False
@@ -260,11 +264,11 @@ async def _raise(
             deadline.earlier_by(REPLY_RESERVE_SECONDS / 2).remaining(),
         )
     except TimeoutError:
-        logger.warning("Raising the decision on %s did not finish in time", click.value)
+        logger.warning("Raising the decision on %r did not finish in time", click.value[:100])
         return Refusal.NOT_CONFIRMED
     except Exception as error:  # the Durable client raises a bare Exception for an error answer
         # The instance ended between the status check and the event (410), or vanished.
-        logger.info("The decision on %s was not taken: %s", click.value, short_error(error))
+        logger.info("The decision on %r was not taken: %s", click.value[:100], short_error(error))
         return Refusal.NOT_PENDING
     audit.decision_raised(click.value, click, action.value)
     return None

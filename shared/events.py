@@ -48,22 +48,22 @@ async def handle_event(
             raise RejectedRequest(400, "url_verification has no challenge")
         return {"challenge": challenge}
     if kind != EVENT_CALLBACK:
-        logger.info("Ignored an Events API delivery of type %s", kind[:50] or "(none)")
+        logger.info("Ignored an Events API delivery of type %r", kind[:50])
         return None
     event = payload.get("event")
     event = event if isinstance(event, Mapping) else {}
     name = _text(event.get("type"))
     if retry:
-        logger.info("Acknowledged a retried %s event without acting on it again", name[:50])
+        logger.info("Acknowledged a retried %r event without acting on it again", name[:50])
         return None
     if name != HOME_OPENED:
-        logger.info("Ignored an event of type %s", name[:50] or "(none)")
+        logger.info("Ignored an event of type %r", name[:50])
         return None
     user_id, team_id = _text(event.get("user")), _text(payload.get("team_id"))
     if not user_id or not team_id:
         raise RejectedRequest(400, "app_home_opened is missing the user or the team")
     if _text(event.get("tab")) != HOME_TAB:
-        logger.info("Ignored app_home_opened on the %s tab", _text(event.get("tab"))[:20])
+        logger.info("Ignored app_home_opened on the %r tab", _text(event.get("tab"))[:20])
         return None
     await publish_home(settings, client, team_id, user_id, deadline)
     return None

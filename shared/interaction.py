@@ -129,11 +129,11 @@ async def handle_interaction(
         await _handle_message_shortcut(settings, parse_message_shortcut(payload), deadline)
         return None
     if kind != "view_submission":
-        logger.info("Ignored a %s interaction", kind)
+        logger.info("Ignored a %r interaction", kind[:50])
         return None
     submission = parse_view_submission(payload)
     if submission.callback_id != FORM_CALLBACK_ID:
-        logger.info("Ignored a submission of another view (%s)", submission.callback_id)
+        logger.info("Ignored a submission of another view (%r)", submission.callback_id[:50])
         return None
     checked = validate_submission(
         submission.values, settings.flush_allowed_domains, settings.flush_allowed_hosts
@@ -156,7 +156,9 @@ async def _handle_block_action(
         return
     action = DecisionAction.for_action_id(click.action_id) if click else None
     if click is None or action is None:
-        logger.info("Ignored a block_actions interaction (%s)", click.action_id if click else "")
+        logger.info(
+            "Ignored a block_actions interaction (%r)", click.action_id[:50] if click else ""
+        )
         return
     if not click.value:
         raise RejectedRequest(400, "Approval action has no value")
@@ -196,14 +198,16 @@ async def _prefill_again(
 ) -> Prefill:
     """The environment and URLs of the flush the click names, if it is the clicker's own."""
     if not instance_ids.belongs_to(click.value, click.team_id, click.user_id):
-        logger.info("%s clicked Flush again on a flush that is not theirs", click.user_id)
+        logger.info("%r clicked Flush again on a flush that is not theirs", click.user_id[:50])
         return Prefill(note=AGAIN_NOT_YOURS)
     try:
         status = await asyncio.wait_for(
             client.get_status(click.value, show_input=True), deadline.remaining()
         )
     except Exception as error:  # the Durable client raises a bare Exception for an error answer
-        logger.warning("Could not read %s to flush again: %s", click.value, short_error(error))
+        logger.warning(
+            "Could not read %r to flush again: %s", click.value[:100], short_error(error)
+        )
         return Prefill(note=AGAIN_UNREADABLE)
     flush = history.flush_of(status) if status else None
     if flush is None:
@@ -216,7 +220,7 @@ async def _handle_message_shortcut(
 ) -> None:
     """Open the form with the links of the message the shortcut was used on."""
     if shortcut.callback_id != FLUSH_LINKS_CALLBACK:
-        logger.info("Ignored the message shortcut %s", shortcut.callback_id[:50])
+        logger.info("Ignored the message shortcut %r", shortcut.callback_id[:50])
         return
     links = message_links.links_in(shortcut.message)
     urls = views.urls_field(links)
@@ -260,7 +264,7 @@ async def _start_if_allowed(
         deadline.earlier_by(START_RESERVE_SECONDS),
     )
     if decision is access.Access.DENIED:
-        logger.info("User %s may no longer flush", submission.user_id)
+        logger.info("User %r may no longer flush", submission.user_id[:50])
         hint, contact = settings.access_request_hint, settings.support_contact
         return ViewAnswer.update(
             views.not_allowed_view(submission.user_name, submission.user_id, hint, contact)
