@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0" runs it in one process.
+PYTEST_ARGS ?= -n auto
 FUNCTIONS := slash_start orchestrator_client flush_orchestrator call_cache_flush_activity \
 	notify_user_activity check_access_activity publish_home_activity slack_events purge_history
 comma := ,
