@@ -46,7 +46,6 @@ from shared.submission import (
     FORM_CALLBACK_ID,
     URLS_BLOCK,
     Submission,
-    split_urls,
     validate_submission,
 )
 from shared.view_answers import ViewAnswer
@@ -212,7 +211,7 @@ async def _prefill_again(
     flush = history.flush_of(status) if status else None
     if flush is None:
         return Prefill(note=AGAIN_GONE)
-    return Prefill(views.urls_field(flush.request.urls), flush.request.environment)
+    return Prefill.of_urls(flush.request.urls, flush.request.environment)
 
 
 async def _handle_message_shortcut(
@@ -222,17 +221,9 @@ async def _handle_message_shortcut(
     if shortcut.callback_id != FLUSH_LINKS_CALLBACK:
         logger.info("Ignored the message shortcut %r", shortcut.callback_id[:50])
         return
-    links = message_links.links_in(shortcut.message)
-    urls = views.urls_field(links)
-    kept = len(split_urls(urls))
-    if not links:
-        note: str | None = NO_LINKS
-    elif kept < len(links):
-        note = f"Only the first {kept} of the message's {len(links)} links fit the form."
-    else:
-        note = None
+    prefill = Prefill.of_urls(message_links.links_in(shortcut.message), if_none=NO_LINKS)
     opener = Opener(shortcut.trigger_id, shortcut.user_id, shortcut.user_name)
-    await asyncio.to_thread(open_form, settings, opener, Prefill(urls, note=note), deadline)
+    await asyncio.to_thread(open_form, settings, opener, prefill, deadline)
 
 
 def approvers_text(settings: Settings, requester_id: str) -> str:

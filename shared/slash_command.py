@@ -9,6 +9,7 @@ Slack call may outlast it, and slack-sdk retries only while time is left.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -78,6 +79,23 @@ class Prefill:
     urls: str = ""
     environment: str | None = None
     note: str | None = None
+
+    @classmethod
+    def of_urls(
+        cls, urls: Sequence[str], environment: str | None = None, *, if_none: str | None = None
+    ) -> Prefill:
+        """The form with these URLs, saying so when not all fit (or `if_none` when none)."""
+        kept = views.fitting_urls(urls)
+        if not urls:
+            note = if_none
+        elif len(kept) < len(urls):
+            note = (
+                f"Only the first {len(kept)} of the {len(urls)} URLs fit the form: flush the "
+                "others in a second request."
+            )
+        else:
+            note = None
+        return cls("\n".join(kept), environment, note)
 
 
 @dataclass(frozen=True)

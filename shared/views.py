@@ -210,7 +210,12 @@ def initial_urls(command_text: str) -> str:
 
 
 def urls_field(urls: Sequence[str]) -> str:
-    """URLs as the URLs field's value, one per line, as many whole URLs as fit its limit.
+    """URLs as the URLs field's value, one per line, as many whole URLs as fit its limit."""
+    return "\n".join(fitting_urls(urls))
+
+
+def fitting_urls(urls: Sequence[str]) -> list[str]:
+    """The first URLs, whole, that fit the URLs field together (one per line).
 
     A URL cut short would be flushed as a different URL, so none is ever cut.
     """
@@ -221,7 +226,7 @@ def urls_field(urls: Sequence[str]) -> str:
         if size > INITIAL_VALUE_LIMIT:
             break
         kept.append(url)
-    return "\n".join(kept)
+    return kept
 
 
 def not_allowed_blocks(

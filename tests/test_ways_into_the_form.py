@@ -167,6 +167,19 @@ def test_flush_again_in_a_dialog_that_has_closed_opens_a_new_one(allowed: AppEnv
     assert field(form, "urls")["initial_value"] == "\n".join(URLS)
 
 
+def test_flush_again_of_more_urls_than_the_form_holds_says_which_are_left_out(
+    allowed: AppEnv,
+) -> None:
+    many = [f"https://www.nhs.uk/conditions/page-{n:04d}/" for n in range(150)]
+    instance = add_flush(allowed, "V0MANYURLS", urls=many)
+    call(allowed, click("flush_again", instance))
+    view = form_shown(allowed)
+    shown = field(view, "urls")["initial_value"].splitlines()
+    assert shown == many[: len(shown)]
+    assert 0 < len(shown) < len(many)
+    assert f"Only the first {len(shown)} of the 150 URLs fit the form" in json.dumps(view)
+
+
 def test_flush_again_checks_access_like_flush(app_env: AppEnv) -> None:
     app_env.allow(OTHER)
     instance = add_flush(app_env, "V0EARLIER2")
