@@ -162,16 +162,25 @@ async def recent_flushes(
     user_id: str,
     now: datetime,
 ) -> list[Flush]:
-    """The person's own flushes that no longer wait for approval, newest first, at most 10."""
+    """The person's own flushes that no longer wait for approval, newest first, at most 10.
+
+    Each window reads only what the shorter one before it did not, and the reads stop once
+    10 are found.
+    """
     prefix = instance_ids.user_prefix(team_id, user_id)
     found: list[Flush] = []
+    newer_than: timedelta | None = None
     for window in history.windows():
         statuses = await client.get_status_by(
-            created_time_from=now - window, instance_id_prefix=prefix
+            created_time_from=now - window,
+            created_time_to=None if newer_than is None else now - newer_than,
+            instance_id_prefix=prefix,
         )
-        found = [flush for flush in _flushes(statuses) if not flush.waiting]
+        seen = {flush.instance_id for flush in found}
+        found += [f for f in _flushes(statuses) if not f.waiting and f.instance_id not in seen]
         if len(found) >= RECENT_LIMIT:
             break
+        newer_than = window
     return found[:RECENT_LIMIT]
 
 

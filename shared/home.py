@@ -50,38 +50,40 @@ async def _within(seconds: float, work: Awaitable[ResultT]) -> ResultT | None:
 
 @dataclass(frozen=True)
 class _Reader:
-    """One Home tab's reads: whose, in which workspace, as of when, and by when."""
+    """One Home tab's reads: whose, in which workspace, as of when, how far back, by when."""
 
     settings: Settings
     client: DurableOrchestrationClient
     team_id: str
     user_id: str
     now: datetime
+    span: History
     deadline: Deadline
-
-    @property
-    def span(self) -> History:
-        return History.of(
-            self.settings.history_retention_days, self.settings.approval_timeout_minutes
-        )
 
     def access(self, permission: access.Permission) -> Awaitable[access.Access]:
         return asyncio.to_thread(
             access.check, self.settings, self.user_id, permission, self.deadline
         )
 
-    async def to_decide(self) -> list[Flush]:
-        """Other people's requests waiting for a decision, if this person may approve."""
+    async def recent(self) -> list[Flush]:
+        return await history.recent_flushes(
+            self.client, self.span, self.team_id, self.user_id, self.now
+        )
+
+    async def waiting(self) -> list[Flush]:
+        """Every request of the workspace still waiting for a decision (none without approvals).
+
+        One read serves both the person's own pending requests and those they may decide.
+        """
         if not self.settings.approval_required_environments:
             return []
         prefix = instance_ids.team_prefix(self.team_id)
-        decision, flushes = await asyncio.gather(
-            self.access(access.Permission.APPROVE),
-            history.waiting_flushes(self.client, self.span, prefix, self.now),
-        )
-        if decision is not access.Access.GRANTED:
-            return []
-        return [flush for flush in flushes if flush.request.user_id != self.user_id]
+        return await history.waiting_flushes(self.client, self.span, prefix, self.now)
+
+    async def may_approve(self) -> bool:
+        if not self.settings.approval_required_environments:
+            return False
+        return await self.access(access.Permission.APPROVE) is access.Access.GRANTED
 
 
 async def home_content(
@@ -94,23 +96,24 @@ async def home_content(
     settled: Collection[str] = (),
 ) -> HomeContent:
     """What the person's Home tab shows now; `settled` requests are no longer listed."""
-    reader = _Reader(settings, client, team_id, user_id, datetime.now(UTC), deadline)
+    span = History.of(settings.history_retention_days, settings.approval_timeout_minutes)
+    reader = _Reader(settings, client, team_id, user_id, datetime.now(UTC), span, deadline)
     seconds = deadline.remaining()
-    prefix = instance_ids.user_prefix(team_id, user_id)
-    may_flush, recent, pending, to_decide = await asyncio.gather(
+    may_flush, recent, waiting, may_approve = await asyncio.gather(
         _within(seconds, reader.access(access.Permission.FLUSH)),
-        _within(seconds, history.recent_flushes(client, reader.span, team_id, user_id, reader.now)),
-        _within(seconds, history.waiting_flushes(client, reader.span, prefix, reader.now)),
-        _within(seconds, reader.to_decide()),
+        _within(seconds, reader.recent()),
+        _within(seconds, reader.waiting()),
+        _within(seconds, reader.may_approve()),
     )
+    open_requests = [f for f in waiting or [] if f.instance_id not in settled]
     known = may_flush is not None and may_flush is not access.Access.UNAVAILABLE
     return HomeContent(
         user_id=user_id,
         user_name="",
         may_flush=may_flush is access.Access.GRANTED if known else None,
         recent=recent,
-        pending=[f for f in pending or [] if f.instance_id not in settled],
-        to_decide=[f for f in to_decide or [] if f.instance_id not in settled],
+        pending=[f for f in open_requests if f.request.user_id == user_id],
+        to_decide=[f for f in open_requests if f.request.user_id != user_id] if may_approve else [],
         retention_days=settings.history_retention_days,
         access_hint=settings.access_request_hint,
         contact=settings.support_contact,

@@ -211,6 +211,20 @@ def test_only_the_ten_newest_are_shown(app_env: AppEnv) -> None:
     assert again == [instance_id(TEAM, USER, f"V0MANY{n:04d}") for n in range(10)]
 
 
+def test_older_flushes_are_read_window_by_window_each_once(app_env: AppEnv) -> None:
+    app_env.allow(USER)
+    ages = [timedelta(hours=3), timedelta(hours=20)] + [timedelta(days=d) for d in range(2, 20)]
+    for n, age in enumerate(ages):
+        add_flush(app_env, f"V0AGED{n:04d}", custom=Ended(Stage.FLUSHED).status(), age=age)
+    call(app_env, event_body())
+    again = [value for action, value in action_ids(published(app_env)) if action == "flush_again"]
+    assert again == [instance_id(TEAM, USER, f"V0AGED{n:04d}") for n in range(10)]
+    reads = [r.query for r in app_env.durable_api.requests() if r.query.get("instanceIdPrefix")]
+    own = [q for q in reads if q["instanceIdPrefix"].startswith(f"flush-{TEAM}-{USER}-")]
+    assert [("createdTimeTo" in q) for q in own] == [False, True, True], "1, 7 and 30 days"
+    assert own[1]["createdTimeTo"] == own[0]["createdTimeFrom"], "no day is read twice"
+
+
 def test_flushes_past_retention_are_not_shown(
     app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
