@@ -235,18 +235,6 @@ def counted_decision(payload: Any, requester_id: str) -> Decision | None:
 
 
 @dataclass(frozen=True)
-class ApprovalExpiry:
-    """When an undecided request expires: Unix seconds and a UTC text for fallbacks."""
-
-    epoch: int
-    fallback: str
-
-    def mrkdwn(self) -> str:
-        """The deadline as Slack's date token, shown in each reader's own time zone."""
-        return f"<!date^{self.epoch}^{{date_short_pretty}} at {{time}}|{self.fallback}>"
-
-
-@dataclass(frozen=True)
 class ApprovalRecord:
     """How the wait for a decision ended, as the orchestration's output records it.
 

@@ -8,7 +8,6 @@ Replay-safe like `shared.orchestration`: the only clock is the context's.
 
 from __future__ import annotations
 
-import calendar
 import logging
 from collections.abc import Generator
 from datetime import timedelta
@@ -19,7 +18,6 @@ import azure.durable_functions as df
 from shared import approval_views, audit, views
 from shared.approval import (
     DECISION_EVENT,
-    ApprovalExpiry,
     ApprovalRecord,
     ApprovalSummary,
     Decision,
@@ -52,7 +50,6 @@ logger = logging.getLogger(__name__)
 # Events that are not decisions are ignored this many times at most; after that only the
 # deadline ends the wait, so a flood of bad events cannot grow the history without bound.
 MAX_IGNORED_EVENTS = 20
-DEADLINE_FALLBACK_FORMAT = "%Y-%m-%d %H:%M UTC"
 CHECK_ACCESS_ACTIVITY = "check_access_activity"
 ACCESS_ATTEMPTS = 3
 
@@ -94,9 +91,7 @@ def flush_with_approval(
     each stage, and while waiting also where the request and the DM are (`WaitingPlaces`).
     """
     expires = context.current_utc_datetime + timedelta(minutes=plan.timeout_minutes)
-    deadline = ApprovalExpiry(
-        calendar.timegm(expires.utctimetuple()), expires.strftime(DEADLINE_FALLBACK_FORMAT)
-    )
+    deadline = views.SlackTime.at(expires)
     context.set_custom_status(Stage.AWAITING_APPROVAL.status())
     opened = yield from _open_request(context, request, plan, deadline)
     if isinstance(opened, dict):
@@ -157,7 +152,7 @@ def _open_request(
     context: df.DurableOrchestrationContext,
     request: FlushRequest,
     plan: ApprovalPlan,
-    deadline: ApprovalExpiry,
+    deadline: views.SlackTime,
 ) -> Generator[Any, Any, tuple[Place, dict[str, Delivery]] | dict[str, Any]]:
     """Post the request, list every URL, then add the buttons and DM the requester.
 
@@ -226,7 +221,7 @@ def still_allowed(
 def _withdraw(
     context: df.DurableOrchestrationContext,
     request: FlushRequest,
-    deadline: ApprovalExpiry,
+    deadline: views.SlackTime,
     place: Place,
     sent: dict[str, Delivery],
 ) -> Generator[Any, Any, dict[str, Any]]:

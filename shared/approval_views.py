@@ -19,7 +19,6 @@ from shared.approval import (
     APPROVE_ACTION,
     CANCEL_ACTION,
     REJECT_ACTION,
-    ApprovalExpiry,
     Decision,
     Stage,
 )
@@ -28,6 +27,7 @@ from shared.orchestration import FlushAttempts
 from shared.views import (
     Block,
     Message,
+    SlackTime,
     View,
     button,
     contact_text,
@@ -222,7 +222,7 @@ def _urls_heading(urls: Sequence[str]) -> str:
     )
 
 
-def _details(request: FlushRequest, deadline: ApprovalExpiry) -> list[Block]:
+def _details(request: FlushRequest, deadline: SlackTime) -> list[Block]:
     return [
         section(
             f"*Requested by:* {person(request.user_name, request.user_id)}\n"
@@ -238,7 +238,7 @@ def request_message(
     request: FlushRequest,
     plan: ApprovalPlan,
     instance_id: str,
-    deadline: ApprovalExpiry,
+    deadline: SlackTime,
     *,
     live: bool = True,
 ) -> Message:
@@ -276,7 +276,7 @@ def request_message(
     )
 
 
-def withdrawn_message(request: FlushRequest, deadline: ApprovalExpiry) -> Message:
+def withdrawn_message(request: FlushRequest, deadline: SlackTime) -> Message:
     """The request message when its URLs could not all be listed: no buttons, nothing flushed."""
     text = "Withdrawn: the URLs could not all be listed here, so nothing will be flushed"
     return message_of(text, [_header(), *_details(request, deadline), section(f":x: *{text}.*")])
@@ -327,7 +327,7 @@ def flush_outcome_text(flushed: FlushAttempts) -> str:
 def outcome_message(
     request: FlushRequest,
     plan: ApprovalPlan,
-    deadline: ApprovalExpiry,
+    deadline: SlackTime,
     stage: Stage,
     decision: Decision | None,
     *,
@@ -350,7 +350,7 @@ def outcome_message(
 
 
 def pending_message(
-    request: FlushRequest, plan: ApprovalPlan, instance_id: str, deadline: ApprovalExpiry
+    request: FlushRequest, plan: ApprovalPlan, instance_id: str, deadline: SlackTime
 ) -> Message:
     """The requester's DM once the request is posted: its details and a Cancel request button."""
     first = url_pages(request.urls)[0]

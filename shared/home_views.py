@@ -7,15 +7,14 @@ date tokens, so each reader sees them in their own time zone. What goes in comes
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from shared.approval import APPROVE_ACTION, CANCEL_ACTION, REJECT_ACTION
 from shared.history import Flush, State
 from shared.views import (
     Block,
+    SlackTime,
     View,
     button,
     context,
@@ -65,13 +64,6 @@ class HomeContent:
     contact: str | None = None
 
 
-def when(moment: datetime) -> str:
-    """A time as a Slack date token: shown in the reader's own time zone, ISO as fallback."""
-    seconds = math.floor(moment.timestamp())
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{seconds}^{{date_short_pretty}} at {{time}}|{fallback}>"
-
-
 def urls_text(urls: Sequence[str]) -> str:
     """How many URLs, and the first few of them."""
     shown = [escape(url[:URL_CHARS]) for url in urls[:URLS_SHOWN]]
@@ -94,7 +86,7 @@ def _outcome(flush: Flush) -> str:
 def _flush_text(flush: Flush, *, who: bool = False) -> str:
     """One flush: outcome, when, environment, who (for approvers), URLs, purge ID, decider."""
     request = flush.request
-    lines = [f"{_outcome(flush)} · {when(flush.created)}"]
+    lines = [f"{_outcome(flush)} · {SlackTime.at(flush.created).mrkdwn()}"]
     if who:
         lines.append(f"*Asked by:* {person(request.user_name, request.user_id)}")
     lines.append(f"*Environment:* {escape(request.environment)}")

@@ -7,9 +7,14 @@ modal and 50 in a message. Text from users or from cache-flush is escaped for mr
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 from shared.submission import (
     ENVIRONMENT_ACTION,
@@ -42,7 +47,25 @@ PROCESSING_ERROR_TEXT = "Cache flush hit an unexpected error"
 NO_CONTACT = "the team that runs this app"
 CONTACT_CHARS = 200
 FLUSH_AGAIN_ACTION = "flush_again"
+TIME_FALLBACK_FORMAT = "%Y-%m-%d %H:%M UTC"
 _SLACK_REFERENCE = re.compile(r"<[#@!][^<>\s]*>")
+
+
+@dataclass(frozen=True)
+class SlackTime:
+    """A moment as Slack shows it: Unix seconds, and a UTC text for clients that cannot."""
+
+    epoch: int
+    fallback: str
+
+    @classmethod
+    def at(cls, moment: datetime) -> SlackTime:
+        """The moment (aware, or naive in UTC as the orchestration's clock is)."""
+        return cls(calendar.timegm(moment.utctimetuple()), moment.strftime(TIME_FALLBACK_FORMAT))
+
+    def mrkdwn(self) -> str:
+        """Slack's date token: each reader sees the time in their own time zone."""
+        return f"<!date^{self.epoch}^{{date_short_pretty}} at {{time}}|{self.fallback}>"
 
 
 def escape(text: str) -> str:

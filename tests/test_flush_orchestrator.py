@@ -574,12 +574,26 @@ NON_DETERMINISTIC = {"time", "random", "os", "uuid", "secrets", "requests", "soc
 DATETIME_ALLOWED = {"timedelta"}
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node but those under `if TYPE_CHECKING:`, whose imports never run."""
+    found: list[ast.AST] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def imports(path: Path) -> tuple[set[str], set[str]]:
-    """The top-level modules a file imports, and the names it imports from datetime."""
+    """The top-level modules a file imports when it runs, and the names it takes from datetime."""
     tree = ast.parse(path.read_text())
     modules: set[str] = set()
     from_datetime: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -587,6 +601,17 @@ def imports(path: Path) -> tuple[set[str], set[str]]:
             if node.module == "datetime":
                 from_datetime.update(alias.name for alias in node.names)
     return modules, from_datetime
+
+
+def test_type_only_imports_are_told_apart_from_those_that_run() -> None:
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import time\nimport os\n"
+    modules = {
+        alias.name
+        for node in _runtime_nodes(ast.parse(source))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert modules == {"os"}
 
 
 @pytest.mark.parametrize(

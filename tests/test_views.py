@@ -11,7 +11,6 @@ from slack_sdk.models.views import View
 
 from shared import approval_views, result_views, views
 from shared.approval import (
-    ApprovalExpiry,
     Decision,
     DecisionAction,
     Stage,
@@ -451,7 +450,7 @@ def test_notifications_follow_the_result() -> None:
 # --- approvals ------------------------------------------------------------------------------
 
 PLAN = ApprovalPlan("C0APPROVE1", 60, "<!subteam^S0APPROVE>, <@U0009>")
-DEADLINE = ApprovalExpiry(1767229200, "2026-01-01 01:00 UTC")
+DEADLINE = views.SlackTime(1767229200, "2026-01-01 01:00 UTC")
 INSTANCE = "flush-T1-V1"
 APPROVER = Decision(DecisionAction.APPROVE, "U2", "sam <b>")
 ENDINGS = [
