@@ -60,7 +60,7 @@ class _Reader:
     span: History
     deadline: Deadline
 
-    def access(self, permission: access.Permission) -> Awaitable[access.Access]:
+    def check(self, permission: access.Permission) -> Awaitable[access.Access]:
         return asyncio.to_thread(
             access.check, self.settings, self.user_id, permission, self.deadline
         )
@@ -83,7 +83,7 @@ class _Reader:
     async def may_approve(self) -> bool:
         if not self.settings.approval_required_environments:
             return False
-        return await self.access(access.Permission.APPROVE) is access.Access.GRANTED
+        return await self.check(access.Permission.APPROVE) is access.Access.GRANTED
 
 
 async def home_content(
@@ -100,7 +100,7 @@ async def home_content(
     reader = _Reader(settings, client, team_id, user_id, datetime.now(UTC), span, deadline)
     seconds = deadline.remaining()
     may_flush, recent, waiting, may_approve = await asyncio.gather(
-        _within(seconds, reader.access(access.Permission.FLUSH)),
+        _within(seconds, reader.check(access.Permission.FLUSH)),
         _within(seconds, reader.recent()),
         _within(seconds, reader.waiting()),
         _within(seconds, reader.may_approve()),
