@@ -9,6 +9,7 @@ socket connection is recorded with its time, to show what happened before ``view
 
 from __future__ import annotations
 
+import http.client
 import importlib
 import json
 import sys
@@ -16,6 +17,8 @@ import time
 from typing import Any
 
 import azure.functions as func
+
+BASELINE_PATH = "/api/bench.imported"
 
 
 def _recorder(events: list[tuple[str, str, float]]) -> Any:
@@ -30,9 +33,24 @@ def _recorder(events: list[tuple[str, str, float]]) -> Any:
     return hook
 
 
+def _call_once(port: int) -> None:
+    """The baseline's end: one call to the stand-in, as the command's end is ``views.open``."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("POST", BASELINE_PATH)
+    connection.getresponse().read()
+    connection.close()
+
+
 def main() -> None:
-    """Read the signed request, run the slash command once, print the timestamps as JSON."""
+    """Read the signed request, run the slash command once, print the timestamps as JSON.
+
+    With ``baseline_port``, the child is the pair's baseline instead: it has imported
+    ``azure.functions`` and everything else this harness needs, and only calls the stand-in.
+    """
     request = json.loads(sys.stdin.read())
+    if "baseline_port" in request:
+        _call_once(request["baseline_port"])
+        return
     events: list[tuple[str, str, float]] = []
     if request.get("audit"):
         sys.addaudithook(_recorder(events))

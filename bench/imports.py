@@ -39,10 +39,10 @@ FUNCTION_MODULES = (
     "slack_events",
     "purge_history",
 )
-# What the slash-start path must not load before views.open: approvals, the orchestration and
-# its hand-offs, the durable SDK, storage and other HTTP stacks, URL parsing, the allowed-users
-# reader (csv) and the worker threads the access check runs in. A module counts with its
-# submodules.
+# What the slash-start path must not load before views.open: slack-sdk (the first call is made
+# with the standard library), the access check and the form's views, approvals, the
+# orchestration and its hand-offs, the durable SDK, storage and other HTTP stacks, URL parsing,
+# the allowed-users reader (csv) and the worker threads. A module counts with its submodules.
 SLASH_START_NEEDS_NONE_OF = (
     "azure.durable_functions",
     "azure.storage",
@@ -51,9 +51,12 @@ SLASH_START_NEEDS_NONE_OF = (
     "requests",
     "urllib3",
     "aiohttp",
+    "urllib.request",
     "ada_url",
     "csv",
     "concurrent.futures.thread",
+    "slack_sdk",
+    "shared.access",
     "shared.allowed_users",
     "shared.approval",
     "shared.approval_clicks",
@@ -62,15 +65,21 @@ SLASH_START_NEEDS_NONE_OF = (
     "shared.audit",
     "shared.cache_flush",
     "shared.events",
+    "shared.form_flow",
     "shared.handoffs",
     "shared.history",
     "shared.home",
     "shared.home_views",
     "shared.interaction",
+    "shared.interaction_payloads",
     "shared.message_links",
     "shared.notify",
     "shared.orchestration",
     "shared.result_views",
+    "shared.slack_api",
+    "shared.stale_cache",
+    "shared.submission",
+    "shared.views",
 )
 _AUDIT_CHILD = (
     "import json, sys\n"

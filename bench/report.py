@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-IMPORT_RATIO_LIMIT = 1.5
+COLD_START_RATIO_LIMIT = 1.10
 WARM_VIEWS_OPEN_P99_MS = 10.0
 ACK_P99_MS = 50.0
 END_TO_END_P50_MS = 100.0
@@ -67,6 +67,7 @@ def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target with the measured value and whether it is met."""
     order = figures["views_open"]["order"]
     slash_import = figures["cold_import"]["modules"]["slash_start"]
+    cold_ratio = figures["views_open"]["cold_start_ratio"]
     warm = figures["views_open"]["warm_ms"]["p99"]
     ack = figures["ack"]
     e2e = figures["end_to_end"]["end_to_end_ms"]
@@ -92,11 +93,12 @@ def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
             "met": order["holds"],
         },
         {
-            "target": f"import slash_start <= {IMPORT_RATIO_LIMIT}x import azure.functions",
-            "measured": f"{_ratio(slash_import['process_ratio']['median'])} wall "
-            f"(CPU time {_ratio(slash_import['cpu_ratio']['median'])}, import alone "
-            f"{_ratio(slash_import['import_ratio']['median'])})",
-            "met": slash_import["process_ratio"]["median"] <= IMPORT_RATIO_LIMIT,
+            "target": f"/flush, process start to views.open <= {COLD_START_RATIO_LIMIT:.2f}x a "
+            "process that only imports azure.functions (cold, to one call out)",
+            "measured": f"{_ratio(cold_ratio['median'])} (min-max {_ratio(cold_ratio['min'])}-"
+            f"{_ratio(cold_ratio['max'])} over {cold_ratio['n']} pairs); importing slash_start "
+            f"alone {_ratio(slash_import['process_ratio']['median'])}",
+            "met": cold_ratio["median"] <= COLD_START_RATIO_LIMIT,
         },
         {
             "target": f"warm time to views.open p99 < {WARM_VIEWS_OPEN_P99_MS:g} ms",
@@ -174,9 +176,16 @@ def markdown(result: dict[str, Any]) -> str:
         ("warm (same interpreter)", views_open["warm_ms"]),
         ("cold (fresh interpreter, importing slash_start)", views_open["cold_ms"]),
         ("cold: of which importing slash_start", views_open["cold_import_ms"]),
+        ("cold, from process start", views_open["cold_from_start_ms"]),
         ("warm: whole handler, in-process", views_open["warm_handler_ms"]),
     )
+    ratio = views_open["cold_start_ratio"]
     lines += [
+        "Cold, from process start to Slack reading `views.open`, against the same cold child "
+        "that only imports `azure.functions` and calls Slack once, in alternating pairs: "
+        f"{_ratio(ratio['median'])} (min-max {_ratio(ratio['min'])}-"
+        f"{_ratio(ratio['max'])}, {ratio['n']} pairs).",
+        "",
         f"Audited cold runs ({order['runs']}): heavy modules imported before `views.open`: "
         f"{', '.join(order['heavy_imports_before']) or 'none'}; storage connections before: "
         f"{order['storage_connections_before']}, after: {order['storage_connections_after']}.",

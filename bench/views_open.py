@@ -20,7 +20,8 @@ import azure.functions as func
 
 import slash_start
 from bench.appenv import REPO_ROOT, child_environment
-from bench.stats import across_runs
+from bench.cold_child import BASELINE_PATH
+from bench.stats import across_runs, repeated
 from devhost.standins.slack_requests import new_trigger_id, slack_headers, slash_command_body
 from devhost.standins.slack_stub import SlackStub
 
@@ -73,7 +74,11 @@ def warm_run(
     return to_views_open, handler
 
 
-def _run_cold_child(payload: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+def _run_cold_child(
+    payload: dict[str, Any], env: dict[str, str], *, prints: bool = True
+) -> tuple[dict[str, Any], float]:
+    """Run one cold child; what it printed, and when it was spawned (monotonic seconds)."""
+    spawned = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-m", "bench.cold_child"],
         cwd=REPO_ROOT,
@@ -83,33 +88,64 @@ def _run_cold_child(payload: dict[str, Any], env: dict[str, str]) -> dict[str, A
         capture_output=True,
         text=True,
     )
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    printed = json.loads(completed.stdout.strip().splitlines()[-1]) if prints else {}
+    return printed, spawned
 
 
 def _cold_sample(
     secret: str, stub: SlackStub, user: str, env: dict[str, str], *, audit: bool
-) -> tuple[dict[str, Any], float]:
+) -> tuple[dict[str, Any], float, float]:
+    """One cold command: what the child printed, when it was spawned, when views.open arrived."""
     stub.clear()
     body, headers, trigger_id = signed_command(secret, user)
     payload = {"url": SLASH_URL, "headers": headers, "body": body.decode(), "audit": audit}
-    result = _run_cold_child(payload, env)
+    result, spawned = _run_cold_child(payload, env)
     if result["status"] != 200 or not stub.calls("views.update"):
         raise RuntimeError(f"cold slash-start answered {result['status']} without a form")
-    return result, views_open_arrival(stub, trigger_id)
+    return result, spawned, views_open_arrival(stub, trigger_id)
+
+
+def _baseline_sample(stub: SlackStub, env: dict[str, str]) -> float:
+    """The pair's baseline: a cold child that imports ``azure.functions`` and calls Slack once.
+
+    It starts as a cold command does (``bench.cold_child``) but makes one plain call to the
+    stand-in instead of importing ``slash_start``. Returns the time from its spawn to the
+    stand-in reading that call, in seconds: the same end point as a command's ``views.open``.
+    """
+    stub.clear()
+    _, spawned = _run_cold_child({"baseline_port": stub.port}, env, prints=False)
+    [arrival] = [r.received_at for r in stub.requests() if r.path == BASELINE_PATH]
+    return arrival - spawned
 
 
 def cold_run(
     samples: int, secret: str, stub: SlackStub, user: str, settings: dict[str, str]
-) -> tuple[list[float], list[float]]:
-    """One cold run: (time to ``views.open``, import part) per fresh interpreter, in seconds."""
+) -> dict[str, list[float]]:
+    """One cold run of fresh interpreters, each paired with one importing azure.functions.
+
+    Per sample, in seconds: from the request to ``views.open`` (``to_views_open``), its import
+    part, and from process start to ``views.open`` (``from_start``); and the ratio of
+    ``from_start`` to the paired process's time from start to its call after importing
+    ``azure.functions`` (``ratio``). Which of the pair runs first alternates.
+    """
     env = child_environment(settings)
-    to_views_open: list[float] = []
-    importing: list[float] = []
-    for _ in range(samples):
-        result, arrival = _cold_sample(secret, stub, user, env, audit=False)
-        to_views_open.append(arrival - result["started"])
-        importing.append(result["imported"] - result["started"])
-    return to_views_open, importing
+    figures: dict[str, list[float]] = {
+        "to_views_open": [],
+        "importing": [],
+        "from_start": [],
+        "ratio": [],
+    }
+    for index in range(samples):
+        if index % 2:
+            baseline = _baseline_sample(stub, env)
+        result, spawned, arrival = _cold_sample(secret, stub, user, env, audit=False)
+        if not index % 2:
+            baseline = _baseline_sample(stub, env)
+        figures["to_views_open"].append(arrival - result["started"])
+        figures["importing"].append(result["imported"] - result["started"])
+        figures["from_start"].append(arrival - spawned)
+        figures["ratio"].append((arrival - spawned) / baseline)
+    return figures
 
 
 def measure(
@@ -127,20 +163,19 @@ def measure(
     cold_run(1, secret, stub, user, settings)
     warm_runs: list[list[float]] = []
     handler_runs: list[list[float]] = []
-    cold_runs: list[list[float]] = []
-    import_runs: list[list[float]] = []
+    cold_runs: list[dict[str, list[float]]] = []
     for _ in range(runs):
         to_views_open, handler = warm_run(warm, secret, stub, user)
         warm_runs.append(to_views_open)
         handler_runs.append(handler)
-        to_views_open, importing = cold_run(cold, secret, stub, user, settings)
-        cold_runs.append(to_views_open)
-        import_runs.append(importing)
+        cold_runs.append(cold_run(cold, secret, stub, user, settings))
     return {
         "warm_ms": across_runs(warm_runs, 1000),
         "warm_handler_ms": across_runs(handler_runs, 1000),
-        "cold_ms": across_runs(cold_runs, 1000),
-        "cold_import_ms": across_runs(import_runs, 1000),
+        "cold_ms": across_runs([run["to_views_open"] for run in cold_runs], 1000),
+        "cold_import_ms": across_runs([run["importing"] for run in cold_runs], 1000),
+        "cold_from_start_ms": across_runs([run["from_start"] for run in cold_runs], 1000),
+        "cold_start_ratio": repeated([ratio for run in cold_runs for ratio in run["ratio"]]),
     }
 
 
@@ -170,7 +205,7 @@ def check_order(
         return [event[1] for event in events if event[0] == "import"]
 
     for _ in range(runs):
-        result, arrival = _cold_sample(secret, stub, user, env, audit=True)
+        result, _, arrival = _cold_sample(secret, stub, user, env, audit=True)
         before = [e for e in result["events"] if e[2] < arrival]
         after = [e for e in result["events"] if e[2] >= arrival]
         heavy_before.update(name for name in imported(before) if is_heavy(name))

@@ -25,11 +25,10 @@ from shared.errors import AccessCheckUnavailable
 from shared.settings import Settings
 from shared.slack_api import (
     CALL_ERRORS_WITHIN_DEADLINE,
-    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
-    INTERACTIVE_TIMEOUT_SECONDS,
     error_code,
     web_client,
 )
+from shared.slack_http import INTERACTIVE_MAX_RETRY_AFTER_SECONDS, INTERACTIVE_TIMEOUT_SECONDS
 from shared.stale_cache import StaleCache
 
 if TYPE_CHECKING:

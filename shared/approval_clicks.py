@@ -27,15 +27,15 @@ from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage, Wai
 from shared.deadline import Deadline, run_within
 from shared.handoffs import FlushRequest
 from shared.history import json_value
+from shared.interaction_payloads import BlockAction
 from shared.orchestration import short_error
 from shared.settings import Settings
 from shared.slack_api import (
     CALL_ERRORS_WITHIN_DEADLINE,
-    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
     error_code,
     web_client,
 )
-from shared.slack_request import BlockAction
+from shared.slack_http import INTERACTIVE_MAX_RETRY_AFTER_SECONDS
 
 logger = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ from shared.orchestration import short_error
 from shared.settings import Settings
 from shared.slack_api import (
     CALL_ERRORS_WITHIN_DEADLINE,
-    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
     error_code,
     web_client,
 )
+from shared.slack_http import INTERACTIVE_MAX_RETRY_AFTER_SECONDS
 
 logger = logging.getLogger(__name__)
 

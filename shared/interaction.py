@@ -19,9 +19,18 @@ from shared import access, approval_views, history, instance_ids, message_links,
 from shared.approval import DecisionAction, plan_for
 from shared.approval_clicks import handle_approval_click
 from shared.deadline import Deadline
+from shared.form_flow import prefill_of_urls, show_form
 from shared.handoffs import FlushRequest
 from shared.home import publish_home
 from shared.home_views import OPEN_FORM_ACTION
+from shared.interaction_payloads import (
+    BlockAction,
+    MessageShortcut,
+    ViewSubmission,
+    parse_block_action,
+    parse_message_shortcut,
+    parse_view_submission,
+)
 from shared.orchestration import ORCHESTRATOR, short_error
 from shared.settings import Settings
 from shared.slack_api import (
@@ -31,16 +40,8 @@ from shared.slack_api import (
     error_code,
     web_client,
 )
-from shared.slack_request import (
-    BlockAction,
-    MessageShortcut,
-    RejectedRequest,
-    ViewSubmission,
-    parse_block_action,
-    parse_message_shortcut,
-    parse_view_submission,
-)
-from shared.slash_command import Opener, Prefill, open_checking_view, open_form, show_form
+from shared.slack_request import RejectedRequest
+from shared.slash_command import Opener, Prefill, open_checking_view, open_form
 from shared.submission import (
     ENVIRONMENT_BLOCK,
     FORM_CALLBACK_ID,
@@ -211,7 +212,7 @@ async def _prefill_again(
     flush = history.flush_of(status) if status else None
     if flush is None:
         return Prefill(note=AGAIN_GONE)
-    return Prefill.of_urls(flush.request.urls, flush.request.environment)
+    return prefill_of_urls(flush.request.urls, flush.request.environment)
 
 
 async def _handle_message_shortcut(
@@ -221,7 +222,7 @@ async def _handle_message_shortcut(
     if shortcut.callback_id != FLUSH_LINKS_CALLBACK:
         logger.info("Ignored the message shortcut %r", shortcut.callback_id[:50])
         return
-    prefill = Prefill.of_urls(message_links.links_in(shortcut.message), if_none=NO_LINKS)
+    prefill = prefill_of_urls(message_links.links_in(shortcut.message), if_none=NO_LINKS)
     opener = Opener(shortcut.trigger_id, shortcut.user_id, shortcut.user_name)
     await asyncio.to_thread(open_form, settings, opener, prefill, deadline)
 

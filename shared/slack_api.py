@@ -1,4 +1,4 @@
-"""Slack Web API access: a configured slack-sdk WebClient and its error vocabulary.
+"""Slack Web API access: slack-sdk's WebClient with the rules of `shared.slack_http`.
 
 See doc/behaviour.md, "Using the Slack Web API".
 """
@@ -31,22 +31,23 @@ from slack_sdk.web.client import WebClient
 
 from shared.deadline import Deadline, DeadlineExceeded
 from shared.settings import Settings
+from shared.slack_http import MIN_RETRY_SECONDS, REDIRECT_REFUSED, RedirectRefused
 
 CLOSED_VIEW_ERRORS = frozenset({"not_found", "view_not_found"})
-INTERACTIVE_TIMEOUT_SECONDS = 2
 BACKGROUND_TIMEOUT_SECONDS = 10
-INTERACTIVE_MAX_RETRY_AFTER_SECONDS = 1
 BACKGROUND_MAX_RETRY_AFTER_SECONDS = 5
-# Under a deadline, a retry is attempted only when at least this much time is left after its
-# longest wait.
-MIN_RETRY_SECONDS = 0.3
-# What one Web API call can raise: Slack's error answers and the SDK's own errors, the network
-# (urllib's URLError and every timeout are OSErrors; an answer cut off is an HTTPException),
-# and a body that is not JSON (a ValueError).
-CALL_ERRORS: tuple[type[Exception], ...] = (SlackClientError, OSError, HTTPException, ValueError)
+# What one Web API call can raise: Slack's error answers, the SDK's own errors and a refused
+# redirect, the network (urllib's URLError and every timeout are OSErrors; an answer cut off is
+# an HTTPException), and a body that is not JSON (a ValueError).
+CALL_ERRORS: tuple[type[Exception], ...] = (
+    SlackClientError,
+    RedirectRefused,
+    OSError,
+    HTTPException,
+    ValueError,
+)
 # The same for a call made through `run_within`, which also gives up at the deadline.
 CALL_ERRORS_WITHIN_DEADLINE: tuple[type[Exception], ...] = (DeadlineExceeded, *CALL_ERRORS)
-REDIRECT_REFUSED = "Slack answered with a redirect (HTTP {code}), which the app does not follow"
 
 
 class _RefuseRedirects(HTTPRedirectHandler):
@@ -62,7 +63,7 @@ class _RefuseRedirects(HTTPRedirectHandler):
         newurl: str,
     ) -> Request | None:
         """Refuse the redirect (urllib's handler would resend the Authorization header)."""
-        raise SlackRequestError(REDIRECT_REFUSED.format(code=code))
+        raise RedirectRefused(REDIRECT_REFUSED.format(code=code))
 
 
 class SlackClient(WebClient):

@@ -159,19 +159,6 @@ def list_blocks(lines: Sequence[str], max_blocks: int = URL_LIST_BLOCKS) -> list
     return blocks
 
 
-def checking_view() -> View:
-    """The first view, opened at once while the request and the user are checked."""
-    return modal(
-        [
-            section(
-                ":hourglass_flowing_sand: Checking that this request came from Slack "
-                "and that you may flush the cache…"
-            ),
-            section("The form appears here as soon as the checks are done."),
-        ]
-    )
-
-
 def form_view(
     initial_urls: str,
     domains: Sequence[str],

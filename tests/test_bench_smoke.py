@@ -77,6 +77,7 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
         "views_open.warm_ms",
         "views_open.cold_ms",
         "views_open.cold_import_ms",
+        "views_open.cold_from_start_ms",
         "ack.slash_start_ms",
         "ack.orchestrator_client_ms",
         "end_to_end.end_to_end_ms",
@@ -88,6 +89,7 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
     ):
         paths += _latency_paths(prefix)
     paths += [f"end_to_end.{share}_share.median" for share in ("functions", "host")]
+    paths += ["views_open.cold_start_ratio.median"]
     levels = figures["throughput"]["levels"]
     assert [level["users"] for level in levels] == result["sizes"]["levels"]
     for index in range(len(levels)):
@@ -111,7 +113,7 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
 
 def test_slash_start_loads_nothing_views_open_does_not_need() -> None:
     loaded = modules_loaded_by("slash_start")
-    assert {"shared.slash_command", "shared.views", "slack_sdk"} <= set(loaded)
+    assert {"shared.slash_command", "shared.slack_http", "shared.settings"} <= set(loaded)
     assert unneeded(loaded) == []
 
 

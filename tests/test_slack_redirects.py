@@ -1,4 +1,4 @@
-"""The Slack client never follows a redirect: the bot token goes to the configured host only.
+"""No call to Slack follows a redirect: the bot token goes to the configured host only.
 
 The configured Slack stand-in on 127.0.0.1 answers with a redirect to a second stand-in on
 another port; that one must receive nothing, so neither the request nor its Authorization
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from slack_sdk.errors import SlackRequestError
 
 from devhost.simulate.faults import Fault
 from devhost.standins.slack_stub import SlackStub
@@ -19,6 +18,7 @@ from shared.access import Access, AccessChecker, Permission
 from shared.deadline import Deadline
 from shared.settings import load_settings
 from shared.slack_api import BACKGROUND_MAX_RETRY_AFTER_SECONDS, web_client
+from shared.slack_http import RedirectRefused, call_view_method
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.logs import LogCapture
@@ -47,9 +47,23 @@ def test_a_redirect_is_refused_and_its_target_sees_no_request(
     client = web_client(
         load_settings(), 5, max_retry_after_seconds=BACKGROUND_MAX_RETRY_AFTER_SECONDS
     )
-    with pytest.raises(SlackRequestError, match=f"redirect \\(HTTP {status}\\)"):
+    with pytest.raises(RedirectRefused, match=f"redirect \\(HTTP {status}\\)"):
         client.chat_postMessage(channel="U0ANN0001", text="hello")
     assert len(app_env.slack.calls("chat.postMessage")) == 1
+    assert elsewhere.requests() == [], "the redirect's target received the request"
+    captured_logs.assert_no_secrets()
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_the_first_call_refuses_a_redirect_too(
+    app_env: AppEnv, elsewhere: SlackStub, captured_logs: LogCapture, status: int
+) -> None:
+    redirect(app_env, "views.open", elsewhere, status)
+    with pytest.raises(RedirectRefused, match=f"redirect \\(HTTP {status}\\)"):
+        call_view_method(
+            load_settings(), "views.open", {"trigger_id": "1.2.3"}, Deadline.for_slack_request()
+        )
+    assert len(app_env.slack.calls("views.open")) == 1, "a redirect is not retried"
     assert elsewhere.requests() == [], "the redirect's target received the request"
     captured_logs.assert_no_secrets()
 

@@ -17,6 +17,7 @@ from shared.approval import (
 )
 from shared.handoffs import ApprovalPlan, FlushRequest, FlushResult, NotificationKind
 from shared.orchestration import FlushAttempts, plan_notifications
+from shared.slash_command import checking_view
 
 DOMAINS = ("nhs.uk",)
 URLS = ("https://www.nhs.uk/a", "https://www.nhs.uk/b")
@@ -71,7 +72,7 @@ def details_of(message: dict[str, Any]) -> str:
 
 def all_views() -> list[dict[str, Any]]:
     return [
-        views.checking_view(),
+        checking_view(),
         views.form_view("", DOMAINS, HOSTS),
         views.form_view("https://www.nhs.uk/a\nhttps://www.nhs.uk/b", DOMAINS, HOSTS),
         views.not_allowed_view("jo_bloggs", "U123", "Ask in #help."),
