@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import threading
 from collections.abc import Callable
+from shlex import split
 from urllib.parse import parse_qs
 
 import pytest
@@ -308,19 +309,11 @@ def test_running_reads_the_function_key_with_az(app, fake_az: FakeAz) -> None:
     )
     assert result.returncode == 0, output_of(result)
     assert list(fake_az.commands()) == [
-        [
-            "functionapp",
-            "keys",
-            "list",
-            "--resource-group",
-            "rg-int",
-            "--name",
-            "nhsuk-cache-flush-slack-app-func-int-uks",
-            "--query",
-            "functionKeys.default",
-            "--output",
-            "tsv",
-        ]
+        split(
+            "functionapp keys list --resource-group rg-int "
+            "--name nhsuk-cache-flush-slack-app-func-int-uks "
+            "--query functionKeys.default --output tsv"
+        )
     ]
     assert FUNCTION_KEY not in output_of(result)
 
