@@ -20,7 +20,9 @@ import importlib
 import re
 import sys
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType, NoneType, UnionType
 from typing import Any
@@ -124,6 +126,10 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("[") and not value.startswith("[[")
 
 
+# Checks one value against what a model says of it (an annotation, a type string, a subtree).
+SpecCheck = Callable[[Any, Any, str], list[str]]
+
+
 def _json_type_problem(value: Any, expected: type, where: str) -> list[str]:
     if expected is bool:
         ok = isinstance(value, bool)
@@ -134,6 +140,48 @@ def _json_type_problem(value: Any, expected: type, where: str) -> list[str]:
     else:
         ok = True
     return [] if ok else [f"{where}: {value!r} is not a {expected.__name__}"]
+
+
+def _check_items(
+    value: Any, item: Any, where: str, *, mapping: bool, check: SpecCheck
+) -> list[str]:
+    """A JSON array (or object) whose every element (or value) passes ``check`` with ``item``."""
+    if mapping != isinstance(value, dict) or not isinstance(value, (dict, list)):
+        return [f"{where}: expected {'an object' if mapping else 'a list'}"]
+    pairs = value.items() if isinstance(value, dict) else enumerate(value)
+    return [p for key, v in pairs for p in check(v, item, f"{where}[{key}]")]
+
+
+def _check_object(
+    value: Any,
+    properties: Mapping[str, tuple[Any, bool]],
+    where: str,
+    *,
+    name: str,
+    check: SpecCheck,
+    skip: frozenset[str] = frozenset(),
+) -> list[str]:
+    """A JSON object setting only writable properties of model ``name``, each passing ``check``.
+
+    ``properties`` maps each property the model knows to (what ``check`` is given, read-only).
+    """
+    if is_expression(value):
+        return []
+    if not isinstance(value, dict):
+        return [f"{where}: expected an object ({name})"]
+    problems = []
+    for key, item in value.items():
+        if key in skip:
+            continue
+        if key not in properties:
+            problems.append(f"{where}.{key}: {name} has no such property")
+            continue
+        spec, read_only = properties[key]
+        if read_only:
+            problems.append(f"{where}.{key}: read-only in {name}")
+        else:
+            problems.extend(check(item, spec, f"{where}.{key}"))
+    return problems
 
 
 # The current generation: models with rest fields and type annotations.
@@ -162,14 +210,6 @@ def _check_enum(value: Any, enums: list[type[enum.Enum]], where: str) -> list[st
     return [f"{where}: {value!r} is none of {sorted(allowed)}"]
 
 
-def _check_items(value: Any, item: Any, where: str, *, mapping: bool) -> list[str]:
-    """A JSON array (or object) whose every element (or value) has the annotation ``item``."""
-    if mapping != isinstance(value, dict) or not isinstance(value, (dict, list)):
-        return [f"{where}: expected {'an object' if mapping else 'a list'}"]
-    pairs = value.items() if isinstance(value, dict) else enumerate(value)
-    return [p for key, v in pairs for p in _check_annotation(v, item, f"{where}[{key}]")]
-
-
 def _check_union(value: Any, arguments: tuple[Any, ...], where: str) -> list[str]:
     """Optional[X], or an extensible enum (str or Enum): its documented values only."""
     options = [a for a in arguments if a is not NoneType]
@@ -195,7 +235,9 @@ def _check_annotation(value: Any, annotation: Any, where: str) -> list[str]:
     elif origin in (typing.Union, UnionType):
         problems = _check_union(value, arguments, where)
     elif origin in (list, dict):
-        problems = _check_items(value, arguments[-1], where, mapping=origin is dict)
+        problems = _check_items(
+            value, arguments[-1], where, mapping=origin is dict, check=_check_annotation
+        )
     elif isinstance(annotation, type):
         problems = _check_type(value, annotation, where)
     else:
@@ -206,24 +248,10 @@ def _check_annotation(value: Any, annotation: Any, where: str) -> list[str]:
 def _check_model(
     value: Any, model: type, where: str, skip: frozenset[str] = frozenset()
 ) -> list[str]:
-    if is_expression(value):
-        return []
-    if not isinstance(value, dict):
-        return [f"{where}: expected an object ({model.__name__})"]
-    fields = _fields(model)
-    problems = []
-    for key, item in value.items():
-        if key in skip:
-            continue
-        if key not in fields:
-            problems.append(f"{where}.{key}: {model.__name__} has no such property")
-            continue
-        _, annotation, read_only = fields[key]
-        if read_only:
-            problems.append(f"{where}.{key}: read-only in {model.__name__}")
-            continue
-        problems.extend(_check_annotation(item, annotation, f"{where}.{key}"))
-    return problems
+    properties = {key: (annotation, ro) for key, (_, annotation, ro) in _fields(model).items()}
+    return _check_object(
+        value, properties, where, name=model.__name__, check=_check_annotation, skip=skip
+    )
 
 
 # The msrest generation: an attribute map of dotted wire paths and type strings.
@@ -244,25 +272,18 @@ def _msrest_tree(model: type) -> dict[str, Any]:
     return tree
 
 
-def _check_msrest_type(value: Any, kind: str, module: ModuleType, where: str) -> list[str]:
+def _check_msrest_type(value: Any, kind: str, where: str, *, module: ModuleType) -> list[str]:
     if is_expression(value):
         return []
     if kind[:1] in ("[", "{"):
-        mapping = kind[0] == "{"
-        if mapping != isinstance(value, dict) or not isinstance(value, (dict, list)):
-            return [f"{where}: expected {'an object' if mapping else 'a list'}"]
-        pairs = value.items() if isinstance(value, dict) else enumerate(value)
-        return [
-            p
-            for key, item in pairs
-            for p in _check_msrest_type(item, kind[1:-1], module, f"{where}[{key}]")
-        ]
+        check = partial(_check_msrest_type, module=module)
+        return _check_items(value, kind[1:-1], where, mapping=kind[0] == "{", check=check)
     simple = {"str": str, "bool": bool, "int": int, "float": float, "long": int}
     if kind in simple:
         return _json_type_problem(value, simple[kind], where)
     model = getattr(module, kind, None)
     if isinstance(model, type) and hasattr(model, "_attribute_map"):
-        return _check_msrest_tree(value, _msrest_tree(model), module, f"{where}", name=kind)
+        return _check_msrest_tree(value, _msrest_tree(model), module, where, name=kind)
     return []
 
 
@@ -275,27 +296,21 @@ def _check_msrest_tree(
     name: str,
     skip: frozenset[str] = frozenset(),
 ) -> list[str]:
-    if is_expression(value):
-        return []
-    if not isinstance(value, dict):
-        return [f"{where}: expected an object ({name})"]
-    problems = []
-    for key, item in value.items():
-        if key in skip:
-            continue
-        if key not in tree:
-            problems.append(f"{where}.{key}: {name} has no such property")
-        elif isinstance(tree[key], dict):
-            problems.extend(
-                _check_msrest_tree(item, tree[key], module, f"{where}.{key}", name=name)
-            )
-        else:
-            kind, read_only = tree[key]
-            if read_only:
-                problems.append(f"{where}.{key}: read-only in {name}")
-            else:
-                problems.extend(_check_msrest_type(item, kind, module, f"{where}.{key}"))
-    return problems
+    # A subtree is an object nested in the wire layout, itself never read-only.
+    properties = {
+        key: (node, False) if isinstance(node, dict) else node for key, node in tree.items()
+    }
+    check = partial(_check_msrest_node, module=module, name=name)
+    return _check_object(value, properties, where, name=name, check=check, skip=skip)
+
+
+def _check_msrest_node(
+    value: Any, node: str | dict[str, Any], where: str, *, module: ModuleType, name: str
+) -> list[str]:
+    """A value at one node of model ``name``'s wire layout: a type string or a subtree."""
+    if isinstance(node, dict):
+        return _check_msrest_tree(value, node, module, where, name=name)
+    return _check_msrest_type(value, node, where, module=module)
 
 
 def resource_problems(resource: dict[str, Any], where: str = "resources") -> list[str]:

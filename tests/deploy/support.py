@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
+
+from devhost.standins.recording import RecordedRequest
+from devhost.standins.stub_server import Reply, StubServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
@@ -99,72 +100,32 @@ class Answer:
         return cls(status, json.dumps(payload).encode(), {"Content-Type": "application/json"})
 
 
-class LocalServer:
-    """A threaded HTTP server on 127.0.0.1 that records requests and asks ``handler`` to answer."""
+class LocalServer(StubServer):
+    """A stand-in on 127.0.0.1 that answers with ``handler``, which sees each ``Request``."""
 
     def __init__(self, handler: Callable[[Request], Answer]) -> None:
-        """Bind a free loopback port; call ``start`` to serve."""
+        """Prepare a server answering with ``handler``; ``start()`` binds a free port."""
+        super().__init__("deploy-test")
         self.handler = handler
-        self.requests: list[Request] = []
-        self.errors: list[str] = []
-        self._lock = threading.Lock()
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def received(self) -> list[Request]:
+        """Every request so far, in arrival order."""
+        return [_as_request(recorded) for recorded in self.requests()]
 
-            def log_message(self, format: str, *args: Any) -> None:
-                """Stay quiet: requests are recorded instead."""
+    def handle(self, request: RecordedRequest) -> Reply:
+        """What ``handler`` answers."""
+        answer = self.handler(_as_request(request))
+        return Reply(answer.status, body=answer.body, headers=answer.headers)
 
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                parts = urlsplit(self.path)
-                request = Request(
-                    method=self.command,
-                    path=parts.path,
-                    query=parse_qs(parts.query, keep_blank_values=True),
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=self.rfile.read(length) if length else b"",
-                )
-                with owner._lock:
-                    owner.requests.append(request)
-                try:
-                    answer = owner.handler(request)
-                except Exception as error:
-                    owner.errors.append(repr(error))
-                    answer = Answer(599)
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
-                self.wfile.write(answer.body)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        # A short poll interval lets ``stop`` return quickly.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        """The server's base URL, without a trailing slash."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> LocalServer:
-        """Serve from a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+def _as_request(recorded: RecordedRequest) -> Request:
+    return Request(
+        method=recorded.method,
+        path=recorded.path,
+        query=parse_qs(recorded.raw_query, keep_blank_values=True),
+        headers={name.lower(): value for name, value in recorded.headers.items()},
+        body=recorded.body,
+    )
 
 
 class FakeAz:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from shlex import quote, split
 
 import pytest
 
@@ -113,16 +114,9 @@ def test_a_missing_group_is_created_first(fake_az: FakeAz) -> None:
     result = run(fake_az, "deploy-infrastructure.sh", INFRA)
     assert result.returncode == 0, output_of(result)
     commands = list(fake_az.commands())
-    assert commands[1] == [
-        "group",
-        "create",
-        "--name",
-        "nhsuk-utils-rg-dev-uks",
-        "--location",
-        "uksouth",
-        "--output",
-        "none",
-    ]
+    assert commands[1] == split(
+        "group create --name nhsuk-utils-rg-dev-uks --location uksouth --output none"
+    )
     assert commands[2][:3] == ["deployment", "group", "create"]
 
 
@@ -231,22 +225,10 @@ def test_the_package_is_zip_deployed(fake_az: FakeAz, tmp_path: Path) -> None:
     result = run(fake_az, "deploy-package.sh", env)
     assert result.returncode == 0, output_of(result)
     assert list(fake_az.commands()) == [
-        [
-            "functionapp",
-            "deployment",
-            "source",
-            "config-zip",
-            "--resource-group",
-            "rg",
-            "--name",
-            "app",
-            "--src",
-            str(package),
-            "--build-remote",
-            "false",
-            "--output",
-            "none",
-        ]
+        split(
+            "functionapp deployment source config-zip --resource-group rg --name app "
+            f"--src {quote(str(package))} --build-remote false --output none"
+        )
     ]
 
 
@@ -307,56 +289,20 @@ def test_the_review_app_goes_first_then_everything_tagged_with_its_name(fake_az:
     result = run(fake_az, "delete-review-environment.sh", REVIEW)
     assert result.returncode == 0, output_of(result)
     commands = list(fake_az.commands())
-    assert commands[0] == [
-        "resource",
-        "list",
-        "--resource-group",
-        "nhsuk-utils-rg-dev-uks",
-        "--tag",
-        "app-name=nhsuk-cache-flush-slack-app-func-dev-uks-pr-42",
-        "--query",
-        "[].id",
-        "--output",
-        "tsv",
-    ]
+    assert commands[0] == split(
+        "resource list --resource-group nhsuk-utils-rg-dev-uks "
+        "--tag app-name=nhsuk-cache-flush-slack-app-func-dev-uks-pr-42 --query [].id --output tsv"
+    )
     assert commands[1:] == [
-        ["resource", "show", "--ids", SITE, "--query", "identity.principalId", "--output", "tsv"],
-        [
-            "resource",
-            "show",
-            "--ids",
-            IDENTITY,
-            "--query",
-            "properties.principalId",
-            "--output",
-            "tsv",
-        ],
-        [
-            "role",
-            "assignment",
-            "list",
-            "--assignee",
-            PRINCIPAL,
-            "--all",
-            "--query",
-            "[].id",
-            "--output",
-            "tsv",
-        ],
+        split(f"resource show --ids {SITE} --query identity.principalId --output tsv"),
+        split(f"resource show --ids {IDENTITY} --query properties.principalId --output tsv"),
+        split(f"role assignment list --assignee {PRINCIPAL} --all --query [].id --output tsv"),
         ["role", "assignment", "delete", "--ids", *ASSIGNMENTS, "--output", "none"],
-        ["resource", "delete", "--ids", SITE, "--output", "none"],
-        [
-            "resource",
-            "delete",
-            "--ids",
-            INSIGHTS,
-            IDENTITY,
-            STORAGE,
-            PLAN,
-            WORKSPACE,
-            "--output",
-            "none",
-        ],
+        split(f"resource delete --ids {SITE} --output none"),
+        split(
+            f"resource delete --ids {INSIGHTS} {IDENTITY} {STORAGE} {PLAN} {WORKSPACE} "
+            "--output none"
+        ),
     ]
 
 

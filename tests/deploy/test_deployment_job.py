@@ -155,7 +155,11 @@ def world(local_server: Callable[..., LocalServer], fake_az: FakeAz, tmp_path: P
     vault_server = local_server(vault)
     app_server = local_server(FakeFunctionApp())
     fake_az.model_app(
-        {"host": app_server.url, "app_settings": previous_release(), "function_key": FUNCTION_KEY}
+        {
+            "host": app_server.origin,
+            "app_settings": previous_release(),
+            "function_key": FUNCTION_KEY,
+        }
     )
     workspace = tmp_path / "workspace"
     (workspace / PIPELINE["variables"]["ARTIFACT_NAME"]).mkdir(parents=True)
@@ -167,7 +171,7 @@ def world(local_server: Callable[..., LocalServer], fake_az: FakeAz, tmp_path: P
         "SMOKE_TEST_TIMEOUT_SECONDS": "0",
         "SMOKE_TEST_INTERVAL_SECONDS": "0",
         # The environment's variable group.
-        "VAULT_SERVER": vault_server.url,
+        "VAULT_SERVER": vault_server.origin,
         "VAULT_TOKEN": TOKEN,
     }
     return fake_az, variables

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import threading
 from collections.abc import Callable
+from shlex import split
 from urllib.parse import parse_qs
 
 import pytest
@@ -71,7 +72,7 @@ def app(local_server: Callable[..., LocalServer]) -> tuple[FakeFunctionApp, Loca
 
 def smoke_env(server: LocalServer, **overrides: str) -> dict[str, str]:
     env = {
-        "APP_SERVICE_HOST": server.url,
+        "APP_SERVICE_HOST": server.origin,
         "SMOKE_TEST_TIMEOUT_SECONDS": "0",
         "SMOKE_TEST_INTERVAL_SECONDS": "0",
     }
@@ -106,21 +107,21 @@ def test_deployed_passes_against_a_deployed_app(app) -> None:
     _, server = app
     result = run_script("test-app-is-deployed.sh", env=smoke_env(server))
     assert result.returncode == 0, output_of(result)
-    assert [(r.method, r.path) for r in server.requests] == [
+    assert [(r.method, r.path) for r in server.received()] == [
         ("GET", "/"),
         ("POST", "/api/slash-start"),
         ("POST", "/api/orchestrator-client"),
     ]
-    assert all("x-functions-key" not in r.headers for r in server.requests)
+    assert all("x-functions-key" not in r.headers for r in server.received())
 
 
 def test_deployed_accepts_a_bare_host_name_and_a_trailing_slash(app) -> None:
     _, server = app
     result = run_script(
-        "test-app-is-deployed.sh", env=smoke_env(server, APP_SERVICE_HOST=f"{server.url}/")
+        "test-app-is-deployed.sh", env=smoke_env(server, APP_SERVICE_HOST=f"{server.origin}/")
     )
     assert result.returncode == 0, output_of(result)
-    assert server.requests[0].path == "/"
+    assert server.received()[0].path == "/"
 
 
 def test_deployed_waits_for_a_host_that_is_still_starting(app) -> None:
@@ -130,7 +131,7 @@ def test_deployed_waits_for_a_host_that_is_still_starting(app) -> None:
         "test-app-is-deployed.sh", env=smoke_env(server, SMOKE_TEST_TIMEOUT_SECONDS="60")
     )
     assert result.returncode == 0, output_of(result)
-    assert [r.path for r in server.requests[:3]] == ["/", "/", "/"]
+    assert [r.path for r in server.received()[:3]] == ["/", "/", "/"]
     assert result.stdout.count("Got 503 where 200 is expected") == 2
 
 
@@ -148,7 +149,7 @@ def test_deployed_gives_up_at_the_deadline(app) -> None:
 
 def test_deployed_reports_no_answer(local_server) -> None:
     server = local_server(lambda request: Answer(200))
-    url = server.url
+    url = server.origin
     server.stop()
     result = run_script(
         "test-app-is-deployed.sh", env={"APP_SERVICE_HOST": url, "SMOKE_TEST_TIMEOUT_SECONDS": "0"}
@@ -172,7 +173,7 @@ def test_the_retry_settings_must_be_whole_seconds(app, setting: str) -> None:
     result = run_script("test-app-is-deployed.sh", env=smoke_env(server, **{setting: "1.5"}))
     assert result.returncode == 1
     assert "whole numbers of seconds" in result.stdout
-    assert server.requests == []
+    assert server.received() == []
 
 
 # Failures either script reports: one error naming the answer and what it most likely means
@@ -259,14 +260,14 @@ def test_running_passes_against_a_running_app(app) -> None:
     _, server = app
     result = run_script("test-app-is-running.sh", env=running_env(server))
     assert result.returncode == 0, output_of(result)
-    keyed = [r for r in server.requests if "x-functions-key" in r.headers]
+    keyed = [r for r in server.received() if "x-functions-key" in r.headers]
     assert [(r.path, "x-slack-signature" in r.headers) for r in keyed] == [
         ("/api/slash-start", False),
         ("/api/orchestrator-client", False),
         ("/api/slash-start", True),
     ]
     assert all(r.headers["x-functions-key"] == FUNCTION_KEY for r in keyed)
-    assert all(r.query == {} for r in server.requests), "the key never travels in the URL"
+    assert all(r.query == {} for r in server.received()), "the key never travels in the URL"
     assert parse_qs(keyed[-1].body.decode()) == {"ssl_check": ["1"], "token": ["smoke-test"]}
 
 
@@ -276,7 +277,7 @@ def test_running_first_checks_what_the_deployed_test_checks(app) -> None:
     result = run_script("test-app-is-running.sh", env=running_env(server))
     assert result.returncode == 1
     assert "got 404" in error_lines(result)[0]
-    assert all("x-functions-key" not in r.headers for r in server.requests)
+    assert all("x-functions-key" not in r.headers for r in server.received())
 
 
 def test_running_never_prints_the_key_or_the_secret(app) -> None:
@@ -294,7 +295,7 @@ def test_running_without_the_secret_checks_less_and_says_so(app) -> None:
     result = run_script("test-app-is-running.sh", env=env)
     assert result.returncode == 0, output_of(result)
     assert "skipped the signed check" in result.stdout
-    assert not any("x-slack-signature" in r.headers for r in server.requests)
+    assert not any("x-slack-signature" in r.headers for r in server.received())
 
 
 def test_running_reads_the_function_key_with_az(app, fake_az: FakeAz) -> None:
@@ -308,19 +309,11 @@ def test_running_reads_the_function_key_with_az(app, fake_az: FakeAz) -> None:
     )
     assert result.returncode == 0, output_of(result)
     assert list(fake_az.commands()) == [
-        [
-            "functionapp",
-            "keys",
-            "list",
-            "--resource-group",
-            "rg-int",
-            "--name",
-            "nhsuk-cache-flush-slack-app-func-int-uks",
-            "--query",
-            "functionKeys.default",
-            "--output",
-            "tsv",
-        ]
+        split(
+            "functionapp keys list --resource-group rg-int "
+            "--name nhsuk-cache-flush-slack-app-func-int-uks "
+            "--query functionKeys.default --output tsv"
+        )
     ]
     assert FUNCTION_KEY not in output_of(result)
 
@@ -355,7 +348,7 @@ def test_running_gives_up_when_az_never_has_a_key(app, fake_az: FakeAz) -> None:
     )
     assert result.returncode == 1
     assert "Could not read the function key of app in rg" in result.stdout
-    assert not any("x-functions-key" in r.headers for r in server.requests)
+    assert not any("x-functions-key" in r.headers for r in server.received())
 
 
 def test_running_needs_a_key_or_where_to_read_it(app) -> None:

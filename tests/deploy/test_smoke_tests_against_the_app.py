@@ -61,21 +61,21 @@ def deployed_app(monkeypatch: pytest.MonkeyPatch, local_server: Callable[..., Lo
         "AZURE_STORAGE_CONNECTION_STRING",
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-        f"BlobEndpoint={dependencies.url}/devstoreaccount1;",
+        f"BlobEndpoint={dependencies.origin}/devstoreaccount1;",
     )
     monkeypatch.setenv(
         "CACHE_FLUSH_FUNCTION_APP_FULL_URL_WITH_PATH_AND_CODE",
-        f"{dependencies.url}/api/FastPurgeUrls?code=cache-flush-key",
+        f"{dependencies.origin}/api/FastPurgeUrls?code=cache-flush-key",
     )
     monkeypatch.setenv("SLACK_BOT_USER_OAUTH_ACCESS_TOKEN", "xoxb-smoke-test")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
-    monkeypatch.setenv("SLACK_API_URL", f"{dependencies.url}/slack/api/")
+    monkeypatch.setenv("SLACK_API_URL", f"{dependencies.origin}/slack/api/")
     return local_server(function_host), dependencies
 
 
 def env_for(server: LocalServer, **overrides: str) -> dict[str, str]:
     env = {
-        "APP_SERVICE_HOST": server.url,
+        "APP_SERVICE_HOST": server.origin,
         "FUNCTION_KEY": FUNCTION_KEY,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SMOKE_TEST_TIMEOUT_SECONDS": "0",
@@ -91,7 +91,7 @@ def test_both_smoke_tests_pass_against_the_app_and_touch_nothing_else(deployed_a
     running = run_script("test-app-is-running.sh", env=env_for(app))
     assert running.returncode == 0, output_of(running)
     assert "a signed ssl_check passes the key and the signature check (200)" in running.stdout
-    assert dependencies.requests == [], "no Slack call, no blob read, no cache flush"
+    assert dependencies.received() == [], "no Slack call, no blob read, no cache flush"
 
 
 def test_the_running_test_catches_a_signing_secret_that_differs_from_vault(deployed_app) -> None:

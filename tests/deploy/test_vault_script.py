@@ -81,7 +81,7 @@ ACCEPTED = [
 
 def vault_env(server: LocalServer, environment: str = "dev", **overrides: str) -> dict[str, str]:
     env = {
-        "VAULT_SERVER": server.url,
+        "VAULT_SERVER": server.origin,
         "VAULT_TOKEN": TOKEN,
         "VAULT_APP_NAME": APP,
         "VAULT_RELEASE_ENVIRONMENT": environment,
@@ -97,8 +97,8 @@ def test_reads_the_four_paths_in_order_with_the_token(vault) -> None:
         fake.secrets[path] = {f"FROM_PATH_{index}": f"value {index}"}
     result = run_script("get-variables-from-vault.sh", env=vault_env(server))
     assert result.returncode == 0, output_of(result)
-    assert [r.path for r in server.requests] == list(PATHS)
-    assert all(r.headers["x-vault-token"] == TOKEN for r in server.requests)
+    assert [r.path for r in server.received()] == list(PATHS)
+    assert all(r.headers["x-vault-token"] == TOKEN for r in server.received())
     assert secret_variables(result.stdout) == [(f"FROM_PATH_{i}", f"value {i}") for i in range(4)]
 
 
@@ -121,7 +121,7 @@ def test_the_environment_names_its_paths(vault, environment: str) -> None:
     fake.secrets[f"/v1/secret/{environment}/{APP}/env-vars"] = {"RESOURCE_GROUP": environment}
     result = run_script("get-variables-from-vault.sh", env=vault_env(server, environment))
     assert result.returncode == 0, output_of(result)
-    assert [r.path for r in server.requests] == [
+    assert [r.path for r in server.received()] == [
         "/v1/secret/defaults",
         f"/v1/secret/{environment}/defaults",
         f"/v1/secret/defaults/{APP}/env-vars",
@@ -140,7 +140,7 @@ def test_review_reads_only_the_apps_own_dev_paths(vault) -> None:
     fake.failures[PATHS[0]] = fake.failures[PATHS[1]] = denied
     result = run_script("get-variables-from-vault.sh", env=vault_env(server, "review"))
     assert result.returncode == 0, output_of(result)
-    assert [r.path for r in server.requests] == list(PATHS[2:])
+    assert [r.path for r in server.received()] == list(PATHS[2:])
     assert secret_variables(result.stdout) == [("RESOURCE_GROUP", "review-apps")]
 
 
@@ -148,10 +148,10 @@ def test_a_trailing_slash_on_the_server_url_is_ignored(vault) -> None:
     fake, server = vault
     fake.secrets[PATHS[0]] = {"A": "1"}
     result = run_script(
-        "get-variables-from-vault.sh", env=vault_env(server, VAULT_SERVER=server.url + "/")
+        "get-variables-from-vault.sh", env=vault_env(server, VAULT_SERVER=server.origin + "/")
     )
     assert result.returncode == 0, output_of(result)
-    assert server.requests[0].path == PATHS[0]
+    assert server.received()[0].path == PATHS[0]
 
 
 def test_paths_with_nothing_stored_are_skipped(vault) -> None:
@@ -159,7 +159,7 @@ def test_paths_with_nothing_stored_are_skipped(vault) -> None:
     fake.secrets[PATHS[2]] = {"SLACK_SIGNING_SECRET": "s3cr3t"}
     result = run_script("get-variables-from-vault.sh", env=vault_env(server))
     assert result.returncode == 0, output_of(result)
-    assert len(server.requests) == 4
+    assert len(server.received()) == 4
     assert secret_variables(result.stdout) == [("SLACK_SIGNING_SECRET", "s3cr3t")]
     assert result.stdout.count("skipped") == 3
 
@@ -238,7 +238,7 @@ def test_a_missing_input_skips_vault_cleanly(vault, missing: str, how: str) -> N
     result = run_script("get-variables-from-vault.sh", env=env)
     assert result.returncode == 0, output_of(result)
     assert f"{missing} is not set" in result.stdout
-    assert server.requests == []
+    assert server.received() == []
     assert secret_variables(result.stdout) == []
 
 
@@ -265,7 +265,7 @@ def test_any_other_answer_stops_the_step(vault, answer: Answer, reason: str) -> 
     fake.secrets[PATHS[3]] = {"B": "2"}
     result = run_script("get-variables-from-vault.sh", env=vault_env(server))
     assert result.returncode == 1
-    assert [r.path for r in server.requests] == list(PATHS[:2])
+    assert [r.path for r in server.received()] == list(PATHS[:2])
     error = [line for line in result.stdout.splitlines() if "logissue type=error" in line]
     assert error, result.stdout
     assert f"answered {answer.status} for {PATHS[1]}" in error[0]
@@ -331,7 +331,7 @@ def test_the_accepted_keys_may_never_name_the_jobs_own_variables(vault, name: st
     result = run_script("get-variables-from-vault.sh", env=env)
     assert result.returncode == 1
     assert f"names {name}, which the pipeline sets itself" in result.stdout
-    assert server.requests == []
+    assert server.received() == []
 
 
 @pytest.mark.parametrize("value", ["", "$(VAULT_ACCEPTED_KEYS)"])
@@ -342,12 +342,12 @@ def test_without_accepted_keys_nothing_is_read(vault, value: str) -> None:
     )
     assert result.returncode == 1
     assert "VAULT_ACCEPTED_KEYS is not set" in result.stdout
-    assert server.requests == []
+    assert server.received() == []
 
 
 def test_an_unreachable_vault_stops_the_step(local_server) -> None:
     server = local_server(lambda request: Answer(200))
-    url = server.url
+    url = server.origin
     server.stop()
     env = {
         "VAULT_SERVER": url,

@@ -69,6 +69,17 @@ def simple_view(title: str = "Checking", **extra: Any) -> dict[str, Any]:
     }
 
 
+def button(action_id: str, text: str, value: str, **extra: Any) -> dict[str, Any]:
+    """Return a Block Kit button (``extra``: ``style`` and other optional fields)."""
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+        "value": value,
+        **extra,
+    }
+
+
 @dataclass
 class Received:
     """One request the fake app got from the simulated Slack."""

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from devhost.simulate.client import DevhostError
 from devhost.simulate.demo_users import DEMO_USERGROUP, GROUP_DEMO_USER
-from tests.devhost_simulate.conftest import SimServer, simple_view
+from tests.devhost_simulate.conftest import SimServer, button, simple_view
 
 REQUESTER = "U0REQUEST1"
 APPROVER = "U0APPROVE1"
@@ -21,20 +21,8 @@ BUTTONS: list[dict[str, Any]] = [
         "type": "actions",
         "block_id": "decision",
         "elements": [
-            {
-                "type": "button",
-                "action_id": "approve_flush",
-                "text": {"type": "plain_text", "text": "Approve"},
-                "style": "primary",
-                "value": "req-1",
-            },
-            {
-                "type": "button",
-                "action_id": "reject_flush",
-                "text": {"type": "plain_text", "text": "Reject"},
-                "style": "danger",
-                "value": "req-1",
-            },
+            button("approve_flush", "Approve", "req-1", style="primary"),
+            button("reject_flush", "Reject", "req-1", style="danger"),
         ],
     },
 ]
@@ -194,14 +182,7 @@ def test_clicking_a_button_in_a_modal(server: SimServer) -> None:
     cancel = {
         "type": "actions",
         "block_id": "cancel",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": "cancel_flush",
-                "text": {"type": "plain_text", "text": "Cancel request"},
-                "value": "req-1",
-            }
-        ],
+        "elements": [button("cancel_flush", "Cancel request", "req-1")],
     }
     view = server.open_view(simple_view("Awaiting approval", blocks=[cancel]), REQUESTER)
     answer = server.client.click(REQUESTER, "cancel_flush", view_id=view["id"])

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 
 from devhost.standins.slack_requests import signature_for
-from tests.devhost_simulate.conftest import Received, SimServer, simple_view
+from tests.devhost_simulate.conftest import Received, SimServer, button, simple_view
 
 USER = "U0TESTUSR1"
 OTHER = "U0TESTUSR2"
@@ -21,14 +21,7 @@ def home_view(*instances: str, text: str = "Your recent flushes") -> dict[str, A
         {
             "type": "actions",
             "block_id": "home_actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": "open_flush_form",
-                    "text": {"type": "plain_text", "text": "New flush"},
-                    "value": "new",
-                }
-            ],
+            "elements": [button("open_flush_form", "New flush", "new")],
         },
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
     ]
@@ -38,12 +31,7 @@ def home_view(*instances: str, text: str = "Your recent flushes") -> dict[str, A
                 "type": "section",
                 "block_id": f"flush_{instance}",
                 "text": {"type": "mrkdwn", "text": f"Flush {instance}"},
-                "accessory": {
-                    "type": "button",
-                    "action_id": "flush_again",
-                    "text": {"type": "plain_text", "text": "Flush again"},
-                    "value": instance,
-                },
+                "accessory": button("flush_again", "Flush again", instance),
             }
         )
     return {"type": "home", "callback_id": "home", "blocks": blocks}

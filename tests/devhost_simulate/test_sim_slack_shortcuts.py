@@ -11,37 +11,47 @@ USER = "U0TESTUSR1"
 AUTHOR = "U0AUTHOR01"
 
 
+def text_element(text: str) -> dict[str, str]:
+    """A rich text ``text`` element."""
+    return {"type": "text", "text": text}
+
+
+def link_element(url: str, text: str | None = None) -> dict[str, str]:
+    """A rich text ``link`` element; ``text`` is what it shows instead of the URL."""
+    element = {"type": "link", "url": url}
+    if text is not None:
+        element["text"] = text
+    return element
+
+
 @pytest.mark.parametrize(
     ("typed", "text", "elements"),
     [
-        ("no links here", "no links here", [{"type": "text", "text": "no links here"}]),
+        ("no links here", "no links here", [text_element("no links here")]),
         (
             "Stale: https://www.nhs.uk/a?x=1&y=2, thanks.",
             "Stale: <https://www.nhs.uk/a?x=1&amp;y=2>, thanks.",
             [
-                {"type": "text", "text": "Stale: "},
-                {"type": "link", "url": "https://www.nhs.uk/a?x=1&y=2"},
-                {"type": "text", "text": ", thanks."},
+                text_element("Stale: "),
+                link_element("https://www.nhs.uk/a?x=1&y=2"),
+                text_element(", thanks."),
             ],
         ),
         (
             "see www.nhs.uk/b (and https://x.nhs.uk/a_(b))",
             "see <http://www.nhs.uk/b|www.nhs.uk/b> (and <https://x.nhs.uk/a_(b)>)",
             [
-                {"type": "text", "text": "see "},
-                {"type": "link", "url": "http://www.nhs.uk/b", "text": "www.nhs.uk/b"},
-                {"type": "text", "text": " (and "},
-                {"type": "link", "url": "https://x.nhs.uk/a_(b)"},
-                {"type": "text", "text": ")"},
+                text_element("see "),
+                link_element("http://www.nhs.uk/b", "www.nhs.uk/b"),
+                text_element(" (and "),
+                link_element("https://x.nhs.uk/a_(b)"),
+                text_element(")"),
             ],
         ),
         (
             "a < b & c > d\nhttps://www.nhs.uk/c",
             "a &lt; b &amp; c &gt; d\n<https://www.nhs.uk/c>",
-            [
-                {"type": "text", "text": "a < b & c > d\n"},
-                {"type": "link", "url": "https://www.nhs.uk/c"},
-            ],
+            [text_element("a < b & c > d\n"), link_element("https://www.nhs.uk/c")],
         ),
     ],
 )
