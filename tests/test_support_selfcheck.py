@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
+from devhost.management import WEBHOOK_PATH
 from devhost.simulate.faults import Fault
 from devhost.simulate.slack_workspace import stable_id
 from devhost.standins.cache_flush import CacheFlushStub
@@ -255,6 +256,22 @@ def test_durable_stub_models_two_submissions_racing() -> None:
         with pytest.raises(Exception, match="with the status Running already exists"):
             run(client.start_new("flush_orchestrator", "T1-V2", {}))
     assert durable_api.starts[0].accepted is False
+
+
+def test_durable_api_start_answers_urls_that_point_at_it(durable_api: DurableApi) -> None:
+    base = f"{durable_api.origin}{WEBHOOK_PATH}"
+    started = requests.post(
+        f"{base}/orchestrators/{constants.ORCHESTRATOR_NAME}/T1-URLS", json="{}", timeout=5
+    )
+    assert started.status_code == 202
+    status_url = started.json()["statusQueryGetUri"]
+    assert started.headers["Location"] == status_url
+    assert status_url.startswith(f"{base}/instances/T1-URLS?")
+    assert f"code={constants.DURABLE_SYSTEM_KEY}" in status_url
+    assert requests.get(status_url, timeout=5).json()["runtimeStatus"] == "Pending"
+    binding = json.loads(durable_api.client_binding_json())
+    assert binding["rpcBaseUrl"] == f"{base}/"
+    assert binding["requiredQueryStringParameters"] == f"code={constants.DURABLE_SYSTEM_KEY}"
 
 
 def test_durable_api_knobs_act_on_one_route_and_one_instance(durable_api: DurableApi) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import tempfile
 import threading
 import time
@@ -59,7 +60,7 @@ EXTENSION_ERROR_BODY = {
     "Message": "Something went wrong while processing your request",
     "ExceptionMessage": "The task hub's storage did not answer.",
 }
-_STARTUP_SECONDS = 10.0
+_CALL_SECONDS = 10.0
 ResultT = TypeVar("ResultT")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -227,16 +228,20 @@ class DurableApi(StartStop):
         return self
 
     async def _serve(self, state_dir: Path) -> int:
+        # Bound first, so the URLs the API answers with name its port.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        port = int(listener.getsockname()[1])
         self._stopping = asyncio.Event()
         self._store = Store(state_dir)
         held = HeldOrchestrations(self._store, self.orchestrators, self.overridable_states)
         app = web.Application(middlewares=[self._middleware])
-        ManagementApi(held, self._store, self._urls()).register(app)
+        urls = DurableUrls(f"http://127.0.0.1:{port}", self.hub_name, self.system_key)
+        ManagementApi(held, self._store, urls).register(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        return int(self._runner.addresses[0][1])
+        await web.SockSite(self._runner, listener).start()
+        return port
 
     def stop(self) -> None:
         """Stop serving: release delayed answers, close connections, drop the store."""
@@ -249,7 +254,7 @@ class DurableApi(StartStop):
             finally:
                 loop.call_soon_threadsafe(loop.stop)
                 if self._thread is not None:
-                    self._thread.join(_STARTUP_SECONDS)
+                    self._thread.join(_CALL_SECONDS)
         loop.close()
         self._loop = None
         self._thread = None
@@ -275,7 +280,7 @@ class DurableApi(StartStop):
         async def run() -> ResultT:
             return await work
 
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(_STARTUP_SECONDS)
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(_CALL_SECONDS)
 
     def _on_store(self, work: Callable[[Store], ResultT]) -> ResultT:
         async def run() -> ResultT:
@@ -297,12 +302,9 @@ class DurableApi(StartStop):
         """``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self.port}"
 
-    def _urls(self) -> DurableUrls:
-        return DurableUrls(self.origin, self.hub_name, self.system_key)
-
     def client_binding_json(self) -> str:
         """The ``durableClient`` binding value the extension would pass, pointing here."""
-        return self._urls().client_binding()
+        return DurableUrls(self.origin, self.hub_name, self.system_key).client_binding()
 
     # ----------------------------------------------------------------- instances
 
