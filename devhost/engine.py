@@ -52,6 +52,11 @@ FAILED = "Failed"
 TERMINATED = "Terminated"
 ACTIVE_STATUSES = (PENDING, RUNNING)
 ALL_STATUSES = (PENDING, RUNNING, COMPLETED, FAILED, TERMINATED)
+# Statuses the extension counts as running (devhost itself only reaches Pending and Running):
+# NonRunningStates refuses to replace them, and their status reads answer 202.
+RUNNING_STATUSES = (PENDING, RUNNING, "ContinuedAsNew", "Suspended")
+# Every runtime status the extension names, as a list filter accepts them.
+EXTENSION_STATUSES = (*ALL_STATUSES, "ContinuedAsNew", "Suspended", "Canceled")
 
 # The extension announces replay schema V2 in ``upperSchemaVersion`` (older SDKs stop there)
 # and V3 in ``upperSchemaVersionNew``: azure-functions-durable then replays with V3.
@@ -80,6 +85,13 @@ class InstanceExistsError(Exception):
 class UnknownOrchestratorError(Exception):
     """No orchestrator function has that name."""
 
+    @classmethod
+    def named(cls, name: str) -> UnknownOrchestratorError:
+        """The error for a start of ``name``, worded as the extension words it."""
+        return cls(
+            f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
+        )
+
 
 def utc_now() -> datetime:
     """Return the current time, timezone-aware UTC."""
@@ -95,6 +107,43 @@ def parse_timestamp(text: str) -> datetime:
     """Parse an ISO-8601 time; a time without zone is taken as UTC."""
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def start_refusal(existing: InstanceRecord | None, overridable_states: str) -> str | None:
+    """Why a start over ``existing`` is refused under ``overridableExistingInstanceStates``.
+
+    ``None`` when the start may create or replace the instance.
+    """
+    if existing is None or overridable_states != NON_RUNNING_STATES:
+        return None
+    if existing.runtime_status not in RUNNING_STATUSES:
+        return None
+    return f"An Orchestration instance with the status {existing.runtime_status} already exists."
+
+
+def execution_started(record: InstanceRecord) -> dict[str, Any]:
+    """The ``ExecutionStarted`` event that begins ``record``'s execution."""
+    return _event(
+        HistoryEventType.EXECUTION_STARTED,
+        record.created_time,
+        Name=record.name,
+        Version="",
+        Input=record.input,
+        OrchestrationInstance={
+            "InstanceId": record.instance_id,
+            "ExecutionId": record.execution_id,
+        },
+    )
+
+
+def event_raised(event_name: str, input_json: str | None) -> dict[str, Any]:
+    """The ``EventRaised`` event that delivers an external event to an instance."""
+    return _event(
+        HistoryEventType.EVENT_RAISED,
+        format_timestamp(utc_now()),
+        Name=event_name,
+        Input=input_json,
+    )
 
 
 def _event(event_type: HistoryEventType, timestamp: str, **fields: Any) -> dict[str, Any]:
@@ -302,7 +351,7 @@ class DurableEngine:
         }
         self._activities = {f.name: f for f in functions if f.spec.kind == "activityTrigger"}
         self._client_binding = client_binding
-        self._refuse_running = overridable_existing_instance_states == NON_RUNNING_STATES
+        self._overridable_states = overridable_existing_instance_states
         self._active: dict[str, _Instance] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -331,29 +380,16 @@ class DurableEngine:
         ``raw_input`` is the start request's body text, kept as the extension keeps it.
         """
         if name not in self._orchestrators:
-            raise UnknownOrchestratorError(
-                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
-                "function."
-            )
-        existing = self._store.get_instance(instance_id)
-        if existing and existing.runtime_status in ACTIVE_STATUSES and self._refuse_running:
-            raise InstanceExistsError(
-                f"An Orchestration instance with the status {existing.runtime_status} "
-                "already exists."
-            )
+            raise UnknownOrchestratorError.named(name)
+        refusal = start_refusal(self._store.get_instance(instance_id), self._overridable_states)
+        if refusal:
+            raise InstanceExistsError(refusal)
         previous = self._active.get(instance_id)
         if previous is not None:
             self._retire(previous)
         now = format_timestamp(utc_now())
         record = InstanceRecord.new_execution(instance_id, name, PENDING, now, input=raw_input)
-        started = _event(
-            HistoryEventType.EXECUTION_STARTED,
-            now,
-            Name=name,
-            Version="",
-            Input=raw_input,
-            OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": record.execution_id},
-        )
+        started = execution_started(record)
         inbox_id = self._store.create_instance(record, started)
         instance = _Instance(record=record, history=[])
         self._active[instance_id] = instance
@@ -367,12 +403,7 @@ class DurableEngine:
         instance = self._active.get(instance_id)
         if instance is None:
             return False
-        event = _event(
-            HistoryEventType.EVENT_RAISED,
-            format_timestamp(utc_now()),
-            Name=event_name,
-            Input=input_json,
-        )
+        event = event_raised(event_name, input_json)
         return self._deliver(instance_id, instance.record.execution_id, event)
 
     def terminate(self, instance_id: str, reason: str | None) -> bool:

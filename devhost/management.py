@@ -13,7 +13,7 @@ import base64
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 from aiohttp import web
@@ -21,10 +21,9 @@ from azure.durable_functions.models.history.HistoryEventType import HistoryEvent
 from multidict import MultiMapping
 
 from devhost.engine import (
-    ACTIVE_STATUSES,
-    ALL_STATUSES,
+    EXTENSION_STATUSES,
     FAILED,
-    DurableEngine,
+    RUNNING_STATUSES,
     InstanceExistsError,
     UnknownOrchestratorError,
     format_timestamp,
@@ -38,6 +37,9 @@ CONTINUATION_HEADER = "x-ms-continuation-token"
 PAGE_SIZE_PARAMETER = "top"
 # The extension's page size when a query gives no ``top`` (OrchestrationStatusQueryCondition).
 DEFAULT_PAGE_SIZE = 100
+# The calls a client makes, as a stall or a forced answer names them.
+Route = Literal["start", "status", "list", "purge", "raise_event", "terminate"]
+ROUTES: frozenset[str] = frozenset({"start", "status", "list", "purge", "raise_event", "terminate"})
 _UNSUPPORTED_OPERATIONS = frozenset({"rewind", "restart", "suspend", "resume"})
 _MAX_INSTANCE_ID_LENGTH = 256
 _HIDDEN_EVENT_TYPES = frozenset(
@@ -45,14 +47,63 @@ _HIDDEN_EVENT_TYPES = frozenset(
 )
 
 
+def api_route(method: str, path: str) -> tuple[Route, str | None] | None:
+    """Which call a request to the API is, and the instance it names; ``None`` for others.
+
+    ``path`` is the decoded request path.
+    """
+    if not path.startswith(WEBHOOK_PATH + "/"):
+        return None
+    parts = path[len(WEBHOOK_PATH) + 1 :].strip("/").split("/")
+    head, method = parts[0], method.upper()
+    named = parts[1] if len(parts) > 1 else None
+    route: Route | None = None
+    if head == "orchestrators" and len(parts) in (2, 3) and method == "POST":
+        route, named = "start", parts[2] if len(parts) == 3 else None
+    elif head == "instances" and len(parts) <= 2:
+        route = {"DELETE": "purge", "GET": "status" if named else "list"}.get(method)
+    elif head == "instances" and method == "POST" and len(parts) == 4 and parts[2] == "raiseEvent":
+        route = "raise_event"
+    elif head == "instances" and method == "POST" and len(parts) == 3:
+        route = "terminate" if parts[2].lower() == "terminate" else None
+    return (route, named) if route else None
+
+
+class InstanceControl(Protocol):
+    """What the management API asks of the task hub: start, raise an event, terminate.
+
+    ``DurableEngine`` runs the orchestrations; ``devhost.standins.durable_api`` holds them
+    still for tests that move instances along themselves.
+    """
+
+    def start_instance(self, name: str, instance_id: str, raw_input: str | None) -> InstanceRecord:
+        """Create or replace an instance, or raise why not (unknown name, instance exists)."""
+        ...
+
+    def raise_event(self, instance_id: str, event_name: str, input_json: str | None) -> bool:
+        """Deliver an event; ``False`` if the instance no longer takes events."""
+        ...
+
+    def terminate(self, instance_id: str, reason: str | None) -> bool:
+        """Terminate an instance; ``False`` if it is not running."""
+        ...
+
+
 class DurableUrls:
     """The URLs devhost advertises for its management API."""
 
-    def __init__(self, base_url: str, hub_name: str) -> None:
-        """Build URLs under ``base_url`` for task hub ``hub_name``."""
+    def __init__(self, base_url: str, hub_name: str, system_key: str | None = None) -> None:
+        """Build URLs under ``base_url`` for task hub ``hub_name``.
+
+        With ``system_key`` the URLs carry it as ``code=``, as Azure's carry the extension's
+        system key; devhost itself checks no key.
+        """
         self.webhook = f"{base_url}{WEBHOOK_PATH}"
         self.hub_name = hub_name
+        self._code = f"code={quote(system_key, safe='')}" if system_key else ""
         self._query = f"taskHub={quote(hub_name, safe='')}&connection=Storage"
+        if self._code:
+            self._query += f"&{self._code}"
 
     def management_payload(self, instance_id: str) -> dict[str, str]:
         """The URLs for one instance, as in the extension's 202 answer."""
@@ -69,21 +120,24 @@ class DurableUrls:
         """The ``durableClient`` binding value: the JSON the extension passes the worker."""
         placeholder = "INSTANCEID"
         management = self.management_payload(placeholder)
+        code = f"?{self._code}" if self._code else ""
+        wait_code = f"&{self._code}" if self._code else ""
         return json.dumps(
             {
                 "taskHubName": self.hub_name,
                 "creationUrls": {
                     "createNewInstancePostUri": (
-                        f"{self.webhook}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                        f"{self.webhook}/orchestrators/{{functionName}}[/{{instanceId}}]{code}"
                     ),
                     "createAndWaitOnNewInstancePostUri": (
                         f"{self.webhook}/orchestrators/{{functionName}}[/{{instanceId}}]"
                         "?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}"
+                        f"{wait_code}"
                     ),
                 },
                 "managementUrls": management,
                 "baseUrl": self.webhook,
-                "requiredQueryStringParameters": "",
+                "requiredQueryStringParameters": self._code,
                 "rpcBaseUrl": f"{self.webhook}/",
                 "httpBaseUrl": "",
             }
@@ -183,7 +237,7 @@ async def _json_body(request: web.Request) -> tuple[bool, Any]:
 class ManagementApi:
     """Request handlers for the management API."""
 
-    def __init__(self, engine: DurableEngine, store: Store, urls: DurableUrls) -> None:
+    def __init__(self, engine: InstanceControl, store: Store, urls: DurableUrls) -> None:
         """Serve ``engine``'s instances, read from ``store``."""
         self._engine = engine
         self._store = store
@@ -245,7 +299,7 @@ class ManagementApi:
         )
         headers: dict[str, str] = {}
         status = 200
-        if record.runtime_status in ACTIVE_STATUSES:
+        if record.runtime_status in RUNNING_STATUSES:
             status = 202
             headers = {"Location": str(request.url), "Retry-After": "5"}
         elif record.runtime_status == FAILED and _flag(
@@ -295,7 +349,7 @@ class ManagementApi:
         record = self._store.get_instance(instance_id)
         if record is None:
             return web.Response(status=404)
-        if record.runtime_status not in ACTIVE_STATUSES:
+        if record.runtime_status not in RUNNING_STATUSES:
             return web.Response(status=410)
         if request.content_type.lower() != "application/json":
             return _error(400, "Only application/json request content is supported")
@@ -318,7 +372,7 @@ class ManagementApi:
         record = self._store.get_instance(instance_id)
         if record is None:
             return web.Response(status=404)
-        if record.runtime_status not in ACTIVE_STATUSES:
+        if record.runtime_status not in RUNNING_STATUSES:
             return web.Response(status=410)
         if not self._engine.terminate(instance_id, request.query.get("reason")):
             return web.Response(status=410)
@@ -330,7 +384,7 @@ class ManagementApi:
         record = self._store.get_instance(instance_id)
         if record is None:
             return web.Response(status=404)
-        if record.runtime_status in ACTIVE_STATUSES:
+        if record.runtime_status in RUNNING_STATUSES:
             return web.json_response(
                 "Only orchestrations in a terminal state can be purged, but the orchestration "
                 f"with instance ID {instance_id} has status {record.runtime_status}",
@@ -375,7 +429,7 @@ def _statuses(query: MultiMapping[str]) -> tuple[str, ...]:
     """The known runtime statuses named in ``runtimeStatus`` (others are ignored)."""
     values = query.getall("runtimeStatus", [])
     wanted = {s.strip().lower() for v in values for s in v.split(",")}
-    return tuple(s for s in ALL_STATUSES if s.lower() in wanted)
+    return tuple(s for s in EXTENSION_STATUSES if s.lower() in wanted)
 
 
 def _page_size(value: str | None) -> int:

@@ -322,6 +322,11 @@ class Store:
         )
         return [(row_id, json.loads(event)) for row_id, event in rows]
 
+    def put_instance(self, record: InstanceRecord) -> None:
+        """Write an instance row as it is (its history and pending events stay)."""
+        with self._transaction() as db:
+            db.execute(_UPSERT, asdict(record))
+
     def create_instance(self, record: InstanceRecord, first_event: dict[str, Any]) -> int:
         """Create or replace an instance (dropping any old history); queue its first event."""
         with self._transaction() as db:

@@ -9,17 +9,17 @@ from typing import TypeVar
 import pytest
 
 from devhost.standins.cache_flush import CacheFlushStub
+from devhost.standins.durable_api import DurableApi
 from devhost.standins.slack_stub import SlackStub
 from devhost.standins.stub_server import StubServer
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.azurite import Azurite, BlobProxy, delete_container
-from tests.support.durable_api import DurableApiStub
 from tests.support.logs import LogCapture
 
 # Configuration variables (doc/behaviour.md) the fixture leaves unset, so the app's defaults apply.
 _DEFAULTED_VARIABLES = ("FLUSH_ALLOWED_DOMAINS", "FLUSH_ALLOWED_HOSTS", "ACCESS_REQUEST_HINT")
-StubT = TypeVar("StubT", bound=StubServer)
+StubT = TypeVar("StubT", bound=StubServer | DurableApi)
 
 
 def _serve(stub: StubT) -> Iterator[StubT]:
@@ -63,9 +63,11 @@ def cache_flush() -> Iterator[CacheFlushStub]:
 
 
 @pytest.fixture
-def durable_api() -> Iterator[DurableApiStub]:
-    """The Durable extension HTTP API stand-in."""
-    yield from _serve(DurableApiStub())
+def durable_api() -> Iterator[DurableApi]:
+    """devhost's durable HTTP API, orchestrations held still, the system key in its URLs."""
+    yield from _serve(
+        DurableApi([constants.ORCHESTRATOR_NAME], system_key=constants.DURABLE_SYSTEM_KEY)
+    )
 
 
 @pytest.fixture
@@ -82,7 +84,7 @@ def app_env(  # noqa: PLR0917 - pytest passes fixtures positionally
     blob_proxy: BlobProxy,
     slack: SlackStub,
     cache_flush: CacheFlushStub,
-    durable_api: DurableApiStub,
+    durable_api: DurableApi,
 ) -> Iterator[AppEnv]:
     """Set every configuration variable for the app, pointing at this test's stand-ins."""
     container = f"allowed-{uuid.uuid4().hex[:16]}"

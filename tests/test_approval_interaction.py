@@ -508,7 +508,7 @@ def test_an_unreachable_durable_api_refuses_the_click(approvals: AppEnv) -> None
 def test_a_decision_the_instance_no_longer_takes_is_told_privately(
     approvals: AppEnv, status: int
 ) -> None:
-    approvals.durable_api.event_status = status
+    approvals.durable_api.force("raise_event", status)
     response = click(approvals, APPROVER, "approve_flush")
     acknowledged(response)
     assert [e.status for e in approvals.durable_api.events] == [status]
@@ -518,7 +518,7 @@ def test_a_decision_the_instance_no_longer_takes_is_told_privately(
 def test_a_decision_raised_too_slowly_is_acknowledged_without_claiming_nothing_changed(
     approvals: AppEnv,
 ) -> None:
-    approvals.durable_api.event_delay = 5
+    approvals.durable_api.delay("raise_event", 5)
     started = time.monotonic()
     acknowledged(click(approvals, APPROVER, "approve_flush"))
     assert time.monotonic() - started < SLACK_BUDGET_SECONDS

@@ -285,7 +285,7 @@ def test_someone_who_may_not_approve_sees_no_requests_to_decide(app_env: AppEnv)
 
 def test_a_history_that_cannot_be_read_still_publishes_the_tab(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    app_env.durable_api.status_delay = 5.0
+    app_env.durable_api.delay("list", 5.0)
     started = time.monotonic()
     response = call(app_env, event_body())
     assert response.status_code == 200

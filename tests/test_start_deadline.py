@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import orchestrator_client
+from devhost.standins.durable_api import Route
 from devhost.standins.slack_requests import (
     SLACK_SIGNING_SECRET,
     TEAM_ID,
@@ -43,12 +44,12 @@ def submit(env: AppEnv, view_id: str, environment: str = "staging") -> tuple[dic
     return json.loads(response.get_body()), elapsed
 
 
-@pytest.mark.parametrize("stall", ["status_delay", "start_delay"])
+@pytest.mark.parametrize("stall", ["status", "start"])
 def test_a_stalled_durable_api_gets_a_sent_answer_in_time_and_the_start_still_lands_once(
-    app_env: AppEnv, stall: str
+    app_env: AppEnv, stall: Route
 ) -> None:
     app_env.allow(USER_ID)
-    setattr(app_env.durable_api, stall, STALL_SECONDS)
+    app_env.durable_api.delay(stall, STALL_SECONDS)
     answer, elapsed = submit(app_env, "V0STALLED1")
     assert elapsed < ANSWERED_WITHIN_SECONDS
     assert answer["response_action"] == "update"
@@ -63,8 +64,7 @@ def test_a_stalled_durable_api_gets_a_sent_answer_in_time_and_the_start_still_la
 
 def test_a_late_start_that_fails_is_told_to_the_requester_by_dm(app_env: AppEnv) -> None:
     app_env.allow(USER_ID)
-    app_env.durable_api.start_delay = STALL_SECONDS
-    app_env.durable_api.start_failure = 500
+    app_env.durable_api.force("start", 500, delay=STALL_SECONDS)
     answer, elapsed = submit(app_env, "V0LATEFAIL")
     assert elapsed < ANSWERED_WITHIN_SECONDS
     assert "Your request has been sent." in json.dumps(answer["view"])

@@ -21,9 +21,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
+from devhost.management import WEBHOOK_PATH
 from devhost.simulate.faults import Fault
 from devhost.simulate.slack_workspace import stable_id
 from devhost.standins.cache_flush import CacheFlushStub
+from devhost.standins.durable_api import DurableApi
 from devhost.standins.slack_requests import (
     new_trigger_id,
     slack_headers,
@@ -35,7 +37,6 @@ from devhost.standins.stub_server import Reply
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.azurite import ACCOUNT_KEY, BlobProxy, upload_allowed_users
-from tests.support.durable_api import DurableApiStub
 from tests.support.logs import LogCapture, assert_no_secrets
 from tests.support.loop import run
 from tests.support.requests import http_request
@@ -220,7 +221,7 @@ def test_cache_flush_stub_checks_the_key_and_validates(cache_flush: CacheFlushSt
     assert cache_flush.key not in repr(cache_flush.requests())
 
 
-def test_durable_client_start_and_status(durable_api: DurableApiStub) -> None:
+def test_durable_client_start_and_status(durable_api: DurableApi) -> None:
     client = DurableOrchestrationClient(durable_api.client_binding_json())
 
     assert not run(client.get_status("T1-V1"))
@@ -246,7 +247,8 @@ def test_durable_client_start_and_status(durable_api: DurableApiStub) -> None:
 
 
 def test_durable_stub_models_two_submissions_racing() -> None:
-    with DurableApiStub(refusal="legacy") as durable_api:
+    with DurableApi([constants.ORCHESTRATOR_NAME]) as durable_api:
+        durable_api.refusal = "legacy"
         client = DurableOrchestrationClient(durable_api.client_binding_json())
         durable_api.set_status("T1-V2", "Running", visible=False)
 
@@ -254,6 +256,72 @@ def test_durable_stub_models_two_submissions_racing() -> None:
         with pytest.raises(Exception, match="with the status Running already exists"):
             run(client.start_new("flush_orchestrator", "T1-V2", {}))
     assert durable_api.starts[0].accepted is False
+
+
+def test_durable_api_start_answers_urls_that_point_at_it(durable_api: DurableApi) -> None:
+    base = f"{durable_api.origin}{WEBHOOK_PATH}"
+    started = requests.post(
+        f"{base}/orchestrators/{constants.ORCHESTRATOR_NAME}/T1-URLS", json="{}", timeout=5
+    )
+    assert started.status_code == 202
+    status_url = started.json()["statusQueryGetUri"]
+    assert started.headers["Location"] == status_url
+    assert status_url.startswith(f"{base}/instances/T1-URLS?")
+    assert f"code={constants.DURABLE_SYSTEM_KEY}" in status_url
+    assert requests.get(status_url, timeout=5).json()["runtimeStatus"] == "Pending"
+    binding = json.loads(durable_api.client_binding_json())
+    assert binding["rpcBaseUrl"] == f"{base}/"
+    assert binding["requiredQueryStringParameters"] == f"code={constants.DURABLE_SYSTEM_KEY}"
+
+
+def test_durable_api_knobs_act_on_one_route_and_one_instance(durable_api: DurableApi) -> None:
+    client = DurableOrchestrationClient(durable_api.client_binding_json())
+    durable_api.set_status("T1-SLOW", "Running", custom_status={"stage": "waiting"})
+    durable_api.set_status("T1-FAST", "Running")
+    durable_api.force("raise_event", 500, instance_id="T1-SLOW")
+    durable_api.delay("status", 0.5, instance_id="T1-SLOW")
+
+    with pytest.raises(Exception, match="unrecognized status code 500"):
+        run(client.raise_event("T1-SLOW", "decision", {"action": "approve"}))
+    run(client.raise_event("T1-FAST", "decision", {"action": "approve"}))
+    started = time.monotonic()
+    slow = run(client.get_status("T1-SLOW"))
+    assert time.monotonic() - started >= 0.5
+    assert slow.custom_status == {"stage": "waiting"}
+
+    assert [(e.instance_id, e.status, e.data) for e in durable_api.events] == [
+        ("T1-SLOW", 500, {"action": "approve"}),
+        ("T1-FAST", 202, {"action": "approve"}),
+    ]
+    durable_api.forget("T1-SLOW")
+    run(client.raise_event("T1-SLOW", "decision", {"action": "cancel"}))
+    assert durable_api.events[-1].status == 202
+
+
+def test_durable_api_answers_as_the_extension_for_finished_unknown_and_misnamed(
+    durable_api: DurableApi,
+) -> None:
+    client = DurableOrchestrationClient(durable_api.client_binding_json())
+    durable_api.set_status("T1-DONE", "Completed", input={"user_id": "U1"})
+
+    with pytest.raises(Exception, match="is gone"):
+        run(client.raise_event("T1-DONE", "decision", {}))
+    with pytest.raises(Exception, match="No instance with ID T1-NONE found"):
+        run(client.raise_event("T1-NONE", "decision", {}))
+    assert [e.status for e in durable_api.events] == [410, 404]
+    assert run(client.get_status("T1-DONE")).input_ == {"user_id": "U1"}
+    with pytest.raises(Exception, match="doesn't exist, is disabled, or is not an orchestrator"):
+        run(client.start_new("not_an_orchestrator", "T1-NEW", {}))
+    assert durable_api.starts == []
+    run(client.terminate("T1-DONE", "late"))
+    durable_api.set_status("T1-LIVE", "Running")
+    run(client.terminate("T1-LIVE", "enough"))
+    assert run(client.get_status("T1-LIVE")).output == "enough"
+    assert durable_api.status("T1-LIVE") == "Terminated"
+
+    durable_api.clear()
+    assert durable_api.status("T1-DONE") is None
+    assert durable_api.requests() == []
 
 
 def test_signing_helpers_produce_bodies_slack_sdk_accepts() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from devhost.management import WEBHOOK_PATH
+from devhost.management import api_route
 from devhost.simulate.faults import FaultQueue
 from devhost.simulate.httputil import fault_handlers
 
@@ -25,14 +25,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _method(request: web.Request) -> str | None:
     """Which stallable call a request is: a start, a status read, or neither."""
-    if not request.path.startswith(WEBHOOK_PATH + "/"):
-        return None
-    parts = request.path[len(WEBHOOK_PATH) + 1 :].strip("/").split("/")
-    if request.method == "POST" and parts[0] == "orchestrators" and len(parts) in (2, 3):
-        return "start"
-    if request.method == "GET" and parts[0] == "instances" and len(parts) == 2:
-        return "status"
-    return None
+    found = api_route(request.method, request.path)
+    return found[0] if found and found[0] in METHODS else None
 
 
 class DurableStall:

@@ -1,6 +1,6 @@
 """A small threaded HTTP/1.1 server that records requests and answers with scripted replies.
 
-Every stand-in (Slack, cache-flush, Durable API, blob proxy) builds on ``StubServer``: it binds
+The Slack and cache-flush stand-ins and the tests' blob proxy build on ``StubServer``: it binds
 127.0.0.1 on a port the OS picks, serves from background threads, keeps connections alive the
 way ``requests``/urllib3/aiohttp expect (always a ``Content-Length``), and stops cleanly even
 while a reply is being delayed or a client holds a keep-alive connection open.

@@ -14,6 +14,7 @@ from devhost.config import load_host_config, load_local_settings
 from devhost.engine import _RetryingCall
 from devhost.functions import import_function, read_function_spec, scan_functions
 from devhost.invocation import encode_http_response
+from devhost.management import WEBHOOK_PATH, api_route
 from devhost.redact import redact
 from devhost.routing import compile_route
 from tests.devhost.toolkit import write_app
@@ -44,6 +45,28 @@ def test_route_templates_match(template, path, params):
 )
 def test_route_templates_reject(template, path):
     assert compile_route(template).fullmatch(path) is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("POST", "/orchestrators/flush_orchestrator/T1-V1", ("start", "T1-V1")),
+        ("POST", "/orchestrators/flush_orchestrator", ("start", None)),
+        ("GET", "/instances/T1-V1", ("status", "T1-V1")),
+        ("GET", "/instances/", ("list", None)),
+        ("GET", "/instances", ("list", None)),
+        ("DELETE", "/instances/T1-V1", ("purge", "T1-V1")),
+        ("DELETE", "/instances/", ("purge", None)),
+        ("POST", "/instances/T1-V1/raiseEvent/decision", ("raise_event", "T1-V1")),
+        ("POST", "/instances/T1-V1/terminate", ("terminate", "T1-V1")),
+        ("POST", "/instances/T1-V1/rewind", None),
+        ("GET", "/orchestrators/flush_orchestrator", None),
+        ("PUT", "/instances/T1-V1", None),
+    ],
+)
+def test_each_management_call_is_named_with_its_instance(method, path, expected):
+    assert api_route(method, WEBHOOK_PATH + path) == expected
+    assert api_route(method, "/api" + path) is None
 
 
 def test_redaction_masks_query_values_tokens_and_secret_settings():

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from devhost.standins.cache_flush import CacheFlushStub
+from devhost.standins.durable_api import DurableApi
 from devhost.standins.slack_stub import SlackStub
 from tests.support.azurite import Azurite, BlobProxy, delete_blob, upload_allowed_users
-from tests.support.durable_api import DurableApiStub
 
 
 @dataclass
@@ -25,7 +25,7 @@ class AppEnv:
     blob: str
     slack: SlackStub
     cache_flush: CacheFlushStub
-    durable_api: DurableApiStub
+    durable_api: DurableApi
     blob_proxy: BlobProxy
     azurite: Azurite
 
