@@ -11,8 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from shared.errors import AppError
 
@@ -44,9 +43,12 @@ class DeadlineExceeded(AppError):
     """The work did not finish before the deadline; it was abandoned, not retried."""
 
 
-@dataclass(frozen=True)
-class Deadline:
-    """A moment on the monotonic clock by which the request must be answered."""
+class Deadline(NamedTuple):
+    """A moment on the monotonic clock by which the request must be answered.
+
+    A NamedTuple rather than a dataclass: it is defined on the way to `views.open`, and is
+    quicker to create (doc/adr/0020-the-first-call-without-slack-sdk.md).
+    """
 
     at: float
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import azure.functions as func
 
@@ -49,8 +48,9 @@ def refusal(rejected: RejectedRequest) -> func.HttpResponse:
     return text_response(rejected.reason, rejected.status)
 
 
-@dataclass(frozen=True)
-class SlackRequest:
+# The gate's results are NamedTuples rather than dataclasses: they are defined on the way to
+# `views.open`, and are quicker to create (doc/adr/0020-the-first-call-without-slack-sdk.md).
+class SlackRequest(NamedTuple):
     """A request that passed the gate: the settings, its form fields and its deadline."""
 
     settings: Settings
@@ -58,8 +58,7 @@ class SlackRequest:
     deadline: Deadline
 
 
-@dataclass(frozen=True)
-class SlackEvent:
+class SlackEvent(NamedTuple):
     """An Events API delivery that passed the gate: its JSON, whether it is a retry."""
 
     settings: Settings

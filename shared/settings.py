@@ -8,7 +8,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from shared.errors import AppError
@@ -85,9 +85,12 @@ class ConfigurationError(AppError):
     """The app's configuration is missing or invalid; the message names the variables."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the app reads from its environment, parsed and checked."""
+class Settings(NamedTuple):
+    """Everything the app reads from its environment, parsed and checked.
+
+    A NamedTuple rather than a dataclass: it is defined on the way to `views.open`, and is
+    quicker to create (doc/adr/0020-the-first-call-without-slack-sdk.md).
+    """
 
     storage_connection_string: str | None
     allowed_users_blob_endpoint: str | None
