@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from devhost.process import DevhostProcess, free_port
+from tests.support.waiting import wait_until
 
 STAND_IN = """
 import os
@@ -118,6 +119,8 @@ def test_waiting_for_the_listening_line_has_a_deadline(stand_in, tmp_path, to_fi
     output_file = tmp_path / "out.log" if to_file else None
     process = launch(stand_in, "silent", output_file=output_file)
     try:
+        # The child's first line, however slow the machine, then a deadline it cannot meet.
+        wait_until(lambda: process.lines == ["starting\n"], "the child's first line")
         with pytest.raises(TimeoutError, match=r"within 0\.3 s:\nstarting"):
             process.wait_listening(0.3)
     finally:
