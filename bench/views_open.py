@@ -21,6 +21,7 @@ import azure.functions as func
 import slash_start
 from bench.appenv import REPO_ROOT, child_environment
 from bench.cold_child import BASELINE_PATH
+from bench.imports import unneeded
 from bench.stats import across_runs, repeated
 from devhost.standins.slack_requests import new_trigger_id, slack_headers, slash_command_body
 from devhost.standins.slack_stub import SlackStub
@@ -190,11 +191,14 @@ def check_order(
 ) -> dict[str, Any]:
     """On cold interpreters, list what was imported and connected before ``views.open``.
 
-    The target holds when no storage or other heavy module was imported, and no storage
-    connection was opened, before Slack received ``views.open`` (while both do happen after).
+    The target holds when no storage or other heavy module, and nothing on the import audit's
+    list (``bench.imports.SLASH_START_NEEDS_NONE_OF``: slack-sdk, the views, the access check
+    and the rest), was imported, and no storage connection was opened, before Slack received
+    ``views.open`` (while storage is reached after).
     """
     env = child_environment(settings)
     heavy_before: set[str] = set()
+    unneeded_before: set[str] = set()
     packages_before: set[str] = set()
     storage_before = storage_after = heavy_after = 0
 
@@ -209,6 +213,7 @@ def check_order(
         before = [e for e in result["events"] if e[2] < arrival]
         after = [e for e in result["events"] if e[2] >= arrival]
         heavy_before.update(name for name in imported(before) if is_heavy(name))
+        unneeded_before.update(unneeded(imported(before)))
         packages_before.update(name.split(".")[0] for name in imported(before))
         heavy_after += sum(1 for name in imported(after) if is_heavy(name))
         storage_before += sum(1 for e in before if e[0] == "connect" and e[1] == str(storage_port))
@@ -216,9 +221,13 @@ def check_order(
     return {
         "runs": runs,
         "heavy_imports_before": sorted(heavy_before),
+        "unneeded_imports_before": sorted(unneeded_before),
         "storage_connections_before": storage_before,
         "storage_connections_after": storage_after,
         "heavy_imports_after": heavy_after,
         "packages_imported_before": sorted(packages_before),
-        "holds": not heavy_before and storage_before == 0 and storage_after > 0,
+        "holds": not heavy_before
+        and not unneeded_before
+        and storage_before == 0
+        and storage_after > 0,
     }

@@ -20,9 +20,12 @@ from shared.slack_api import (
     error_code,
     is_closed_view,
     web_client,
+)
+from shared.slack_http import (
+    INTERACTIVE_MAX_RETRY_AFTER_SECONDS,
+    INTERACTIVE_TIMEOUT_SECONDS,
     within,
 )
-from shared.slack_http import INTERACTIVE_MAX_RETRY_AFTER_SECONDS, INTERACTIVE_TIMEOUT_SECONDS
 from shared.slash_command import UPDATE_RESERVE_SECONDS, Opener, Prefill
 
 logger = logging.getLogger(__name__)

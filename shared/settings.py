@@ -8,7 +8,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.errors import AppError
@@ -85,11 +85,12 @@ class ConfigurationError(AppError):
     """The app's configuration is missing or invalid; the message names the variables."""
 
 
-class Settings(NamedTuple):
+@dataclass(frozen=True)
+class Settings:
     """Everything the app reads from its environment, parsed and checked.
 
-    A NamedTuple rather than a dataclass: it is defined on the way to `views.open`, and is
-    quicker to create (doc/adr/0020-the-first-call-without-slack-sdk.md).
+    A dataclass, not a NamedTuple like the other records on the way to `views.open`: it holds
+    the secrets, which a tuple would give away to anything that iterates or serialises it.
     """
 
     storage_connection_string: str | None

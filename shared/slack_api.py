@@ -5,6 +5,7 @@ See doc/behaviour.md, "Using the Slack Web API".
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from email.message import Message
 from http.client import HTTPException
@@ -31,7 +32,13 @@ from slack_sdk.web.client import WebClient
 
 from shared.deadline import Deadline, DeadlineExceeded
 from shared.settings import Settings
-from shared.slack_http import MIN_RETRY_SECONDS, REDIRECT_REFUSED, RedirectRefused
+from shared.slack_http import (
+    MIN_RETRY_SECONDS,
+    REDIRECT_REFUSED,
+    RedirectRefused,
+    retry_after_seconds,
+    within,
+)
 
 CLOSED_VIEW_ERRORS = frozenset({"not_found", "view_not_found"})
 BACKGROUND_TIMEOUT_SECONDS = 10
@@ -98,6 +105,9 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
 
     The slash command must finish within Slack's 3 seconds, and an activity must not sleep
     until its function timeout: a longer `Retry-After` surfaces the error at once instead.
+    It waits exactly the `Retry-After` Slack names (1 s without one), as the first call does
+    (`shared.slack_http`), not slack-sdk's up to a second more at random, so a wait never
+    outlasts the room the deadline was checked for.
     """
 
     def __init__(self, max_retry_count: int, max_retry_after_seconds: int) -> None:
@@ -114,9 +124,29 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        values = {name.lower(): value for name, value in response.headers.items()}
-        retry_after = (values.get("retry-after") or ["1"])[0]
-        return retry_after.isdecimal() and int(retry_after) <= self.max_retry_after_seconds
+        wait = _retry_after(response)
+        return wait is not None and wait <= self.max_retry_after_seconds
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Sleep the `Retry-After` Slack named, then count the attempt."""
+        wait = _retry_after(response) if response is not None else None
+        state.next_attempt_requested = True
+        time.sleep(wait or 0)
+        state.increment_current_attempt()
+
+
+def _retry_after(response: HttpResponse) -> int | None:
+    """The seconds a 429 answer asks to wait (`shared.slack_http.retry_after_seconds`)."""
+    values = {name.lower(): value for name, value in response.headers.items()}
+    found = values.get("retry-after")
+    return retry_after_seconds(found[0] if found else None)
 
 
 class _WithinDeadline(RetryHandler):
@@ -192,11 +222,6 @@ def web_client(
     ]
     client.timeout = within(timeout, deadline)  # type: ignore[assignment]
     return client
-
-
-def within(timeout: float, deadline: Deadline) -> float:
-    """One call's timeout: its usual bound, or less when the deadline is closer."""
-    return min(timeout, deadline.call_timeout())
 
 
 def error_code(error: Exception) -> str:

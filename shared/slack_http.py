@@ -1,9 +1,10 @@
 """The rules of the app's calls to Slack, and the first call made with the standard library.
 
-Every interactive call has a 2-second timeout and the request's deadline, follows no
-redirect (doc/adr/0018-slack-client-refuses-redirects.md), retries a dropped connection once
-and an HTTP 429 once after a `Retry-After` of at most a second. `shared.slack_api` gives
-slack-sdk's client these rules.
+Every interactive call has a 2-second timeout cut to the request's deadline, follows no
+redirect (doc/adr/0018-refuse-redirects-in-the-slack-client.md), and retries an HTTP 429 once
+after exactly the `Retry-After` it names, if that is at most a second and the deadline leaves
+room. `shared.slack_api` gives slack-sdk's client these rules; a lost connection is retried
+once by each path in its own way (here at once, by slack-sdk after its back-off).
 
 Opening (or pushing) the checking view on a trigger is the first call out on every way into
 the form; a trigger lives 3 seconds and on a cold worker this call comes first, so it is made
@@ -13,12 +14,14 @@ and Block Kit models (doc/adr/0020-the-first-call-without-slack-sdk.md).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from email.message import Message
-from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,8 +53,9 @@ class RedirectRefused(AppError):
     """Slack answered with a redirect, which no call of the app follows."""
 
 
-# What opening a view can raise: Slack's refusal or a redirect, the network (URLError and
-# timeouts are OSErrors; an answer cut off is an HTTPException), or a body that is not JSON.
+# What opening a view can raise: Slack's refusal or a redirect, the network (refused or lost
+# connections, name lookups and timeouts are OSErrors; an answer cut off is an
+# HTTPException), or a request http.client cannot encode (a ValueError).
 OPEN_ERRORS: tuple[type[Exception], ...] = (
     SlackCallFailed,
     RedirectRefused,
@@ -61,12 +65,22 @@ OPEN_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def _retry_after(headers: Message) -> int | None:
+def retry_after_seconds(value: str | None) -> int | None:
     """The seconds a 429 asks to wait: its `Retry-After`, 1 without one, None if unreadable."""
-    value = headers.get("Retry-After")
     if value is None:
         return 1
     return int(value) if value.isascii() and value.isdigit() else None
+
+
+def within(timeout: float, deadline: Deadline) -> float:
+    """One call's timeout: its usual bound, or less when the deadline is closer."""
+    return min(timeout, deadline.call_timeout())
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One default TLS context (certificates and host names checked), made on first use."""
+    return ssl.create_default_context()
 
 
 def _answer(status: int, body: bytes, headers: Message) -> dict[str, Any]:
@@ -80,7 +94,8 @@ def _answer(status: int, body: bytes, headers: Message) -> dict[str, Any]:
     code = data.get("error") if isinstance(data, dict) else None
     if not isinstance(code, str) or not code:
         code = f"http_{status}"
-    raise SlackCallFailed(code, _retry_after(headers) if status == 429 else None)
+    retry_after = retry_after_seconds(headers.get("Retry-After")) if status == 429 else None
+    raise SlackCallFailed(code, retry_after)
 
 
 def _post(url: str, token: str, payload: Mapping[str, Any], timeout: float) -> dict[str, Any]:
@@ -89,8 +104,11 @@ def _post(url: str, token: str, payload: Mapping[str, Any], timeout: float) -> d
     http.client follows no redirect: a 3xx answer is refused, so the token goes nowhere else.
     """
     parts = urlsplit(url)
-    connection_type = HTTPSConnection if parts.scheme == "https" else HTTPConnection
-    connection = connection_type(parts.netloc, timeout=timeout)
+    connection = (
+        HTTPSConnection(parts.netloc, timeout=timeout, context=_tls())
+        if parts.scheme == "https"
+        else HTTPConnection(parts.netloc, timeout=timeout)
+    )
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": "application/json; charset=utf-8",
@@ -113,7 +131,7 @@ def _retry_wait(error: Exception, deadline: Deadline) -> float | None:
         wait = error.retry_after
         if wait is None or wait > INTERACTIVE_MAX_RETRY_AFTER_SECONDS:
             return None
-    elif isinstance(error, ConnectionError | RemoteDisconnected):
+    elif isinstance(error, ConnectionError):  # refused, reset or closed without an answer
         wait = 0
     else:
         return None
@@ -133,23 +151,25 @@ def call_view_method(
 ) -> dict[str, Any]:
     """Call `views.open` or `views.push` (`method`) and return Slack's answer.
 
-    A dropped connection is retried at once, a 429 after its `Retry-After`; either once,
-    only while the deadline leaves time, and with `while_waiting` started first, so work
-    that does not need the view can use the wait.
+    A lost connection is retried at once, a 429 after its `Retry-After`; either once and
+    only while the deadline leaves time. Before a 429's wait `while_waiting` is started, so
+    work that does not need the view uses the wait; the time it takes counts as waited.
     """
     url = settings.slack_api_url.rstrip("/") + "/" + method
     token = settings.slack_bot_token
     try:
-        return _post(url, token, payload, min(INTERACTIVE_TIMEOUT_SECONDS, deadline.call_timeout()))
+        return _post(url, token, payload, within(INTERACTIVE_TIMEOUT_SECONDS, deadline))
     except OPEN_ERRORS as error:
         wait = _retry_wait(error, deadline)
         if wait is None:
             raise
         logger.info("%s will be retried: %s", method, error_code(error))
-    if while_waiting is not None:
-        while_waiting()
-    time.sleep(wait)
-    return _post(url, token, payload, min(INTERACTIVE_TIMEOUT_SECONDS, deadline.call_timeout()))
+    if wait:
+        waited_from = time.monotonic()
+        if while_waiting is not None:
+            while_waiting()
+        time.sleep(max(0.0, wait - (time.monotonic() - waited_from)))
+    return _post(url, token, payload, within(INTERACTIVE_TIMEOUT_SECONDS, deadline))
 
 
 def view_id(answer: Mapping[str, Any]) -> str:

@@ -10,10 +10,12 @@ import json
 import time
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
 from devhost.simulate.faults import Fault
 from devhost.standins.slack_requests import new_trigger_id
 from devhost.standins.stub_server import Reply
+from shared import slack_api
 from shared.deadline import Deadline
 from shared.settings import load_settings
 from shared.slack_http import SlackCallFailed, call_view_method, error_code, view_id
@@ -98,10 +100,12 @@ def test_a_rate_limit_that_does_not_fit_fails_at_once(
     assert waits == []
 
 
-def test_a_dropped_connection_is_retried_once(app_env: AppEnv) -> None:
+def test_a_dropped_connection_is_retried_once_at_once(app_env: AppEnv) -> None:
     app_env.slack.reply("views.open", Fault(drop=True))
-    assert open_view()
+    waits: list[float] = []
+    assert open_view(waits=waits)
     assert len(app_env.slack.calls("views.open")) == 2
+    assert waits == [], "no wait, so nothing is started to fill it"
 
 
 def test_a_connection_dropped_twice_fails(app_env: AppEnv) -> None:
@@ -149,3 +153,38 @@ def test_the_answer_is_slacks_json(app_env: AppEnv) -> None:
     answer = call_view_method(load_settings(), "views.open", payload, Deadline.after(2.5))
     assert answer["ok"] is True
     assert json.loads(json.dumps(answer))["view"]["id"] == view_id(answer)
+
+
+# --- the same rate-limit rule on the slack-sdk client ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "slept"),
+    [pytest.param({"Retry-After": "1"}, [1], id="named"), pytest.param({}, [1], id="absent")],
+)
+def test_the_slack_sdk_client_waits_exactly_the_retry_after(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch, header: dict[str, str], slept: list[int]
+) -> None:
+    sleeps: list[float] = []
+    monkeypatch.setattr(slack_api.time, "sleep", sleeps.append)
+    answer = Reply(status=429, json={"ok": False, "error": "ratelimited"}, headers=header)
+    app_env.slack.reply("chat.postMessage", answer)
+    client = slack_api.web_client(
+        load_settings(), 2, max_retry_after_seconds=slack_api.BACKGROUND_MAX_RETRY_AFTER_SECONDS
+    )
+    assert client.chat_postMessage(channel=constants.USER_ID, text="hello")["ok"] is True
+    assert sleeps == slept, "no random extra on top of what Slack asked for"
+    assert len(app_env.slack.calls("chat.postMessage")) == 2
+
+
+def test_the_slack_sdk_client_does_not_retry_an_unreadable_retry_after(app_env: AppEnv) -> None:
+    answer = Reply(
+        status=429, json={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "soon"}
+    )
+    app_env.slack.reply("chat.postMessage", answer)
+    client = slack_api.web_client(
+        load_settings(), 2, max_retry_after_seconds=slack_api.BACKGROUND_MAX_RETRY_AFTER_SECONDS
+    )
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel=constants.USER_ID, text="hello")
+    assert len(app_env.slack.calls("chat.postMessage")) == 1

@@ -600,3 +600,10 @@ def test_the_not_allowed_notice_names_who_to_ask() -> None:
     ):
         assert "Ask #web-help." in text_of(notice)
     assert f"Ask {views.NO_CONTACT}." in text_of(views.not_allowed_view("jo", "U0ABC", "Hint."))
+
+
+def test_the_checking_view_has_the_title_and_close_button_of_every_modal() -> None:
+    view = checking_view()
+    assert {key: view[key] for key in ("type", "title", "close")} == {
+        key: views.modal([])[key] for key in ("type", "title", "close")
+    }

@@ -1,6 +1,6 @@
 """scripts/test-app-is-deployed.sh and test-app-is-running.sh against a loopback stand-in
 for a deployed function app: the Functions host's key check in front of the app's own
-Slack signature check (slack-sdk's SignatureVerifier, as the app uses)."""
+Slack signature check (slack-sdk's SignatureVerifier, which checks what the app checks)."""
 
 from __future__ import annotations
 
