@@ -36,6 +36,7 @@ from shared.slack_http import (
     MIN_RETRY_SECONDS,
     REDIRECT_REFUSED,
     RedirectRefused,
+    failure_name,
     retry_after_seconds,
     within,
 )
@@ -225,7 +226,7 @@ def web_client(
 
 
 def error_code(error: Exception) -> str:
-    """Slack's error code for an API error, or the exception's class name otherwise."""
+    """Slack's error code for an API error; otherwise the name the first call would give it."""
     response = getattr(error, "response", None) if isinstance(error, SlackApiError) else None
     data = getattr(response, "data", None)
     code = data.get("error") if isinstance(data, dict) else None
@@ -233,7 +234,7 @@ def error_code(error: Exception) -> str:
         return code
     if response is not None:
         return f"http_{response.status_code}"
-    return type(error).__name__
+    return failure_name(error)
 
 
 def is_closed_view(error: Exception) -> bool:

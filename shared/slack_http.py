@@ -181,6 +181,25 @@ def view_id(answer: Mapping[str, Any]) -> str:
     return identifier
 
 
+# What a failed call is called when Slack gave no error code, most specific first: the name
+# the user is shown ("Slack said `timeout`") and the log line carries.
+_FAILURE_NAMES: tuple[tuple[type[Exception], str], ...] = (
+    (RedirectRefused, "redirect_refused"),
+    (TimeoutError, "timeout"),
+    (ConnectionError, "connection_lost"),
+    (HTTPException, "bad_answer"),
+    (OSError, "network_error"),
+)
+
+
+def failure_name(error: Exception) -> str:
+    """A short name for a call that failed without an answer from Slack."""
+    for kind, name in _FAILURE_NAMES:
+        if isinstance(error, kind):
+            return name
+    return type(error).__name__
+
+
 def error_code(error: Exception) -> str:
-    """Slack's error code for a refused call, or the exception's class name otherwise."""
-    return error.code if isinstance(error, SlackCallFailed) else type(error).__name__
+    """Slack's error code for a refused call; otherwise a short name for what went wrong."""
+    return error.code if isinstance(error, SlackCallFailed) else failure_name(error)

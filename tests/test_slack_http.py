@@ -18,7 +18,13 @@ from devhost.standins.stub_server import Reply
 from shared import slack_api
 from shared.deadline import Deadline
 from shared.settings import load_settings
-from shared.slack_http import SlackCallFailed, call_view_method, error_code, view_id
+from shared.slack_http import (
+    RedirectRefused,
+    SlackCallFailed,
+    call_view_method,
+    error_code,
+    view_id,
+)
 from shared.slash_command import checking_view
 from tests.support import constants
 from tests.support.app_env import AppEnv
@@ -110,9 +116,10 @@ def test_a_dropped_connection_is_retried_once_at_once(app_env: AppEnv) -> None:
 
 def test_a_connection_dropped_twice_fails(app_env: AppEnv) -> None:
     app_env.slack.reply("views.open", Fault(drop=True), Fault(drop=True))
-    with pytest.raises(ConnectionError):
+    with pytest.raises(ConnectionError) as failed:
         open_view()
     assert len(app_env.slack.calls("views.open")) == 2
+    assert error_code(failed.value) == "connection_lost"
 
 
 def test_a_slow_answer_times_out_within_the_deadline_and_is_not_retried(
@@ -120,8 +127,9 @@ def test_a_slow_answer_times_out_within_the_deadline_and_is_not_retried(
 ) -> None:
     app_env.slack.reply("views.open", Fault(delay=3.0))
     started = time.monotonic()
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError) as failed:
         open_view(0.5)
+    assert error_code(failed.value) == "timeout"
     assert time.monotonic() - started < 1.5
     app_env.slack.wait_for_calls(1, "views.open")
     assert len(app_env.slack.calls("views.open")) == 1
@@ -188,3 +196,16 @@ def test_the_slack_sdk_client_does_not_retry_an_unreadable_retry_after(app_env: 
     with pytest.raises(SlackApiError):
         client.chat_postMessage(channel=constants.USER_ID, text="hello")
     assert len(app_env.slack.calls("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "name"),
+    [
+        pytest.param(TimeoutError("timed out"), "timeout", id="timeout"),
+        pytest.param(ConnectionRefusedError(), "connection_lost", id="refused"),
+        pytest.param(RedirectRefused("redirect"), "redirect_refused", id="redirect"),
+        pytest.param(OSError("no route"), "network_error", id="network"),
+    ],
+)
+def test_both_ways_of_calling_slack_name_a_failure_alike(error: Exception, name: str) -> None:
+    assert error_code(error) == slack_api.error_code(error) == name
