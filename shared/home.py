@@ -109,7 +109,6 @@ async def home_content(
     known = may_flush is not None and may_flush is not access.Access.UNAVAILABLE
     return HomeContent(
         user_id=user_id,
-        user_name="",
         may_flush=may_flush is access.Access.GRANTED if known else None,
         recent=recent,
         pending=[f for f in open_requests if f.request.user_id == user_id],

@@ -48,13 +48,12 @@ STATE_EMOJI = {
 class HomeContent:
     """What one person's Home tab shows.
 
-    `user_name` is empty when only the member ID is known (an Events API delivery).
+    Only the person's member ID is known (an Events API delivery carries no name).
     `may_flush` is None when access could not be checked. `recent` is None when the history
     could not be read. `to_decide` holds other people's requests the person may approve.
     """
 
     user_id: str
-    user_name: str
     may_flush: bool | None
     recent: Sequence[Flush] | None
     pending: Sequence[Flush] = ()
@@ -118,9 +117,7 @@ def _start(content: HomeContent) -> list[Block]:
         ]
     if content.may_flush is None:
         return [section(":warning: *Your access could not be checked right now.* Try again soon.")]
-    return not_allowed_blocks(
-        content.user_name, content.user_id, content.access_hint, content.contact
-    )
+    return not_allowed_blocks("", content.user_id, content.access_hint, content.contact)
 
 
 def home_view(content: HomeContent) -> View:
