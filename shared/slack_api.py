@@ -33,11 +33,11 @@ from slack_sdk.web.client import WebClient
 from shared.deadline import Deadline, DeadlineExceeded
 from shared.settings import Settings
 from shared.slack_http import (
-    MIN_RETRY_SECONDS,
     REDIRECT_REFUSED,
     RedirectRefused,
     failure_name,
     retry_after_seconds,
+    room_to_retry,
     within,
 )
 
@@ -177,7 +177,7 @@ class _WithinDeadline(RetryHandler):
 
     def can_retry(self, **attempt: Any) -> bool:
         """Defer to the wrapped handler, unless the deadline is too close."""
-        if self._deadline.remaining() < self._max_wait_seconds + MIN_RETRY_SECONDS:
+        if not room_to_retry(self._deadline, self._max_wait_seconds):
             return False
         return self._inner.can_retry(**attempt)
 

@@ -125,6 +125,11 @@ def _post(url: str, token: str, payload: Mapping[str, Any], timeout: float) -> d
     return _answer(response.status, body, response.headers)
 
 
+def room_to_retry(deadline: Deadline, max_wait_seconds: float) -> bool:
+    """Whether the deadline leaves time for the longest wait and a short call after it."""
+    return deadline.remaining() >= max_wait_seconds + MIN_RETRY_SECONDS
+
+
 def _retry_wait(error: Exception, deadline: Deadline) -> float | None:
     """How long to wait before the one retry `error` allows, or None for no retry."""
     if isinstance(error, SlackCallFailed):
@@ -135,11 +140,7 @@ def _retry_wait(error: Exception, deadline: Deadline) -> float | None:
         wait = 0
     else:
         return None
-    return (
-        wait
-        if deadline.remaining() >= INTERACTIVE_MAX_RETRY_AFTER_SECONDS + MIN_RETRY_SECONDS
-        else None
-    )
+    return wait if room_to_retry(deadline, INTERACTIVE_MAX_RETRY_AFTER_SECONDS) else None
 
 
 def call_view_method(
