@@ -15,7 +15,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from shared import audit
-from shared.approval import Ended, Stage
+from shared.approval import Ended
 from shared.approval_flow import flush_with_approval
 from shared.handoffs import FlushRequest, FlushSummary
 from shared.orchestration import (
@@ -37,8 +37,7 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
         output = yield from flush_with_approval(context, request, request.approval)
     else:
         flushed = yield from flush_with_retries(context, request)
-        ending = Stage.FLUSHED if flushed.last.ok else Stage.FLUSH_FAILED
-        context.set_custom_status(Ended(ending, flushed.last.purge_id).status())
+        context.set_custom_status(Ended.after_flush(flushed.last).status())
         deliveries = yield from deliver_all(context, request, plan_notifications(request, flushed))
         output = FlushSummary.of(flushed.last, deliveries).to_dict()
     yield from publish_home(context, request)

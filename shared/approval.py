@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from shared.handoffs import ApprovalPlan, Fields, FlushSummary, JsonObject, Outcome
+from shared.handoffs import ApprovalPlan, Fields, FlushResult, FlushSummary, JsonObject, Outcome
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -162,6 +162,14 @@ class Ended:
         )
         status.update((name, value) for name, value in details if value)
         return status
+
+    @classmethod
+    def after_flush(
+        cls, result: FlushResult, decided_by: str | None = None, decided_by_name: str | None = None
+    ) -> Ended:
+        """How a flush ended once cache-flush answered: flushed (with its purge ID) or not."""
+        stage = Stage.FLUSHED if result.ok else Stage.FLUSH_FAILED
+        return cls(stage, result.purge_id, decided_by, decided_by_name)
 
     @classmethod
     def of_status(cls, custom_status: Any) -> Ended | None:

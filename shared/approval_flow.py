@@ -140,8 +140,7 @@ def flush_with_approval(
     finished = approval_views.outcome_message(
         request, plan, deadline, stage, decision, after=approval_views.flush_outcome_text(flushed)
     )
-    ending = Stage.FLUSHED if result.ok else Stage.FLUSH_FAILED
-    context.set_custom_status(Ended(ending, result.purge_id, *decider).status())
+    context.set_custom_status(Ended.after_flush(result, *decider).status())
     results = plan_notifications(request, flushed, approver)
     results["request"] = Notification.update_message(place.channel, place.ts, finished)
     deliveries = yield from deliver_all(context, request, results)

@@ -170,6 +170,13 @@ class FlushCall:
         return cls(environment=str(data["environment"]), urls=tuple(map(str, data["urls"])))
 
 
+def purge_id_of(body: Any) -> str | None:
+    """The purge ID in a cache-flush answer's body (Akamai's `purgeId`), cut short, if any."""
+    details = body if isinstance(body, Mapping) else {}
+    value = details.get("purgeId") or details.get("purgeID")
+    return str(value)[:PURGE_ID_CHARS] if value else None
+
+
 @dataclass(frozen=True)
 class FlushResult(Fields):
     """One answer from cache-flush, or why there was none.
@@ -218,9 +225,7 @@ class FlushResult(Fields):
     @property
     def purge_id(self) -> str | None:
         """The purge ID cache-flush answered with, if any (Akamai's `purgeId`)."""
-        body = self.body if isinstance(self.body, Mapping) else {}
-        value = body.get("purgeId") or body.get("purgeID")
-        return str(value)[:PURGE_ID_CHARS] if value else None
+        return purge_id_of(self.body)
 
     @classmethod
     def no_response(cls, error: str) -> FlushResult:

@@ -15,7 +15,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.handoffs import GATEWAY_STATUSES, FlushResult
+from shared.handoffs import GATEWAY_STATUSES, FlushResult, purge_id_of
 from shared.submission import either
 from shared.views import (
     NO_CONTACT,
@@ -88,7 +88,7 @@ def success_message(
     ids = [
         f"*{label}:* `{escape(str(value))[:200]}`"
         for label, value in (
-            ("Purge ID", details.get("purgeId") or details.get("purgeID")),
+            ("Purge ID", purge_id_of(details)),
             ("Support ID", details.get("supportId")),
         )
         if value
