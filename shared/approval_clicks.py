@@ -26,7 +26,7 @@ from shared import access, audit, instance_ids
 from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage, WaitingPlaces
 from shared.deadline import Deadline, run_within
 from shared.handoffs import FlushRequest
-from shared.history import json_value
+from shared.history import json_value, request_of
 from shared.interaction_payloads import BlockAction
 from shared.orchestration import short_error
 from shared.settings import Settings
@@ -120,10 +120,8 @@ async def _read_request(
         return Refusal.CHECK_UNAVAILABLE
     if not status:
         return Refusal.UNKNOWN
-    data = json_value(status.input_)
-    try:
-        request = FlushRequest.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    request = request_of(status)
+    if request is None:
         return Refusal.UNKNOWN
     if request.approval is None:
         return Refusal.NOT_APPROVAL

@@ -95,9 +95,8 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def _state(runtime: OrchestrationRuntimeStatus | None, custom: Any) -> State:
-    """The state of an instance from its runtime status and custom status."""
-    ended = Ended.of_status(custom)
+def _state(runtime: OrchestrationRuntimeStatus | None, custom: Any, ended: Ended | None) -> State:
+    """The state of an instance from its runtime status, custom status and ending."""
     if ended is not None:
         return _ENDED.get(ended.stage, State.STOPPED)
     if runtime in RUNNING:
@@ -107,14 +106,21 @@ def _state(runtime: OrchestrationRuntimeStatus | None, custom: Any) -> State:
     return State.STOPPED
 
 
+def request_of(status: DurableOrchestrationStatus) -> FlushRequest | None:
+    """The flush request an instance was started with, or None if its input is not one."""
+    try:
+        return FlushRequest.from_dict(json_value(status.input_))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def flush_of(status: DurableOrchestrationStatus) -> Flush | None:
     """The flush an instance status shows, or None when it is not a flush this app started."""
     instance, created = status.instance_id, status.created_time
     if not instance or not instance_ids.is_instance_id(instance) or created is None:
         return None
-    try:
-        request = FlushRequest.from_dict(json_value(status.input_))
-    except (KeyError, TypeError, ValueError, AttributeError):
+    request = request_of(status)
+    if request is None:
         logger.warning("The input of %s is not a flush request", instance)
         return None
     custom = json_value(status.custom_status)
@@ -123,7 +129,7 @@ def flush_of(status: DurableOrchestrationStatus) -> Flush | None:
         instance_id=instance,
         created=created,
         request=request,
-        state=_state(status.runtime_status, custom),
+        state=_state(status.runtime_status, custom, ended),
         purge_id=ended.purge_id if ended else None,
         decided_by=ended.decided_by if ended else None,
         decided_by_name=ended.decided_by_name if ended else None,
