@@ -27,6 +27,7 @@ from shared.slack_http import (
     within,
 )
 from shared.slash_command import UPDATE_RESERVE_SECONDS, Opener, Prefill
+from shared.submission import split_urls
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def prefill_of_urls(
 
 def prefill_of_command(text: str) -> Prefill:
     """The form for `/flush` with the command's text: its URLs, split as on submit."""
-    return Prefill(views.initial_urls(text))
+    return prefill_of_urls(split_urls(text))
 
 
 def _client(settings: Settings, deadline: Deadline) -> WebClient:

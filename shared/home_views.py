@@ -22,6 +22,7 @@ from shared.views import (
     flush_again_button,
     not_allowed_blocks,
     person,
+    plain_text,
     section,
 )
 
@@ -103,7 +104,7 @@ def _entry(flush: Flush, *buttons: Block, who: bool = False) -> list[Block]:
 
 
 def _header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+    return {"type": "header", "text": plain_text(text)}
 
 
 def _start(content: HomeContent) -> list[Block]:

@@ -13,7 +13,8 @@ import re
 PREFIX = "flush"
 PART_CHARS = 30
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
-_INSTANCE_ID = re.compile(r"flush-[A-Za-z0-9_]{1,30}-[A-Za-z0-9_]{1,30}-[A-Za-z0-9_]{1,30}")
+_SAFE_PART = f"[A-Za-z0-9_]{{1,{PART_CHARS}}}"
+_INSTANCE_ID = re.compile("-".join((PREFIX, _SAFE_PART, _SAFE_PART, _SAFE_PART)))
 
 
 def _part(text: str) -> str:

@@ -33,6 +33,11 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _user_name(user: Mapping[str, Any]) -> str:
+    """The user's handle, else their name, else their member ID."""
+    return _text(user.get("username")) or _text(user.get("name")) or _text(user.get("id"))
+
+
 def parse_view_submission(payload: Mapping[str, Any]) -> ViewSubmission:
     """Pick the user, team, view and form values out of a `view_submission` payload."""
     user = _object(payload.get("user"))
@@ -47,7 +52,7 @@ def parse_view_submission(payload: Mapping[str, Any]) -> ViewSubmission:
     )
     return ViewSubmission(
         user_id=user["id"],
-        user_name=_text(user.get("username")) or _text(user.get("name")) or user["id"],
+        user_name=_user_name(user),
         team_id=team_id,
         view_id=view["id"],
         callback_id=_text(view.get("callback_id")),
@@ -117,7 +122,7 @@ def parse_block_action(payload: Mapping[str, Any]) -> BlockAction | None:
     view_id = _text(container.get("view_id")) or _text(_object(payload.get("view")).get("id"))
     return BlockAction(
         user_id=user["id"],
-        user_name=_text(user.get("username")) or _text(user.get("name")) or user["id"],
+        user_name=_user_name(user),
         action_id=action["action_id"],
         value=value,
         channel_id=None if in_view else channel_id or None,
@@ -142,7 +147,6 @@ class MessageShortcut:
     trigger_id: str
     user_id: str
     user_name: str
-    team_id: str
     message: dict[str, Any]
 
 
@@ -156,7 +160,6 @@ def parse_message_shortcut(payload: Mapping[str, Any]) -> MessageShortcut:
         callback_id=_text(payload.get("callback_id")),
         trigger_id=trigger_id,
         user_id=user_id,
-        user_name=_text(user.get("username")) or _text(user.get("name")) or user_id,
-        team_id=_text(_object(payload.get("team")).get("id")) or _text(user.get("team_id")),
+        user_name=_user_name(user),
         message=_object(payload.get("message")),
     )

@@ -24,7 +24,6 @@ from shared.submission import (
     URLS_ACTION,
     URLS_BLOCK,
     rules_summary,
-    split_urls,
 )
 
 Block = dict[str, Any]
@@ -212,16 +211,6 @@ def form_view(
         submit=plain_text("Submit"),
         close=plain_text("Cancel"),
     )
-
-
-def initial_urls(command_text: str) -> str:
-    """The command's text as the URLs field's value: one URL per line, split as on submit."""
-    return urls_field(split_urls(command_text))
-
-
-def urls_field(urls: Sequence[str]) -> str:
-    """URLs as the URLs field's value, one per line, as many whole URLs as fit its limit."""
-    return "\n".join(fitting_urls(urls))
 
 
 def fitting_urls(urls: Sequence[str]) -> list[str]:

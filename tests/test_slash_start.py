@@ -152,6 +152,21 @@ def test_an_allowed_user_gets_the_form_with_the_command_text_as_urls(app_env: Ap
     )
 
 
+def test_a_command_with_more_urls_than_the_form_holds_says_which_are_left_out(
+    app_env: AppEnv,
+) -> None:
+    app_env.allow(USER)
+    many = [f"https://www.nhs.uk/conditions/page-{n:04d}/" for n in range(120)]
+    call(slash_command_body(user_id=USER, text=" ".join(many)))
+    _, updated = app_env.slack.calls()
+    form = updated.args["view"]
+    urls = next(b for b in form["blocks"] if b.get("block_id") == "urls")
+    shown = urls["element"]["initial_value"].splitlines()
+    assert shown == many[: len(shown)]
+    assert 0 < len(shown) < len(many)
+    assert f"Only the first {len(shown)} of the 120 URLs fit the form" in json.dumps(form)
+
+
 def test_the_form_updates_the_view_that_was_opened(app_env: AppEnv) -> None:
     app_env.allow(USER)
     call(slash_command_body(user_id=USER))

@@ -15,9 +15,10 @@ from shared.approval import (
     DecisionAction,
     Stage,
 )
+from shared.form_flow import prefill_of_command
 from shared.handoffs import ApprovalPlan, FlushRequest, FlushResult, NotificationKind
 from shared.orchestration import FlushAttempts, plan_notifications
-from shared.slash_command import checking_view
+from shared.slash_command import Prefill, checking_view
 
 DOMAINS = ("nhs.uk",)
 URLS = ("https://www.nhs.uk/a", "https://www.nhs.uk/b")
@@ -136,12 +137,12 @@ def test_form_has_the_fields_slack_submits() -> None:
     assert "https://www.nhs.uk/path/to/flush" in hint
 
 
-def test_initial_urls_put_each_url_on_its_own_line() -> None:
+def test_the_commands_urls_go_each_on_its_own_line() -> None:
     text = "  https://www.nhs.uk/a https://www.nhs.uk/b\thttps://www.nhs.uk/c \n"
-    assert views.initial_urls(text) == (
+    assert prefill_of_command(text).urls == (
         "https://www.nhs.uk/a\nhttps://www.nhs.uk/b\nhttps://www.nhs.uk/c"
     )
-    assert views.initial_urls("") == ""
+    assert prefill_of_command("") == Prefill()
 
 
 def test_not_allowed_names_the_user_and_member_id() -> None:
