@@ -30,9 +30,7 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
     """Flush, tell the user (modal, DM, channel on success), then refresh their Home tab."""
     request = FlushRequest.from_dict(context.get_input(expected_type=dict))
     if not context.is_replaying:
-        audit.flush_requested(
-            context.instance_id, request, needs_approval=request.approval is not None
-        )
+        audit.flush_requested(context.instance_id, request)
     if request.approval is not None:
         output = yield from flush_with_approval(context, request, request.approval)
     else:

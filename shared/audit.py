@@ -13,8 +13,11 @@ The orchestrator writes its records only when it is not replaying.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from shared.handoffs import FlushRequest, FlushResult
 
 AUDIT_LOGGER = "audit"
 FLUSH_REQUESTED = "flush_requested"
@@ -41,30 +44,7 @@ class Person(Protocol):
     def user_name(self) -> str: ...
 
 
-class Request(Person, Protocol):
-    """A flush request: who asked, and what to flush where."""
-
-    @property
-    def environment(self) -> str: ...
-
-    @property
-    def urls(self) -> Sequence[str]: ...
-
-
-class Answer(Protocol):
-    """cache-flush's last answer for a request, or why there was none."""
-
-    @property
-    def ok(self) -> bool: ...
-
-    @property
-    def status(self) -> int | None: ...
-
-    @property
-    def error(self) -> str | None: ...
-
-
-def _what(instance_id: str, request: Request) -> dict[str, Field]:
+def _what(instance_id: str, request: FlushRequest) -> dict[str, Field]:
     return {
         "instance_id": instance_id,
         "requester_id": request.user_id,
@@ -75,9 +55,9 @@ def _what(instance_id: str, request: Request) -> dict[str, Field]:
     }
 
 
-def flush_requested(instance_id: str, request: Request, *, needs_approval: bool) -> None:
+def flush_requested(instance_id: str, request: FlushRequest) -> None:
     """A submitted flush request has started its orchestration."""
-    fields = _what(instance_id, request) | {"needs_approval": needs_approval}
+    fields = _what(instance_id, request) | {"needs_approval": request.approval is not None}
     _record(
         FLUSH_REQUESTED,
         fields,
@@ -131,7 +111,7 @@ def approval_ended(instance_id: str, request: Person, outcome: str, decider: Per
     )
 
 
-def flushed(instance_id: str, request: Request, answer: Answer, attempts: int) -> None:
+def flushed(instance_id: str, request: FlushRequest, answer: FlushResult, attempts: int) -> None:
     """cache-flush gave its last answer for the request (or none was had)."""
     fields = _what(instance_id, request) | {"ok": answer.ok, "attempts": attempts}
     if answer.status is not None:
