@@ -14,9 +14,9 @@ import os
 import socket
 from pathlib import Path
 
+from devhost.host import LOCK_FILE
+
 RUN_FILE = "demo-run.json"
-# devhost's own lock file in the state directory (held while a devhost uses it).
-LOCK_FILE = "devhost.lock"
 
 
 def record_run(state_dir: Path, base_url: str) -> Path:

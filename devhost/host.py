@@ -48,7 +48,8 @@ DEFAULT_STATE_DIR = ".devhost"
 _MAX_REQUEST_BYTES = 16 * 1024 * 1024
 _SHUTDOWN_TIMEOUT_SECONDS = 2.0
 _THREADS = 32
-_LOCK_FILE = "devhost.lock"
+# The lock file in the state directory, held while a devhost uses that directory.
+LOCK_FILE = "devhost.lock"
 
 log = logging.getLogger("devhost")
 
@@ -192,7 +193,7 @@ class DevHost:
     def _lock_state_dir(self) -> None:
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            lock = (self.state_dir / _LOCK_FILE).open("a", encoding="utf-8")
+            lock = (self.state_dir / LOCK_FILE).open("a", encoding="utf-8")
         except OSError as exc:
             raise StartupError(
                 f"cannot use state directory {str(self.state_dir)!r}: {exc}"

@@ -13,7 +13,7 @@ import base64
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 from urllib.parse import quote
 
 from aiohttp import web
@@ -39,7 +39,7 @@ PAGE_SIZE_PARAMETER = "top"
 DEFAULT_PAGE_SIZE = 100
 # The calls a client makes, as a stall or a forced answer names them.
 Route = Literal["start", "status", "list", "purge", "raise_event", "terminate"]
-ROUTES: frozenset[str] = frozenset({"start", "status", "list", "purge", "raise_event", "terminate"})
+ROUTES: frozenset[str] = frozenset(get_args(Route))
 _UNSUPPORTED_OPERATIONS = frozenset({"rewind", "restart", "suspend", "resume"})
 _MAX_INSTANCE_ID_LENGTH = 256
 _HIDDEN_EVENT_TYPES = frozenset(

@@ -90,6 +90,14 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
         paths += _latency_paths(prefix)
     paths += [f"end_to_end.{share}_share.median" for share in ("functions", "host")]
     paths += ["views_open.cold_start_ratio.median"]
+    paths += [
+        f"views_open.order.{figure}"
+        for figure in (
+            "storage_connections_before",
+            "storage_connections_after",
+            "unneeded_imports_after",
+        )
+    ]
     levels = figures["throughput"]["levels"]
     assert [level["users"] for level in levels] == result["sizes"]["levels"]
     for index in range(len(levels)):
@@ -104,6 +112,7 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
         _number(figures, path)
 
     assert isinstance(figures["views_open"]["order"]["holds"], bool)
+    assert isinstance(figures["views_open"]["order"]["unneeded_imports_before"], list)
     assert "latency_climbs_at_users" in figures["throughput"]
     assert len(result["targets"]) == 9
     [audit] = [target for target in result["targets"] if target.get("enforced")]

@@ -292,17 +292,14 @@ class SlackSimulator:
         """The legacy verification `token` Slack puts in every payload it sends the app."""
         return self._verification_token
 
-    def user_from(self, data: dict[str, Any]) -> SlackUser:
-        """The acting user of a driving request (`user_id`, optional `user_name`, team)."""
-        return self._user(data)
-
     def new_response_url(self, channel_id: str, user_id: str) -> str:
         """A fresh `response_url`: what the app posts there shows in `channel_id` to `user_id`."""
         key = secrets.token_hex(12)
         self._response_urls[key] = (channel_id, user_id)
         return f"{self._base_url}/sim/slack/response/{key}"
 
-    def _user(self, data: dict[str, Any]) -> SlackUser:
+    def user_from(self, data: dict[str, Any]) -> SlackUser:
+        """The acting user of a driving request (`user_id`, optional `user_name`, team)."""
         user_id = required_str(data, "user_id")
         default_name = self._user_names.get(user_id, user_id.lower())
         user_name = optional_str(data, "user_name", default_name) or default_name
@@ -316,7 +313,7 @@ class SlackSimulator:
 
     async def _command(self, request: web.Request) -> web.StreamResponse:
         data = await read_json_object(request)
-        user = self._user(data)
+        user = self.user_from(data)
         options = DeliveryOptions.from_request(data)
         channel_id = optional_str(data, "channel_id", COMMAND_CHANNEL_ID) or COMMAND_CHANNEL_ID
         trigger_id = self.workspace.issue_trigger(user.user_id, user.team_id)
@@ -355,7 +352,7 @@ class SlackSimulator:
 
     async def _submit(self, request: web.Request) -> web.StreamResponse:
         data = await read_json_object(request)
-        user = self._user(data)
+        user = self.user_from(data)
         options = DeliveryOptions.from_request(data)
         record = self._open_view(user.user_id, optional_str(data, "view_id"))
         explicit = data.get("values") or {}
@@ -444,7 +441,7 @@ class SlackSimulator:
 
     async def _close(self, request: web.Request) -> web.StreamResponse:
         data = await read_json_object(request)
-        user = self._user(data)
+        user = self.user_from(data)
         options = DeliveryOptions.from_request(data)
         record = self._open_view(user.user_id, optional_str(data, "view_id"))
         self.workspace.close(record, "user")
@@ -459,7 +456,7 @@ class SlackSimulator:
     async def _click(self, request: web.Request) -> web.StreamResponse:
         """Click a button in a posted message (`channel`, `ts`) or in a modal (`view_id`)."""
         data = await read_json_object(request)
-        user = self._user(data)
+        user = self.user_from(data)
         action_id = required_str(data, "action_id")
         view_id = optional_str(data, "view_id")
         if view_id:

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devhost.simulate.events import EventLog, utc_now_iso
-from devhost.simulate.slack_blocks import MAX_MODAL_BLOCKS, check_blocks, with_generated_ids
+from devhost.simulate.slack_blocks import MAX_MODAL_BLOCKS, check_blocks
 from devhost.simulate.slack_workspace import (
-    APP_ID,
-    BOT_ID,
     TEAM_ID,
     Answer,
     SlackWorkspace,
     fail,
+    materialize_view,
 )
 
 # Slack refuses a view larger than 250 kB (`view_too_large`).
@@ -71,7 +70,7 @@ class HomeTabs:
     """Every user's Home tab in the simulated workspace; serves `views.publish`."""
 
     def __init__(self, workspace: SlackWorkspace, events: EventLog) -> None:
-        """Keep Home views next to `workspace` (which issues IDs and hashes)."""
+        """Keep Home views next to `workspace` (which issues their IDs)."""
         self._workspace = workspace
         self._events = events
         self._homes: dict[str, HomeRecord] = {}
@@ -118,7 +117,7 @@ class HomeTabs:
         record = self._homes.get(user_id)
         taken = [home.view["id"] for home in self._homes.values()]
         view_id = record.view["id"] if record else self._workspace.new_view_id(taken)
-        materialized = self._materialize(view, view_id)
+        materialized = materialize_view(view, view_id, TEAM_ID, kind="home")
         if record is None:
             record = HomeRecord(user_id=user_id, view=materialized)
             self._homes[user_id] = record
@@ -128,27 +127,3 @@ class HomeTabs:
             record.publishes += 1
         self._events.add("slack", "home_published", record.snapshot())
         return {"ok": True, "view": copy.deepcopy(materialized)}
-
-    def _materialize(self, given: dict[str, Any], view_id: str) -> dict[str, Any]:
-        team_id = TEAM_ID
-        return {
-            "id": view_id,
-            "team_id": team_id,
-            "type": "home",
-            "close": None,
-            "submit": None,
-            "blocks": with_generated_ids(given.get("blocks") or []),
-            "private_metadata": given.get("private_metadata", ""),
-            "callback_id": given.get("callback_id", ""),
-            "external_id": given.get("external_id", ""),
-            "state": {"values": {}},
-            "hash": self._workspace.new_hash(),
-            "title": {"type": "plain_text", "text": "View Title", "emoji": True},
-            "clear_on_close": False,
-            "notify_on_close": False,
-            "previous_view_id": None,
-            "root_view_id": view_id,
-            "app_id": APP_ID,
-            "app_installed_team_id": team_id,
-            "bot_id": BOT_ID,
-        }

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from devhost.simulate.events import EventLog, utc_now_iso
 from devhost.simulate.slack_blocks import (
@@ -45,11 +45,62 @@ _USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
 Answer = dict[str, Any]
+ViewKind = Literal["modal", "home"]
+# Slack answers with this title for a Home view, which takes none of its own.
+_HOME_TITLE = {"type": "plain_text", "text": "View Title", "emoji": True}
 
 
 def stable_id(prefix: str, key: str) -> str:
     """Return a Slack-looking ID that is always the same for the same key."""
     return prefix + hashlib.sha256(key.encode()).hexdigest()[:10].upper()
+
+
+def new_hash() -> str:
+    """A fresh view `hash`, as Slack issues with every change to a view."""
+    return f"{int(time.time())}.{secrets.token_hex(4)}"
+
+
+def materialize_view(
+    given: dict[str, Any], view_id: str, team_id: str, *, kind: ViewKind = "modal"
+) -> dict[str, Any]:
+    """The view as Slack stores and returns it, for the `given` one Slack accepted.
+
+    A modal keeps its own title, buttons and close flags; a Home view has none of these,
+    so Slack fills in its defaults, and returns the `external_id` it was given.
+    """
+    if kind == "home":
+        own: dict[str, Any] = {
+            "external_id": given.get("external_id", ""),
+            "title": copy.deepcopy(_HOME_TITLE),
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "close": None,
+            "submit": None,
+        }
+    else:
+        own = {
+            "title": copy.deepcopy(given["title"]),
+            "clear_on_close": bool(given.get("clear_on_close", False)),
+            "notify_on_close": bool(given.get("notify_on_close", False)),
+            "close": copy.deepcopy(given.get("close")),
+            "submit": copy.deepcopy(given.get("submit")),
+        }
+    return {
+        "id": view_id,
+        "team_id": team_id,
+        "type": kind,
+        "blocks": with_generated_ids(given.get("blocks") or []),
+        "private_metadata": given.get("private_metadata", ""),
+        "callback_id": given.get("callback_id", ""),
+        "state": {"values": {}},
+        "hash": new_hash(),
+        **own,
+        "previous_view_id": None,
+        "root_view_id": view_id,
+        "app_id": APP_ID,
+        "app_installed_team_id": team_id,
+        "bot_id": BOT_ID,
+    }
 
 
 def fail(error: str, *messages: str) -> Answer:
@@ -202,7 +253,7 @@ class SlackWorkspace:
         """
         if view_id in self._views or check_view(given):
             return
-        view = self._materialize(given, view_id, TEAM_ID)
+        view = materialize_view(given, view_id, TEAM_ID)
         self._views[view_id] = ViewRecord(view=view, user_id="", team_id=TEAM_ID)
 
     def _trigger_problem(self, trigger_id: Any) -> Answer | None:
@@ -223,9 +274,6 @@ class SlackWorkspace:
         errors = check_view(args.get("view"))
         return fail("invalid_arguments", *errors) if errors else None
 
-    def _new_hash(self) -> str:
-        return f"{int(time.time())}.{secrets.token_hex(4)}"
-
     def _new_view_id(self) -> str:
         while True:
             view_id = "V" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
@@ -233,37 +281,11 @@ class SlackWorkspace:
                 return view_id
 
     def new_view_id(self, taken: Iterable[str] = ()) -> str:
-        """A fresh `V…` ID, used by no modal and not in `taken`; a fresh view hash."""
+        """A fresh `V…` ID, used by no modal and not in `taken`."""
         taken = set(taken)
         while (view_id := self._new_view_id()) in taken:
             pass
         return view_id
-
-    def new_hash(self) -> str:
-        """A fresh view `hash`, as Slack issues with every change to a view."""
-        return self._new_hash()
-
-    def _materialize(self, given: dict[str, Any], view_id: str, team_id: str) -> dict[str, Any]:
-        return {
-            "id": view_id,
-            "team_id": team_id,
-            "type": "modal",
-            "blocks": with_generated_ids(given.get("blocks") or []),
-            "private_metadata": given.get("private_metadata", ""),
-            "callback_id": given.get("callback_id", ""),
-            "state": {"values": {}},
-            "hash": self._new_hash(),
-            "title": copy.deepcopy(given["title"]),
-            "clear_on_close": bool(given.get("clear_on_close", False)),
-            "notify_on_close": bool(given.get("notify_on_close", False)),
-            "close": copy.deepcopy(given.get("close")),
-            "submit": copy.deepcopy(given.get("submit")),
-            "previous_view_id": None,
-            "root_view_id": view_id,
-            "app_id": APP_ID,
-            "app_installed_team_id": team_id,
-            "bot_id": BOT_ID,
-        }
 
     def _views_open(self, args: dict[str, Any]) -> Answer:
         problem = self._trigger_and_view_problem(args)
@@ -272,7 +294,7 @@ class SlackWorkspace:
         trigger = self._triggers[args["trigger_id"]]
         trigger.used = True
         view_id = self._new_view_id()
-        view = self._materialize(args["view"], view_id, trigger.team_id)
+        view = materialize_view(args["view"], view_id, trigger.team_id)
         record = ViewRecord(view=view, user_id=trigger.user_id, team_id=trigger.team_id)
         self._views[view_id] = record
         self._event("view_opened", record.snapshot())
@@ -291,7 +313,7 @@ class SlackWorkspace:
             return fail("push_limit_reached")
         trigger.used = True
         view_id = self._new_view_id()
-        view = self._materialize(args["view"], view_id, trigger.team_id)
+        view = materialize_view(args["view"], view_id, trigger.team_id)
         view["previous_view_id"] = top.view_id
         view["root_view_id"] = top.view["root_view_id"]
         record = ViewRecord(view=view, user_id=trigger.user_id, team_id=trigger.team_id)
@@ -326,7 +348,7 @@ class SlackWorkspace:
 
     def replace_view(self, record: ViewRecord, given: dict[str, Any], by: str) -> None:
         """Replace an open view's content (after `check_view` accepted `given`)."""
-        record.view = self._materialize(given, record.view_id, record.team_id)
+        record.view = materialize_view(given, record.view_id, record.team_id)
         record.errors = None
         record.updates += 1
         self._event("view_updated", {"by": by, **record.snapshot()})

@@ -18,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from devhost.simulate import Simulators
 from devhost.simulate.client import DevhostClient
+from shared import views
 from tests.support.clock import FakeClock
 
 FORM_VIEW: dict[str, Any] = {
@@ -69,15 +70,9 @@ def simple_view(title: str = "Checking", **extra: Any) -> dict[str, Any]:
     }
 
 
-def button(action_id: str, text: str, value: str, **extra: Any) -> dict[str, Any]:
-    """Return a Block Kit button (``extra``: ``style`` and other optional fields)."""
-    return {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text},
-        "value": value,
-        **extra,
-    }
+def button(action_id: str, text: str, value: str, style: str | None = None) -> dict[str, Any]:
+    """The app's own button element (`shared.views.button`), named by its action ID first."""
+    return views.button(text, action_id, value, style)
 
 
 @dataclass
