@@ -35,6 +35,7 @@ from shared.handoffs import ApprovalPlan, FlushRequest
 from shared.instance_ids import instance_id
 from tests.support import constants
 from tests.support.app_env import AppEnv
+from tests.support.flushes import call_orchestrator_client as call
 from tests.support.logs import LogCapture
 from tests.support.loop import run
 from tests.support.requests import http_request
@@ -63,12 +64,6 @@ REQUEST_TS = "1700000000.000100"
 DM_CHANNEL = "D0REQUESTR"
 DM_TS = "1700000000.000200"
 PLACES = WaitingPlaces(Place(APPROVAL_CHANNEL, REQUEST_TS), Place(DM_CHANNEL, DM_TS))
-
-
-def call(env: AppEnv, body: bytes, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    signed = slack_headers(constants.SLACK_SIGNING_SECRET, body) if headers is None else headers
-    request = http_request("orchestrator-client", body, signed)
-    return run(orchestrator_client.main(request, env.durable_client_binding))
 
 
 def click_payload(

@@ -5,15 +5,18 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from pathlib import Path
 
 import shared
-from bench.imports import FUNCTION_MODULES
 from shared.errors import AppError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def app_modules() -> list[str]:
     names = [f"shared.{info.name}" for info in pkgutil.iter_modules(shared.__path__)]
-    return [*names, *FUNCTION_MODULES]
+    functions = sorted(path.parent.name for path in ROOT.glob("*/function.json"))
+    return [*names, *functions]
 
 
 def test_every_exception_the_app_defines_derives_from_app_error() -> None:

@@ -12,11 +12,12 @@ from azure.functions.timer import TimerRequest
 import publish_home_activity
 import purge_history
 from shared.approval import Ended, Stage
-from shared.handoffs import HomeOwner
+from shared.handoffs import FlushRequest, HomeOwner
 from shared.instance_ids import belongs_to, instance_id, is_instance_id, user_prefix
 from shared.message_links import links_in
 from tests.support import constants
 from tests.support.app_env import AppEnv
+from tests.support.flushes import MESSAGE_LINKS, MESSAGE_WITH_LINKS, store_flush
 from tests.support.logs import LogCapture
 from tests.support.loop import run
 
@@ -67,24 +68,17 @@ def test_a_purge_with_nothing_to_remove_logs_zero(
 
 def test_the_home_activity_publishes_the_owners_tab(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    instance = instance_id(TEAM, USER, "V0ENDED001")
-    app_env.durable_api.set_status(
-        instance,
-        "Running",
-        input=json.dumps(
-            {
-                "user_id": USER,
-                "user_name": "me",
-                "team_id": TEAM,
-                "view_id": "V0ENDED001",
-                "environment": "staging",
-                "urls": ["https://www.nhs.uk/"],
-                "channel": None,
-                "retry_interval_ms": 5000,
-            }
-        ),
-        custom_status=Ended(Stage.FLUSHED, "P-42").status(),
+    request = FlushRequest(
+        user_id=USER,
+        user_name="me",
+        team_id=TEAM,
+        view_id="V0ENDED001",
+        environment="staging",
+        urls=("https://www.nhs.uk/",),
+        channel=None,
+        retry_interval_ms=5000,
     )
+    store_flush(app_env, request, "Running", custom_status=Ended(Stage.FLUSHED, "P-42").status())
     owner = HomeOwner(TEAM, USER).to_dict()
     assert run(publish_home_activity.main(owner, app_env.durable_client_binding)) is True
     [home] = app_env.slack.calls("views.publish")
@@ -113,27 +107,7 @@ def test_instance_ids_are_made_and_read_in_one_place() -> None:
         ),
         ({"text": "<mailto:a@b.c> <@U0X> <#C0X|general> <!here>"}, []),
         ({"text": "<https://a.nhs.uk/?a=1&amp;b=2>"}, ["https://a.nhs.uk/?a=1&b=2"]),
-        (
-            {
-                "text": "<https://a.nhs.uk/1>",
-                "blocks": [
-                    {"type": "section", "text": {"type": "mrkdwn", "text": "<https://a.nhs.uk/2>"}},
-                    {
-                        "type": "rich_text",
-                        "elements": [
-                            {
-                                "type": "rich_text_quote",
-                                "elements": [
-                                    {"type": "link", "url": "https://a.nhs.uk/3"},
-                                    {"type": "link", "url": "https://a.nhs.uk/2"},
-                                ],
-                            }
-                        ],
-                    },
-                ],
-            },
-            ["https://a.nhs.uk/2", "https://a.nhs.uk/3", "https://a.nhs.uk/1"],
-        ),
+        (MESSAGE_WITH_LINKS, MESSAGE_LINKS),
         ({"blocks": "not a list", "text": 7}, []),
     ],
 )

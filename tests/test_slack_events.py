@@ -15,11 +15,14 @@ import azure.functions as func
 import pytest
 
 import slack_events
-from devhost.standins.slack_requests import slack_headers
+from devhost.simulate.slack_surfaces import event_envelope
+from devhost.standins.slack_requests import LEGACY_VERIFICATION_TOKEN, slack_headers
 from shared.approval import Ended, Stage, WaitingPlaces
+from shared.handoffs import ApprovalPlan, FlushRequest
 from shared.instance_ids import instance_id
 from tests.support import constants
 from tests.support.app_env import AppEnv
+from tests.support.flushes import store_flush
 from tests.support.logs import LogCapture
 from tests.support.loop import run
 from tests.support.requests import FORGED_HEADERS, http_request
@@ -32,23 +35,14 @@ SECRET = constants.SLACK_SIGNING_SECRET
 
 def event_body(user: str = USER, *, tab: str = "home", kind: str = "app_home_opened") -> bytes:
     """An Events API delivery as Slack sends it."""
-    return json.dumps(
-        {
-            "token": "verification-token",
-            "team_id": TEAM,
-            "api_app_id": "A0CACHEFLUSH",
-            "event": {
-                "type": kind,
-                "user": user,
-                "channel": "D0HOMEDM01",
-                "tab": tab,
-                "event_ts": f"{time.time():.6f}",
-            },
-            "type": "event_callback",
-            "event_id": "Ev0HOME0001",
-            "event_time": int(time.time()),
-        }
-    ).encode()
+    event = {
+        "type": kind,
+        "user": user,
+        "channel": "D0HOMEDM01",
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+    return json.dumps(event_envelope(event, verification_token=LEGACY_VERIFICATION_TOKEN)).encode()
 
 
 def call(env: AppEnv, body: bytes, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -61,20 +55,18 @@ def json_headers(body: bytes, **extra: str) -> dict[str, str]:
     return {**slack_headers(SECRET, body), "Content-Type": "application/json", **extra}
 
 
-def flush_input(user: str = USER, *, approval: bool = False, view: str = "V0PAST0001") -> Any:
-    data: dict[str, Any] = {
-        "user_id": user,
-        "user_name": f"name_{user.lower()}",
-        "team_id": TEAM,
-        "view_id": view,
-        "environment": "production" if approval else "staging",
-        "urls": [f"https://www.nhs.uk/{view.lower()}/{n}" for n in range(5)],
-        "channel": None,
-        "retry_interval_ms": 5000,
-    }
-    if approval:
-        data["approval"] = {"channel": "C0APPROVAL", "timeout_minutes": 60, "approvers": "x"}
-    return json.dumps(data)
+def flush_request(user: str, view: str, *, approval: bool) -> FlushRequest:
+    return FlushRequest(
+        user_id=user,
+        user_name=f"name_{user.lower()}",
+        team_id=TEAM,
+        view_id=view,
+        environment="production" if approval else "staging",
+        urls=tuple(f"https://www.nhs.uk/{view.lower()}/{n}" for n in range(5)),
+        channel=None,
+        retry_interval_ms=5000,
+        approval=ApprovalPlan("C0APPROVAL", 60, "x") if approval else None,
+    )
 
 
 def add_flush(
@@ -87,15 +79,13 @@ def add_flush(
     age: timedelta = timedelta(hours=1),
     approval: bool = False,
 ) -> str:
-    instance = instance_id(TEAM, user, view)
-    env.durable_api.set_status(
-        instance,
+    return store_flush(
+        env,
+        flush_request(user, view, approval=approval),
         status,
-        input=flush_input(user, approval=approval, view=view),
         custom_status=custom,
         created=datetime.now(UTC) - age,
     )
-    return instance
 
 
 def published(env: AppEnv, user: str = USER) -> dict[str, Any]:

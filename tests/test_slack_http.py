@@ -6,7 +6,6 @@ Each test calls `views.open` through `shared.slack_http` against the Slack stand
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -125,12 +124,12 @@ def test_a_connection_dropped_twice_fails(app_env: AppEnv) -> None:
 def test_a_slow_answer_times_out_within_the_deadline_and_is_not_retried(
     app_env: AppEnv,
 ) -> None:
-    app_env.slack.reply("views.open", Fault(delay=3.0))
+    app_env.slack.reply("views.open", Fault(delay=6.0))
     started = time.monotonic()
     with pytest.raises(TimeoutError) as failed:
         open_view(0.5)
     assert error_code(failed.value) == "timeout"
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3.0, "the answer is not waited out"
     app_env.slack.wait_for_calls(1, "views.open")
     assert len(app_env.slack.calls("views.open")) == 1
 
@@ -154,13 +153,6 @@ def test_an_unusable_answer_is_named_and_not_retried(
     assert failed.value.code == code
     assert len(app_env.slack.calls("views.open")) == 1
     captured_logs.assert_no_secrets()
-
-
-def test_the_answer_is_slacks_json(app_env: AppEnv) -> None:
-    payload = {"trigger_id": new_trigger_id(constants.USER_ID), "view": VIEW}
-    answer = call_view_method(load_settings(), "views.open", payload, Deadline.after(2.5))
-    assert answer["ok"] is True
-    assert json.loads(json.dumps(answer))["view"]["id"] == view_id(answer)
 
 
 # --- the same rate-limit rule on the slack-sdk client ----------------------------------------

@@ -8,44 +8,46 @@ durable client is the real `DurableOrchestrationClient`.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import azure.functions as func
 import pytest
 from slack_sdk import WebClient
 
-import orchestrator_client
-from devhost.standins.slack_requests import interaction_body, new_trigger_id, slack_headers
+from devhost.simulate.slack_surfaces import message_action_payload
+from devhost.simulate.slack_user import SlackUser, block_actions_payload
+from devhost.standins.slack_requests import (
+    LEGACY_VERIFICATION_TOKEN,
+    RESPONSE_URL_BASE,
+    interaction_body,
+    new_trigger_id,
+)
 from shared.approval import Ended, Stage, WaitingPlaces
+from shared.handoffs import ApprovalPlan, FlushRequest
 from shared.instance_ids import instance_id
 from tests.support import constants
 from tests.support.app_env import AppEnv
-from tests.support.loop import run
-from tests.support.requests import http_request
+from tests.support.flushes import (
+    MESSAGE_LINKS,
+    MESSAGE_WITH_LINKS,
+    call_orchestrator_client,
+    store_flush,
+)
 
 USER = constants.USER_ID
 OTHER = constants.OTHER_USER_ID
 TEAM = constants.TEAM_ID
 URLS = ["https://www.nhs.uk/conditions/flu/", "https://www.nhs.uk/conditions/covid-19/"]
-PLAN = {"channel": constants.APPROVAL_CHANNEL_ID, "timeout_minutes": 60, "approvers": "x"}
+PLAN = ApprovalPlan(constants.APPROVAL_CHANNEL_ID, 60, "x")
 
 
 def call(env: AppEnv, payload: dict[str, Any]) -> func.HttpResponse:
-    body = interaction_body(payload)
-    request = http_request(
-        "orchestrator-client", body, slack_headers(constants.SLACK_SIGNING_SECRET, body)
-    )
-    return run(orchestrator_client.main(request, env.durable_client_binding))
+    return call_orchestrator_client(env, interaction_body(payload))
 
 
-def who(user: str = USER) -> dict[str, Any]:
-    return {
-        "team": {"id": TEAM, "domain": "cache-flush-test"},
-        "user": {"id": user, "username": f"name_{user.lower()}", "team_id": TEAM},
-        "api_app_id": "A0CACHEFLUSH",
-        "token": "verification-token",
-        "trigger_id": new_trigger_id(),
-    }
+def who(user: str) -> SlackUser:
+    return SlackUser(user, f"name_{user.lower()}", TEAM)
 
 
 def click(
@@ -59,26 +61,29 @@ def click(
     else:
         container = {"type": "message", "channel_id": "D0DMCHAN01", "message_ts": "1.000001"}
         place = {"channel": {"id": "D0DMCHAN01"}, "message": {"ts": "1.000001"}}
-    action = {"type": "button", "action_id": action_id, "value": value, "block_id": "b1"}
-    return {
-        "type": "block_actions",
-        **who(user),
-        "container": container,
-        **place,
-        "actions": [action],
-    }
+    return block_actions_payload(
+        who(user),
+        container=container,
+        context=place,
+        block_id="b1",
+        button={"type": "button", "action_id": action_id, "value": value},
+        value=None,
+        action_ts=f"{time.time():.6f}",
+        verification_token=LEGACY_VERIFICATION_TOKEN,
+        trigger_id=new_trigger_id(user, TEAM),
+    )
 
 
 def shortcut(message: dict[str, Any], callback_id: str = "flush_links", user: str = USER) -> Any:
-    return {
-        "type": "message_action",
-        "callback_id": callback_id,
-        **who(user),
-        "channel": {"id": "C0WEBTEAM1", "name": "web-team"},
-        "message": {"type": "message", "user": OTHER, "ts": "1700000000.000100", **message},
-        "message_ts": "1700000000.000100",
-        "response_url": "https://hooks.slack.invalid/actions/1",
-    }
+    return message_action_payload(
+        who(user),
+        callback_id=callback_id,
+        channel={"id": "C0WEBTEAM1", "name": "web-team"},
+        message={"type": "message", "user": OTHER, "ts": "1700000000.000100", **message},
+        response_url=f"{RESPONSE_URL_BASE}/actions/1",
+        verification_token=LEGACY_VERIFICATION_TOKEN,
+        trigger_id=new_trigger_id(user, TEAM),
+    )
 
 
 def form_shown(env: AppEnv) -> dict[str, Any]:
@@ -95,23 +100,26 @@ def field(view: dict[str, Any], block_id: str) -> dict[str, Any]:
     return block["element"]
 
 
-def add_flush(env: AppEnv, view: str, user: str = USER, **extra: Any) -> str:
-    instance = instance_id(TEAM, user, view)
-    data = {
-        "user_id": user,
-        "user_name": "someone",
-        "team_id": TEAM,
-        "view_id": view,
-        "environment": "production",
-        "urls": URLS,
-        "channel": None,
-        "retry_interval_ms": 5000,
-        **extra,
-    }
-    env.durable_api.set_status(
-        instance, "Completed", input=json.dumps(data), custom_status=Ended(Stage.FLUSHED).status()
+def add_flush(
+    env: AppEnv,
+    view: str,
+    user: str = USER,
+    *,
+    urls: list[str] = URLS,
+    approval: ApprovalPlan | None = None,
+) -> str:
+    request = FlushRequest(
+        user_id=user,
+        user_name="someone",
+        team_id=TEAM,
+        view_id=view,
+        environment="production",
+        urls=tuple(urls),
+        channel=None,
+        retry_interval_ms=5000,
+        approval=approval,
     )
-    return instance
+    return store_flush(env, request, custom_status=Ended(Stage.FLUSHED).status())
 
 
 @pytest.fixture
@@ -211,43 +219,11 @@ def test_a_click_without_a_trigger_id_is_a_400(allowed: AppEnv) -> None:
     assert allowed.slack.calls() == []
 
 
-RICH_MESSAGE = {
-    "text": "Stale: <https://www.nhs.uk/a/> and <https://www.nhs.uk/b/|this page>, "
-    "not <mailto:x@nhs.uk> nor <@U0SOMEONE>",
-    "blocks": [
-        {
-            "type": "rich_text",
-            "elements": [
-                {
-                    "type": "rich_text_section",
-                    "elements": [
-                        {"type": "text", "text": "Stale: "},
-                        {"type": "link", "url": "https://www.nhs.uk/a/"},
-                        {"type": "link", "url": "https://www.nhs.uk/b/", "text": "this page"},
-                    ],
-                },
-                {
-                    "type": "rich_text_list",
-                    "elements": [
-                        {
-                            "type": "rich_text_section",
-                            "elements": [{"type": "link", "url": "https://www.nhs.uk/c/"}],
-                        }
-                    ],
-                },
-            ],
-        }
-    ],
-}
-
-
 def test_the_shortcut_opens_the_form_with_the_messages_links_in_order(allowed: AppEnv) -> None:
-    response = call(allowed, shortcut(RICH_MESSAGE))
+    response = call(allowed, shortcut(MESSAGE_WITH_LINKS))
     assert (response.status_code, response.get_body()) == (200, b"")
     view = form_shown(allowed)
-    assert field(view, "urls")["initial_value"] == (
-        "https://www.nhs.uk/a/\nhttps://www.nhs.uk/b/\nhttps://www.nhs.uk/c/"
-    )
+    assert field(view, "urls")["initial_value"] == "\n".join(MESSAGE_LINKS)
 
 
 def test_the_shortcut_on_a_message_without_links_opens_an_empty_form_saying_why(
@@ -263,20 +239,20 @@ def test_the_shortcut_by_someone_who_may_not_flush_shows_the_not_allowed_view(
     app_env: AppEnv,
 ) -> None:
     app_env.allow(OTHER)
-    call(app_env, shortcut(RICH_MESSAGE))
+    call(app_env, shortcut(MESSAGE_WITH_LINKS))
     view = form_shown(app_env)
     assert "You do not have access to flush the cache" in json.dumps(view)
     assert "https://www.nhs.uk/a/" not in json.dumps(view)
 
 
 def test_another_shortcut_gets_200_and_nothing_happens(allowed: AppEnv) -> None:
-    response = call(allowed, shortcut(RICH_MESSAGE, callback_id="something_else"))
+    response = call(allowed, shortcut(MESSAGE_WITH_LINKS, callback_id="something_else"))
     assert (response.status_code, response.get_body()) == (200, b"")
     assert allowed.slack.calls() == []
 
 
 def test_a_shortcut_without_a_user_is_a_400(allowed: AppEnv) -> None:
-    payload = shortcut(RICH_MESSAGE)
+    payload = shortcut(MESSAGE_WITH_LINKS)
     del payload["user"]
     assert call(allowed, payload).status_code == 400
     assert allowed.slack.calls() == []

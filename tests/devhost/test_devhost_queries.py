@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from devhost import create_host
-from devhost.management import DEFAULT_PAGE_SIZE
+from devhost.management import CONTINUATION_HEADER, DEFAULT_PAGE_SIZE
 from devhost.simulate.client import WEBHOOK, wait_until
 from devhost.store import (
     DATABASE_FILE,
@@ -24,7 +24,6 @@ from tests.devhost.conftest import HERE, RunningHost
 from tests.devhost.toolkit import ToyClient
 
 BASE = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-TOKEN = "x-ms-continuation-token"
 
 
 def _at(seconds: int) -> datetime:
@@ -36,38 +35,45 @@ def _sdk_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _batch(
+    prefix: str,
+    count: int,
+    status: str,
+    *,
+    digits: int = 3,
+    start: int = 0,
+    fields: Callable[[int], dict[str, str]] = lambda i: {},
+) -> list[FinishedInstance]:
+    """``count`` instances ``<prefix><i>`` in ``status``, the i-th created ``start + i`` s in.
+
+    ``fields(i)`` gives the i-th one's JSON texts (input, output, custom status).
+    """
+    return [
+        FinishedInstance(
+            instance_id=f"{prefix}{i:0{digits}d}",
+            name="toy_flow",
+            runtime_status=status,
+            created_time=_at(start + i),
+            **fields(i),
+        )
+        for i in range(count)
+    ]
+
+
 def _seed() -> list[FinishedInstance]:
-    seeded = [
-        FinishedInstance(
-            instance_id=f"alpha-{i:04d}",
-            name="toy_flow",
-            runtime_status="Completed",
-            created_time=_at(i),
-            input=f'{{"n": {i}}}',
-            output='"done"',
-            custom_status=f'{{"step": {i}}}',
-        )
-        for i in range(250)
-    ]
-    seeded += [
-        FinishedInstance(
-            instance_id=f"beta-{i:03d}",
-            name="toy_flow",
-            runtime_status="Failed",
-            created_time=_at(i),
-            input=f'"b{i}"',
-        )
-        for i in range(50)
-    ]
-    seeded += [
-        FinishedInstance(
-            instance_id=f"gamma-{i:03d}",
-            name="toy_flow",
-            runtime_status="Terminated",
-            created_time=_at(1000 + i),
-        )
-        for i in range(30)
-    ]
+    seeded = _batch(
+        "alpha-",
+        250,
+        "Completed",
+        digits=4,
+        fields=lambda i: {
+            "input": f'{{"n": {i}}}',
+            "output": '"done"',
+            "custom_status": f'{{"step": {i}}}',
+        },
+    )
+    seeded += _batch("beta-", 50, "Failed", fields=lambda i: {"input": f'"b{i}"'})
+    seeded += _batch("gamma-", 30, "Terminated", start=1000)
     # Lies just above every "alpha-" ID: a prefix range must stop before it.
     seeded.append(
         FinishedInstance("alpha.", "toy_flow", "Completed", created_time=_at(5), input="1")
@@ -97,7 +103,7 @@ def test_pages_follow_the_continuation_token_in_instance_id_order(seeded):
     client = seeded.client
     pages, token = [], None
     while True:
-        headers = {TOKEN: token} if token else {}
+        headers = {CONTINUATION_HEADER: token} if token else {}
         response = client.send(
             "GET",
             f"{WEBHOOK}/instances",
@@ -106,7 +112,7 @@ def test_pages_follow_the_continuation_token_in_instance_id_order(seeded):
         )
         assert response.status_code == 200
         pages.append(_ids(response.json()))
-        token = response.headers.get(TOKEN)
+        token = response.headers.get(CONTINUATION_HEADER)
         if not token:
             break
     assert [len(page) for page in pages] == [100, 100, 50]
@@ -117,11 +123,11 @@ def test_pages_follow_the_continuation_token_in_instance_id_order(seeded):
 def test_without_top_a_page_holds_the_extension_default_of_100(seeded):
     response = seeded.client.send("GET", f"{WEBHOOK}/instances/?instanceIdPrefix=alpha-")
     assert len(response.json()) == DEFAULT_PAGE_SIZE == 100
-    assert response.headers.get(TOKEN)
+    assert response.headers.get(CONTINUATION_HEADER)
     # The last page carries no token.
     last = seeded.client.send("GET", f"{WEBHOOK}/instances", params={"instanceIdPrefix": "beta-"})
     assert len(last.json()) == 50
-    assert TOKEN not in last.headers
+    assert CONTINUATION_HEADER not in last.headers
 
 
 def test_filters_combine(seeded):
@@ -148,7 +154,9 @@ def test_filters_combine(seeded):
 
 
 def test_an_invalid_continuation_token_is_refused(seeded):
-    response = seeded.client.send("GET", f"{WEBHOOK}/instances", headers={TOKEN: "not-a-token"})
+    response = seeded.client.send(
+        "GET", f"{WEBHOOK}/instances", headers={CONTINUATION_HEADER: "not-a-token"}
+    )
     assert response.status_code == 400
 
 

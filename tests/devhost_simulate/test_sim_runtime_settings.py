@@ -15,18 +15,14 @@ BASE = {
 
 
 @pytest.fixture
-def approvals(server: SimServer) -> SimServer:
+def approvals(server: SimServer, monkeypatch: pytest.MonkeyPatch) -> SimServer:
     """The server, with approvals on for production and the app's default timeout."""
-    names = (*BASE, settings.APPROVAL_TIMEOUT_MINUTES)
-    saved = {name: server.environ.get(name) for name in names}
-    server.environ.update(BASE)
-    server.environ.pop(settings.APPROVAL_TIMEOUT_MINUTES, None)
-    yield server
-    for name, value in saved.items():
-        if value is None:
-            server.environ.pop(name, None)
-        else:
-            server.environ[name] = value
+    for name, value in BASE.items():
+        monkeypatch.setitem(server.environ, name, value)
+    # Set before it is removed, so whatever timeout a test sets is removed again afterwards.
+    monkeypatch.setitem(server.environ, settings.APPROVAL_TIMEOUT_MINUTES, "")
+    monkeypatch.delitem(server.environ, settings.APPROVAL_TIMEOUT_MINUTES)
+    return server
 
 
 def test_settings_say_what_needs_approval_and_the_timeout(approvals: SimServer) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import aiohttp
 
-from devhost.standins.slack_requests import signature_for
 from tests.devhost_simulate.conftest import Received, SimServer, button, simple_view
 
 USER = "U0TESTUSR1"
@@ -104,10 +103,6 @@ def test_opening_the_home_tab_delivers_a_signed_event(server: SimServer) -> None
     assert received.path == "/api/slack-events"
     assert received.signature_ok
     assert received.headers["Content-Type"] == "application/json"
-    timestamp = received.headers["X-Slack-Request-Timestamp"]
-    secret = server.environ["SLACK_SIGNING_SECRET"]
-    expected = signature_for(received.body.encode(), timestamp, secret)
-    assert received.headers["X-Slack-Signature"] == expected
     assert "X-Slack-Retry-Num" not in received.headers
     envelope = received.json
     assert envelope["type"] == "event_callback"
