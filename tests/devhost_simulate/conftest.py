@@ -18,7 +18,6 @@ from slack_sdk.signature import SignatureVerifier
 
 from devhost.simulate import Simulators
 from devhost.simulate.client import DevhostClient
-from shared import views
 from tests.support.clock import FakeClock
 
 FORM_VIEW: dict[str, Any] = {
@@ -68,11 +67,6 @@ def simple_view(title: str = "Checking", **extra: Any) -> dict[str, Any]:
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"{title} …"}}],
         **extra,
     }
-
-
-def button(action_id: str, text: str, value: str, style: str | None = None) -> dict[str, Any]:
-    """The app's own button element (`shared.views.button`), named by its action ID first."""
-    return views.button(text, action_id, value, style)
 
 
 @dataclass

@@ -10,7 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from devhost.simulate.client import DevhostError
 from devhost.simulate.demo_users import DEMO_USERGROUP, GROUP_DEMO_USER
-from tests.devhost_simulate.conftest import SimServer, button, simple_view
+from shared.views import button
+from tests.devhost_simulate.conftest import SimServer, simple_view
 
 REQUESTER = "U0REQUEST1"
 APPROVER = "U0APPROVE1"
@@ -21,8 +22,8 @@ BUTTONS: list[dict[str, Any]] = [
         "type": "actions",
         "block_id": "decision",
         "elements": [
-            button("approve_flush", "Approve", "req-1", style="primary"),
-            button("reject_flush", "Reject", "req-1", style="danger"),
+            button("Approve", "approve_flush", "req-1", style="primary"),
+            button("Reject", "reject_flush", "req-1", style="danger"),
         ],
     },
 ]
@@ -182,7 +183,7 @@ def test_clicking_a_button_in_a_modal(server: SimServer) -> None:
     cancel = {
         "type": "actions",
         "block_id": "cancel",
-        "elements": [button("cancel_flush", "Cancel request", "req-1")],
+        "elements": [button("Cancel request", "cancel_flush", "req-1")],
     }
     view = server.open_view(simple_view("Awaiting approval", blocks=[cancel]), REQUESTER)
     answer = server.client.click(REQUESTER, "cancel_flush", view_id=view["id"])

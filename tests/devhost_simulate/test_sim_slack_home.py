@@ -7,7 +7,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.devhost_simulate.conftest import Received, SimServer, button, simple_view
+from shared.views import button
+from tests.devhost_simulate.conftest import Received, SimServer, simple_view
 
 USER = "U0TESTUSR1"
 OTHER = "U0TESTUSR2"
@@ -20,7 +21,7 @@ def home_view(*instances: str, text: str = "Your recent flushes") -> dict[str, A
         {
             "type": "actions",
             "block_id": "home_actions",
-            "elements": [button("open_flush_form", "New flush", "new")],
+            "elements": [button("New flush", "open_flush_form", "new")],
         },
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
     ]
@@ -30,7 +31,7 @@ def home_view(*instances: str, text: str = "Your recent flushes") -> dict[str, A
                 "type": "section",
                 "block_id": f"flush_{instance}",
                 "text": {"type": "mrkdwn", "text": f"Flush {instance}"},
-                "accessory": button("flush_again", "Flush again", instance),
+                "accessory": button("Flush again", "flush_again", instance),
             }
         )
     return {"type": "home", "callback_id": "home", "blocks": blocks}
