@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.form_flow import prefill_of_command
 from shared.submission import (
     MAX_ERROR_CHARS,
     Submission,
@@ -17,7 +18,6 @@ from shared.submission import (
     split_urls,
     validate_submission,
 )
-from shared.views import initial_urls
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAINS = ("nhs.uk",)
@@ -372,7 +372,7 @@ def test_several_errors_read_as_a_list_one_per_line() -> None:
 
 def test_the_flush_command_text_is_split_as_the_submission_is() -> None:
     text = "https://www.nhs.uk/a, https://www.nhs.uk/b\xa0https://www.nhs.uk/a,https://x/"
-    assert initial_urls(text).splitlines() == [
+    assert prefill_of_command(text).urls.splitlines() == [
         "https://www.nhs.uk/a",
         "https://www.nhs.uk/b",
         "https://www.nhs.uk/a,https://x/",
@@ -381,7 +381,7 @@ def test_the_flush_command_text_is_split_as_the_submission_is() -> None:
 
 def test_the_flush_command_text_keeps_only_whole_urls_within_the_field_limit() -> None:
     urls = [f"https://www.nhs.uk/{i:03d}/{'p' * 80}" for i in range(40)]
-    shown = initial_urls(" ".join(urls))
+    shown = prefill_of_command(" ".join(urls)).urls
     assert len(shown) <= 3000
     assert shown.splitlines() == urls[: len(shown.splitlines())]
     assert len(shown) + 1 + len(urls[0]) > 3000, "the next URL would not have fitted whole"
