@@ -195,16 +195,12 @@ def plan_for(settings: Settings, environment: str, approvers: str) -> ApprovalPl
 
 
 @dataclass(frozen=True)
-class Decision:
+class Decision(Fields):
     """One click on a request: who made it and what it does (the external event's payload)."""
 
     action: DecisionAction
     user_id: str
     user_name: str
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form, as raised on the instance."""
-        return {"action": self.action.value, "user_id": self.user_id, "user_name": self.user_name}
 
     @classmethod
     def from_dict(cls, data: Any) -> Decision:
@@ -243,7 +239,7 @@ def counted_decision(payload: Any, requester_id: str) -> Decision | None:
 
 
 @dataclass(frozen=True)
-class ApprovalRecord:
+class ApprovalRecord(Fields):
     """How the wait for a decision ended, as the orchestration's output records it.
 
     `outcome` is an ending stage; `by` and `by_name` name who decided (None on expiry or
@@ -256,16 +252,6 @@ class ApprovalRecord:
     by_name: str | None
     at: str
     notifications: Mapping[str, Outcome] = field(default_factory=dict)
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return {
-            "outcome": self.outcome.value,
-            "by": self.by,
-            "by_name": self.by_name,
-            "at": self.at,
-            "notifications": {name: o.to_dict() for name, o in self.notifications.items()},
-        }
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,22 @@ GATEWAY_STATUSES = frozenset({502, 504})
 PURGE_ID_CHARS = 200
 
 
+def _json_ready(fields: list[tuple[str, Any]]) -> JsonObject:
+    """Fields as JSON holds them: an enum member by its value, a tuple as a list."""
+    ready: JsonObject = {}
+    for name, value in fields:
+        json_value = value.value if isinstance(value, Enum) else value
+        ready[name] = list(json_value) if isinstance(json_value, tuple) else json_value
+    return ready
+
+
 @dataclass(frozen=True)
 class Fields:
     """Base of the hand-offs whose JSON-ready form is their fields (`dataclasses.asdict`)."""
 
     def to_dict(self) -> JsonObject:
         """JSON-ready form."""
-        return asdict(self)
+        return asdict(self, dict_factory=_json_ready)
 
 
 @dataclass(frozen=True)
@@ -258,11 +267,6 @@ class NotificationKind(Enum):
     POST_MESSAGE = "post_message"
     UPDATE_MESSAGE = "update_message"
 
-    @property
-    def slack_method(self) -> str:
-        """The Slack Web API method that delivers this kind."""
-        return SLACK_METHODS[self]
-
 
 SLACK_METHODS = {
     NotificationKind.UPDATE_VIEW: "views.update",
@@ -272,7 +276,7 @@ SLACK_METHODS = {
 
 
 @dataclass(frozen=True)
-class Notification:
+class Notification(Fields):
     """One Slack call for the notify activity.
 
     `UPDATE_VIEW` replaces the modal `view_id` with `view` (`views.update`); `POST_MESSAGE`
@@ -302,6 +306,11 @@ class Notification:
             self.channel and self.ts and self.text
         ):
             raise ValueError("a message update needs a channel, a ts and a fallback text")
+
+    @property
+    def slack_method(self) -> str:
+        """The Slack Web API method that makes this call."""
+        return SLACK_METHODS[self.kind]
 
     @classmethod
     def update_view(cls, view_id: str, view: JsonObject) -> Notification:
@@ -334,19 +343,6 @@ class Notification:
             text=str(message["text"]),
             blocks=tuple(message["blocks"]),
         )
-
-    def to_dict(self) -> JsonObject:
-        """JSON-ready form."""
-        return {
-            "kind": self.kind.value,
-            "view_id": self.view_id,
-            "view": self.view,
-            "channel": self.channel,
-            "text": self.text,
-            "blocks": list(self.blocks),
-            "ts": self.ts,
-            "thread_ts": self.thread_ts,
-        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notification:

@@ -85,5 +85,5 @@ def deliver(settings: Settings, notification: Notification) -> Delivery:
         if notification.kind is NotificationKind.UPDATE_MESSAGE and code in DELETED_MESSAGE_ERRORS:
             logger.info("The message to update no longer exists")
             return Delivery(delivered=False, reason=code)
-        method = notification.kind.slack_method
+        method = notification.slack_method
         raise DeliveryError(f"{method}: Slack answered {code}") from error

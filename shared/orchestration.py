@@ -178,7 +178,7 @@ def deliver_all(
             deliveries[name] = Delivery.from_dict((yield task))
         except Exception:  # the Durable SDK raises a bare Exception for a failed activity
             reason = NOTIFY_FAILED.format(
-                method=planned[name].kind.slack_method, attempts=NOTIFY_ATTEMPTS
+                method=planned[name].slack_method, attempts=NOTIFY_ATTEMPTS
             )
             deliveries[name] = Delivery(delivered=False, reason=reason)
     return deliveries

@@ -15,22 +15,9 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
+from shared import views
 from shared.handoffs import GATEWAY_STATUSES, FlushResult, purge_id_of
 from shared.submission import either
-from shared.views import (
-    NO_CONTACT,
-    Block,
-    Message,
-    View,
-    contact_text,
-    context,
-    escape,
-    list_blocks,
-    message_of,
-    modal,
-    person,
-    section,
-)
 
 SUCCESS_TEXT = "Cache flush succeeded"
 FAILURE_TEXT = "Cache flush failed"
@@ -50,9 +37,9 @@ def _approved_line(approved_by: str | None) -> str:
     return f"*Approved by:* {approved_by}\n" if approved_by else ""
 
 
-def result_view(message: Message) -> View:
+def result_view(message: views.Message) -> views.View:
     """A modal showing a result message's blocks."""
-    return modal(list(message["blocks"]))
+    return views.modal(list(message["blocks"]))
 
 
 def success_message(
@@ -63,30 +50,30 @@ def success_message(
     body: Any,
     *,
     approved_by: str | None = None,
-) -> Message:
+) -> views.Message:
     """The result of an accepted flush, with the timing and IDs cache-flush returned.
 
-    `approved_by` is the approver as mrkdwn (see `person`), for a flush that needed approval.
+    `approved_by` is the approver as mrkdwn (`views.person`), for a flush that needed approval.
     """
     details = body if isinstance(body, dict) else {}
     seconds = details.get("estimatedSeconds")
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
         seconds = DEFAULT_ESTIMATED_SECONDS
     blocks = [
-        section(
+        views.section(
             f":white_check_mark: *Cache flush accepted.* The refresh should complete "
             f"in about {seconds:g} seconds."
         ),
-        section(
-            f"*Flushed by:* {person(user_name, user_id)}\n"
+        views.section(
+            f"*Flushed by:* {views.person(user_name, user_id)}\n"
             f"{_approved_line(approved_by)}"
-            f"*Environment:* {escape(environment)}\n"
+            f"*Environment:* {views.escape(environment)}\n"
             f"*URLs ({len(urls)}):*"
         ),
-        *list_blocks(urls),
+        *views.list_blocks(urls),
     ]
     ids = [
-        f"*{label}:* `{escape(str(value))[:200]}`"
+        f"*{label}:* `{views.escape(str(value))[:200]}`"
         for label, value in (
             ("Purge ID", purge_id_of(details)),
             ("Support ID", details.get("supportId")),
@@ -94,8 +81,8 @@ def success_message(
         if value
     ]
     if ids:
-        blocks.append(section("\n".join(ids)))
-    return message_of(SUCCESS_TEXT, blocks)
+        blocks.append(views.section("\n".join(ids)))
+    return views.message_of(SUCCESS_TEXT, blocks)
 
 
 def _compact(body: Any) -> str:
@@ -110,13 +97,13 @@ def _compact(body: Any) -> str:
 
 def _fit(text: str, limit: int) -> str:
     """`text` escaped for mrkdwn, cut (never inside an entity) to at most `limit` characters."""
-    escaped = escape(text)
+    escaped = views.escape(text)
     if len(escaped) <= limit:
         return escaped
     kept: list[str] = []
     size = len(TRUNCATED_MARK)
     for char in text:
-        piece = escape(char)
+        piece = views.escape(char)
         if size + len(piece) > limit:
             break
         kept.append(piece)
@@ -166,7 +153,7 @@ def failure_cause(result: FlushResult) -> FailureCause:
 def _hosts(urls: Sequence[str]) -> str:
     """The distinct hosts of the URLs, the first few by name, as mrkdwn."""
     hosts = list(dict.fromkeys(urlsplit(url).hostname or url for url in urls))
-    named = either([escape(host) for host in hosts[:LISTED_HOSTS]])
+    named = either([views.escape(host) for host in hosts[:LISTED_HOSTS]])
     more = len(hosts) - LISTED_HOSTS
     return named + (f" and {more} more" if more > 0 else "")
 
@@ -243,9 +230,9 @@ def failure_advice(
     have gone through (`unconfirmed_earlier`).
     """
     cause = failure_cause(result)
-    who = contact_text(contact)
+    who = views.contact_text(contact)
     if cause is FailureCause.AKAMAI_NOT_AUTHORISED:
-        through = "" if who == NO_CONTACT else f" (through {who})"
+        through = "" if who == views.NO_CONTACT else f" (through {who})"
         hosts = _hosts(urls) if urls else "these hosts"
         return (
             f"Ask the web team's CDN owner{through} to authorise the app's Akamai "
@@ -265,17 +252,17 @@ def _status(result: FlushResult, attempts: int) -> str:
     if result.status is not None:
         status = f"*Status:* HTTP {result.status}"
     elif result.transient:
-        status = f"*Status:* no response ({escape(result.error or 'unknown error')[:500]})"
+        status = f"*Status:* no response ({views.escape(result.error or 'unknown error')[:500]})"
     else:
-        status = f"*Status:* not sent ({escape(result.error or 'unknown error')[:500]})"
+        status = f"*Status:* not sent ({views.escape(result.error or 'unknown error')[:500]})"
     if attempts > 1:
         status += f", the last of {attempts} attempts"
     if result.status is not None and result.error:
-        status += f"\n*Note:* {escape(result.error)[:500]}"
+        status += f"\n*Note:* {views.escape(result.error)[:500]}"
     return status
 
 
-def _details(result: FlushResult) -> Block:
+def _details(result: FlushResult) -> views.Block:
     """A context line with the raw answer from cache-flush: status and body, cut short."""
     if result.status is None:
         answer = f"no answer: {result.error or 'unknown error'}"
@@ -283,7 +270,7 @@ def _details(result: FlushResult) -> Block:
         answer = f"HTTP {result.status}, no body"
     else:
         answer = f"HTTP {result.status} {_compact(result.body)}"
-    return context(f"*Details:* {_fit(answer, DETAILS_CHARS)}")
+    return views.context(f"*Details:* {_fit(answer, DETAILS_CHARS)}")
 
 
 def failure_message(
@@ -295,7 +282,7 @@ def failure_message(
     approved_by: str | None = None,
     contact: str | None = None,
     unconfirmed_earlier: bool = False,
-) -> Message:
+) -> views.Message:
     """The result of a flush that did not run.
 
     Says that nothing was flushed and why, names the environment and the URLs (a user may
@@ -307,14 +294,16 @@ def failure_message(
     """
     cause = failure_cause(result)
     blocks = [
-        section(f":x: {_what_happened(result, cause, urls, unconfirmed_earlier)}"),
-        section(
-            f"{_approved_line(approved_by)}*Environment:* {escape(environment)}\n"
+        views.section(f":x: {_what_happened(result, cause, urls, unconfirmed_earlier)}"),
+        views.section(
+            f"{_approved_line(approved_by)}*Environment:* {views.escape(environment)}\n"
             f"*URLs ({len(urls)}):*"
         ),
-        *list_blocks(urls),
-        section(_status(result, attempts)),
-        section(f"*What to do:* {failure_advice(result, urls, contact, unconfirmed_earlier)}"),
+        *views.list_blocks(urls),
+        views.section(_status(result, attempts)),
+        views.section(
+            f"*What to do:* {failure_advice(result, urls, contact, unconfirmed_earlier)}"
+        ),
         _details(result),
     ]
-    return message_of(FAILURE_TEXT, blocks)
+    return views.message_of(FAILURE_TEXT, blocks)

@@ -25,7 +25,6 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.client import WebClient
@@ -115,26 +114,14 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         super().__init__(max_retry_count=max_retry_count)
         self.max_retry_after_seconds = max_retry_after_seconds
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
+    def _can_retry(self, *, response: HttpResponse | None = None, **attempt: Any) -> bool:
         if response is None or response.status_code != 429:
             return False
         wait = _retry_after(response)
         return wait is not None and wait <= self.max_retry_after_seconds
 
     def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
+        self, *, state: RetryState, response: HttpResponse | None = None, **attempt: Any
     ) -> None:
         """Sleep the `Retry-After` Slack named, then count the attempt."""
         wait = _retry_after(response) if response is not None else None

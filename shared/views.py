@@ -301,39 +301,27 @@ def contact_text(contact: str | None) -> str:
 
 def view_closed_message() -> Message:
     """DM when the modal was closed before the request could continue."""
-    return message_of(
-        VIEW_CLOSED_TEXT,
-        [
-            section(
-                "The cache flush view was closed before your request could continue. "
-                "Ignore this if you meant to close it; otherwise run `/flush` again and "
-                "keep the view open until the form appears."
-            )
-        ],
+    text = (
+        "The cache flush view was closed before your request could continue. Ignore this if "
+        "you meant to close it; otherwise run `/flush` again and keep the view open until the "
+        "form appears."
     )
+    return message_of(VIEW_CLOSED_TEXT, [section(text)])
 
 
 def open_failed_message(error: str, contact: str | None = None) -> Message:
     """DM when the first view could not be opened; names the support contact."""
-    return message_of(
-        OPEN_FAILED_TEXT,
-        [
-            section(
-                f"The cache flush view could not be opened (Slack said `{escape(error)[:200]}`). "
-                f"Please tell {contact_text(contact)}."
-            )
-        ],
+    text = (
+        f"The cache flush view could not be opened (Slack said `{escape(error)[:200]}`). "
+        f"Please tell {contact_text(contact)}."
     )
+    return message_of(OPEN_FAILED_TEXT, [section(text)])
 
 
 def processing_error_message(error: str, contact: str | None = None) -> Message:
     """DM for an unexpected error after the modal opened; names the support contact."""
-    return message_of(
-        PROCESSING_ERROR_TEXT,
-        [
-            section(
-                f"Your cache flush request hit an unexpected error (`{escape(error)[:200]}`). "
-                f"Nothing was flushed. Please tell {contact_text(contact)}."
-            )
-        ],
+    text = (
+        f"Your cache flush request hit an unexpected error (`{escape(error)[:200]}`). "
+        f"Nothing was flushed. Please tell {contact_text(contact)}."
     )
+    return message_of(PROCESSING_ERROR_TEXT, [section(text)])

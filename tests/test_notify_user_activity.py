@@ -13,7 +13,7 @@ from devhost.simulate.faults import Fault
 from devhost.standins.slack_requests import CHANNEL_ID, USER_ID
 from devhost.standins.slack_stub import SlackCall
 from devhost.standins.stub_server import Reply
-from shared.handoffs import Notification, NotificationKind
+from shared.handoffs import Notification
 from shared.notify import DeliveryError
 from shared.slack_api import BACKGROUND_MAX_RETRY_AFTER_SECONDS
 from tests.support import constants
@@ -189,7 +189,7 @@ def test_other_slack_errors_raise(
     app_env: AppEnv, captured_logs: LogCapture, request_for: Any, reply: Fault | Reply, code: str
 ) -> None:
     request = request_for()
-    method = NotificationKind(request["kind"]).slack_method
+    method = Notification.from_dict(request).slack_method
     app_env.slack.reply(method, reply)
     with pytest.raises(DeliveryError, match=f"^{method}: Slack answered {code}$") as raised:
         notify_user_activity.main(request)
