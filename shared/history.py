@@ -69,15 +69,16 @@ _ENDED = {
 
 @dataclass(frozen=True)
 class Flush:
-    """One flush as its owner (or an approver) sees it in the Home tab."""
+    """One flush as its owner (or an approver) sees it in the Home tab.
+
+    `ended` is how it ended (its purge ID, who decided), None while it has not.
+    """
 
     instance_id: str
     created: datetime
     request: FlushRequest
     state: State
-    purge_id: str | None = None
-    decided_by: str | None = None
-    decided_by_name: str | None = None
+    ended: Ended | None = None
 
     @property
     def waiting(self) -> bool:
@@ -130,9 +131,7 @@ def flush_of(status: DurableOrchestrationStatus) -> Flush | None:
         created=created,
         request=request,
         state=_state(status.runtime_status, custom, ended),
-        purge_id=ended.purge_id if ended else None,
-        decided_by=ended.decided_by if ended else None,
-        decided_by_name=ended.decided_by_name if ended else None,
+        ended=ended,
     )
 
 

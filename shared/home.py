@@ -85,38 +85,29 @@ class _Reader:
             return False
         return await self.check(access.Permission.APPROVE) is access.Access.GRANTED
 
-
-async def home_content(
-    settings: Settings,
-    client: DurableOrchestrationClient,
-    team_id: str,
-    user_id: str,
-    deadline: Deadline,
-    *,
-    settled: Collection[str] = (),
-) -> HomeContent:
-    """What the person's Home tab shows now; `settled` requests are no longer listed."""
-    span = History.of(settings.history_retention_days, settings.approval_timeout_minutes)
-    reader = _Reader(settings, client, team_id, user_id, datetime.now(UTC), span, deadline)
-    seconds = deadline.remaining()
-    may_flush, recent, waiting, may_approve = await asyncio.gather(
-        _within(seconds, reader.check(access.Permission.FLUSH)),
-        _within(seconds, reader.recent()),
-        _within(seconds, reader.waiting()),
-        _within(seconds, reader.may_approve()),
-    )
-    open_requests = [f for f in waiting or [] if f.instance_id not in settled]
-    known = may_flush is not None and may_flush is not access.Access.UNAVAILABLE
-    return HomeContent(
-        user_id=user_id,
-        may_flush=may_flush is access.Access.GRANTED if known else None,
-        recent=recent,
-        pending=[f for f in open_requests if f.request.user_id == user_id],
-        to_decide=[f for f in open_requests if f.request.user_id != user_id] if may_approve else [],
-        retention_days=settings.history_retention_days,
-        access_hint=settings.access_request_hint,
-        contact=settings.support_contact,
-    )
+    async def content(self, settled: Collection[str]) -> HomeContent:
+        """What the person's Home tab shows now; `settled` requests are no longer listed."""
+        seconds = self.deadline.remaining()
+        may_flush, recent, waiting, may_approve = await asyncio.gather(
+            _within(seconds, self.check(access.Permission.FLUSH)),
+            _within(seconds, self.recent()),
+            _within(seconds, self.waiting()),
+            _within(seconds, self.may_approve()),
+        )
+        open_requests = [f for f in waiting or [] if f.instance_id not in settled]
+        known = may_flush is not None and may_flush is not access.Access.UNAVAILABLE
+        mine = [f for f in open_requests if f.request.user_id == self.user_id]
+        others = [f for f in open_requests if f.request.user_id != self.user_id]
+        return HomeContent(
+            user_id=self.user_id,
+            may_flush=may_flush is access.Access.GRANTED if known else None,
+            recent=recent,
+            pending=mine,
+            to_decide=others if may_approve else [],
+            retention_days=self.settings.history_retention_days,
+            access_hint=self.settings.access_request_hint,
+            contact=self.settings.support_contact,
+        )
 
 
 def publish(settings: Settings, user_id: str, view: dict[str, Any], deadline: Deadline) -> bool:
@@ -144,13 +135,12 @@ async def publish_home(
     *,
     settled: Collection[str] = (),
 ) -> bool:
-    """Read and publish the person's Home tab by the deadline; True if it was published."""
-    content = await home_content(
-        settings,
-        client,
-        team_id,
-        user_id,
-        deadline.earlier_by(PUBLISH_RESERVE_SECONDS),
-        settled=settled,
-    )
+    """Read and publish the person's Home tab by the deadline; True if it was published.
+
+    `settled` requests are no longer listed.
+    """
+    span = History.of(settings.history_retention_days, settings.approval_timeout_minutes)
+    reads_by = deadline.earlier_by(PUBLISH_RESERVE_SECONDS)
+    reader = _Reader(settings, client, team_id, user_id, datetime.now(UTC), span, reads_by)
+    content = await reader.content(settled)
     return await asyncio.to_thread(publish, settings, user_id, home_view(content), deadline)

@@ -90,11 +90,12 @@ def _flush_text(flush: Flush, *, who: bool = False) -> str:
     if who:
         lines.append(f"*Asked by:* {person(request.user_name, request.user_id)}")
     lines.append(f"*Environment:* {escape(request.environment)}")
-    if flush.purge_id:
-        lines.append(f"*Purge ID:* `{escape(flush.purge_id)}`")
-    if flush.decided_by:
+    ended = flush.ended
+    if ended and ended.purge_id:
+        lines.append(f"*Purge ID:* `{escape(ended.purge_id)}`")
+    if ended and ended.decided_by:
         label = "Approved by" if flush.state is State.FLUSHED else "Decided by"
-        lines.append(f"*{label}:* {person(flush.decided_by_name or '', flush.decided_by)}")
+        lines.append(f"*{label}:* {person(ended.decided_by_name or '', ended.decided_by)}")
     lines.append(urls_text(request.urls))
     return "\n".join(lines)
 
