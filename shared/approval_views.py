@@ -4,8 +4,8 @@ Like `shared.views`, every function builds a fresh object within Slack's limits,
 from users is escaped for mrkdwn (doc/behaviour.md, "Approvals and user groups").
 
 Approvers see every URL exactly as it will be flushed: as plain text (never cut, never
-turned into emoji), the first `REQUEST_URLS` in the request message and the rest in replies
-in its thread, at most `REPLY_URLS` each. A list that would need more than `MAX_REPLIES`
+turned into emoji), the first ones in the request message (`REQUEST_PAGE`) and the rest in
+replies in its thread (`REPLY_PAGE` each). A list that would need more than `MAX_REPLIES`
 replies is refused when the form is submitted (`shows_every_url`).
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from shared.approval import (
     APPROVE_ACTION,
@@ -64,18 +65,24 @@ OUTCOME_EMOJI = {
     Stage.EXPIRED: ":hourglass:",
     Stage.NOT_ALLOWED: ":white_check_mark:",
 }
-# URLs listed in the request message itself, and at most in each reply in its thread.
-REQUEST_URLS = 20
-REPLY_URLS = 100
+
+
+class PageLimits(NamedTuple):
+    """The most URLs one message lists, and the most plain-text sections it holds them in."""
+
+    urls: int
+    sections: int
+
+
+# The request message itself, and each reply in its thread (Slack allows 50 blocks; the
+# rest of the message needs at most 6).
+REQUEST_PAGE = PageLimits(urls=20, sections=30)
+REPLY_PAGE = PageLimits(urls=100, sections=45)
 # The form holds at most 3000 characters (Slack's limit for a text input), so at most about
 # 270 URLs: far fewer than these replies hold. A longer list is refused, never cut.
 MAX_REPLIES = 10
-# Plain-text sections of URLs: at most this many characters each (Slack allows 3000), and
-# at most this many sections in the request message and in each reply (Slack allows 50
-# blocks; the rest of the message needs at most 6).
+# At most this many characters in each plain-text section of URLs (Slack allows 3000).
 URL_SECTION_CHARS = 3000
-REQUEST_URL_SECTIONS = 30
-REPLY_URL_SECTIONS = 45
 BULLET = "• "
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
 
@@ -113,17 +120,17 @@ def _url_section(lines: Sequence[str]) -> Block:
     return {"type": "section", "text": {"type": "plain_text", "text": text, "emoji": False}}
 
 
-def _page(urls: Sequence[str], first: int, max_urls: int, max_sections: int) -> UrlPage:
-    """As many URLs from `first` as fit `max_urls` and `max_sections` plain-text sections."""
+def _page(urls: Sequence[str], first: int, limits: PageLimits) -> UrlPage:
+    """As many URLs from `first` as the limits let one message list."""
     sections: list[Block] = []
     lines: list[str] = []
     size = 0
     index = first
-    while index < len(urls) and index - first < max_urls:
+    while index < len(urls) and index - first < limits.urls:
         line = urls[index]
         extra = len(BULLET) + len(line) + (1 if lines else 0)
         if lines and size + extra > URL_SECTION_CHARS:
-            if len(sections) + 1 == max_sections:
+            if len(sections) + 1 == limits.sections:
                 break
             sections.append(_url_section(lines))
             lines, size, extra = [], 0, extra - 1
@@ -141,10 +148,10 @@ def url_pages(urls: Sequence[str]) -> list[UrlPage]:
     Every URL is in exactly one page, whole (a URL is at most 2048 characters, so one
     always fits a section).
     """
-    pages = [_page(urls, 0, REQUEST_URLS, REQUEST_URL_SECTIONS)]
+    pages = [_page(urls, 0, REQUEST_PAGE)]
     shown = pages[0].count
     while shown < len(urls):
-        pages.append(_page(urls, shown, REPLY_URLS, REPLY_URL_SECTIONS))
+        pages.append(_page(urls, shown, REPLY_PAGE))
         shown += pages[-1].count
     return pages
 
@@ -156,10 +163,10 @@ def shows_every_url(urls: Sequence[str]) -> bool:
 
 def too_many_urls_error() -> str:
     """The inline error for a list of URLs too long to show the approvers."""
+    most = REQUEST_PAGE.urls + MAX_REPLIES * REPLY_PAGE.urls
     return (
         "Too many URLs to show the approvers: the request and its thread can list "
-        f"{REQUEST_URLS + MAX_REPLIES * REPLY_URLS} short URLs at most (fewer long ones). "
-        "Split them over several requests."
+        f"{most} short URLs at most (fewer long ones). Split them over several requests."
     )
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from shared.approval_views import (
     MAX_REPLIES,
-    REPLY_URLS,
-    REQUEST_URLS,
+    REPLY_PAGE,
+    REQUEST_PAGE,
     minutes_text,
     shows_every_url,
     url_pages,
@@ -40,8 +40,8 @@ def lines(pages: list) -> list[str]:
 def test_every_url_is_listed_once_whole_in_order_within_slack_s_limits(urls: list[str]) -> None:
     pages = url_pages(urls)
     assert lines(pages) == urls
-    assert pages[0].count <= REQUEST_URLS
-    assert all(page.count <= REPLY_URLS for page in pages[1:])
+    assert pages[0].count <= REQUEST_PAGE.urls
+    assert all(page.count <= REPLY_PAGE.urls for page in pages[1:])
     # The request message has 6 other blocks at most; a reply, one heading.
     assert len(pages[0].blocks) + 6 <= MESSAGE_BLOCKS
     assert all(len(page.blocks) + 1 <= MESSAGE_BLOCKS for page in pages[1:])
@@ -58,7 +58,7 @@ def test_a_url_with_mrkdwn_characters_is_shown_as_it_is() -> None:
 
 
 def test_the_bound_is_the_request_and_ten_replies() -> None:
-    most = REQUEST_URLS + MAX_REPLIES * REPLY_URLS
+    most = REQUEST_PAGE.urls + MAX_REPLIES * REPLY_PAGE.urls
     assert shows_every_url([f"https://www.nhs.uk/{i}" for i in range(most)])
     assert not shows_every_url([f"https://www.nhs.uk/{i}" for i in range(most + 1)])
 
