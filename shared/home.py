@@ -39,15 +39,6 @@ PUBLISH_RESERVE_SECONDS = 0.6
 ResultT = TypeVar("ResultT")
 
 
-async def _within(seconds: float, work: Awaitable[ResultT]) -> ResultT | None:
-    """The work's result, or None (logged) when it fails or is not done in time."""
-    try:
-        return await asyncio.wait_for(work, max(seconds, 0.0))
-    except Exception as error:  # the Durable client raises a bare Exception for an error answer
-        logger.warning("Part of the Home tab could not be read: %s", short_error(error))
-        return None
-
-
 @dataclass(frozen=True)
 class _Reader:
     """One Home tab's reads: whose, in which workspace, as of when, how far back, by when."""
@@ -108,6 +99,15 @@ class _Reader:
             access_hint=self.settings.access_request_hint,
             contact=self.settings.support_contact,
         )
+
+
+async def _within(seconds: float, work: Awaitable[ResultT]) -> ResultT | None:
+    """The work's result, or None (logged) when it fails or is not done in time."""
+    try:
+        return await asyncio.wait_for(work, max(seconds, 0.0))
+    except Exception as error:  # the Durable client raises a bare Exception for an error answer
+        logger.warning("Part of the Home tab could not be read: %s", short_error(error))
+        return None
 
 
 def publish(settings: Settings, user_id: str, view: dict[str, Any], deadline: Deadline) -> bool:
