@@ -387,12 +387,8 @@ class Delivery(Fields):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Delivery:
         """Rebuild from the activity's output."""
-        return cls(
-            delivered=bool(data["delivered"]),
-            reason=_optional_text(data["reason"]),
-            channel=_optional_text(data["channel"]),
-            ts=_optional_text(data["ts"]),
-        )
+        reason, channel, ts = (_optional_text(data[key]) for key in ("reason", "channel", "ts"))
+        return cls(bool(data["delivered"]), reason, channel, ts)
 
 
 @dataclass(frozen=True)
