@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 SITE_NAME = "WEBSITE_SITE_NAME"
 _EXPORTER_LOGGER = "azure.monitor.opentelemetry.exporter"
-_SECRET_NAMES = ("<connection string>", "<instrumentation key>")
 _AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
+_SECRET_NAMES = ("<connection string>", "<instrumentation key>")
 
 # What every log record has: anything else on a record came from `extra`.
 _STANDARD_ATTRIBUTES = frozenset(

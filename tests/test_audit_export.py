@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -52,7 +53,8 @@ exporter_warned = threading.Event()
 class Warned(logging.Handler):
     def emit(self, record):
         exporter_warned.set()
-logging.getLogger("azure.monitor.opentelemetry.exporter").addHandler(Warned(logging.WARNING))
+for name in ("azure.monitor.opentelemetry.exporter", "shared.audit_export"):
+    logging.getLogger(name).addHandler(Warned(logging.WARNING))
 
 class Person:
     user_id = "U0ANN0001"
@@ -160,26 +162,33 @@ def ingestion() -> Iterator[Ingestion]:
         yield stand_in
 
 
-def child_environment(endpoint: str, tmp_path: Path) -> dict[str, str]:
-    """The child's settings: the connection string, the site's name, a private temp folder."""
+def child_environment(
+    endpoint: str, tmp_path: Path, connection_string: str | None = None
+) -> dict[str, str]:
+    """The child's settings: the connection string, the site's name, a private temp folder.
+
+    Coverage's own variables go through, so that the child is measured too.
+    """
     return {
+        **{key: value for key, value in os.environ.items() if key.startswith("COVERAGE_")},
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(REPO_ROOT),
         "NO_PROXY": "127.0.0.1,localhost",
         "TMPDIR": str(tmp_path),
         "WEBSITE_SITE_NAME": SITE_NAME,
-        "APPLICATIONINSIGHTS_CONNECTION_STRING": (
-            f"InstrumentationKey={INSTRUMENTATION_KEY};IngestionEndpoint={endpoint}"
-        ),
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": connection_string
+        or f"InstrumentationKey={INSTRUMENTATION_KEY};IngestionEndpoint={endpoint}",
         **QUIET_EXPORTER,
     }
 
 
-def start_child(wait_for: str, endpoint: str, tmp_path: Path) -> subprocess.Popen[str]:
+def start_child(
+    wait_for: str, endpoint: str, tmp_path: Path, connection_string: str | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(  # noqa: S603 - the test's own interpreter and fixed code
         [sys.executable, "-c", CHILD, wait_for, endpoint],
         cwd=REPO_ROOT,
-        env=child_environment(endpoint, tmp_path),
+        env=child_environment(endpoint, tmp_path, connection_string),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -289,6 +298,23 @@ def test_an_ingestion_endpoint_that_fails_never_reaches_the_app_nor_logs_the_key
         assert "Connection refused" in stderr
 
 
+def test_a_connection_string_the_exporter_refuses_is_reported_once_and_never_quoted(
+    ingestion: Ingestion, tmp_path: Path
+) -> None:
+    refused = f"IngestionEndpoint={ingestion.endpoint};Marker={uuid.uuid4()}"
+    child = start_child("warned", ingestion.endpoint, tmp_path, connection_string=refused)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 0, stderr
+    assert printed(stdout)["returned"] is True
+    reports = [line for line in stderr.splitlines() if line.startswith("ERROR:shared.audit_export")]
+    assert reports == [
+        "ERROR:shared.audit_export:Audit records will not be sent to Application Insights: "
+        "ValueError"
+    ]
+    assert refused.split(";")[1] not in stdout + stderr
+    assert ingestion.received() == []
+
+
 def test_without_a_connection_string_nothing_is_installed() -> None:
     threads = threading.active_count()
     name = f"audit-{uuid.uuid4()}"
@@ -332,3 +358,7 @@ def test_the_redaction_takes_out_the_key_wherever_a_message_has_it() -> None:
     record = logging.makeLogRecord({"msg": "sent %d", "args": (3,)})
     redact.filter(record)
     assert (record.msg, record.args) == ("sent %d", (3,))
+    keyless = "IngestionEndpoint=https://x.example/"
+    record = logging.makeLogRecord({"msg": f"bad setting {keyless}"})
+    audit_export.WithoutKey(keyless).filter(record)
+    assert record.getMessage() == "bad setting <connection string>"
