@@ -34,10 +34,10 @@ QUIET_EXPORTER = {
     "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
     "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED": "true",
 }
-LOADED_BY_THE_EXPORT = ("opentelemetry", "azure.monitor")
 
-# The child: every log record to stderr, the app's four audit events, a wait until the
-# stand-in has the first, and a last record left to the exit hook.
+# The child: every log record to stderr, the app's four audit events, then a wait (polling,
+# with a deadline) until the stand-in has a record ("received") or the export has logged a
+# warning ("warned"), and a last record left to the exit hook to send.
 CHILD = """
 import json, logging, sys, threading, time, urllib.request
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
