@@ -42,12 +42,15 @@ FUNCTION_MODULES = (
 # What the slash-start path must not load before views.open: slack-sdk (the first call is made
 # with the standard library), the access check and the form's views, approvals, the
 # orchestration and its hand-offs, the durable SDK, storage and other HTTP stacks, URL parsing,
-# the allowed-users reader (csv) and the worker threads. A module counts with its submodules.
+# the allowed-users reader (csv), the worker threads, and the audit trail with its export to
+# Application Insights (OpenTelemetry). A module counts with its submodules.
 SLASH_START_NEEDS_NONE_OF = (
     "azure.durable_functions",
     "azure.storage",
     "azure.core",
     "azure.identity",
+    "azure.monitor",
+    "opentelemetry",
     "requests",
     "urllib3",
     "aiohttp",
@@ -63,6 +66,7 @@ SLASH_START_NEEDS_NONE_OF = (
     "shared.approval_flow",
     "shared.approval_views",
     "shared.audit",
+    "shared.audit_export",
     "shared.cache_flush",
     "shared.events",
     "shared.form_flow",

@@ -1,10 +1,11 @@
 """The audit trail: who asked to flush, who decided, and what was flushed.
 
 Every record goes to the one `audit` logger at INFO, with a readable message and the same
-facts as structured fields (`extra`), so they can be queried rather than parsed: with
-OpenTelemetry enabled in the Functions worker they become custom dimensions in Application
-Insights (doc/deployment.md, Operations). Each record's `audit_event` names what happened;
-every record carries the orchestration's `instance_id`.
+facts as structured fields (`extra`), so they can be queried rather than parsed. The worker
+passes the message on to the host as text; where Application Insights is configured,
+`shared.audit_export` (installed when this module is imported) also sends each record there
+with its fields as custom dimensions (doc/deployment.md, Operations). Each record's
+`audit_event` names what happened; every record carries the orchestration's `instance_id`.
 
 Fields are strings, integers or booleans only, and never hold a token, secret or key.
 The orchestrator writes its records only when it is not replaying.
@@ -15,6 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
+
+from shared import audit_export
 
 if TYPE_CHECKING:
     from shared.handoffs import FlushRequest, FlushResult
@@ -28,6 +31,7 @@ FLUSHED = "flushed"
 Field = str | int | bool
 
 _logger = logging.getLogger(AUDIT_LOGGER)
+audit_export.install(AUDIT_LOGGER)
 
 
 def _record(event: str, fields: Mapping[str, Field], message: str, *args: object) -> None:

@@ -92,6 +92,7 @@ def test_requirements_are_pinned_runtime_packages() -> None:
         "azure-functions",
         "azure-functions-durable",
         "azure-identity",
+        "azure-monitor-opentelemetry-exporter",
         "azure-storage-blob",
         "requests",
         "slack-sdk",
