@@ -36,6 +36,7 @@ from shared.instance_ids import instance_id
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.flushes import call_orchestrator_client as call
+from tests.support.flushes import flush_request
 from tests.support.logs import LogCapture
 from tests.support.loop import run
 from tests.support.requests import http_request
@@ -130,15 +131,13 @@ def acknowledged(response: func.HttpResponse) -> None:
 
 
 def waiting_request(environment: str = "production") -> FlushRequest:
-    return FlushRequest(
+    return flush_request(
         user_id=REQUESTER,
         user_name=REQUESTER_NAME,
-        team_id=constants.TEAM_ID,
         view_id=VIEW_ID,
         environment=environment,
         urls=("https://www.nhs.uk/a",),
         channel=constants.SLACK_CHANNEL_NAME,
-        retry_interval_ms=5000,
         approval=ApprovalPlan(APPROVAL_CHANNEL, 60, "approvers on the allowed-users list"),
     )
 
