@@ -193,11 +193,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"{order['storage_connections_before']}, after: {order['storage_connections_after']}.",
         "",
     ]
-    ack = figures["ack"]
     lines += _runs_table(
         "**3. Acknowledgement**: signed POST to devhost over HTTP -> answer read, warm.",
-        ("/api/slash-start", ack["slash_start_ms"]),
-        ("/api/orchestrator-client", ack["orchestrator_client_ms"]),
+        ("/api/slash-start", figures["ack"]["slash_start_ms"]),
+        ("/api/orchestrator-client", figures["ack"]["orchestrator_client_ms"]),
     )
     e2e = figures["end_to_end"]
     lines += _runs_table(

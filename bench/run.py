@@ -43,44 +43,27 @@ RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 @dataclass(frozen=True)
 class Sizes:
-    """How many runs each benchmark makes, and how many samples per run."""
+    """How many runs each benchmark makes and samples per run; the defaults are a full run's."""
 
-    runs: int
-    import_rounds: int
-    views_open_warm: int
-    views_open_cold: int
-    order_runs: int
-    ack: int
-    end_to_end: int
-    allowed_cold: int
-    allowed_cached: int
-    allowed_revalidated: int
-    levels: tuple[int, ...]
-    home_instances: int
-    home: int
-    level_seconds: float
-    level_warmup: float
-    warmup: int
+    runs: int = 3
+    import_rounds: int = 12
+    views_open_warm: int = 200
+    views_open_cold: int = 10
+    order_runs: int = 3
+    ack: int = 200
+    end_to_end: int = 150
+    allowed_cold: int = 20
+    allowed_cached: int = 1000
+    allowed_revalidated: int = 50
+    levels: tuple[int, ...] = (1, 2, 5, 10, 20, 50)
+    home_instances: int = 10_000
+    home: int = 100
+    level_seconds: float = 6.0
+    level_warmup: float = 1.0
+    warmup: int = 10
 
 
-FULL = Sizes(
-    runs=3,
-    import_rounds=12,
-    views_open_warm=200,
-    views_open_cold=10,
-    order_runs=3,
-    ack=200,
-    end_to_end=150,
-    allowed_cold=20,
-    allowed_cached=1000,
-    allowed_revalidated=50,
-    levels=(1, 2, 5, 10, 20, 50),
-    home_instances=10_000,
-    home=100,
-    level_seconds=6.0,
-    level_warmup=1.0,
-    warmup=10,
-)
+FULL = Sizes()
 SMOKE = Sizes(
     runs=2,
     import_rounds=1,

@@ -71,8 +71,8 @@ class DevHost:
 
     def __init__(
         self,
-        app_root: Path,
-        state_dir: Path,
+        app_root: Path | str,
+        state_dir: Path | str = DEFAULT_STATE_DIR,
         *,
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
@@ -85,8 +85,8 @@ class DevHost:
         ``timer_limits`` default to the ``DEVHOST_MAX_SHORT_TIMER`` and
         ``DEVHOST_LONG_TIMER_INTERVAL`` settings, else to Azure Storage's 6 and 3 days.
         """
-        self.app_root = app_root.resolve()
-        self.state_dir = state_dir
+        self.app_root = Path(app_root).resolve()
+        self.state_dir = Path(state_dir)
         self.host = host
         self.port = port
         self.simulate = simulate
@@ -271,23 +271,5 @@ async def _close_durable_client_session() -> None:
         await close()
 
 
-def create_host(
-    app_root: Path | str,
-    state_dir: Path | str = DEFAULT_STATE_DIR,
-    *,
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
-    simulate: bool = False,
-    environ: MutableMapping[str, str] | None = None,
-    timer_limits: TimerLimits | None = None,
-) -> DevHost:
-    """Create a :class:`DevHost` (call ``await host.start()`` on a long-lived loop)."""
-    return DevHost(
-        Path(app_root),
-        Path(state_dir),
-        host=host,
-        port=port,
-        simulate=simulate,
-        environ=environ,
-        timer_limits=timer_limits,
-    )
+# The name the module's docstring and the CLI make a host by.
+create_host = DevHost

@@ -36,6 +36,7 @@ from shared.instance_ids import instance_id
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.flushes import call_orchestrator_client as call
+from tests.support.flushes import flush_request
 from tests.support.logs import LogCapture
 from tests.support.loop import run
 from tests.support.requests import http_request
@@ -130,15 +131,13 @@ def acknowledged(response: func.HttpResponse) -> None:
 
 
 def waiting_request(environment: str = "production") -> FlushRequest:
-    return FlushRequest(
+    return flush_request(
         user_id=REQUESTER,
         user_name=REQUESTER_NAME,
-        team_id=constants.TEAM_ID,
         view_id=VIEW_ID,
         environment=environment,
         urls=("https://www.nhs.uk/a",),
         channel=constants.SLACK_CHANNEL_NAME,
-        retry_interval_ms=5000,
         approval=ApprovalPlan(APPROVAL_CHANNEL, 60, "approvers on the allowed-users list"),
     )
 
@@ -349,20 +348,28 @@ def test_on_enterprise_grid_the_organisation_must_match(approvals: AppEnv) -> No
     assert event.data["user_id"] == APPROVER
 
 
+OWN_MESSAGE_ONLY = "not on this request's own message"
+MODAL_OR_DM_ONLY = "only from its view or from the direct message"
+
+
 @pytest.mark.parametrize(
-    ("channel", "ts"),
+    ("user_id", "action_id", "place", "refusal"),
     [
-        (APPROVAL_CHANNEL, "1700000000.000999"),  # a duplicate left by a retried post
-        ("C0ELSEWHER", REQUEST_TS),
-        (DM_CHANNEL, DM_TS),
+        # A decision counts only from the request's own message, not from a duplicate left
+        # by a retried post, another channel or a DM.
+        (APPROVER, "approve_flush", Place(APPROVAL_CHANNEL, "1700000000.000999"), OWN_MESSAGE_ONLY),
+        (APPROVER, "approve_flush", Place("C0ELSEWHER", REQUEST_TS), OWN_MESSAGE_ONLY),
+        (APPROVER, "approve_flush", Place(DM_CHANNEL, DM_TS), OWN_MESSAGE_ONLY),
+        # A cancel counts only from the requester's modal or DM.
+        (REQUESTER, "cancel_flush", Place(APPROVAL_CHANNEL, REQUEST_TS), MODAL_OR_DM_ONLY),
+        (REQUESTER, "cancel_flush", Place("D0ANOTHER1", DM_TS), MODAL_OR_DM_ONLY),
     ],
 )
-def test_a_decision_counts_only_from_the_request_s_own_message(
-    approvals: AppEnv, channel: str, ts: str
+def test_a_click_counts_only_from_where_its_button_belongs(
+    approvals: AppEnv, user_id: str, action_id: str, place: Place, refusal: str
 ) -> None:
-    response = click(approvals, APPROVER, "approve_flush", channel=channel, ts=ts)
-    text = refused_in(approvals, APPROVER, response, channel)
-    assert "not on this request's own message" in text
+    response = click(approvals, user_id, action_id, channel=place.channel, ts=place.ts)
+    assert refusal in refused_in(approvals, user_id, response, place.channel)
 
 
 def test_a_decision_before_the_request_message_is_recorded_is_refused(approvals: AppEnv) -> None:
@@ -383,15 +390,6 @@ def test_before_the_dm_is_recorded_a_cancel_from_a_direct_message_counts(
     set_instance(approvals, places=WaitingPlaces(Place(APPROVAL_CHANNEL, REQUEST_TS)))
     acknowledged(click(approvals, REQUESTER, "cancel_flush", channel="D0ANYDM001", ts="1.0"))
     assert [e.data["action"] for e in approvals.durable_api.events] == ["cancel"]
-
-
-@pytest.mark.parametrize(("channel", "ts"), [(APPROVAL_CHANNEL, REQUEST_TS), ("D0ANOTHER1", DM_TS)])
-def test_a_cancel_counts_only_from_the_requester_s_modal_or_dm(
-    approvals: AppEnv, channel: str, ts: str
-) -> None:
-    response = click(approvals, REQUESTER, "cancel_flush", channel=channel, ts=ts)
-    text = refused_in(approvals, REQUESTER, response, channel)
-    assert "only from its view or from the direct message" in text
 
 
 def test_a_cancel_from_another_modal_is_refused(approvals: AppEnv) -> None:

@@ -12,12 +12,12 @@ from azure.functions.timer import TimerRequest
 import publish_home_activity
 import purge_history
 from shared.approval import Ended, Stage
-from shared.handoffs import FlushRequest, HomeOwner
+from shared.handoffs import HomeOwner
 from shared.instance_ids import belongs_to, instance_id, is_instance_id, user_prefix
 from shared.message_links import links_in
 from tests.support import constants
 from tests.support.app_env import AppEnv
-from tests.support.flushes import MESSAGE_LINKS, MESSAGE_WITH_LINKS, store_flush
+from tests.support.flushes import MESSAGE_LINKS, MESSAGE_WITH_LINKS, flush_request, store_flush
 from tests.support.logs import LogCapture
 from tests.support.loop import run
 
@@ -68,16 +68,7 @@ def test_a_purge_with_nothing_to_remove_logs_zero(
 
 def test_the_home_activity_publishes_the_owners_tab(app_env: AppEnv) -> None:
     app_env.allow(USER)
-    request = FlushRequest(
-        user_id=USER,
-        user_name="me",
-        team_id=TEAM,
-        view_id="V0ENDED001",
-        environment="staging",
-        urls=("https://www.nhs.uk/",),
-        channel=None,
-        retry_interval_ms=5000,
-    )
+    request = flush_request(user_id=USER, user_name="me", team_id=TEAM, view_id="V0ENDED001")
     store_flush(app_env, request, "Running", custom_status=Ended(Stage.FLUSHED, "P-42").status())
     owner = HomeOwner(TEAM, USER).to_dict()
     assert run(publish_home_activity.main(owner, app_env.durable_client_binding)) is True

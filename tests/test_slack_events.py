@@ -22,7 +22,7 @@ from shared.handoffs import ApprovalPlan, FlushRequest
 from shared.instance_ids import instance_id
 from tests.support import constants
 from tests.support.app_env import AppEnv
-from tests.support.flushes import store_flush
+from tests.support.flushes import flush_request, store_flush
 from tests.support.logs import LogCapture
 from tests.support.loop import run
 from tests.support.requests import FORGED_HEADERS, http_request
@@ -55,16 +55,13 @@ def json_headers(body: bytes, **extra: str) -> dict[str, str]:
     return {**slack_headers(SECRET, body), "Content-Type": "application/json", **extra}
 
 
-def flush_request(user: str, view: str, *, approval: bool) -> FlushRequest:
-    return FlushRequest(
+def users_request(user: str, view: str, *, approval: bool) -> FlushRequest:
+    return flush_request(
         user_id=user,
         user_name=f"name_{user.lower()}",
-        team_id=TEAM,
         view_id=view,
         environment="production" if approval else "staging",
         urls=tuple(f"https://www.nhs.uk/{view.lower()}/{n}" for n in range(5)),
-        channel=None,
-        retry_interval_ms=5000,
         approval=ApprovalPlan("C0APPROVAL", 60, "x") if approval else None,
     )
 
@@ -81,7 +78,7 @@ def add_flush(
 ) -> str:
     return store_flush(
         env,
-        flush_request(user, view, approval=approval),
+        users_request(user, view, approval=approval),
         status,
         custom_status=custom,
         created=datetime.now(UTC) - age,

@@ -24,7 +24,7 @@ from devhost.standins.slack_requests import (
     new_trigger_id,
 )
 from shared.approval import Ended, Stage, WaitingPlaces
-from shared.handoffs import ApprovalPlan, FlushRequest
+from shared.handoffs import ApprovalPlan
 from shared.instance_ids import instance_id
 from tests.support import constants
 from tests.support.app_env import AppEnv
@@ -32,6 +32,7 @@ from tests.support.flushes import (
     MESSAGE_LINKS,
     MESSAGE_WITH_LINKS,
     call_orchestrator_client,
+    flush_request,
     store_flush,
 )
 
@@ -108,15 +109,12 @@ def add_flush(
     urls: list[str] = URLS,
     approval: ApprovalPlan | None = None,
 ) -> str:
-    request = FlushRequest(
+    request = flush_request(
         user_id=user,
         user_name="someone",
-        team_id=TEAM,
         view_id=view,
         environment="production",
         urls=tuple(urls),
-        channel=None,
-        retry_interval_ms=5000,
         approval=approval,
     )
     return store_flush(env, request, custom_status=Ended(Stage.FLUSHED).status())

@@ -19,15 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost.simulate import httputil
 from devhost.simulate.events import EventLog
-from devhost.simulate.httputil import (
-    bad_request,
-    json_answer,
-    optional_number,
-    optional_str,
-    read_json_object,
-    required_str,
-)
 from devhost.simulate.slack import Delivery, DeliveryOptions, SlackSimulator
 from devhost.simulate.slack_typed import typed_message
 from devhost.simulate.slack_user import (
@@ -150,16 +143,20 @@ class SlackSurfaces:
 
     async def _send_event(self, event: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Deliver `event` (or resend the envelope named by `retry_of`); the answer to return."""
-        retry_of = optional_str(data, "retry_of")
+        retry_of = httputil.optional_str(data, "retry_of")
         retry: tuple[int, str] | None = None
         if retry_of:
             envelope = self._sent.get(retry_of)
             if envelope is None:
-                raise bad_request(f"no event {retry_of} was sent", 404)
-            number = optional_number(data, "retry_num", 1, MAX_RETRY_NUM)
-            reason = optional_str(data, "retry_reason", RETRY_REASONS[0]) or RETRY_REASONS[0]
+                raise httputil.bad_request(f"no event {retry_of} was sent", 404)
+            number = httputil.optional_number(data, "retry_num", 1, MAX_RETRY_NUM)
+            reason = (
+                httputil.optional_str(data, "retry_reason", RETRY_REASONS[0]) or RETRY_REASONS[0]
+            )
             if reason not in RETRY_REASONS:
-                raise bad_request(f"'retry_reason' must be one of {', '.join(RETRY_REASONS)}")
+                raise httputil.bad_request(
+                    f"'retry_reason' must be one of {', '.join(RETRY_REASONS)}"
+                )
             retry = (int(number or 1), reason)
         else:
             envelope = event_envelope(event, verification_token=self._slack.verification_token)
@@ -182,16 +179,16 @@ class SlackSurfaces:
         return {**delivery.describe(), "event_id": envelope["event_id"]}
 
     async def _app_event(self, request: web.Request) -> web.StreamResponse:
-        data = await read_json_object(request)
+        data = await httputil.read_json_object(request)
         event = data.get("event")
         if not data.get("retry_of") and (
             not isinstance(event, dict) or not isinstance(event.get("type"), str)
         ):
-            raise bad_request("'event' must be an object with a 'type'")
-        return json_answer(await self._send_event(copy.deepcopy(event or {}), data))
+            raise httputil.bad_request("'event' must be an object with a 'type'")
+        return httputil.json_answer(await self._send_event(copy.deepcopy(event or {}), data))
 
     async def _url_verification(self, request: web.Request) -> web.StreamResponse:
-        data = await read_json_object(request)
+        data = await httputil.read_json_object(request)
         challenge = secrets.token_urlsafe(32)
         body = {
             "token": self._slack.verification_token,
@@ -207,20 +204,22 @@ class SlackSurfaces:
             parsed = None
         echoed = parsed.get("challenge") if isinstance(parsed, dict) else text
         verified = delivery.status == 200 and echoed == challenge
-        return json_answer({**delivery.describe(), "challenge": challenge, "verified": verified})
+        return httputil.json_answer(
+            {**delivery.describe(), "challenge": challenge, "verified": verified}
+        )
 
     # --- the App Home tab ----------------------------------------------------------------------
 
     async def _list_homes(self, request: web.Request) -> web.StreamResponse:
-        return json_answer({"homes": self._slack.home.homes(request.query.get("user_id"))})
+        return httputil.json_answer({"homes": self._slack.home.homes(request.query.get("user_id"))})
 
     async def _open_home(self, request: web.Request) -> web.StreamResponse:
         """The user opens the app's Home tab: Slack sends `app_home_opened`, every time."""
-        data = await read_json_object(request)
+        data = await httputil.read_json_object(request)
         user = self._slack.user_from(data)
-        tab = optional_str(data, "tab", "home") or "home"
+        tab = httputil.optional_str(data, "tab", "home") or "home"
         if tab not in HOME_TABS:
-            raise bad_request(f"'tab' must be one of {', '.join(HOME_TABS)}")
+            raise httputil.bad_request(f"'tab' must be one of {', '.join(HOME_TABS)}")
         event: dict[str, Any] = {
             "type": "app_home_opened",
             "user": user.user_id,
@@ -233,24 +232,26 @@ class SlackSurfaces:
             event["view"] = copy.deepcopy(home.view)
         answer = await self._send_event(event, data)
         after = self._slack.home.home_of(user.user_id)
-        return json_answer({**answer, "home": after.snapshot() if after else None})
+        return httputil.json_answer({**answer, "home": after.snapshot() if after else None})
 
     async def _click_home(self, request: web.Request) -> web.StreamResponse:
         """Click a button on the user's Home tab: a `block_actions` payload from a view."""
-        data = await read_json_object(request)
+        data = await httputil.read_json_object(request)
         user = self._slack.user_from(data)
-        action_id = required_str(data, "action_id")
+        action_id = httputil.required_str(data, "action_id")
         home = self._slack.home.home_of(user.user_id)
         if home is None:
-            raise bad_request(f"user {user.user_id} has no Home tab yet", 404)
+            raise httputil.bad_request(f"user {user.user_id} has no Home tab yet", 404)
         found = find_button(
             home.view["blocks"],
             action_id,
-            optional_str(data, "block_id"),
-            optional_str(data, "button_value"),
+            httputil.optional_str(data, "block_id"),
+            httputil.optional_str(data, "button_value"),
         )
         if found is None:
-            raise bad_request(f"no button with action_id {action_id!r} on the Home tab", 404)
+            raise httputil.bad_request(
+                f"no button with action_id {action_id!r} on the Home tab", 404
+            )
         container = {"type": "view", "view_id": home.view["id"]}
         return await self._slack.click(user, data, found, container, {"view": home.view})
 
@@ -264,38 +265,38 @@ class SlackSurfaces:
             return channel, DM_CHANNEL_NAME
         found = self._slack.workspace.channel_named(channel)
         if found is None:
-            raise bad_request(f"no channel {channel}", 404)
+            raise httputil.bad_request(f"no channel {channel}", 404)
         return found[0], found[1] or ""
 
     async def _post(self, request: web.Request) -> web.StreamResponse:
         """The user types a message in a channel; it is stored as Slack stores it."""
-        data = await read_json_object(request)
+        data = await httputil.read_json_object(request)
         user = self._slack.user_from(data)
-        typed = required_str(data, "text")
-        channel = optional_str(data, "channel", COMMAND_CHANNEL_ID) or COMMAND_CHANNEL_ID
+        typed = httputil.required_str(data, "text")
+        channel = httputil.optional_str(data, "channel", COMMAND_CHANNEL_ID) or COMMAND_CHANNEL_ID
         if channel.startswith("D"):
-            raise bad_request("people post here in channels only (a name or a C… ID)")
+            raise httputil.bad_request("people post here in channels only (a name or a C… ID)")
         channel_id, channel_name = self._channel(channel)
         text, blocks = typed_message(typed)
         record = self._slack.workspace.post_as_user(
             channel_id, channel_name, user.user_id, text, blocks
         )
         log.info("Slack simulator: %s posted in %s", user.user_id, channel_name or channel_id)
-        return json_answer(
+        return httputil.json_answer(
             {"ok": True, "channel": channel_id, "ts": record["message"]["ts"]}
             | {"message": record["message"]}
         )
 
     async def _shortcut(self, request: web.Request) -> web.StreamResponse:
         """Run a message shortcut on a message: a `message_action` payload."""
-        data = await read_json_object(request)
+        data = await httputil.read_json_object(request)
         user = self._slack.user_from(data)
-        channel_id, channel_name = self._channel(required_str(data, "channel"))
-        ts = required_str(data, "ts")
+        channel_id, channel_name = self._channel(httputil.required_str(data, "channel"))
+        ts = httputil.required_str(data, "ts")
         record = self._slack.workspace.message(channel_id, ts)
         if record is None:
-            raise bad_request(f"no message {ts} in {channel_id}", 404)
-        callback_id = optional_str(data, "callback_id", SHORTCUT_CALLBACK_ID)
+            raise httputil.bad_request(f"no message {ts} in {channel_id}", 404)
+        callback_id = httputil.optional_str(data, "callback_id", SHORTCUT_CALLBACK_ID)
         payload = message_action_payload(
             user,
             callback_id=callback_id or SHORTCUT_CALLBACK_ID,
@@ -318,4 +319,4 @@ class SlackSurfaces:
             | delivery.describe(),
         )
         log.info("Slack simulator: %s ran shortcut %s", user.user_id, payload["callback_id"])
-        return json_answer({**delivery.describe(), "trigger_id": payload["trigger_id"]})
+        return httputil.json_answer({**delivery.describe(), "trigger_id": payload["trigger_id"]})

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devhost import StartupError, create_host
+from devhost import DevHost, StartupError, create_host
 from devhost.config import load_host_config
 from devhost.functions import import_function, read_function_spec, scan_functions
 from tests.devhost.toolkit import REPO_ROOT, write_app
@@ -63,16 +63,21 @@ def _refusal(tmp_path: Path, bindings: list[dict[str, Any]], source: str) -> str
     return message[len(prefix) :]
 
 
-def test_an_activity_annotated_with_a_builtin_generic_is_refused_at_start(tmp_path, loop_thread):
+def _one_activity_host(tmp_path: Path, name: str, source: str) -> DevHost:
+    """A host for an app of one activity, ``name``, whose ``__init__.py`` is ``source``."""
     app = write_app(
         tmp_path / "app",
         {
             "host.json": {"version": "2.0"},
-            "old_activity/function.json": {"bindings": [ACTIVITY_IN]},
-            "old_activity/__init__.py": OLD_ACTIVITY,
+            f"{name}/function.json": {"bindings": [ACTIVITY_IN]},
+            f"{name}/__init__.py": source,
         },
     )
-    host = create_host(app, tmp_path / "state", port=0)
+    return create_host(app, tmp_path / "state", port=0)
+
+
+def test_an_activity_annotated_with_a_builtin_generic_is_refused_at_start(tmp_path, loop_thread):
+    host = _one_activity_host(tmp_path, "old_activity", OLD_ACTIVITY)
     with pytest.raises(StartupError) as raised:
         loop_thread.run(host.start())
     assert str(raised.value) == (
@@ -82,15 +87,7 @@ def test_an_activity_annotated_with_a_builtin_generic_is_refused_at_start(tmp_pa
 
 
 def test_an_activity_annotated_with_a_typing_generic_starts(tmp_path, loop_thread):
-    app = write_app(
-        tmp_path / "app",
-        {
-            "host.json": {"version": "2.0"},
-            "new_activity/function.json": {"bindings": [ACTIVITY_IN]},
-            "new_activity/__init__.py": FIXED_ACTIVITY,
-        },
-    )
-    host = create_host(app, tmp_path / "state", port=0)
+    host = _one_activity_host(tmp_path, "new_activity", FIXED_ACTIVITY)
     loop_thread.run(host.start())
     try:
         assert host.base_url

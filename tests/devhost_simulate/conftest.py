@@ -18,43 +18,13 @@ from slack_sdk.signature import SignatureVerifier
 
 from devhost.simulate import Simulators
 from devhost.simulate.client import DevhostClient
+from shared.views import form_view
 from tests.support.clock import FakeClock
 
+# The app's request form, prefilled, with metadata the simulator must hand back unchanged.
 FORM_VIEW: dict[str, Any] = {
-    "type": "modal",
-    "callback_id": "cache_flush_request",
-    "title": {"type": "plain_text", "text": "Cache Flush"},
-    "submit": {"type": "plain_text", "text": "Submit"},
-    "close": {"type": "plain_text", "text": "Cancel"},
+    **form_view("https://www.nhs.uk/initial", ("nhs.uk",), ()),
     "private_metadata": '{"channel": "C1"}',
-    "blocks": [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "Pick and paste."}},
-        {
-            "type": "input",
-            "block_id": "environment",
-            "label": {"type": "plain_text", "text": "Environment"},
-            "element": {
-                "type": "static_select",
-                "action_id": "environment_input",
-                "placeholder": {"type": "plain_text", "text": "Pick the environment"},
-                "options": [
-                    {"text": {"type": "plain_text", "text": "production"}, "value": "production"},
-                    {"text": {"type": "plain_text", "text": "staging"}, "value": "staging"},
-                ],
-            },
-        },
-        {
-            "type": "input",
-            "block_id": "urls",
-            "label": {"type": "plain_text", "text": "URLs"},
-            "element": {
-                "type": "plain_text_input",
-                "action_id": "urls_input",
-                "multiline": True,
-                "initial_value": "https://www.nhs.uk/initial",
-            },
-        },
-    ],
 }
 
 

@@ -28,6 +28,13 @@ def _flush(server: SimServer, body: Any, **kwargs: Any) -> requests.Response:
     return server.http.post(server.flush_url, json=body, timeout=10, **kwargs)
 
 
+def _flush_urls(
+    server: SimServer, objects: list[Any], environment: str = "staging"
+) -> requests.Response:
+    """Ask to flush ``objects`` in ``environment``, the body otherwise well formed."""
+    return _flush(server, {"environment": environment, "objects": objects})
+
+
 def test_function_key_is_required(server: SimServer) -> None:
     body = {"environment": "staging", "objects": ["https://www.nhs.uk/"]}
     bare = server.base_url + "/sim/cache-flush"
@@ -53,7 +60,7 @@ def test_success_answer_trims_and_deduplicates(server: SimServer) -> None:
         "http://nhs.uk/other",
         "https://WWW.NHS.UK/conditions/",
     ]
-    response = _flush(server, {"environment": "production", "objects": objects})
+    response = _flush_urls(server, objects, environment="production")
     assert response.status_code == 201
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     body = response.json()
@@ -119,7 +126,7 @@ def test_bad_environment_is_400_with_the_exact_message(
 def test_a_url_that_is_not_a_string_makes_the_service_fail_without_a_body(
     server: SimServer,
 ) -> None:
-    response = _flush(server, {"environment": "staging", "objects": ["https://www.nhs.uk/", 7]})
+    response = _flush_urls(server, ["https://www.nhs.uk/", 7])
     assert response.status_code == 500
     assert response.content == b""
 
@@ -134,7 +141,7 @@ def test_unparseable_urls_are_400_with_the_urls(server: SimServer) -> None:
         "https://www.nhs.uk:99999/",
         "www.nhs.uk/no-scheme",
     ]
-    response = _flush(server, {"environment": "staging", "objects": objects})
+    response = _flush_urls(server, objects)
     assert response.status_code == 400
     assert response.json() == {
         "message": "Some URLs are invalid as they are not parseable into a valid URL.",
@@ -163,14 +170,14 @@ def test_hosts_are_checked_as_the_service_checks_them(server: SimServer) -> None
         "https://user:pw@www.nhs.uk/credentials",
         "https://campaignresources.dhsc.gov.uk/x",
     ]
-    response = _flush(server, {"environment": "staging", "objects": inside + outside})
+    response = _flush_urls(server, inside + outside)
     assert response.status_code == 403
     assert response.json() == {
         "message": "Some URLs can not be flushed from cache as they are not for the domain "
         "'nhs.uk'.",
         "urls": outside,
     }
-    assert _flush(server, {"environment": "staging", "objects": inside}).status_code == 201
+    assert _flush_urls(server, inside).status_code == 201
 
 
 def test_url_host_is_the_whatwg_host() -> None:
@@ -204,7 +211,7 @@ def test_an_akamai_error_is_passed_through_with_its_status_and_the_urls(
     limited = {"httpStatus": 429, "title": "Rate limit exceeded", "detail": "slow down"}
     server.post("/sim/cache-flush/akamai-errors", {"body": limited, "times": 2})
     assert server.get("/sim/cache-flush/akamai-errors").json()["faults"][0]["remaining"] == 2
-    invalid = _flush(server, {"environment": "staging", "objects": ["https://example.com/"]})
+    invalid = _flush_urls(server, ["https://example.com/"])
     assert invalid.status_code == 403, "validation comes before the call to Akamai"
     first, second, third = (_flush(server, body) for _ in range(3))
     assert (first.status_code, second.status_code, third.status_code) == (429, 429, 201)
@@ -268,7 +275,7 @@ def test_records_and_logs_never_contain_the_key(
     caplog.set_level(logging.DEBUG)
     key = _key(server)
     objects = ["https://www.nhs.uk/"]
-    _flush(server, {"environment": "staging", "objects": objects})
+    _flush_urls(server, objects)
     server.http.post(
         server.base_url + "/sim/cache-flush",
         json={"environment": "production", "objects": objects},

@@ -136,7 +136,7 @@ def test_submission_payload_is_built_from_the_view(server: SimServer) -> None:
                 "environment_input": {
                     "type": "static_select",
                     "selected_option": {
-                        "text": {"type": "plain_text", "text": "staging"},
+                        "text": {"type": "plain_text", "text": "staging", "emoji": True},
                         "value": "staging",
                     },
                 }

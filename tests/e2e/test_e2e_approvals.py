@@ -12,7 +12,7 @@ import json
 import signal
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -65,6 +65,20 @@ def ask(slack: DevhostClient, user_id: str = ALICE, environment: str = "producti
 def instance_of(slack: DevhostClient, view_id: str) -> str:
     found = wait_until(lambda: instance_for(slack, view_id), f"the orchestration of {view_id}")
     return str(found["instanceId"])
+
+
+class Requested(NamedTuple):
+    """A flush waiting for approval: its view, its orchestration and the request message."""
+
+    view_id: str
+    instance_id: str
+    post: dict[str, Any]
+
+
+def requested(slack: DevhostClient, user_id: str = ALICE) -> Requested:
+    """Ask for a production flush as `user_id` and wait until its approval request is live."""
+    view_id = ask(slack, user_id)
+    return Requested(view_id, instance_of(slack, view_id), request_post(slack))
 
 
 def top_level(slack: DevhostClient) -> list[dict[str, Any]]:
@@ -222,8 +236,8 @@ def test_an_approved_flush_runs_once_and_names_the_approver(launcher: AppLaunche
 
 def test_a_rejected_flush_never_runs(launcher: AppLauncher) -> None:
     slack = start(launcher).slack
-    instance_id = instance_of(slack, ask(slack))
-    click(slack, AMY, "reject_flush", request_post(slack))
+    _, instance_id, post = requested(slack)
+    click(slack, AMY, "reject_flush", post)
 
     ended_unflushed(slack, instance_id, "rejected", AMY)
     assert f"Rejected by <@{AMY}>" in request_now(slack)
@@ -233,9 +247,7 @@ def test_a_rejected_flush_never_runs(launcher: AppLauncher) -> None:
 
 def test_the_requester_cancels_from_the_modal(launcher: AppLauncher) -> None:
     slack = start(launcher).slack
-    view_id = ask(slack)
-    instance_id = instance_of(slack, view_id)
-    request_post(slack)
+    view_id, instance_id, _ = requested(slack)
 
     answer = slack.click(ALICE, "cancel_flush", view_id=view_id)
     assert (answer["status"], answer["body"]) == (200, ""), answer
@@ -249,8 +261,7 @@ def test_the_requester_cancels_from_the_modal(launcher: AppLauncher) -> None:
 def test_an_undecided_request_expires_without_a_flush(launcher: AppLauncher) -> None:
     app = start(launcher, **{settings.APPROVAL_TIMEOUT_MINUTES: "0.02"})
     slack = app.slack
-    instance_id = instance_of(slack, ask(slack))
-    request_post(slack)
+    _, instance_id, _ = requested(slack)
 
     ended_unflushed(slack, instance_id, "expired")
     assert "Expired: nobody approved within 1.2 seconds" in request_now(slack)
@@ -265,8 +276,7 @@ def test_an_undecided_request_expires_without_a_flush(launcher: AppLauncher) -> 
 def test_two_approvers_clicking_at_once_make_one_decision(launcher: AppLauncher) -> None:
     app = start(launcher)
     slack = app.slack
-    instance_id = instance_of(slack, ask(slack))
-    post = request_post(slack)
+    _, instance_id, post = requested(slack)
     clients = [client(slack.base_url) for _ in range(2)]
 
     def press(pair: tuple[DevhostClient, str]) -> None:
@@ -295,8 +305,7 @@ def test_a_production_flush_never_reaches_cache_flush_without_a_second_person(
     app = start(launcher, **{settings.APPROVAL_TIMEOUT_MINUTES: "0.1"})
     slack = app.slack
     launcher.set_allowed_csv(CSV.replace(f"{ALICE},alice", f"{ALICE},alice,approver"))
-    instance_id = instance_of(slack, ask(slack))
-    post = request_post(slack)
+    _, instance_id, post = requested(slack)
 
     click(slack, ALICE, "approve_flush", post)  # the requester, an approver too
     click(slack, MO, "approve_flush", post)  # not an approver
@@ -320,8 +329,7 @@ def test_the_timer_fires_after_a_restart(launcher: AppLauncher, stop: signal.Sig
     # busy machine: a kill during the expiry's own notifications would rightly send them twice.
     timeout = {settings.APPROVAL_TIMEOUT_MINUTES: "0.2"}
     first = start(launcher, **timeout)
-    instance_id = instance_of(first.slack, ask(first.slack))
-    request_post(first.slack)
+    _, instance_id, _ = requested(first.slack)
     # Stop only once the request and the pending DM are both posted and recorded.
     wait_until(
         lambda: "dm" in (first.slack.status(instance_id) or {}).get("customStatus", {}), "the wait"
@@ -342,8 +350,7 @@ def test_the_timer_fires_after_a_restart(launcher: AppLauncher, stop: signal.Sig
 
 def test_a_decision_after_a_restart_still_lands(launcher: AppLauncher) -> None:
     first = start(launcher)
-    instance_id = instance_of(first.slack, ask(first.slack))
-    first_post = request_post(first.slack)
+    _, instance_id, first_post = requested(first.slack)
     wait_until(
         lambda: "dm" in (first.slack.status(instance_id) or {}).get("customStatus", {}), "the wait"
     )
@@ -369,8 +376,7 @@ def test_user_groups_grant_flushing_and_approving(launcher: AppLauncher) -> None
         **{settings.ALLOWED_USERGROUPS: DEMO_USERGROUP, settings.APPROVER_USERGROUPS: "S0E2EAPPRV"},
     ).slack
     slack.set_usergroup("S0E2EAPPRV", [MO])
-    instance_id = instance_of(slack, ask(slack, GROUPIE))
-    post = request_post(slack)
+    _, instance_id, post = requested(slack, GROUPIE)
     assert "<!subteam^S0E2EAPPRV>" in block_texts(post["blocks"])
 
     click(slack, MO, "approve_flush", post)

@@ -32,6 +32,7 @@ from tests.e2e.test_e2e_approvals import (
     modal_now,
     name_of,
     request_post,
+    requested,
     signed_click,
     stage,
     start,
@@ -140,8 +141,7 @@ def test_an_approved_flush_does_not_run_for_a_requester_who_lost_access(
     launcher: AppLauncher,
 ) -> None:
     slack = start(launcher, **{settings.ALLOWED_USERS_CACHE_SECONDS: "0"}).slack
-    instance_id = instance_of(slack, ask(slack))
-    post = request_post(slack)
+    _, instance_id, post = requested(slack)
     launcher.set_allowed_csv(CSV.replace(f"{ALICE},alice\n", ""))
 
     click(slack, ANN, "approve_flush", post)
@@ -161,9 +161,7 @@ def test_an_approved_flush_does_not_run_for_a_requester_who_lost_access(
 
 def test_the_requester_cancels_from_the_dm_after_closing_the_view(launcher: AppLauncher) -> None:
     slack = start(launcher).slack
-    view_id = ask(slack)
-    instance_id = instance_of(slack, view_id)
-    request_post(slack)
+    view_id, instance_id, _ = requested(slack)
     slack.close_view(ALICE, view_id=view_id)
     record = pending_dm(slack)
     assert record["channel"].startswith("D")
@@ -228,8 +226,8 @@ def test_the_request_message_ends_with_flush_succeeded_and_the_purge_id(
     launcher: AppLauncher,
 ) -> None:
     slack = start(launcher).slack
-    instance_id = instance_of(slack, ask(slack))
-    click(slack, AMY, "approve_flush", request_post(slack))
+    _, instance_id, post = requested(slack)
+    click(slack, AMY, "approve_flush", post)
     ended(slack, instance_id)
 
     def finished() -> str | None:
@@ -244,8 +242,8 @@ def test_the_request_message_ends_with_flush_succeeded_and_the_purge_id(
 def test_the_request_message_ends_with_flush_failed_and_the_status(launcher: AppLauncher) -> None:
     slack = start(launcher).slack
     slack.flush_fault(status=403, times=1)
-    instance_id = instance_of(slack, ask(slack))
-    click(slack, ANN, "approve_flush", request_post(slack))
+    _, instance_id, post = requested(slack)
+    click(slack, ANN, "approve_flush", post)
     status = ended(slack, instance_id)
     [flush] = slack.flush_calls()
     assert flush["answer"]["status"] == 403, flush
@@ -266,8 +264,7 @@ def test_clicks_from_another_workspace_or_another_message_change_nothing(
 ) -> None:
     app = start(launcher)
     slack = app.slack
-    instance_id = instance_of(slack, ask(slack))
-    post = request_post(slack)
+    _, instance_id, post = requested(slack)
     wait_until(lambda: "dm" in (slack.status(instance_id) or {}).get("customStatus", {}), "dm")
 
     signed_click(app, ANN, "approve_flush", instance_id, post=post, team_id="T0ELSEWHER")

@@ -25,13 +25,11 @@ from tests.e2e.test_e2e_approvals import (
     CSV,
     URL_A,
     URL_B,
-    ask,
     click,
     ended_flushed,
     ended_unflushed,
-    instance_of,
     request_now,
-    request_post,
+    requested,
     stage,
 )
 
@@ -84,8 +82,7 @@ def waiting_on_the_chain(slack: DevhostClient, instance_id: str) -> list[dict[st
 
 def test_an_approval_beats_a_long_deadline_and_flushes(launcher: AppLauncher) -> None:
     slack = start(launcher).slack
-    instance_id = instance_of(slack, ask(slack))
-    post = request_post(slack)
+    _, instance_id, post = requested(slack)
     links = waiting_on_the_chain(slack, instance_id)
 
     click(slack, ANN, "approve_flush", post)
@@ -101,8 +98,7 @@ def test_an_approval_beats_a_long_deadline_and_flushes(launcher: AppLauncher) ->
 
 def test_a_rejection_beats_a_long_deadline_and_nothing_is_flushed(launcher: AppLauncher) -> None:
     slack = start(launcher).slack
-    instance_id = instance_of(slack, ask(slack))
-    post = request_post(slack)
+    _, instance_id, post = requested(slack)
     waiting_on_the_chain(slack, instance_id)
 
     click(slack, AMY, "reject_flush", post)
@@ -114,8 +110,7 @@ def test_a_rejection_beats_a_long_deadline_and_nothing_is_flushed(launcher: AppL
 
 def test_a_long_deadline_expires_at_the_end_of_its_chain(launcher: AppLauncher) -> None:
     slack = start(launcher).slack
-    instance_id = instance_of(slack, ask(slack))
-    request_post(slack)
+    _, instance_id, _ = requested(slack)
 
     status = ended_unflushed(slack, instance_id, "expired")
     assert "Expired: nobody approved within 6 seconds" in request_now(slack)
@@ -138,8 +133,7 @@ def test_an_event_that_does_not_count_leaves_the_long_deadline_running(
     launcher: AppLauncher,
 ) -> None:
     slack = start(launcher).slack
-    instance_id = instance_of(slack, ask(slack))
-    request_post(slack)
+    _, instance_id, _ = requested(slack)
     waiting_on_the_chain(slack, instance_id)
     # The requester approving their own request: four eyes make the orchestrator ignore it.
     forged = {"action": "approve", "user_id": ALICE, "user_name": "alice"}

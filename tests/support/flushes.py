@@ -3,6 +3,7 @@ the durable API already holds, and a message whose links the shortcut would flus
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,21 @@ def call_orchestrator_client(
     signed = slack_headers(constants.SLACK_SIGNING_SECRET, body) if headers is None else headers
     request = http_request("orchestrator-client", body, signed)
     return run(orchestrator_client.main(request, env.durable_client_binding))
+
+
+def flush_request(**changes: Any) -> FlushRequest:
+    """The test user's request to flush one staging URL, with ``changes`` to its fields."""
+    request = FlushRequest(
+        user_id=constants.USER_ID,
+        user_name=constants.USER_NAME,
+        team_id=constants.TEAM_ID,
+        view_id="V0FORM0001",
+        environment="staging",
+        urls=("https://www.nhs.uk/",),
+        channel=None,
+        retry_interval_ms=5000,
+    )
+    return dataclasses.replace(request, **changes)
 
 
 def store_flush(
