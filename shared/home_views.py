@@ -31,6 +31,8 @@ HOME_BLOCK_LIMIT = 100
 URLS_SHOWN = 3
 URL_CHARS = 200
 LISTED_REQUESTS = 10
+# A flush that ended in one of these with a decider was approved by them.
+APPROVED_STATES = frozenset({State.FLUSHED, State.FAILED, State.NOT_ALLOWED})
 STATE_EMOJI = {
     State.WAITING: ":hourglass_flowing_sand:",
     State.RUNNING: ":hourglass_flowing_sand:",
@@ -94,7 +96,7 @@ def _flush_text(flush: Flush, *, who: bool = False) -> str:
     if ended and ended.purge_id:
         lines.append(f"*Purge ID:* `{escape(ended.purge_id)}`")
     if ended and ended.decided_by:
-        label = "Approved by" if flush.state is State.FLUSHED else "Decided by"
+        label = "Approved by" if flush.state in APPROVED_STATES else "Decided by"
         lines.append(f"*{label}:* {person(ended.decided_by_name or '', ended.decided_by)}")
     lines.append(urls_text(request.urls))
     return "\n".join(lines)

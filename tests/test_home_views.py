@@ -44,6 +44,19 @@ def test_a_flushed_entry_names_its_purge_id_and_its_approver() -> None:
     assert "*Approved by:* approver (<@U0APPROVER>)" in text
 
 
+@pytest.mark.parametrize(
+    ("state", "stage"),
+    [(State.FAILED, Stage.FLUSH_FAILED), (State.NOT_ALLOWED, Stage.NOT_ALLOWED)],
+)
+def test_an_approved_entry_that_did_not_flush_still_names_its_approver(
+    state: State, stage: Stage
+) -> None:
+    text = recent_text(flush(state, Ended(stage, None, "U0APPROVER", "approver")))
+
+    assert "*Approved by:* approver (<@U0APPROVER>)" in text
+    assert "Decided by" not in text
+
+
 @pytest.mark.parametrize("state", [State.REJECTED, State.CANCELLED])
 def test_an_entry_stopped_by_someone_names_who_decided(state: State) -> None:
     ended = Ended(Stage(state.value), None, "U0APPROVER", "approver")
