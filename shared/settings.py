@@ -134,8 +134,17 @@ class Settings:
         return self.approval_channel
 
 
+# One label of a host name as URLs carry it: ASCII, internationalised names in their xn-- form.
+_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
 def _names(raw: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+def _is_host_name(entry: str) -> bool:
+    """Whether a domain or host entry is a bare host name (no scheme, path, port or stray dot)."""
+    return all(_HOST_LABEL.fullmatch(label) for label in entry.split("."))
 
 
 def _ids(raw: str) -> tuple[str, ...]:
@@ -223,6 +232,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     domains = _names(_value(env, FLUSH_ALLOWED_DOMAINS) or "")
     if not domains:
         problems.append(f"{FLUSH_ALLOWED_DOMAINS} must name at least one domain")
+    hosts = _names(_value(env, FLUSH_ALLOWED_HOSTS) or "")
+    for name, listed in ((FLUSH_ALLOWED_DOMAINS, domains), (FLUSH_ALLOWED_HOSTS, hosts)):
+        problems += [
+            f"{name} lists {entry!r}, which is not a host name"
+            for entry in listed
+            if not _is_host_name(entry)
+        ]
     if env.get(CACHE_FLUSH_URL, "").strip():
         _check_https(env, CACHE_FLUSH_URL, problems)
     api_url = _check_https(env, SLACK_API_URL, problems)
@@ -259,7 +275,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         allowed_users_blob=_value(env, ALLOWED_USERS_BLOB) or "",
         allowed_users_cache_seconds=cache_seconds,
         flush_allowed_domains=domains,
-        flush_allowed_hosts=_names(_value(env, FLUSH_ALLOWED_HOSTS) or ""),
+        flush_allowed_hosts=hosts,
         cache_flush_timeout_seconds=timeout,
         retry_interval_seconds=retry_interval,
         access_request_hint=_value(env, ACCESS_REQUEST_HINT) or "",

@@ -165,6 +165,23 @@ def test_user_groups_must_be_ids(name: str) -> None:
     assert name in problem(**{name: "@web-team"})
 
 
+@pytest.mark.parametrize("name", [cfg.FLUSH_ALLOWED_DOMAINS, cfg.FLUSH_ALLOWED_HOSTS])
+@pytest.mark.parametrize(
+    "entry", [".nhs.uk", "https://gov.uk", "nhs.uk/", "nhs.uk:443", "nhs..uk", "bücher.de", "-a.uk"]
+)
+def test_allowed_domains_and_hosts_must_be_bare_host_names(name: str, entry: str) -> None:
+    message = problem(**{name: f"nhs.uk, {entry}"})
+    assert f"{name} lists {entry.lower()!r}, which is not a host name" in message
+
+
+def test_allowed_domains_and_hosts_take_ascii_host_names() -> None:
+    settings = load(
+        FLUSH_ALLOWED_DOMAINS="NHS.uk, xn--bcher-kva.de", FLUSH_ALLOWED_HOSTS="a-b.gov.uk"
+    )
+    assert settings.flush_allowed_domains == ("nhs.uk", "xn--bcher-kva.de")
+    assert settings.flush_allowed_hosts == ("a-b.gov.uk",)
+
+
 def test_every_problem_is_named_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     overrides = {cfg.SLACK_SIGNING_SECRET: "", cfg.ALLOWED_USERS_CACHE_SECONDS: "inf-once"}
     with caplog.at_level(logging.ERROR, logger=cfg.__name__):
