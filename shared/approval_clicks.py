@@ -5,11 +5,12 @@ instance ID) is checked against the instance's durable status: the click comes f
 request's workspace (its Enterprise Grid organisation, or else its team), the request must
 still wait for a decision, approve and reject come from an approver who is not the requester
 (four eyes) and from the request's own message (the channel and ts the orchestrator
-recorded), cancel from the requester alone, in their modal or DM. A valid click is raised on
-the instance as a `Decision`; the orchestrator takes the first one. A refused click changes
-nothing, and the clicker alone is told why: ephemerally in the message's channel, or by
-direct message for a click in the modal. Everything happens within the request's deadline
-(doc/behaviour.md, "Approvals and user groups").
+recorded), cancel from the requester alone, in their modal, DM or Home tab. A valid click is
+raised on the instance as a `Decision`; the orchestrator takes the first one. A refused click
+changes nothing, and the clicker alone is told why (naming the support contact when they
+should ask someone, and only Cancel buttons that exist): ephemerally in the message's
+channel, or by direct message for a click in the modal. Everything happens within the
+request's deadline (doc/behaviour.md, "Approvals and user groups").
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 from azure.durable_functions import DurableOrchestrationClient
 
-from shared import access, audit, instance_ids
+from shared import access, audit, instance_ids, views
 from shared.approval import DECISION_EVENT, Decision, DecisionAction, Stage, WaitingPlaces
 from shared.deadline import Deadline, run_within
 from shared.handoffs import FlushRequest
@@ -36,6 +37,7 @@ from shared.slack_api import (
     web_client,
 )
 from shared.slack_http import INTERACTIVE_MAX_RETRY_AFTER_SECONDS
+from shared.submission import either
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +54,12 @@ class Refusal(enum.Enum):
     NOT_APPROVAL = "This cache flush does not wait for approval, so nothing changed."
     NOT_PENDING = "This request is no longer waiting for a decision{ending}. Nothing changed."
     NOT_APPROVER = (
-        "Only approvers can approve or reject cache flushes. Nothing changed. Ask the app's "
-        "administrators if you should be one."
+        "Only approvers can approve or reject cache flushes. Nothing changed. Ask {who} if "
+        "you should be one."
     )
     OWN_REQUEST = (
         "You asked for this flush, so someone else must approve or reject it (four eyes). "
-        "To withdraw it, use *Cancel request* in the direct message the app sent you about "
-        "it. Nothing changed."
+        "To withdraw it, use *Cancel request* in {places}. Nothing changed."
     )
     OTHER_WORKSPACE = "This request belongs to another Slack workspace, so nothing changed."
     NOT_REQUEST_MESSAGE = (
@@ -66,8 +67,7 @@ class Refusal(enum.Enum):
         "Approve or Reject on the request message in the approvals channel."
     )
     NOT_REQUESTER_PLACE = (
-        "A request can be cancelled only from its view or from the direct message the app "
-        "sent you about it, so nothing changed."
+        "A request can be cancelled only with *Cancel request* in {places}, so nothing changed."
     )
     NOT_REQUESTER = "Only the person who asked for this flush can cancel it. Nothing changed."
     CHECK_UNAVAILABLE = (
@@ -79,6 +79,10 @@ class Refusal(enum.Enum):
         "it within a minute, please click again."
     )
 
+
+VIEW_PLACE = "the request's view (if still open)"
+DM_PLACE = "the direct message the app sent you about it"
+HOME_PLACE = "the app's Home tab (under Your pending requests)"
 
 ENDINGS = {
     Stage.APPROVED: ": it was already approved",
@@ -168,6 +172,32 @@ def from_requester_place(click: BlockAction, found: PendingRequest) -> bool:
     return channel == dm.channel if dm is not None else bool(_DM_CHANNEL.fullmatch(channel))
 
 
+def cancel_places(found: PendingRequest) -> str:
+    """Where the requester's Cancel request buttons are, as words: only places that exist.
+
+    The direct message when it was delivered (its place is recorded), the requester's Home
+    tab, which lists the request while it waits, and last the modal it was submitted from,
+    which the requester may have closed since.
+    """
+    places = [DM_PLACE] if found.places.dm is not None else []
+    places.append(HOME_PLACE)
+    if found.request.view_id:
+        places.append(VIEW_PLACE)
+    return either(places)
+
+
+def refusal_text(refusal: Refusal, settings: Settings, found: PendingRequest | None) -> str:
+    """What the clicker is told: the refusal with who to ask and where Cancel is.
+
+    `found` is the request, when it could be read (the places Cancel is named from it).
+    """
+    return refusal.value.format(
+        ending="",
+        who=views.contact_text(settings.support_contact),
+        places=HOME_PLACE if found is None else cancel_places(found),
+    )
+
+
 def _who_may(click: BlockAction, action: DecisionAction, found: PendingRequest) -> Refusal | None:
     """The refusal that needs no I/O, if any.
 
@@ -192,14 +222,10 @@ async def _check(
     settings: Settings,
     click: BlockAction,
     action: DecisionAction,
-    client: DurableOrchestrationClient,
-    deadline: Deadline,
+    found: PendingRequest,
+    checks: Deadline,
 ) -> Refusal | Stage | None:
     """None if the click may be raised; otherwise the refusal (or the ending it came after)."""
-    checks = deadline.earlier_by(REPLY_RESERVE_SECONDS)
-    found = await _read_request(client, click.value, checks)
-    if isinstance(found, Refusal):
-        return found
     refusal = _who_may(click, action, found)
     if refusal is Refusal.NOT_PENDING and found.stage is not None:
         return found.stage
@@ -226,7 +252,15 @@ async def handle_approval_click(
 
     True when the decision was raised.
     """
-    checked = await _check(settings, click, action, client, deadline)
+    checks = deadline.earlier_by(REPLY_RESERVE_SECONDS)
+    found = await _read_request(client, click.value, checks)
+    request: PendingRequest | None
+    checked: Refusal | Stage | None
+    if isinstance(found, Refusal):
+        request, checked = None, found
+    else:
+        request = found
+        checked = await _check(settings, click, action, request, checks)
     if checked is None:
         checked = await _raise(click, action, client, deadline)
     if checked is None:
@@ -235,7 +269,7 @@ async def handle_approval_click(
         text = Refusal.NOT_PENDING.value.format(ending=ENDINGS.get(checked, ""))
         reason = f"{Refusal.NOT_PENDING.name} ({checked.value})"
     else:
-        text = checked.value.format(ending="")
+        text = refusal_text(checked, settings, request)
         reason = checked.name
     logger.info(
         "Refused %r by %r on %r: %s",

@@ -313,8 +313,9 @@ def not_allowed_text(request: FlushRequest, unavailable: bool) -> str:
 def flush_outcome_text(flushed: FlushAttempts) -> str:
     """The flush's result for the approvers: "Flush succeeded" with the purge ID, or failed.
 
-    A failure claims that nothing was flushed only "as far as the app knows" when an attempt
-    got no answer from cache-flush itself, since that attempt may have reached Akamai.
+    The status is that of the last answer received. A failure claims that nothing was
+    flushed only "as far as the app knows" when an attempt got no answer from cache-flush
+    itself, since that attempt may have reached Akamai.
     """
     result = flushed.last
     if result.ok:
@@ -325,9 +326,8 @@ def flush_outcome_text(flushed: FlushAttempts) -> str:
         status = f"HTTP {result.status}"
     else:
         status = "no response" if result.transient else "not sent"
-    uncertain = result.unconfirmed or flushed.unconfirmed_earlier
     return f":x: *Flush failed* ({status}); nothing was flushed" + (
-        ", as far as the app knows" if uncertain else ""
+        ", as far as the app knows" if flushed.uncertain else ""
     )
 
 

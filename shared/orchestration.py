@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import azure.durable_functions as df
@@ -51,30 +51,48 @@ def short_error(error: BaseException | str) -> str:
 
 @dataclass(frozen=True)
 class FlushAttempts:
-    """What the cache-flush attempts came to: the last result and how many attempts there were.
+    """What the cache-flush attempts came to: the result to report and how many attempts.
 
-    `unconfirmed_earlier` is set when an attempt before the last got no answer from
-    cache-flush itself (no response, or a gateway's 502 or 504): that attempt may have
-    reached Akamai, so a failed last attempt does not show that nothing was flushed.
+    `last` is the last answer received (a status and its body), or the final attempt's
+    result when no attempt was answered. `unanswered_later` counts the attempts after it
+    that got no response (the final one's network error is `later_error`): they may have
+    reached Akamai. `unconfirmed_earlier` is set when an attempt before `last` got no answer
+    from cache-flush itself (no response, or a gateway's 502 or 504): that attempt may have
+    reached Akamai, so a failed `last` does not show that nothing was flushed.
     """
 
     last: FlushResult
     count: int = 1
     unconfirmed_earlier: bool = False
+    unanswered_later: int = 0
+    later_error: str | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether any attempt may have gone through without cache-flush confirming it."""
+        return self.last.unconfirmed or self.unconfirmed_earlier or self.unanswered_later > 0
+
+
+def _unanswered(result: FlushResult) -> bool:
+    """Whether nothing answered the attempt (a timeout or a network error)."""
+    return result.status is None and result.transient
 
 
 def flush_with_retries(
     context: df.DurableOrchestrationContext, request: FlushRequest
 ) -> Generator[Any, Any, FlushAttempts]:
-    """Call cache-flush up to FLUSH_ATTEMPTS times; return the last result and the attempts.
+    """Call cache-flush up to FLUSH_ATTEMPTS times; return the answer to report and the attempts.
 
     A transient result (no response, 429, 502, 503, 504) is tried again after a durable
-    timer of the request's retry interval; any other result is final. The activity returns
-    a result for every answer, so an exception from it is unexpected: it ends the retries
-    as a result that was not sent, without reading the exception's text.
+    timer of the request's retry interval; any other result is final. When the final attempt
+    got no response but an earlier one was answered, that earlier answer is reported (what
+    cache-flush last said), with the unanswered attempts after it. The activity returns a
+    result for every answer, so an exception from it is unexpected: it ends the retries as a
+    result that was not sent, without reading the exception's text.
     """
     call = FlushCall(request.environment, request.urls).to_dict()
     attempt = 1
+    received: FlushAttempts | None = None
     unconfirmed = False
     while True:
         try:
@@ -85,9 +103,19 @@ def flush_with_retries(
                 logger.error("The cache-flush activity failed: %s", short_error(error))
             result = FlushResult.not_sent(ACTIVITY_FAILED)
         if not result.transient or attempt == FLUSH_ATTEMPTS:
+            flushed = FlushAttempts(result, attempt, unconfirmed)
+            if _unanswered(result) and received is not None:
+                flushed = replace(
+                    received,
+                    count=attempt,
+                    unanswered_later=attempt - received.count,
+                    later_error=result.error,
+                )
             if not context.is_replaying:
-                audit.flushed(context.instance_id, request, result, attempt)
-            return FlushAttempts(result, attempt, unconfirmed)
+                audit.flushed(context.instance_id, request, flushed.last, attempt)
+            return flushed
+        if result.status is not None:
+            received = FlushAttempts(result, attempt, unconfirmed)
         unconfirmed = unconfirmed or result.unconfirmed
         if not context.is_replaying:
             logger.warning(
@@ -125,6 +153,8 @@ def result_message(
         approved_by=approved_by,
         contact=request.support_contact,
         unconfirmed_earlier=flushed.unconfirmed_earlier,
+        unanswered_later=flushed.unanswered_later,
+        later_error=flushed.later_error,
     )
 
 

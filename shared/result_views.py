@@ -30,6 +30,11 @@ UNCONFIRMED = "*Nothing was flushed, as far as the app knows.*"
 UNCONFIRMED_EARLIER = (
     "An earlier attempt got no answer from cache-flush itself, so that one may have gone through."
 )
+UNANSWERED_LATER = "A later attempt got no answer at all, so it may have gone through."
+UNANSWERED_LATER_ALL = "Later attempts got no answer at all, so one of them may have gone through."
+UNANSWERED_OTHERS = (
+    "Other attempts got no answer from cache-flush itself, so one of them may have gone through."
+)
 HARMLESS = "flushing the same URLs again is harmless"
 
 
@@ -193,12 +198,27 @@ _ADVICE = {
 }
 
 
+def _others_note(unconfirmed_earlier: bool, unanswered_later: int) -> str:
+    """Which other attempts may have gone through unanswered, as a sentence (or nothing)."""
+    if unconfirmed_earlier and unanswered_later:
+        return f" {UNANSWERED_OTHERS}"
+    if unconfirmed_earlier:
+        return f" {UNCONFIRMED_EARLIER}"
+    if unanswered_later:
+        return f" {UNANSWERED_LATER if unanswered_later == 1 else UNANSWERED_LATER_ALL}"
+    return ""
+
+
 def _what_happened(
-    result: FlushResult, cause: FailureCause, urls: Sequence[str], unconfirmed_earlier: bool
+    result: FlushResult,
+    cause: FailureCause,
+    urls: Sequence[str],
+    unconfirmed_earlier: bool,
+    unanswered_later: int,
 ) -> str:
     """The headline: that nothing was flushed, and why, in the user's terms.
 
-    Only "as far as the app knows" when this or an earlier attempt may have reached Akamai
+    Only "as far as the app knows" when this or another attempt may have reached Akamai
     unanswered; Akamai refusing the app's credentials would have refused any attempt.
     """
     if cause is FailureCause.AKAMAI_NOT_AUTHORISED:
@@ -208,13 +228,14 @@ def _what_happened(
         )
     if result.status is None and result.transient:
         return f"{UNCONFIRMED} cache-flush did not answer, so nothing confirmed the flush."
+    others = _others_note(unconfirmed_earlier, unanswered_later)
     if result.status in GATEWAY_STATUSES:
         return (
             f"{UNCONFIRMED} The gateway in front of cache-flush answered instead of it, "
-            "so nothing confirmed the flush."
+            f"so nothing confirmed the flush.{_others_note(False, unanswered_later)}"
         )
-    if unconfirmed_earlier:
-        return f"{UNCONFIRMED} {_HEADLINES[cause]} {UNCONFIRMED_EARLIER}"
+    if others:
+        return f"{UNCONFIRMED} {_HEADLINES[cause]}{others}"
     return f"*Nothing was flushed.* {_HEADLINES[cause]}"
 
 
@@ -222,12 +243,12 @@ def failure_advice(
     result: FlushResult,
     urls: Sequence[str] = (),
     contact: str | None = None,
-    unconfirmed_earlier: bool = False,
+    uncertain: bool = False,
 ) -> str:
     """What the user can do about a failed flush, by its cause; names who to ask.
 
-    After a rate limit, says that flushing again is harmless when an earlier attempt may
-    have gone through (`unconfirmed_earlier`).
+    After a rate limit, says that flushing again is harmless when another attempt may have
+    gone through unanswered (`uncertain`).
     """
     cause = failure_cause(result)
     who = views.contact_text(contact)
@@ -240,7 +261,7 @@ def failure_advice(
         )
     if cause is FailureCause.RATE_LIMITED:
         minutes = retry_minutes(result)
-        harmless = f": {HARMLESS}" if unconfirmed_earlier else ""
+        harmless = f": {HARMLESS}" if uncertain else ""
         return (
             f"Try again in {minutes} minute{'' if minutes == 1 else 's'}{harmless}. "
             f"If it keeps happening, tell {who}."
@@ -248,14 +269,31 @@ def failure_advice(
     return _ADVICE[cause].format(who=who)
 
 
-def _status(result: FlushResult, attempts: int) -> str:
+def _attempt_numbers(first: int, last: int) -> str:
+    """Attempts `first` to `last` by number: "attempt 3", "attempts 2 and 3"."""
+    if first == last:
+        return f"attempt {first}"
+    return f"attempts {', '.join(str(n) for n in range(first, last))} and {last}"
+
+
+def _status(
+    result: FlushResult, attempts: int, unanswered_later: int, later_error: str | None
+) -> str:
+    """The status of the last answer received, which attempt it was, and any unanswered after."""
     if result.status is not None:
         status = f"*Status:* HTTP {result.status}"
     elif result.transient:
         status = f"*Status:* no response ({views.escape(result.error or 'unknown error')[:500]})"
     else:
         status = f"*Status:* not sent ({views.escape(result.error or 'unknown error')[:500]})"
-    if attempts > 1:
+    answered_at = attempts - unanswered_later
+    if unanswered_later:
+        later = _attempt_numbers(answered_at + 1, attempts)
+        status += (
+            f", the last answer received (attempt {answered_at} of {attempts}); {later} went "
+            f"unanswered: {views.escape(later_error or 'unknown error')[:500]}"
+        )
+    elif attempts > 1:
         status += f", the last of {attempts} attempts"
     if result.status is not None and result.error:
         status += f"\n*Note:* {views.escape(result.error)[:500]}"
@@ -282,6 +320,8 @@ def failure_message(
     approved_by: str | None = None,
     contact: str | None = None,
     unconfirmed_earlier: bool = False,
+    unanswered_later: int = 0,
+    later_error: str | None = None,
 ) -> views.Message:
     """The result of a flush that did not run.
 
@@ -289,21 +329,23 @@ def failure_message(
     have several requests in their DMs) and the status of the last answer, advises by cause
     (naming `contact`, the support contact, wherever the user should ask someone), and folds
     the raw answer into a short "Details" line; names the approver, for a flush that needed
-    approval. `unconfirmed_earlier` (an earlier attempt got no answer from cache-flush
-    itself) makes "nothing was flushed" only as far as the app knows.
+    approval. `result` is the last answer received; `unanswered_later` attempts after it got
+    no response (the final one failing with `later_error`). Those, or `unconfirmed_earlier`
+    (an earlier attempt got no answer from cache-flush itself), make "nothing was flushed"
+    only as far as the app knows.
     """
     cause = failure_cause(result)
+    uncertain = unconfirmed_earlier or unanswered_later > 0
+    headline = _what_happened(result, cause, urls, unconfirmed_earlier, unanswered_later)
     blocks = [
-        views.section(f":x: {_what_happened(result, cause, urls, unconfirmed_earlier)}"),
+        views.section(f":x: {headline}"),
         views.section(
             f"{_approved_line(approved_by)}*Environment:* {views.escape(environment)}\n"
             f"*URLs ({len(urls)}):*"
         ),
         *views.list_blocks(urls),
-        views.section(_status(result, attempts)),
-        views.section(
-            f"*What to do:* {failure_advice(result, urls, contact, unconfirmed_earlier)}"
-        ),
+        views.section(_status(result, attempts, unanswered_later, later_error)),
+        views.section(f"*What to do:* {failure_advice(result, urls, contact, uncertain)}"),
         _details(result),
     ]
     return views.message_of(FAILURE_TEXT, blocks)

@@ -287,6 +287,24 @@ def test_someone_who_is_not_an_approver_is_refused_privately(
     assert_refused(approvals, MEMBER, click(approvals, MEMBER, action_id), "Only approvers")
 
 
+@pytest.mark.parametrize(
+    ("contact", "named"),
+    [
+        (None, "the team that runs this app"),
+        ("the web team (#web-help)", "the web team (#web-help)"),
+        ("<#C0WEBHELP1|web-help>", "<#C0WEBHELP1|web-help>"),
+    ],
+)
+def test_the_not_an_approver_refusal_names_the_support_contact(
+    approvals: AppEnv, monkeypatch: pytest.MonkeyPatch, contact: str | None, named: str
+) -> None:
+    if contact:
+        monkeypatch.setenv("SUPPORT_CONTACT", contact)
+    response = click(approvals, MEMBER, "approve_flush")
+    text = refused_in(approvals, MEMBER, response, APPROVAL_CHANNEL)
+    assert f"Ask {named} if you should be one." in text
+
+
 @pytest.mark.parametrize("action_id", ["approve_flush", "reject_flush"])
 def test_the_requester_cannot_decide_their_own_request(approvals: AppEnv, action_id: str) -> None:
     approvals.set_allowed_csv(
@@ -349,7 +367,12 @@ def test_on_enterprise_grid_the_organisation_must_match(approvals: AppEnv) -> No
 
 
 OWN_MESSAGE_ONLY = "not on this request's own message"
-MODAL_OR_DM_ONLY = "only from its view or from the direct message"
+MODAL_OR_DM_ONLY = "only with *Cancel request* in the direct message"
+# Where the requester's Cancel buttons are, as a refusal names them when the DM was delivered.
+CANCEL_PLACES = (
+    "*Cancel request* in the direct message the app sent you about it, the app's Home tab "
+    "(under Your pending requests) or the request's view (if still open)"
+)
 
 
 @pytest.mark.parametrize(
@@ -360,7 +383,7 @@ MODAL_OR_DM_ONLY = "only from its view or from the direct message"
         (APPROVER, "approve_flush", Place(APPROVAL_CHANNEL, "1700000000.000999"), OWN_MESSAGE_ONLY),
         (APPROVER, "approve_flush", Place("C0ELSEWHER", REQUEST_TS), OWN_MESSAGE_ONLY),
         (APPROVER, "approve_flush", Place(DM_CHANNEL, DM_TS), OWN_MESSAGE_ONLY),
-        # A cancel counts only from the requester's modal or DM.
+        # A cancel counts only from the requester's modal, DM or Home tab.
         (REQUESTER, "cancel_flush", Place(APPROVAL_CHANNEL, REQUEST_TS), MODAL_OR_DM_ONLY),
         (REQUESTER, "cancel_flush", Place("D0ANOTHER1", DM_TS), MODAL_OR_DM_ONLY),
     ],
@@ -395,7 +418,20 @@ def test_before_the_dm_is_recorded_a_cancel_from_a_direct_message_counts(
 def test_a_cancel_from_another_modal_is_refused(approvals: AppEnv) -> None:
     acknowledged(click(approvals, REQUESTER, "cancel_flush", in_modal=True, view_id="V0OTHER001"))
     assert approvals.durable_api.events == []
-    assert "only from its view" in told(approvals, REQUESTER)
+    assert f"only with {CANCEL_PLACES}" in told(approvals, REQUESTER)
+
+
+def test_a_cancel_refusal_names_no_direct_message_that_was_never_delivered(
+    approvals: AppEnv,
+) -> None:
+    set_instance(approvals, places=WaitingPlaces(Place(APPROVAL_CHANNEL, REQUEST_TS)))
+    response = click(approvals, REQUESTER, "cancel_flush", channel=APPROVAL_CHANNEL, ts=REQUEST_TS)
+    text = refused_in(approvals, REQUESTER, response, APPROVAL_CHANNEL)
+    assert (
+        "only with *Cancel request* in the app's Home tab (under Your pending requests) or "
+        "the request's view (if still open), so nothing changed."
+    ) in text
+    assert "direct message" not in text
 
 
 @pytest.mark.parametrize(
@@ -421,10 +457,20 @@ def test_a_click_with_damaged_fields_is_refused_privately_never_a_500(
     assert "nothing changed" in told(approvals, APPROVER).lower()
 
 
-def test_the_own_request_refusal_points_at_the_dm_s_cancel_button(approvals: AppEnv) -> None:
+def test_the_own_request_refusal_points_at_the_cancel_buttons(approvals: AppEnv) -> None:
     response = click(approvals, REQUESTER, "approve_flush")
     text = refused_in(approvals, REQUESTER, response, APPROVAL_CHANNEL)
-    assert "*Cancel request* in the direct message" in text
+    assert f"To withdraw it, use {CANCEL_PLACES}. Nothing changed." in text
+
+
+def test_the_own_request_refusal_names_no_direct_message_that_was_never_delivered(
+    approvals: AppEnv,
+) -> None:
+    set_instance(approvals, places=WaitingPlaces(Place(APPROVAL_CHANNEL, REQUEST_TS)))
+    response = click(approvals, REQUESTER, "approve_flush")
+    text = refused_in(approvals, REQUESTER, response, APPROVAL_CHANNEL)
+    assert "direct message" not in text
+    assert "*Cancel request* in the app's Home tab (under Your pending requests)" in text
 
 
 @pytest.mark.parametrize(

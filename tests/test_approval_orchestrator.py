@@ -460,17 +460,26 @@ def test_an_approved_flush_that_fails_names_the_approver_and_shows_flush_failed(
     assert done["output"]["approval"]["outcome"] == "approved"
 
 
-def test_an_approved_flush_after_an_unanswered_attempt_does_not_claim_nothing_was_flushed() -> None:
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [no_response("did not answer within 30 s"), answered(503, {}), answered(503, {})],
+        [answered(503, {}), *[no_response("did not answer within 30 s")] * 2],
+    ],
+    ids=["unanswered-first", "unanswered-last"],
+)
+def test_an_approved_flush_after_an_unanswered_attempt_does_not_claim_nothing_was_flushed(
+    answers: list[dict[str, Any]],
+) -> None:
     history = new_history()
     approve(history)
     finish_notifications(history, 5, *ENDING_TOLD)
-    answers = [no_response("cache-flush did not answer within 30 s"), answered(503, {})]
-    for task_id, answer in zip((9, 11), answers, strict=True):
+    for task_id, answer in zip((9, 11), answers[:2], strict=True):
         history.new_episode().scheduled(task_id, FLUSH).completed(task_id, answer)
         run(history)
         history.new_episode().timer(task_id + 1).fired(task_id + 1)
         run(history)
-    history.new_episode().scheduled(13, FLUSH).completed(13, answered(503, {}))
+    history.new_episode().scheduled(13, FLUSH).completed(13, answers[2])
     state = run(history)
     modal, dm, request = notify_inputs(state)[7:]
     for payload in (modal, dm):

@@ -146,3 +146,12 @@ def test_an_expired_request_is_audited_without_a_decider(audit: pytest.LogCaptur
     assert fields(ended)["outcome"] == "expired"
     assert "decider_id" not in fields(ended)
     assert ended.getMessage() == "The flush request of jo_bloggs (U0001) ended as expired"
+
+
+def test_a_flush_whose_last_attempts_went_unanswered_is_audited_with_the_last_answer(
+    audit: pytest.LogCaptureFixture,
+) -> None:
+    history = History("flush_orchestrator", request_input())
+    flush_answers(history, answered(503, {}), *[no_response("ConnectTimeout")] * 2)
+    [flushed] = [r for r in audit_records(audit) if r["audit_event"] == "flushed"]
+    assert (flushed["ok"], flushed["status"], flushed["attempts"]) == (False, 503, 3)
