@@ -4,6 +4,13 @@ Every query is bounded by an instance ID prefix (`shared.instance_ids`) and a cr
 so it reads as little with 10,000 past flushes in the task hub as with 10. What the Home tab
 shows of a flush comes from its input (`FlushRequest`) and its custom status (the approval
 stage while it waits, `Ended` once it has ended).
+
+The Durable extension answers an instance query a page at a time (`top`, 100 by default),
+in instance ID order rather than by creation time, and names the next page in the
+`x-ms-continuation-token` header. The SDK's `get_status_by` reads the first page only, so
+the queries here go to the same HTTP API the client uses (the binding's `rpcBaseUrl`) and
+follow the token. The newest flushes of a window holding more than a page are found by
+splitting the window, newest half first, so a busy person's tab stays a few short reads.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
+import aiohttp
 from azure.durable_functions import DurableOrchestrationClient, OrchestrationRuntimeStatus
+from azure.durable_functions.constants import DATETIME_STRING_FORMAT
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 from shared import instance_ids
@@ -29,6 +38,12 @@ RECENT_LIMIT = 10
 # The most recent flushes are looked for in these windows (days) in turn, within retention,
 # until enough are found: one person's last day is a short read even on a busy task hub.
 RECENT_WINDOWS_DAYS = (1, 7, 30)
+# Instances asked for per page; the extension's default, so a full page means more to read.
+PAGE_SIZE = 100
+# Names the next page, in the extension's answer and in the request for that page.
+CONTINUATION_HEADER = "x-ms-continuation-token"
+# A window holding more than a page is halved down to this span, then read page by page.
+SHORTEST_SPLIT = timedelta(minutes=1)
 RUNNING = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending]
 # A little longer than a request can wait, for clocks and starts that lag.
 WAIT_MARGIN = timedelta(minutes=5)
@@ -160,6 +175,110 @@ class History:
         return [window for window in shorter if window < self.retention] + [self.retention]
 
 
+class QueryError(Exception):
+    """The Durable extension did not answer an instance query with a page of instances."""
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Instances created from `start` to `end` (both inclusive); no `end` is up to now."""
+
+    start: datetime
+    end: datetime | None
+
+    def halves(self, now: datetime) -> tuple[_Span, _Span] | None:
+        """The newer and the older half, or None when the span is too short to split."""
+        end = now if self.end is None else self.end
+        if end - self.start <= SHORTEST_SPLIT:
+            return None
+        middle = self.start + (end - self.start) / 2
+        return _Span(middle, self.end), _Span(self.start, middle)
+
+
+class _Instances:
+    """Queries for the instances under an ID prefix to the extension's HTTP API."""
+
+    def __init__(
+        self, client: DurableOrchestrationClient, session: aiohttp.ClientSession, prefix: str
+    ) -> None:
+        # The binding's rpcBaseUrl, which the client's own queries use; the SDK keeps it on
+        # the binding it parsed and offers no paged query of its own.
+        base = client._orchestration_bindings.rpc_base_url
+        if not base:
+            raise QueryError("The durable client binding has no rpcBaseUrl")
+        self._url = f"{base}instances"
+        self._session = session
+        self._prefix = prefix
+
+    async def page(
+        self,
+        span: _Span,
+        statuses: Iterable[OrchestrationRuntimeStatus] = (),
+        token: str | None = None,
+    ) -> tuple[list[DurableOrchestrationStatus], str | None]:
+        """One page of the instances that match, and the token of the next page if any."""
+        params = {
+            "instanceIdPrefix": self._prefix,
+            "createdTimeFrom": span.start.strftime(DATETIME_STRING_FORMAT),
+            "top": str(PAGE_SIZE),
+        }
+        if span.end is not None:
+            params["createdTimeTo"] = span.end.strftime(DATETIME_STRING_FORMAT)
+        wanted = ",".join(status.value for status in statuses)
+        if wanted:
+            params["runtimeStatus"] = wanted
+        headers = {CONTINUATION_HEADER: token} if token else {}
+        async with self._session.get(self._url, params=params, headers=headers) as response:
+            if response.status != 200:
+                raise QueryError(f"The instance query answered HTTP {response.status}")
+            body = await response.json(content_type=None)
+            following = response.headers.get(CONTINUATION_HEADER) or None
+        if not isinstance(body, list):
+            raise QueryError("The instance query did not answer a list")
+        return [DurableOrchestrationStatus.from_json(item) for item in body], following
+
+    async def every(
+        self,
+        span: _Span,
+        statuses: Iterable[OrchestrationRuntimeStatus] = (),
+        first: tuple[list[DurableOrchestrationStatus], str | None] | None = None,
+    ) -> list[DurableOrchestrationStatus]:
+        """Every instance that matches, page after page; `first` is a page already read."""
+        found, token = first or await self.page(span, statuses)
+        while token:
+            more, token = await self.page(span, statuses, token)
+            found += more
+        return found
+
+
+async def _newest_ended(
+    instances: _Instances,
+    span: _Span,
+    now: datetime,
+    wanted: int,
+    known: frozenset[str],
+) -> list[Flush]:
+    """Up to `wanted` of the newest flushes in the span that no longer wait, newest first.
+
+    The `known` ones are left out.
+
+    A span that holds more than a page is split: its newer half is read first, and the older
+    half only when the newer does not hold enough.
+    """
+    first = await instances.page(span)
+    halves = span.halves(now) if first[1] else None
+    if halves is None:
+        statuses = await instances.every(span, first=first)
+        found = [f for f in _flushes(statuses) if not f.waiting and f.instance_id not in known]
+        return found[:wanted]
+    newer, older = halves
+    found = await _newest_ended(instances, newer, now, wanted, known)
+    if len(found) < wanted:
+        known = known | {flush.instance_id for flush in found}
+        found += await _newest_ended(instances, older, now, wanted - len(found), known)
+    return found
+
+
 async def recent_flushes(
     client: DurableOrchestrationClient,
     history: History,
@@ -175,18 +294,17 @@ async def recent_flushes(
     prefix = instance_ids.user_prefix(team_id, user_id)
     found: list[Flush] = []
     newer_than: timedelta | None = None
-    for window in history.windows():
-        statuses = await client.get_status_by(
-            created_time_from=now - window,
-            created_time_to=None if newer_than is None else now - newer_than,
-            instance_id_prefix=prefix,
-        )
-        seen = {flush.instance_id for flush in found}
-        found += [f for f in _flushes(statuses) if not f.waiting and f.instance_id not in seen]
-        if len(found) >= RECENT_LIMIT:
-            break
-        newer_than = window
-    return found[:RECENT_LIMIT]
+    async with aiohttp.ClientSession() as session:
+        instances = _Instances(client, session, prefix)
+        for window in history.windows():
+            span = _Span(now - window, None if newer_than is None else now - newer_than)
+            known = frozenset(flush.instance_id for flush in found)
+            wanted = RECENT_LIMIT - len(found)
+            found += await _newest_ended(instances, span, now, wanted, known)
+            if len(found) >= RECENT_LIMIT:
+                break
+            newer_than = window
+    return found
 
 
 async def waiting_flushes(
@@ -199,11 +317,10 @@ async def waiting_flushes(
 
     Only requests that can still be waiting are read: created within the longest wait.
     """
-    statuses = await client.get_status_by(
-        created_time_from=now - history.longest_wait,
-        runtime_status=RUNNING,
-        instance_id_prefix=prefix,
-    )
+    async with aiohttp.ClientSession() as session:
+        statuses = await _Instances(client, session, prefix).every(
+            _Span(now - history.longest_wait, None), RUNNING
+        )
     return [flush for flush in _flushes(statuses) if flush.waiting]
 
 

@@ -1,5 +1,5 @@
 """The retention timer (`purge_history`), the Home tab activity, and the pieces they share:
-instance IDs and the links a message holds."""
+instance IDs, the history read back page by page, and the links a message holds."""
 
 from __future__ import annotations
 
@@ -7,19 +7,22 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from azure.durable_functions import DurableOrchestrationClient
 from azure.functions.timer import TimerRequest
 
 import publish_home_activity
 import purge_history
-from shared.approval import Ended, Stage
-from shared.handoffs import HomeOwner
-from shared.instance_ids import belongs_to, instance_id, is_instance_id, user_prefix
+from shared.approval import Ended, Stage, WaitingPlaces
+from shared.handoffs import ApprovalPlan, HomeOwner
+from shared.history import PAGE_SIZE, History, QueryError, recent_flushes, waiting_flushes
+from shared.instance_ids import belongs_to, instance_id, is_instance_id, team_prefix, user_prefix
 from shared.message_links import links_in
 from tests.support import constants
 from tests.support.app_env import AppEnv
 from tests.support.flushes import MESSAGE_LINKS, MESSAGE_WITH_LINKS, flush_request, store_flush
 from tests.support.logs import LogCapture
 from tests.support.loop import run
+from tests.test_slack_events import action_ids, call, event_body, published
 
 TEAM = constants.TEAM_ID
 USER = constants.USER_ID
@@ -76,6 +79,98 @@ def test_the_home_activity_publishes_the_owners_tab(app_env: AppEnv) -> None:
     view = json.dumps(home.args["view"])
     assert "P-42" in view, "a flush that has just ended shows its outcome"
     assert "Flushed" in view
+
+
+HISTORY = History.of(retention_days=90, approval_timeout_minutes=60)
+WAITING = WaitingPlaces().status()
+
+
+def durable_client(env: AppEnv) -> DurableOrchestrationClient:
+    return DurableOrchestrationClient(env.durable_client_binding)
+
+
+def store_flushes(
+    env: AppEnv, times: list[datetime], *, user: str = USER, waiting: bool = False
+) -> list[str]:
+    """Store a flush created at each time, ended or waiting for approval; their instance IDs.
+
+    The view IDs sort as the times are given, so listed oldest first the newest flushes
+    have the IDs that come last, on the last page of an instance ID order.
+    """
+    return [
+        store_flush(
+            env,
+            flush_request(
+                user_id=user,
+                view_id=f"V0MANY{number:04d}",
+                environment="production" if waiting else "staging",
+                approval=ApprovalPlan("C0APPROVAL", 60, "x") if waiting else None,
+            ),
+            "Running" if waiting else "Completed",
+            custom_status=WAITING if waiting else Ended(Stage.FLUSHED).status(),
+            created=created,
+        )
+        for number, created in enumerate(times)
+    ]
+
+
+def newest_first(instances: list[str], count: int) -> list[str]:
+    return list(reversed(instances))[:count]
+
+
+def test_the_ten_newest_of_a_day_with_more_than_a_page_are_listed_newest_first(
+    app_env: AppEnv,
+) -> None:
+    now = datetime.now(UTC)
+    count = PAGE_SIZE + 30
+    stored = store_flushes(app_env, [now - timedelta(minutes=5 * n) for n in range(count, 0, -1)])
+    found = run(recent_flushes(durable_client(app_env), HISTORY, TEAM, USER, now))
+    assert [flush.instance_id for flush in found] == newest_first(stored, 10)
+
+
+def test_more_than_a_page_created_within_a_minute_is_read_page_by_page(app_env: AppEnv) -> None:
+    now = datetime.now(UTC)
+    older = [now - timedelta(seconds=40) + timedelta(seconds=0.2) * n for n in range(PAGE_SIZE)]
+    newest = [now - timedelta(seconds=10 - n) for n in range(10)]
+    stored = store_flushes(app_env, older + newest)
+    found = run(recent_flushes(durable_client(app_env), HISTORY, TEAM, USER, now))
+    assert [flush.instance_id for flush in found] == newest_first(stored, 10)
+
+
+def test_a_short_last_day_is_made_up_from_the_newest_of_a_full_week(app_env: AppEnv) -> None:
+    now = datetime.now(UTC)
+    week = [now - timedelta(days=2) - timedelta(minutes=30 * n) for n in range(PAGE_SIZE + 20)]
+    day = [now - timedelta(hours=n) for n in (5, 4, 3, 2, 1)]
+    stored = store_flushes(app_env, list(reversed(week)) + day)
+    found = run(recent_flushes(durable_client(app_env), HISTORY, TEAM, USER, now))
+    assert [flush.instance_id for flush in found] == newest_first(stored, 10)
+
+
+def test_every_waiting_request_is_read_however_many_pages(app_env: AppEnv) -> None:
+    now = datetime.now(UTC)
+    count = 2 * PAGE_SIZE + 10
+    stored = store_flushes(
+        app_env, [now - timedelta(seconds=10 * n) for n in range(count, 0, -1)], waiting=True
+    )
+    found = run(waiting_flushes(durable_client(app_env), HISTORY, team_prefix(TEAM), now))
+    assert [flush.instance_id for flush in found] == newest_first(stored, count)
+
+
+@pytest.mark.usefixtures("approvals_on")
+def test_a_pending_request_behind_a_page_of_others_is_on_the_home_tab(app_env: AppEnv) -> None:
+    app_env.allow(USER)
+    now = datetime.now(UTC)
+    times = [now - timedelta(minutes=1) - timedelta(seconds=n) for n in range(PAGE_SIZE + 5)]
+    store_flushes(app_env, times, user="U0AAAAAAA1", waiting=True)
+    [mine] = store_flushes(app_env, [now - timedelta(hours=1)], waiting=True)
+    call(app_env, event_body())
+    assert ("cancel_flush", mine) in action_ids(published(app_env))
+
+
+def test_an_error_answer_to_a_page_is_not_taken_for_an_empty_history(app_env: AppEnv) -> None:
+    app_env.durable_api.force("list", 503)
+    with pytest.raises(QueryError, match="503"):
+        run(recent_flushes(durable_client(app_env), HISTORY, TEAM, USER, datetime.now(UTC)))
 
 
 def test_instance_ids_are_made_and_read_in_one_place() -> None:
