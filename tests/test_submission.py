@@ -405,6 +405,26 @@ def test_the_flush_command_text_is_split_as_the_submission_is() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        ("https://www.nhs.uk/a?x=1&amp;y=2", ["https://www.nhs.uk/a?x=1&y=2"]),
+        # Only Slack's three escapes are undone: no other entity is read.
+        ("https://www.nhs.uk/a?b=1&amp;copy=2&amp;reg", ["https://www.nhs.uk/a?b=1&copy=2&reg"]),
+        ("https://www.nhs.uk/a?q=&amp;amp;&amp;lt;", ["https://www.nhs.uk/a?q=&amp;&lt;"]),
+        ("&lt;https://www.nhs.uk/a&gt;", ["<https://www.nhs.uk/a>"]),
+        # Link tokens, if Slack made any, give their URL.
+        (
+            "<https://www.nhs.uk/a?x=1&amp;y=2|www.nhs.uk/a> <http://nhs.uk/b>",
+            ["https://www.nhs.uk/a?x=1&y=2", "http://nhs.uk/b"],
+        ),
+        ("<@U0ABC> <mailto:a@nhs.uk|a>", ["<@U0ABC>", "<mailto:a@nhs.uk|a>"]),
+    ],
+)
+def test_the_flush_command_text_is_read_as_slack_sends_it(text: str, urls: list[str]) -> None:
+    assert prefill_of_command(text).urls.splitlines() == urls
+
+
 def test_the_flush_command_text_keeps_only_whole_urls_within_the_field_limit() -> None:
     urls = [f"https://www.nhs.uk/{i:03d}/{'p' * 80}" for i in range(40)]
     shown = prefill_of_command(" ".join(urls)).urls
