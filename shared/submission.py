@@ -82,7 +82,7 @@ def runs_together(text: str) -> bool:
     It is when a second `http://` or `https://` follows something that is itself the start
     of a URL: a scheme and `//` (`https://a.nhs.uk/https://b.nhs.uk/`) or a dotted host name
     whose last label has two letters or more (`www.nhs.uk/ahttps://…`). Punctuation, words or
-    invisible characters in front (`"https://…"`, `•https://…`, `Link:https://…`) are not a
+    invisible characters in front (`"https://…"`, `•https://…`, `e.g.https://…`) are not a
     URL: such a piece is simply not one.
     """
     before = text[: max((match.start() for match in _URL_START.finditer(text)), default=0)]
