@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from slack_sdk.web.client import WebClient
 
-from shared import access, views
+from shared import access, slack_text, views
 from shared.deadline import Deadline
 from shared.settings import Settings
 from shared.slack_api import (
@@ -50,8 +50,12 @@ def prefill_of_urls(
 
 
 def prefill_of_command(text: str) -> Prefill:
-    """The form for `/flush` with the command's text: its URLs, split as on submit."""
-    return prefill_of_urls(split_urls(text))
+    """The form for `/flush` with the command's text: its URLs, split as on submit.
+
+    Slack sends the text escaped (`&amp;`, `&lt;`, `&gt;`) and perhaps with link tokens: the
+    form shows what the person typed.
+    """
+    return prefill_of_urls(split_urls(slack_text.typed_text(text)))
 
 
 def _client(settings: Settings, deadline: Deadline) -> WebClient:

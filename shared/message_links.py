@@ -11,38 +11,35 @@ then the text, which usually repeats them.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-_MRKDWN_LINK = re.compile(r"<([^<>|\s]+)(?:\|[^<>]*)?>")
-_SCHEMES = ("http://", "https://")
+from shared.slack_text import LINK_TOKEN, is_web, unescape
+
 MAX_DEPTH = 8
 
 
-def _is_web(url: str) -> bool:
-    return url.lower().startswith(_SCHEMES)
-
-
 def _text_links(text: str) -> Iterator[str]:
-    for match in _MRKDWN_LINK.finditer(text):
-        yield html.unescape(match.group(1))
+    for match in LINK_TOKEN.finditer(text):
+        yield unescape(match.group(1))
 
 
-def _rich_links(element: Any, depth: int = 0) -> Iterator[str]:
-    """The `url` of every `link` element, depth first, in document order."""
-    if depth > MAX_DEPTH:
+def _rich_links(elements: Any, depth: int = 0) -> Iterator[str]:
+    """The `url` of every `link` element in a list of rich text elements, depth first.
+
+    Anything but a list counts as no elements, and an element that is not an object is
+    skipped: a message of another shape gives the links it has, never an error.
+    """
+    if depth > MAX_DEPTH or not isinstance(elements, list):
         return
-    if isinstance(element, Mapping):
+    for element in elements:
+        if not isinstance(element, Mapping):
+            continue
         url = element.get("url")
         if element.get("type") == "link" and isinstance(url, str):
             yield url
         for key in ("elements", "blocks"):
             yield from _rich_links(element.get(key), depth + 1)
-    elif isinstance(element, list):
-        for item in element:
-            yield from _rich_links(item, depth + 1)
 
 
 def _block_links(block: Mapping[str, Any]) -> Iterator[str]:
@@ -50,8 +47,8 @@ def _block_links(block: Mapping[str, Any]) -> Iterator[str]:
     if block.get("type") == "rich_text":
         yield from _rich_links(block.get("elements"))
         return
-    texts = [block.get("text"), *(block.get("fields") or [])]
-    for text in texts:
+    fields = block.get("fields")
+    for text in [block.get("text"), *(fields if isinstance(fields, list) else [])]:
         if isinstance(text, Mapping) and text.get("type") == "mrkdwn":
             yield from _text_links(str(text.get("text", "")))
 
@@ -66,4 +63,4 @@ def links_in(message: Mapping[str, Any]) -> list[str]:
             found.extend(_block_links(block))
     if isinstance(text, str):
         found.extend(_text_links(text))
-    return list(dict.fromkeys(url.strip() for url in found if _is_web(url.strip())))
+    return list(dict.fromkeys(url.strip() for url in found if is_web(url.strip())))

@@ -13,7 +13,10 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ada_url import URL
 
 ENVIRONMENTS = ("production", "staging")
 ENVIRONMENT_BLOCK = "environment"
@@ -32,8 +35,9 @@ MAX_ERROR_CHARS = 300
 INVISIBLE = "\ufeff\u200b\u200c\u200d"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _URL_START = re.compile(r"https?://", re.IGNORECASE)
-# A host name, perhaps with a port or a path, typed without a scheme: www.nhs.uk/page.
-_HOST_LIKE = re.compile(r"/*[^\s/?#:.@]+(?:\.[^\s/?#:.@]+)+\.?(?:[:/?#]|$)")
+_ANY_URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# Dotted labels of letters, digits and hyphens ending in a label of two letters or more.
+_HOST_NAME = re.compile(r"(?:[^\W_][\w-]*\.)+[^\W\d_]{2,}")
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 
 
@@ -41,6 +45,7 @@ class Problem(Enum):
     """Why a URL is refused, in the order the advice is given."""
 
     RUN_TOGETHER = "two URLs run together; put a space or a new line between them"
+    WRAPPED = "remove the characters around the address"
     NOT_A_URL = "is not a URL"
     NO_SCHEME = "add https:// at the start"
     SCHEME = "use https:// or http://"
@@ -72,8 +77,16 @@ def split_urls(text: str) -> list[str]:
 
 
 def runs_together(text: str) -> bool:
-    """Whether a piece holds a second http:// or https:// after its start: two URLs in one."""
-    return _URL_START.search(text, 1) is not None
+    """Whether a piece is two URLs run together, never to be sent as one.
+
+    It is when a second `http://` or `https://` follows something that is itself the start
+    of a URL: a scheme and `//` (`https://a.nhs.uk/https://b.nhs.uk/`) or a dotted host name
+    whose last label has two letters or more (`www.nhs.uk/ahttps://…`). Punctuation, words or
+    invisible characters in front (`"https://…"`, `•https://…`, `e.g.https://…`) are not a
+    URL: such a piece is simply not one.
+    """
+    before = text[: max((match.start() for match in _URL_START.finditer(text)), default=0)]
+    return _ANY_URL_START.search(before) is not None or _HOST_NAME.search(before) is not None
 
 
 def host_allowed(host: str, domains: Sequence[str], hosts: Sequence[str]) -> bool:
@@ -81,8 +94,8 @@ def host_allowed(host: str, domains: Sequence[str], hosts: Sequence[str]) -> boo
     return host in hosts or any(host == d or host.endswith("." + d) for d in domains)
 
 
-def normalise_url(text: str, domains: Sequence[str], hosts: Sequence[str]) -> str | Problem:
-    """Return the URL as the WHATWG parser normalises it, or why it is refused."""
+def _parsed(text: str) -> URL | None:
+    """The WHATWG parser's http(s) URL for text, or None when it is not one."""
     # The slash-command path imports this module for the form's hint, and must open the
     # modal without loading the parser first.
     from ada_url import URL  # noqa: PLC0415 - loaded when validating, not at import
@@ -90,31 +103,57 @@ def normalise_url(text: str, domains: Sequence[str], hosts: Sequence[str]) -> st
     try:
         url = URL(text)
     except (ValueError, UnicodeError):
-        return _unparsed_problem(text)
-    if url.protocol not in SCHEMES:
-        return _unparsed_problem(text)
+        return None
+    return url if url.protocol in SCHEMES else None
+
+
+def _problem_of(url: URL, domains: Sequence[str], hosts: Sequence[str]) -> Problem | None:
+    """Why a parsed http(s) URL is refused, or None when cache-flush accepts it."""
     hostname = url.hostname
-    problem: Problem | None = None
     if not host_allowed(hostname.removesuffix("."), domains, hosts):
-        problem = Problem.NOT_ALLOWED
-    elif hostname.endswith("."):
-        problem = Problem.TRAILING_DOT
-    elif url.port:
-        problem = Problem.PORT
-    elif url.username or url.password:
-        problem = Problem.CREDENTIALS
-    elif len(url.href) > MAX_URL_LENGTH:
-        problem = Problem.TOO_LONG
+        return Problem.NOT_ALLOWED
+    if hostname.endswith("."):
+        return Problem.TRAILING_DOT
+    if url.port:
+        return Problem.PORT
+    if url.username or url.password:
+        return Problem.CREDENTIALS
+    if len(url.href) > MAX_URL_LENGTH:
+        return Problem.TOO_LONG
+    return None
+
+
+def normalise_url(text: str, domains: Sequence[str], hosts: Sequence[str]) -> str | Problem:
+    """Return the URL as the WHATWG parser normalises it, or why it is refused."""
+    url = _parsed(text)
+    if url is None:
+        return _unparsed_problem(text, domains, hosts)
+    problem = _problem_of(url, domains, hosts)
     return url.href if problem is None else problem
 
 
-def _unparsed_problem(text: str) -> Problem:
+def _unparsed_problem(text: str, domains: Sequence[str], hosts: Sequence[str]) -> Problem:
+    """Why a piece that is not an http(s) URL is refused.
+
+    "add https://" only when `https://` and the piece make a URL on an allowed host with no
+    user name; a piece with an http(s) address after other characters is told to remove
+    them; "use https:// or http://" only for another scheme followed by `//`; anything else
+    (words, `Note:`, `tel:…`, `e.g.`) is not a URL.
+    """
     scheme = _SCHEME.match(text)
-    if scheme is None or "." in scheme.group():
-        return Problem.NO_SCHEME if _HOST_LIKE.match(text) else Problem.NOT_A_URL
-    if scheme.group().lower() in SCHEMES:
+    if scheme is not None and scheme.group().lower() in SCHEMES:
         return Problem.UNPARSEABLE
-    return Problem.SCHEME
+    if _URL_START.search(text, 1):
+        return Problem.WRAPPED
+    if _ANY_URL_START.match(text):
+        return Problem.SCHEME
+    prefixed = _parsed("https://" + text)
+    if prefixed is not None and _problem_of(prefixed, domains, hosts) not in (
+        Problem.NOT_ALLOWED,
+        Problem.CREDENTIALS,
+    ):
+        return Problem.NO_SCHEME
+    return Problem.NOT_A_URL
 
 
 def either(items: Sequence[str]) -> str:
@@ -149,11 +188,15 @@ def _allowed_places(domains: Sequence[str], hosts: Sequence[str]) -> str:
 def _advice(problem: Problem, urls: Sequence[str], allowed: str) -> str:
     if problem is Problem.NOT_ALLOWED:
         return f"Not allowed: {describe_rejected(urls)}. Use URLs on {allowed}."
+    named = describe_rejected(urls)
     if problem is Problem.NOT_A_URL:
+        return f"{named} is not a URL." if len(urls) == 1 else f"These are not URLs: {named}."
+    if problem is Problem.WRAPPED:
         if len(urls) == 1:
-            return f"{describe_rejected(urls)} {problem.value}."
-        return f"These are not URLs: {describe_rejected(urls)}."
-    return f"{describe_rejected(urls)}: {problem.value}."
+            return f"{named} is not a URL; {problem.value}."
+        return f"These are not URLs: {named}; remove the characters around each address."
+    # A name that ends with a colon already reads as a label: no second colon.
+    return f"{named}{'' if named.endswith(':') else ':'} {problem.value}."
 
 
 def describe_problems(

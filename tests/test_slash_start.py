@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import azure.functions as func
 import pytest
@@ -150,6 +150,21 @@ def test_an_allowed_user_gets_the_form_with_the_command_text_as_urls(app_env: Ap
     assert urls["element"]["initial_value"] == (
         "https://www.nhs.uk/a\nhttps://www.nhs.uk/b\nhttps://www.nhs.uk/c"
     )
+
+
+def test_the_form_shows_the_command_text_as_typed_not_as_slack_escapes_it(
+    app_env: AppEnv,
+) -> None:
+    app_env.allow(USER)
+    typed = "https://www.nhs.uk/a?x=1&y=2&copy=3&lt;"
+    body = slash_command_body(user_id=USER, text=typed)
+    assert parse_qs(body.decode())["text"] == [
+        "https://www.nhs.uk/a?x=1&amp;y=2&amp;copy=3&amp;lt;"
+    ]
+    call(body)
+    _, updated = app_env.slack.calls()
+    urls = next(b for b in updated.args["view"]["blocks"] if b.get("block_id") == "urls")
+    assert urls["element"]["initial_value"] == typed
 
 
 def test_a_command_with_more_urls_than_the_form_holds_says_which_are_left_out(

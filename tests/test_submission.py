@@ -68,15 +68,17 @@ HOST_NOT_VALID = ".nhs.uk/" + NOT_VALID
         ("https://user:pass@www.nhs.uk/x", REMOVE_CREDENTIALS),
         ("https://user@www.nhs.uk/x", REMOVE_CREDENTIALS),
         ("https://:pw@nhs.uk/", REMOVE_CREDENTIALS),
-        # No scheme.
+        # No scheme: https:// in front would make a URL on an allowed host.
         ("www.nhs.uk/a", ADD_HTTPS),
         ("nhs.uk", ADD_HTTPS),
         ("//www.nhs.uk/a", ADD_HTTPS),
         ("www.nhs.uk:8080/a", ADD_HTTPS),
-        # Another scheme.
+        ("www.nhs.uk:443/a?x=1", ADD_HTTPS),
+        ("campaignresources.dhsc.gov.uk/x", ADD_HTTPS),
+        # Another scheme, followed by //.
         ("ftp://www.nhs.uk/", USE_HTTPS),
-        ("javascript:alert(1)", USE_HTTPS),
-        ("mailto:a@nhs.uk", USE_HTTPS),
+        ("sftp://nhs.uk/a", USE_HTTPS),
+        ("ws://www.nhs.uk/", USE_HTTPS),
     ],
 )
 def test_a_refused_url_is_named_with_what_to_fix(url: str, advice: str) -> None:
@@ -306,6 +308,11 @@ def test_splitting_drops_commas_blanks_and_repeats_keeping_order() -> None:
         "https://www.nhs.uk/aHTTP://www.nhs.uk/b",
         "https://www.nhs.uk/a;https://www.nhs.uk/b",
         "www.nhs.uk/ahttps://www.nhs.uk/b",
+        "http://www.nhs.uk/ahttp://www.nhs.uk/b",
+        "nhs.uk,https://www.nhs.uk/b",
+        "ftp://x/https://www.nhs.uk/b",
+        "https://www.nhs.uk/redirect?to=https://www.nhs.uk/b",
+        '"https://www.nhs.uk/a","https://www.nhs.uk/b"',
     ],
 )
 def test_two_urls_run_together_are_refused_never_flushed_as_one(piece: str) -> None:
@@ -313,11 +320,66 @@ def test_two_urls_run_together_are_refused_never_flushed_as_one(piece: str) -> N
     assert message == f"{piece}: two URLs run together; put a space or a new line between them."
 
 
-@pytest.mark.parametrize("text", ["hello", "www", "flush this", "jo@nhs.uk", "nhs"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello",
+        "www",
+        "flush this",
+        "jo@nhs.uk",
+        "nhs",
+        # Words with dots: https:// in front would not make a URL on an allowed host.
+        "e.g.",
+        "i.e.",
+        "v1.2",
+        "index.html",
+        "example.com/a",
+        # Words ending with a colon, and schemes that are not followed by //.
+        "Note:",
+        "URLs:",
+        "tel:+441234567890",
+        "javascript:alert(1)",
+        "mailto:a@nhs.uk",
+        "https//www.nhs.uk/a",
+    ],
+)
 def test_text_that_is_not_a_url_says_so(text: str) -> None:
     for word in text.split():
-        assert f"{word} is not a URL." in error(word)
-    assert "add https://" not in error(text)
+        assert error(word) == f"{word} is not a URL."
+    assert "https://" not in error(text)
+
+
+def test_words_pasted_before_the_urls_are_not_urls_and_read_without_a_double_colon() -> None:
+    message = error("Please flush these: https://www.nhs.uk/a")
+    assert message == "These are not URLs: Please, flush, these:."
+    assert error("ftp://www.nhs.uk/a:") == "ftp://www.nhs.uk/a: use https:// or http://."
+
+
+@pytest.mark.parametrize(
+    ("piece", "shown"),
+    [
+        ('"https://www.nhs.uk/a"', '"https://www.nhs.uk/a"'),
+        ("(https://www.nhs.uk/a)", "(https://www.nhs.uk/a)"),
+        ("<https://www.nhs.uk/a>", "<https://www.nhs.uk/a>"),
+        ("<https://www.nhs.uk/a|www.nhs.uk/a>", "<https://www.nhs.uk/a|www.nhs.uk/a>"),
+        ("\u2022https://www.nhs.uk/a", "\u2022https://www.nhs.uk/a"),
+        ("*https://www.nhs.uk/a*", "*https://www.nhs.uk/a*"),
+        ("`https://www.nhs.uk/a`", "`https://www.nhs.uk/a`"),
+        ("Link:https://www.nhs.uk/a", "Link:https://www.nhs.uk/a"),
+        ("e.g.https://www.nhs.uk/a", "e.g.https://www.nhs.uk/a"),
+        ("\u2060https://www.nhs.uk/a", "\\u2060https://www.nhs.uk/a"),
+    ],
+)
+def test_one_url_inside_other_characters_is_not_a_url_and_is_never_rewritten(
+    piece: str, shown: str
+) -> None:
+    assert error(f"https://www.nhs.uk/fine {piece}") == (
+        f"{shown} is not a URL; remove the characters around the address."
+    )
+    assert error(f"{piece} [https://www.nhs.uk/b]") == (
+        f"These are not URLs: {shown}, [https://www.nhs.uk/b]; "
+        "remove the characters around each address."
+    )
 
 
 def test_several_errors_read_as_a_list_one_per_line() -> None:
@@ -341,6 +403,26 @@ def test_the_flush_command_text_is_split_as_the_submission_is() -> None:
         "https://www.nhs.uk/b",
         "https://www.nhs.uk/a,https://x/",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        ("https://www.nhs.uk/a?x=1&amp;y=2", ["https://www.nhs.uk/a?x=1&y=2"]),
+        # Only Slack's three escapes are undone: no other entity is read.
+        ("https://www.nhs.uk/a?b=1&amp;copy=2&amp;reg", ["https://www.nhs.uk/a?b=1&copy=2&reg"]),
+        ("https://www.nhs.uk/a?q=&amp;amp;&amp;lt;", ["https://www.nhs.uk/a?q=&amp;&lt;"]),
+        ("&lt;https://www.nhs.uk/a&gt;", ["<https://www.nhs.uk/a>"]),
+        # Link tokens, if Slack made any, give their URL.
+        (
+            "<https://www.nhs.uk/a?x=1&amp;y=2|www.nhs.uk/a> <http://nhs.uk/b>",
+            ["https://www.nhs.uk/a?x=1&y=2", "http://nhs.uk/b"],
+        ),
+        ("<@U0ABC> <mailto:a@nhs.uk|a>", ["<@U0ABC>", "<mailto:a@nhs.uk|a>"]),
+    ],
+)
+def test_the_flush_command_text_is_read_as_slack_sends_it(text: str, urls: list[str]) -> None:
+    assert prefill_of_command(text).urls.splitlines() == urls
 
 
 def test_the_flush_command_text_keeps_only_whole_urls_within_the_field_limit() -> None:

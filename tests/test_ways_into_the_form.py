@@ -233,6 +233,30 @@ def test_the_shortcut_on_a_message_without_links_opens_an_empty_form_saying_why(
     assert "no http(s) links" in json.dumps(view)
 
 
+def test_the_shortcut_reads_a_messages_links_as_slack_escapes_them(allowed: AppEnv) -> None:
+    text = "<https://www.nhs.uk/a?x=1&amp;copy=2&amp;lt;|the page> &lt;https://www.nhs.uk/b&gt;"
+    call(allowed, shortcut({"text": text, "blocks": []}))
+    view = form_shown(allowed)
+    assert field(view, "urls")["initial_value"] == "https://www.nhs.uk/a?x=1&copy=2&lt;"
+
+
+def test_the_shortcut_on_a_message_of_odd_shape_opens_the_form_with_the_links_it_has(
+    allowed: AppEnv,
+) -> None:
+    blocks: list[Any] = [
+        {"type": "section", "fields": 5},
+        {"type": "section", "text": "<https://www.nhs.uk/x/>", "fields": "abc"},
+        "a block that is not an object",
+        {"type": "rich_text", "elements": {"type": "link", "url": "https://www.nhs.uk/y/"}},
+        {"type": "rich_text", "elements": [7, {"type": "link", "url": 5}]},
+        {"type": "section", "fields": [3, {"type": "mrkdwn", "text": "<https://www.nhs.uk/z/>"}]},
+    ]
+    response = call(allowed, shortcut({"text": 5, "blocks": blocks}))
+    assert (response.status_code, response.get_body()) == (200, b"")
+    view = form_shown(allowed)
+    assert field(view, "urls")["initial_value"] == "https://www.nhs.uk/z/"
+
+
 def test_the_shortcut_by_someone_who_may_not_flush_shows_the_not_allowed_view(
     app_env: AppEnv,
 ) -> None:

@@ -15,7 +15,8 @@ _ADDRESS = re.compile(r"(?<![\w/@.])(?:https?://|www\.)[^\s<>]+", re.IGNORECASE)
 _TRAILING = ".,;:!?'\")]}"
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
+    """Escape `&`, `<` and `>` as Slack does in the text it sends."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -49,13 +50,13 @@ def typed_message(typed: str) -> tuple[str, list[dict[str, Any]]]:
     elements: list[dict[str, Any]] = []
     for label, url in _split(typed):
         if url is None:
-            text.append(_escape(label))
+            text.append(escape(label))
             elements.append({"type": "text", "text": label})
         elif url == label:
-            text.append(f"<{_escape(url)}>")
+            text.append(f"<{escape(url)}>")
             elements.append({"type": "link", "url": url})
         else:
-            text.append(f"<{_escape(url)}|{_escape(label)}>")
+            text.append(f"<{escape(url)}|{escape(label)}>")
             elements.append({"type": "link", "url": url, "text": label})
     block = {
         "type": "rich_text",

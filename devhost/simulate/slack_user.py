@@ -16,6 +16,7 @@ from devhost.simulate.slack_blocks import (
     is_empty,
     state_entry,
 )
+from devhost.simulate.slack_typed import escape
 from devhost.simulate.slack_workspace import APP_ID, TEAM_DOMAIN, TEAM_ID, ViewRecord
 
 REQUIRED_FIELD_MESSAGE = "Please fill out this field."
@@ -66,7 +67,11 @@ def slash_command_form(
     response_url: str,
     trigger_id: str,
 ) -> dict[str, str]:
-    """Return the form fields of a slash-command request, in Slack's order."""
+    """Return the form fields of a slash-command request, in Slack's order.
+
+    Slack always escapes `&`, `<` and `>` in the `text` (the app's `should_escape: false`
+    only keeps links, channels and users as typed, not turned into `<…>` tokens).
+    """
     return {
         "token": verification_token,
         "team_id": user.team_id,
@@ -76,7 +81,7 @@ def slash_command_form(
         "user_id": user.user_id,
         "user_name": user.user_name,
         "command": command,
-        "text": text,
+        "text": escape(text),
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,

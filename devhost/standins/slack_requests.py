@@ -103,7 +103,10 @@ def signature_for(body: bytes, timestamp: str, secret: str = SLACK_SIGNING_SECRE
 
 
 def slash_command_body(**overrides: str) -> bytes:
-    """A ``/flush`` slash-command form body; ``overrides`` replace or add fields."""
+    """A ``/flush`` slash-command form body; ``overrides`` replace or add fields.
+
+    ``text`` is what the person typed: it is sent escaped, as Slack sends it.
+    """
     user_id = overrides.get("user_id", USER_ID)
     team_id = overrides.get("team_id", TEAM_ID)
     chosen = overrides.get("trigger_id")
@@ -114,14 +117,14 @@ def slash_command_body(**overrides: str) -> bytes:
     fields = slash_command_form(
         user,
         command="/flush",
-        text="",
+        text=overrides.get("text", ""),
         channel_id=CHANNEL_ID,
         channel_name=CHANNEL_NAME,
         verification_token=LEGACY_VERIFICATION_TOKEN,
         response_url=f"{RESPONSE_URL_BASE}/commands/{team_id}/{trigger_id.split('.')[0]}",
         trigger_id=trigger_id,
     )
-    fields.update(overrides)
+    fields.update((name, value) for name, value in overrides.items() if name != "text")
     return urlencode(fields).encode("ascii")
 
 

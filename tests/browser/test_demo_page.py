@@ -297,6 +297,18 @@ def test_urls_pasted_on_one_line_with_commas_are_each_flushed(
     screenshot(page, "urls-pasted-on-one-line")
 
 
+def test_a_typed_query_with_ampersands_reaches_cache_flush_as_typed(
+    page: Page, demo_host: DemoHost
+) -> None:
+    url = "https://www.nhs.uk/search/?q=flu&page=2&copy=1"
+    dialog, _ = open_form_showing(page, f"/flush {url}", url)
+    dialog.get_by_label("Environment").select_option("staging")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.locator("strong", has_text=SUCCESS)).to_be_visible()
+    [call] = demo_host.flush_calls()
+    assert call["objects"] == [url]
+
+
 def test_a_failed_flush_says_nothing_was_flushed_and_what_to_do(
     page: Page, demo_host: DemoHost
 ) -> None:

@@ -38,6 +38,15 @@ def test_slash_command_is_a_signed_slack_form(server: SimServer) -> None:
     assert form["is_enterprise_install"] == "false"
 
 
+def test_slash_command_text_has_slacks_three_escapes(server: SimServer) -> None:
+    server.app.answer_next("/api/slash-start", 200, "")
+    server.command(USER, text="https://www.nhs.uk/a?x=1&y=2 <https://www.nhs.uk/b> &lt; ©")
+    [received] = server.app.received
+    assert received.form["text"] == (
+        "https://www.nhs.uk/a?x=1&amp;y=2 &lt;https://www.nhs.uk/b&gt; &amp;lt; ©"
+    )
+
+
 def test_app_answer_and_failures_are_reported(server: SimServer) -> None:
     server.app.answer_next("/api/slash-start", 500, "boom")
     assert server.command(USER)["status"] == 500

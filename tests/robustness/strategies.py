@@ -11,9 +11,14 @@ from urllib.parse import parse_qsl, urlencode
 
 from hypothesis import strategies as st
 
+from devhost.simulate.slack_surfaces import message_action_payload
+from devhost.simulate.slack_user import SlackUser
 from devhost.standins.slack_requests import (
     FORM_CONTENT_TYPE,
+    LEGACY_VERIFICATION_TOKEN,
+    RESPONSE_URL_BASE,
     SLASH_COMMAND_FIELDS,
+    interaction_body,
     new_trigger_id,
     signature_for,
     slash_command_body,
@@ -272,6 +277,89 @@ def interaction_forms(draw: st.DrawFn) -> bytes:
 
 
 interaction_bodies = weighted((3, interaction_forms()), (1, junk_bodies))
+
+
+# --- message shortcuts ----------------------------------------------------------------------
+
+_mrkdwn_texts = st.one_of(
+    st.sampled_from(
+        [
+            "<https://www.nhs.uk/a?x=1&amp;y=2|the page>",
+            "see <https://www.nhs.uk/b> and <@U0OTHER01>, &lt;not a link&gt;",
+            "<mailto:a@nhs.uk|write> <#C0WEBTEAM1|web-team> <https://evilnhs.uk/>",
+        ]
+    ),
+    any_text,
+)
+_text_objects = st.one_of(
+    st.builds(lambda text: {"type": "mrkdwn", "text": text}, _mrkdwn_texts),
+    st.builds(lambda text: {"type": "plain_text", "text": text}, any_text),
+    json_values,
+)
+_link_elements = st.one_of(
+    st.builds(
+        lambda url: {"type": "link", "url": url},
+        st.one_of(st.sampled_from(GOOD_URLS + BAD_URLS), json_values),
+    ),
+    st.builds(lambda text: {"type": "text", "text": text}, any_text),
+    json_values,
+)
+_rich_elements = st.recursive(
+    _link_elements,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(["rich_text_section", "rich_text_list", "rich_text_quote"])},
+            optional={"elements": st.one_of(st.lists(children, max_size=3), children)},
+        ),
+    ),
+    max_leaves=8,
+)
+# Where a list is expected, often a number, a string or an object instead.
+_maybe_lists = weighted(
+    (2, st.lists(_text_objects, max_size=3)), (2, st.integers()), (1, _text_objects)
+)
+_message_blocks = weighted(
+    (
+        4,
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(["section", "rich_text", "context", "header"])},
+            optional={
+                "text": _text_objects,
+                "fields": _maybe_lists,
+                "elements": weighted(
+                    (2, st.lists(_rich_elements, max_size=3)), (1, _rich_elements)
+                ),
+                "accessory": json_values,
+            },
+        ),
+    ),
+    (1, json_values),
+)
+# Messages whose text and blocks have any shape, well-formed or not.
+shortcut_messages = st.fixed_dictionaries(
+    {"type": st.just("message"), "ts": st.just("1700000000.000100")},
+    optional={
+        "text": st.one_of(_mrkdwn_texts, json_values),
+        "blocks": weighted(
+            (4, st.lists(_message_blocks, min_size=1, max_size=4)), (1, json_values)
+        ),
+    },
+)
+
+
+def message_shortcut_body(message: dict[str, Any]) -> bytes:
+    """The `message_action` form of the "Flush links in this message" shortcut on `message`."""
+    payload = message_action_payload(
+        SlackUser(constants.USER_ID, constants.USER_NAME, constants.TEAM_ID),
+        callback_id="flush_links",
+        channel={"id": "C0WEBTEAM1", "name": "web-team"},
+        message=message,
+        response_url=f"{RESPONSE_URL_BASE}/actions/1",
+        verification_token=LEGACY_VERIFICATION_TOKEN,
+        trigger_id=new_trigger_id(constants.USER_ID, constants.TEAM_ID),
+    )
+    return interaction_body(payload)
 
 
 # --- headers --------------------------------------------------------------------------------

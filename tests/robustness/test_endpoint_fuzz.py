@@ -7,13 +7,20 @@ and only send Slack what Slack accepts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import azure.functions as func
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from devhost.simulate.cache_flush import evaluate
-from devhost.standins.slack_requests import interaction_body, signature_for, view_submission_payload
+from devhost.standins.slack_requests import (
+    interaction_body,
+    signature_for,
+    slack_headers,
+    view_submission_payload,
+)
 from shared.settings import load_settings
 from shared.submission import normalise_url
 from tests.robustness.checks import (
@@ -34,7 +41,9 @@ from tests.robustness.strategies import (
     interaction_bodies,
     interaction_forms,
     junk_bodies,
+    message_shortcut_body,
     now_timestamp,
+    shortcut_messages,
     signed_requests,
     slash_bodies,
     slash_forms,
@@ -48,6 +57,7 @@ SECRETS = constants.SECRETS
 UNSIGNED_EXAMPLES = 60
 SIGNED_EXAMPLES = 100
 SIGNED_JUNK_EXAMPLES = 20
+SHORTCUT_EXAMPLES = 40
 
 
 ENDPOINTS = ["slash-start", "orchestrator-client"]
@@ -193,6 +203,26 @@ def test_signed_interactions_never_fail(
     assert allowed.cache_flush.requests() == []
     check_quiet(captured_logs, response)
     count("orchestrator-client", "signed", outcome)
+
+
+@fuzz(SHORTCUT_EXAMPLES)
+@given(message=shortcut_messages)
+@example(message={"type": "message", "ts": "1.000001", "blocks": [{"fields": 5}]})
+@example(message={"type": "message", "ts": "1.000001", "text": 5, "blocks": "x"})
+def test_signed_message_shortcuts_on_any_message_never_fail(
+    allowed: AppEnv, captured_logs: LogCapture, message: dict[str, Any]
+) -> None:
+    """Whatever shape the message's text and blocks have, the form opens with its links."""
+    body = message_shortcut_body(message)
+    case = body, slack_headers(constants.SLACK_SIGNING_SECRET, body)
+    response, outcome = send_signed(allowed, captured_logs, "orchestrator-client", case)
+    assert (response.status_code, response.get_body()) == (200, b"")
+    assert [call.method for call in allowed.slack.calls()][:1] == ["views.open"]
+    assert_valid_slack_calls(allowed.slack.calls())
+    assert allowed.durable_api.accepted_starts() == []
+    assert allowed.cache_flush.requests() == []
+    check_quiet(captured_logs, response)
+    count("orchestrator-client", "message shortcut", outcome)
 
 
 # --- signed bodies that are not forms at all, on both endpoints ----------------------------
