@@ -30,6 +30,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 
 from shared import instance_ids
 from shared.approval import Ended, Stage
+from shared.errors import AppError
 from shared.handoffs import FlushRequest
 
 logger = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ class History:
         return [window for window in shorter if window < self.retention] + [self.retention]
 
 
-class QueryError(Exception):
+class QueryError(AppError):
     """The Durable extension did not answer an instance query with a page of instances."""
 
 

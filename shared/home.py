@@ -105,7 +105,7 @@ async def _within(seconds: float, work: Awaitable[ResultT]) -> ResultT | None:
     """The work's result, or None (logged) when it fails or is not done in time."""
     try:
         return await asyncio.wait_for(work, max(seconds, 0.0))
-    except Exception as error:  # the Durable client raises a bare Exception for an error answer
+    except Exception as error:  # whatever a read raises (HTTP, JSON, the extension's answer)
         logger.warning("Part of the Home tab could not be read: %s", short_error(error))
         return None
 
