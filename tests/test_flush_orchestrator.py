@@ -308,87 +308,100 @@ def test_an_earlier_unanswered_attempt_keeps_the_failure_uncertain(
     assert done["output"]["flush"] == {"ok": False, "status": last}
 
 
-def test_an_unanswered_last_attempt_reports_the_answer_before_it() -> None:
+TIMED_OUT = no_response("cache-flush did not answer within 30 s")
+RATE_LIMITED = FlushResult.answered(
+    429, {"title": "Too many requests"}, retry_after_seconds=120
+).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("answers", "said", "status"),
+    [
+        pytest.param(
+            (
+                answered(503, {"message": "first"}),
+                answered(503, {"message": "second"}),
+                no_response("timed out after 30 s"),
+            ),
+            (
+                "*Status:* HTTP 503, the last answer received (attempt 2 of 3); "
+                "attempt 3 went unanswered: timed out after 30 s",
+                '*Details:* HTTP 503 {"message": "second"}',
+                "A later attempt got no answer at all, so it may have gone through.",
+            ),
+            503,
+            id="the-last-attempt-unanswered",
+        ),
+        pytest.param(
+            (
+                answered(503, {"message": "Akamai is busy", "detail": "the 503"}),
+                TIMED_OUT,
+                TIMED_OUT,
+            ),
+            (
+                "*Status:* HTTP 503, the last answer received (attempt 1 of 3); "
+                "attempts 2 and 3 went unanswered: cache-flush did not answer within 30 s",
+                '"detail": "the 503"',
+                "*Nothing was flushed, as far as the app knows.* cache-flush, or Akamai",
+                "Later attempts got no answer at all, so one of them may have gone",
+                TRY_AGAIN,
+                "flushing the same URLs again is harmless",
+            ),
+            503,
+            id="a-503-then-two-timeouts",
+        ),
+        pytest.param(
+            (RATE_LIMITED, TIMED_OUT, TIMED_OUT),
+            (
+                "*Status:* HTTP 429, the last answer received (attempt 1 of 3)",
+                "Akamai is limiting how many flushes it takes right now.",
+                "Try again in 2 minutes: flushing the same URLs again is harmless.",
+                '"title": "Too many requests"',
+            ),
+            429,
+            id="a-rate-limit-then-timeouts-keeps-its-advice",
+        ),
+        pytest.param(
+            (
+                answered(503, {}),
+                answered(504, "<html>gateway timeout</html>"),
+                no_response("could not reach cache-flush (ConnectionError)"),
+            ),
+            (
+                "*Status:* HTTP 504, the last answer received (attempt 2 of 3)",
+                "The gateway in front of cache-flush answered instead of it",
+                "A later attempt got no answer at all",
+                "gateway timeout",
+            ),
+            504,
+            id="a-gateway-answer-then-no-connection",
+        ),
+        pytest.param(
+            (TIMED_OUT, answered(503, {"message": "busy"}), TIMED_OUT),
+            (
+                "*Status:* HTTP 503, the last answer received (attempt 2 of 3)",
+                "attempt 3 went unanswered",
+                "Other attempts got no answer from cache-flush itself",
+            ),
+            503,
+            id="an-answer-between-unanswered-attempts",
+        ),
+    ],
+)
+def test_the_last_answer_received_is_reported_when_later_attempts_go_unanswered(
+    answers: tuple[dict[str, Any], ...], said: tuple[str, ...], status: int
+) -> None:
     history = History("flush_orchestrator", request_input())
-    state = flush_answers(
-        history,
-        answered(503, {"message": "first"}),
-        answered(503, {"message": "second"}),
-        no_response("timed out after 30 s"),
-    )
+    state = flush_answers(history, *answers)
     for text in modal_and_dm_texts(state):
-        assert (
-            "*Status:* HTTP 503, the last answer received (attempt 2 of 3); "
-            "attempt 3 went unanswered: timed out after 30 s"
-        ) in text
-        assert '*Details:* HTTP 503 {"message": "second"}' in text
         assert "*Nothing was flushed, as far as the app knows.*" in text
-        assert "A later attempt got no answer at all, so it may have gone through." in text
+        assert "no response" not in text
         assert "An earlier attempt" not in text
-        assert "no response" not in text
+        for words in said:
+            assert words in text
     done = modal_and_dm_then_home(history, 5)
-    assert done["output"]["flush"] == {"ok": False, "status": 503}
+    assert done["output"]["flush"] == {"ok": False, "status": status}
     assert done["output"]["error"] is None
-
-
-def test_a_503_then_two_timeouts_tells_the_user_what_cache_flush_last_said() -> None:
-    history = History("flush_orchestrator", request_input())
-    timeout = no_response("cache-flush did not answer within 30 s")
-    body = {"message": "Akamai is busy", "detail": "body of the 503"}
-    state = flush_answers(history, answered(503, body), timeout, timeout)
-    for text in modal_and_dm_texts(state):
-        assert "*Status:* HTTP 503, the last answer received (attempt 1 of 3)" in text
-        assert "attempts 2 and 3 went unanswered: cache-flush did not answer within 30 s" in text
-        assert '"detail": "body of the 503"' in text, "the body of the answer received"
-        assert "no response" not in text
-        assert "*Nothing was flushed, as far as the app knows.* cache-flush, or Akamai" in text
-        assert "Later attempts got no answer at all, so one of them may have gone" in text
-        assert TRY_AGAIN in text
-        assert "flushing the same URLs again is harmless" in text
-    done = modal_and_dm_then_home(history, 5)
-    assert done["output"]["flush"] == {"ok": False, "status": 503}
-
-
-def test_a_rate_limit_then_timeouts_keeps_the_rate_limit_advice() -> None:
-    history = History("flush_orchestrator", request_input())
-    limited = FlushResult.answered(429, {"title": "Too many requests"}, retry_after_seconds=120)
-    timeout = no_response("cache-flush did not answer within 30 s")
-    state = flush_answers(history, limited.to_dict(), timeout, timeout)
-    for text in modal_and_dm_texts(state):
-        assert "*Status:* HTTP 429, the last answer received (attempt 1 of 3)" in text
-        assert "Akamai is limiting how many flushes it takes right now." in text
-        assert "Try again in 2 minutes: flushing the same URLs again is harmless." in text
-        assert '"title": "Too many requests"' in text
-        assert "no response" not in text
-    done = modal_and_dm_then_home(history, 5)
-    assert done["output"]["flush"] == {"ok": False, "status": 429}
-
-
-def test_a_gateway_answer_then_a_timeout_reports_the_gateway_status() -> None:
-    history = History("flush_orchestrator", request_input())
-    state = flush_answers(
-        history,
-        answered(503, {}),
-        answered(504, "<html>gateway timeout</html>"),
-        no_response("could not reach cache-flush (ConnectionError)"),
-    )
-    for text in modal_and_dm_texts(state):
-        assert "*Status:* HTTP 504, the last answer received (attempt 2 of 3)" in text
-        assert "The gateway in front of cache-flush answered instead of it" in text
-        assert "A later attempt got no answer at all" in text
-        assert "gateway timeout" in text
-    done = modal_and_dm_then_home(history, 5)
-    assert done["output"]["flush"] == {"ok": False, "status": 504}
-
-
-def test_an_answer_between_unanswered_attempts_says_others_may_have_gone_through() -> None:
-    history = History("flush_orchestrator", request_input())
-    timeout = no_response("cache-flush did not answer within 30 s")
-    state = flush_answers(history, timeout, answered(503, {"message": "busy"}), timeout)
-    for text in modal_and_dm_texts(state):
-        assert "*Status:* HTTP 503, the last answer received (attempt 2 of 3)" in text
-        assert "attempt 3 went unanswered" in text
-        assert "Other attempts got no answer from cache-flush itself" in text
 
 
 def test_a_429_then_a_201_succeeds_on_the_second_attempt() -> None:
