@@ -65,7 +65,8 @@ def parse_allowed_users(data: bytes) -> AllowedUsers:
     a missing final newline and further columns. Rows whose first field is not a member ID
     are skipped (a first row without one is the header, not a skipped row); the role
     `approver` is matched in any case. A list that yields nobody, or more skipped lines
-    than members (a UTF-16 file, an unterminated quote), is logged as an error.
+    than members (a UTF-16 file, an unterminated quote), is logged as an error; CSV the
+    reader refuses (a field over its size limit) raises `ListUnreadable`.
     """
     text = data.decode("utf-8-sig", errors="replace")
     members: set[str] = set()
@@ -74,18 +75,21 @@ def parse_allowed_users(data: bytes) -> AllowedUsers:
     header_possible = True
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     last_line = 0
-    for row in reader:
-        # A quoted field can span lines: count the lines a skipped row swallowed.
-        lines, last_line = reader.line_num - last_line, reader.line_num
-        first = row[0].strip() if row else ""
-        if MEMBER_ID.fullmatch(first):
-            members.add(first)
-            if len(row) > 2 and row[2].strip().lower() == APPROVER_ROLE:
-                approvers.add(first)
-        elif first and not header_possible:
-            skipped += lines
-        if first:
-            header_possible = False
+    try:
+        for row in reader:
+            # A quoted field can span lines: count the lines a skipped row swallowed.
+            lines, last_line = reader.line_num - last_line, reader.line_num
+            first = row[0].strip() if row else ""
+            if MEMBER_ID.fullmatch(first):
+                members.add(first)
+                if len(row) > 2 and row[2].strip().lower() == APPROVER_ROLE:
+                    approvers.add(first)
+            elif first and not header_possible:
+                skipped += lines
+            if first:
+                header_possible = False
+    except csv.Error as error:  # a field past the csv module's limit (an unclosed quote)
+        raise ListUnreadable(f"The list is not CSV the app can read: {error}") from error
     _log_parsed(len(members), skipped, "\x00" in text)
     return AllowedUsers(frozenset(members), frozenset(approvers))
 

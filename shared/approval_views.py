@@ -87,15 +87,21 @@ BULLET = "• "
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
 
 
-def minutes_text(minutes: float) -> str:
-    """A number of minutes for people: "1 minute", "1.5 minutes"; under one, in seconds.
-
-    "30 seconds" reads better than "0.5 minutes" (a short timeout, as in a demo).
-    """
-    number, unit = f"{minutes:g}", "minute"
-    if 0 < minutes < 1 and number != "1":
-        number, unit = f"{round(minutes * 60, 3):g}", "second"
+def _counted(number: str, unit: str) -> str:
     return f"{number} {unit}" + ("" if number == "1" else "s")
+
+
+def minutes_text(minutes: float) -> str:
+    """A number of minutes for people: "1 minute", "1.5 minutes", "0.5 minutes (30 seconds)".
+
+    Always in minutes, as the setting is; under one, the seconds follow, as a short timeout
+    (a demo's) reads better so.
+    """
+    number = f"{minutes:g}"
+    text = _counted(number, "minute")
+    if 0 < minutes < 1 and number != "1":
+        text += f" ({_counted(f'{round(minutes * 60, 3):g}', 'second')})"
+    return text
 
 
 def channel_text(channel: str) -> str:

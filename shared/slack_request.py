@@ -176,7 +176,7 @@ def verified_json(body: bytes, headers: Mapping[str, str], signing_secret: str) 
     """The gate, then a JSON object (Events API deliveries), or a 400."""
     try:
         data = json.loads(verified_body(body, headers, signing_secret).decode("utf-8"))
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nested past the limit
         raise RejectedRequest(400, "Body is not a JSON object") from error
     if not isinstance(data, dict):
         raise RejectedRequest(400, "Body is not a JSON object")

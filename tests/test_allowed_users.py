@@ -269,6 +269,24 @@ def test_a_changed_list_is_picked_up_after_the_cache_time(app_env: AppEnv) -> No
     assert reads[0].header("If-None-Match") != current_etag(app_env)
 
 
+def test_a_list_the_csv_reader_refuses_fails_closed(
+    app_env: AppEnv, captured_logs: LogCapture
+) -> None:
+    """An unclosed quote in a large list runs a field past the reader's size limit."""
+    app_env.set_allowed_csv(b'U0ANN0001,"ann\n' + b"x" * 140_000 + b"\n")
+    with pytest.raises(AccessCheckUnavailable):
+        is_allowed(AllowedUsersCache(), load_settings(), ANN)
+    captured_logs.assert_no_secrets()
+
+
+def test_a_refused_refresh_serves_the_cached_list(app_env: AppEnv) -> None:
+    cache, settings, clock = loaded_cache(app_env)
+    app_env.set_allowed_csv(b'U0ANN0001,"ann\n' + b"x" * 140_000 + b"\n")
+    clock.advance(CACHE_SECONDS)
+    assert is_allowed(cache, settings, ANN)
+    assert app_env.blob_proxy.requests(), "the refresh was tried"
+
+
 # --- failed refresh with a cached copy ------------------------------------------------------
 
 

@@ -66,12 +66,12 @@ def test_the_bound_is_the_request_and_ten_replies() -> None:
 @pytest.mark.parametrize(
     ("minutes", "said"),
     [
-        (0.5, "30 seconds"),
-        (0.1, "6 seconds"),
-        (0.02, "1.2 seconds"),
-        (1 / 60, "1 second"),
-        (0.001, "0.06 seconds"),
-        (0.99999, "59.999 seconds"),
+        (0.5, "0.5 minutes (30 seconds)"),
+        (0.1, "0.1 minutes (6 seconds)"),
+        (0.02, "0.02 minutes (1.2 seconds)"),
+        (1 / 60, "0.0166667 minutes (1 second)"),
+        (0.001, "0.001 minutes (0.06 seconds)"),
+        (0.99999, "0.99999 minutes (59.999 seconds)"),
         (0.9999999, "1 minute"),
         (1, "1 minute"),
         (1.5, "1.5 minutes"),
@@ -79,5 +79,5 @@ def test_the_bound_is_the_request_and_ten_replies() -> None:
         (10_080, "10080 minutes"),
     ],
 )
-def test_timeouts_under_a_minute_are_worded_in_seconds(minutes: float, said: str) -> None:
+def test_timeouts_are_worded_in_minutes_with_seconds_under_one(minutes: float, said: str) -> None:
     assert minutes_text(minutes) == said

@@ -130,7 +130,7 @@ def test_an_unsigned_or_stale_event_gets_401_and_nothing_is_published(
     assert app_env.durable_api.requests() == []
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'"text"'])
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'"text"', b"[" * 5_000])
 def test_a_body_that_is_not_a_json_object_is_a_400(app_env: AppEnv, body: bytes) -> None:
     assert call(app_env, body).status_code == 400
     assert app_env.slack.calls() == []

@@ -264,7 +264,7 @@ def test_an_undecided_request_expires_without_a_flush(launcher: AppLauncher) -> 
     _, instance_id, _ = requested(slack)
 
     ended_unflushed(slack, instance_id, "expired")
-    assert "Expired: nobody approved within 1.2 seconds" in request_now(slack)
+    assert "Expired: nobody approved within 0.02 minutes (1.2 seconds)" in request_now(slack)
     expired = ["Cache flush request expired"] * 2
     assert [m["text"] for m in slack.wait_dms(ALICE, 2)] == expired
 

@@ -113,7 +113,7 @@ def test_a_long_deadline_expires_at_the_end_of_its_chain(launcher: AppLauncher) 
     _, instance_id, _ = requested(slack)
 
     status = ended_unflushed(slack, instance_id, "expired")
-    assert "Expired: nobody approved within 6 seconds" in request_now(slack)
+    assert "Expired: nobody approved within 0.1 minutes (6 seconds)" in request_now(slack)
     assert "Cache flush request expired" in dm_texts(slack)
 
     events = history(slack, instance_id)
