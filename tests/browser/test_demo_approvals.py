@@ -180,7 +180,9 @@ def test_an_undecided_request_expires(
     try:
         page = next(pages)
         dialog = ask_for_production(page)
-        expect(approvals(page)).to_contain_text("Expired: nobody approved within 0.05 minutes (3 seconds)")
+        expect(approvals(page)).to_contain_text(
+            "Expired: nobody approved within 0.05 minutes (3 seconds)"
+        )
         expect(dialog).to_contain_text("Your cache flush request expired")
         expect(page.locator("#dms")).to_contain_text("nothing was flushed")
         assert host.flush_calls() == []
