@@ -326,7 +326,12 @@ def test_a_request_whose_buttons_cannot_be_added_is_withdrawn() -> None:
 
 @pytest.mark.parametrize(
     ("minutes", "said"),
-    [(0.5, "30 seconds"), (1, "1 minute"), (0.9999999, "1 minute"), (90.25, "90.25 minutes")],
+    [
+        (0.5, "0.5 minutes (30 seconds)"),
+        (1, "1 minute"),
+        (0.9999999, "1 minute"),
+        (90.25, "90.25 minutes"),
+    ],
 )
 def test_the_timeout_may_be_a_fraction_of_a_minute(minutes: float, said: str) -> None:
     history = new_history(timeout_minutes=minutes)
