@@ -53,8 +53,12 @@ def _wait_timers_created(client: ToyClient, instance_id: str, count: int) -> Non
 
 
 def _assert_a_chain_ending_at(timers: list[dict], deadline: datetime) -> None:
-    """Each timer of the chain is one interval on; only the last reaches the deadline."""
-    assert len(timers) >= 3, timers
+    """Each timer of the chain is one interval on; only the last reaches the deadline.
+
+    How many links the chain has depends on how late each replay runs (the SDK sets the last
+    one once what is left fits a short timer), so only a chain's least is asserted.
+    """
+    assert len(timers) >= 2, timers
     for timer in timers[:-1]:
         assert _time(timer["FireAt"]) - _time(timer["Timestamp"]) == INTERVAL, timer
         assert _time(timer["FireAt"]) < deadline
