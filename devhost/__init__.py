@@ -1,7 +1,7 @@
 """devhost: a local development host for Azure Functions (Python v1 model + Durable Functions).
 
 Not a production server. ``python -m devhost --help`` for the command line; in-process use
-goes through :func:`devhost.host.create_host`.
+goes through :class:`devhost.host.DevHost` (also named ``create_host``).
 """
 
 from devhost.config import StartupError

@@ -70,21 +70,36 @@ def _build_provider(connection_string: str, site_name: str | None) -> LoggerProv
     from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor  # noqa: PLC0415
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource  # noqa: PLC0415
 
-    # Both log every request at INFO, which would put one or two host traces beside each
-    # record; their warnings (a send that failed, a retry) still go through.
-    for noisy in (_EXPORTER_LOGGER, _AZURE_HTTP_LOGGER):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The exporter and azure-core's HTTP policy log every send at INFO, which would put one
+    # or two host traces beside each record; their warnings (a send that failed) still go
+    # through. azure-core's logger serves the app's other clients too, so only what it logs
+    # on this thread, the exporter's, is held back.
+    logging.getLogger(_EXPORTER_LOGGER).setLevel(logging.WARNING)
+    logging.getLogger(_AZURE_HTTP_LOGGER).addFilter(_QuietOnThisThread())
+    # Before the exporter is built: building it may log its storage path, which holds the key.
+    redact = WithoutKey(connection_string)
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.startswith(_EXPORTER_LOGGER) and isinstance(logger, logging.Logger):
+            logger.addFilter(redact)
     resource = Resource({SERVICE_NAME: site_name} if site_name else {})
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     # A send that fails goes to the exporter's own store on disk, to be sent again after a
     # later send succeeds; retrying in line as well would only hold up the queue.
     exporter = AzureMonitorLogExporter(connection_string=connection_string, retry_total=0)
     provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    redact = WithoutKey(connection_string)
-    for name, logger in logging.root.manager.loggerDict.items():
-        if name.startswith(_EXPORTER_LOGGER) and isinstance(logger, logging.Logger):
-            logger.addFilter(redact)
     return provider
+
+
+class _QuietOnThisThread(logging.Filter):
+    """Drops what is below a warning when logged on the thread that made the filter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep warnings and worse, and anything logged on another thread."""
+        return record.levelno >= logging.WARNING or record.thread != self._thread
 
 
 def _instrumentation_key(connection_string: str) -> str | None:

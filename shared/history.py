@@ -263,11 +263,14 @@ async def _newest_ended(
 
     The `known` ones are left out.
 
-    A span that holds more than a page is split: its newer half is read first, and the older
-    half only when the newer does not hold enough.
+    A span whose first page is full and names a next one is split: its newer half is read
+    first, and the older half only when the newer does not hold enough. A short page with a
+    token (the extension may stop a query early) is followed page by page instead, so a
+    person with few flushes never sets off a cascade of splits.
     """
     first = await instances.page(span)
-    halves = span.halves(now) if first[1] else None
+    full = len(first[0]) >= PAGE_SIZE and first[1] is not None
+    halves = span.halves(now) if full else None
     if halves is None:
         statuses = await instances.every(span, first=first)
         found = [f for f in _flushes(statuses) if not f.waiting and f.instance_id not in known]

@@ -112,7 +112,14 @@ def flush_with_retries(
                     later_error=result.error,
                 )
             if not context.is_replaying:
-                audit.flushed(context.instance_id, request, flushed.last, attempt)
+                audit.flushed(
+                    context.instance_id,
+                    request,
+                    flushed.last,
+                    attempt,
+                    unanswered_later=flushed.unanswered_later,
+                    later_error=flushed.later_error,
+                )
             return flushed
         if result.status is not None:
             received = FlushAttempts(result, attempt, unconfirmed)

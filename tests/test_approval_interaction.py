@@ -367,7 +367,7 @@ def test_on_enterprise_grid_the_organisation_must_match(approvals: AppEnv) -> No
 
 
 OWN_MESSAGE_ONLY = "not on this request's own message"
-MODAL_OR_DM_ONLY = "only with *Cancel request* in the direct message"
+CANCEL_PLACES_ONLY = "only with *Cancel request* in the direct message"
 # Where the requester's Cancel buttons are, as a refusal names them when the DM was delivered.
 CANCEL_PLACES = (
     "*Cancel request* in the direct message the app sent you about it, the app's Home tab "
@@ -384,8 +384,8 @@ CANCEL_PLACES = (
         (APPROVER, "approve_flush", Place("C0ELSEWHER", REQUEST_TS), OWN_MESSAGE_ONLY),
         (APPROVER, "approve_flush", Place(DM_CHANNEL, DM_TS), OWN_MESSAGE_ONLY),
         # A cancel counts only from the requester's modal, DM or Home tab.
-        (REQUESTER, "cancel_flush", Place(APPROVAL_CHANNEL, REQUEST_TS), MODAL_OR_DM_ONLY),
-        (REQUESTER, "cancel_flush", Place("D0ANOTHER1", DM_TS), MODAL_OR_DM_ONLY),
+        (REQUESTER, "cancel_flush", Place(APPROVAL_CHANNEL, REQUEST_TS), CANCEL_PLACES_ONLY),
+        (REQUESTER, "cancel_flush", Place("D0ANOTHER1", DM_TS), CANCEL_PLACES_ONLY),
     ],
 )
 def test_a_click_counts_only_from_where_its_button_belongs(

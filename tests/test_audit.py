@@ -155,3 +155,4 @@ def test_a_flush_whose_last_attempts_went_unanswered_is_audited_with_the_last_an
     flush_answers(history, answered(503, {}), *[no_response("ConnectTimeout")] * 2)
     [flushed] = [r for r in audit_records(audit) if r["audit_event"] == "flushed"]
     assert (flushed["ok"], flushed["status"], flushed["attempts"]) == (False, 503, 3)
+    assert (flushed["unanswered_later"], flushed["later_error"]) == (2, "ConnectTimeout")

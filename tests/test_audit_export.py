@@ -362,3 +362,21 @@ def test_the_redaction_takes_out_the_key_wherever_a_message_has_it() -> None:
     record = logging.makeLogRecord({"msg": f"bad setting {keyless}"})
     audit_export.WithoutKey(keyless).filter(record)
     assert record.getMessage() == "bad setting <connection string>"
+
+
+def test_the_exporters_http_chatter_is_held_back_on_its_thread_only() -> None:
+    """azure-core's HTTP log serves the app's other clients too: they keep their lines."""
+    made: list[logging.Filter] = []
+    maker = threading.Thread(target=lambda: made.append(audit_export._QuietOnThisThread()))
+    maker.start()
+    maker.join()
+    [quiet] = made
+
+    def record(level: int, thread: int | None) -> logging.LogRecord:
+        line = logging.makeLogRecord({"levelno": level, "msg": "Request URL: ..."})
+        line.thread = thread
+        return line
+
+    assert not quiet.filter(record(logging.INFO, maker.ident))
+    assert quiet.filter(record(logging.WARNING, maker.ident))
+    assert quiet.filter(record(logging.INFO, threading.get_ident()))

@@ -4,7 +4,10 @@ instance IDs, the history read back page by page, and the links a message holds.
 from __future__ import annotations
 
 import json
+import threading
+import urllib.request
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from azure.durable_functions import DurableOrchestrationClient
@@ -14,7 +17,14 @@ import publish_home_activity
 import purge_history
 from shared.approval import Ended, Stage, WaitingPlaces
 from shared.handoffs import ApprovalPlan, HomeOwner
-from shared.history import PAGE_SIZE, History, QueryError, recent_flushes, waiting_flushes
+from shared.history import (
+    CONTINUATION_HEADER,
+    PAGE_SIZE,
+    History,
+    QueryError,
+    recent_flushes,
+    waiting_flushes,
+)
 from shared.instance_ids import belongs_to, instance_id, is_instance_id, team_prefix, user_prefix
 from shared.message_links import links_in
 from tests.support import constants
@@ -165,6 +175,58 @@ def test_a_pending_request_behind_a_page_of_others_is_on_the_home_tab(app_env: A
     [mine] = store_flushes(app_env, [now - timedelta(hours=1)], waiting=True)
     call(app_env, event_body())
     assert ("cancel_flush", mine) in action_ids(published(app_env))
+
+
+class EarlyStops:
+    """The extension's instance query as it may answer a busy task hub: an empty first page
+    that names a next one (a query stopped early), then everything, with no token."""
+
+    def __init__(self, everything: bytes) -> None:
+        self.reads = 0
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                stand_in.reads += 1
+                token = self.headers.get(CONTINUATION_HEADER)
+                body = everything if token else b"[]"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if not token:
+                    self.send_header(CONTINUATION_HEADER, "the-rest")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def binding(self, real: str) -> str:
+        """The client binding ``real``, its queries sent here."""
+        port = self.server.server_address[1]
+        return json.dumps(
+            {**json.loads(real), "rpcBaseUrl": f"http://127.0.0.1:{port}/durabletask/"}
+        )
+
+
+def test_a_short_page_with_a_token_is_followed_not_split(app_env: AppEnv) -> None:
+    now = datetime.now(UTC)
+    stored = store_flushes(app_env, [now - timedelta(hours=n) for n in (3, 2, 1)])
+    base = json.loads(app_env.durable_client_binding)["rpcBaseUrl"]
+    listed = f"{base}instances?showInput=true"
+    with urllib.request.urlopen(listed) as answer:
+        everything = answer.read()
+    stand_in = EarlyStops(everything)
+    try:
+        client = DurableOrchestrationClient(stand_in.binding(app_env.durable_client_binding))
+        found = run(recent_flushes(client, HISTORY, TEAM, USER, now))
+    finally:
+        stand_in.server.shutdown()
+    assert [flush.instance_id for flush in found] == newest_first(stored, 3)
+    assert stand_in.reads == 2 * len(HISTORY.windows()), "two reads a window, no splitting"
 
 
 def test_an_error_answer_to_a_page_is_not_taken_for_an_empty_history(app_env: AppEnv) -> None:
