@@ -23,8 +23,7 @@ from shared.approval import (
     Decision,
     Stage,
 )
-from shared.handoffs import ApprovalPlan, FlushRequest
-from shared.orchestration import FlushAttempts
+from shared.handoffs import ApprovalPlan, FlushAttempts, FlushRequest
 from shared.views import (
     Block,
     Message,

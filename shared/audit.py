@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from shared import audit_export
 
 if TYPE_CHECKING:
-    from shared.handoffs import FlushRequest, FlushResult
+    from shared.handoffs import FlushAttempts, FlushRequest
 
 AUDIT_LOGGER = "audit"
 FLUSH_REQUESTED = "flush_requested"
@@ -115,32 +115,25 @@ def approval_ended(instance_id: str, request: Person, outcome: str, decider: Per
     )
 
 
-def flushed(
-    instance_id: str,
-    request: FlushRequest,
-    answer: FlushResult,
-    attempts: int,
-    *,
-    unanswered_later: int = 0,
-    later_error: str | None = None,
-) -> None:
+def flushed(instance_id: str, request: FlushRequest, flushed: FlushAttempts) -> None:
     """cache-flush gave its last answer for the request (or none was had).
 
-    `unanswered_later` attempts after that answer got no response (the final one's network
-    error is `later_error`): they may have gone through.
+    When attempts after that answer got no response, it says how many and the final one's
+    network error: they may have gone through.
     """
+    answer, attempts = flushed.last, flushed.count
     fields = _what(instance_id, request) | {"ok": answer.ok, "attempts": attempts}
     if answer.status is not None:
         fields["status"] = answer.status
     if answer.error is not None:
         fields["error"] = answer.error
     said = f"HTTP {answer.status}" if answer.status is not None else f"no answer ({answer.error})"
-    if unanswered_later:
-        fields["unanswered_later"] = unanswered_later
-        said += f", then {unanswered_later} unanswered"
-        if later_error is not None:
-            fields["later_error"] = later_error
-            said += f" ({later_error})"
+    if flushed.unanswered_later:
+        fields["unanswered_later"] = flushed.unanswered_later
+        said += f", then {flushed.unanswered_later} unanswered"
+        if flushed.later_error is not None:
+            fields["later_error"] = flushed.later_error
+            said += f" ({flushed.later_error})"
     _record(
         FLUSHED,
         fields,

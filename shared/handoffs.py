@@ -260,6 +260,30 @@ class FlushResult(Fields):
         )
 
 
+@dataclass(frozen=True)
+class FlushAttempts:
+    """What the cache-flush attempts came to: the result to report and how many attempts.
+
+    `last` is the last answer received (a status and its body), or the final attempt's
+    result when no attempt was answered. `unanswered_later` counts the attempts after it
+    that got no response (the final one's network error is `later_error`): they may have
+    reached Akamai. `unconfirmed_earlier` is set when an attempt before `last` got no answer
+    from cache-flush itself (no response, or a gateway's 502 or 504): that attempt may have
+    reached Akamai, so a failed `last` does not show that nothing was flushed.
+    """
+
+    last: FlushResult
+    count: int = 1
+    unconfirmed_earlier: bool = False
+    unanswered_later: int = 0
+    later_error: str | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether any attempt may have gone through without cache-flush confirming it."""
+        return self.last.unconfirmed or self.unconfirmed_earlier or self.unanswered_later > 0
+
+
 class NotificationKind(Enum):
     """The Slack call a notification makes."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import azure.durable_functions as df
@@ -17,6 +17,7 @@ import azure.durable_functions as df
 from shared import audit, result_views, views
 from shared.handoffs import (
     Delivery,
+    FlushAttempts,
     FlushCall,
     FlushRequest,
     FlushResult,
@@ -47,30 +48,6 @@ def short_error(error: BaseException | str) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     fallback = "unknown error" if isinstance(error, str) else type(error).__name__
     return (lines[0] if lines else fallback)[:ERROR_CHARS]
-
-
-@dataclass(frozen=True)
-class FlushAttempts:
-    """What the cache-flush attempts came to: the result to report and how many attempts.
-
-    `last` is the last answer received (a status and its body), or the final attempt's
-    result when no attempt was answered. `unanswered_later` counts the attempts after it
-    that got no response (the final one's network error is `later_error`): they may have
-    reached Akamai. `unconfirmed_earlier` is set when an attempt before `last` got no answer
-    from cache-flush itself (no response, or a gateway's 502 or 504): that attempt may have
-    reached Akamai, so a failed `last` does not show that nothing was flushed.
-    """
-
-    last: FlushResult
-    count: int = 1
-    unconfirmed_earlier: bool = False
-    unanswered_later: int = 0
-    later_error: str | None = None
-
-    @property
-    def uncertain(self) -> bool:
-        """Whether any attempt may have gone through without cache-flush confirming it."""
-        return self.last.unconfirmed or self.unconfirmed_earlier or self.unanswered_later > 0
 
 
 def _unanswered(result: FlushResult) -> bool:
@@ -112,14 +89,7 @@ def flush_with_retries(
                     later_error=result.error,
                 )
             if not context.is_replaying:
-                audit.flushed(
-                    context.instance_id,
-                    request,
-                    flushed.last,
-                    attempt,
-                    unanswered_later=flushed.unanswered_later,
-                    later_error=flushed.later_error,
-                )
+                audit.flushed(context.instance_id, request, flushed)
             return flushed
         if result.status is not None:
             received = FlushAttempts(result, attempt, unconfirmed)

@@ -42,7 +42,7 @@ CHILD = """
 import json, logging, sys, threading, time, urllib.request
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 from shared import audit
-from shared.handoffs import FlushRequest, FlushResult
+from shared.handoffs import FlushAttempts, FlushRequest, FlushResult
 
 def loaded():
     return sorted({m for m in sys.modules if m.startswith(("opentelemetry", "azure.monitor"))})
@@ -68,7 +68,7 @@ request = FlushRequest(
 audit.flush_requested("inst-1", request)
 audit.decision_raised("inst-1", Person(), "approve")
 audit.approval_ended("inst-1", Person(), "approved", Person())
-audit.flushed("inst-1", request, FlushResult(ok=True, status=201), 2)
+audit.flushed("inst-1", request, FlushAttempts(FlushResult(ok=True, status=201), 2))
 print(json.dumps({"returned": True}), flush=True)
 
 wait_for = sys.argv[1]
@@ -81,7 +81,8 @@ while not (stand_in_received() if wait_for == "received" else exporter_warned.is
     if time.monotonic() > deadline:
         sys.exit("timed out waiting for the exporter: " + wait_for)
     time.sleep(0.02)
-audit.flushed("inst-2", request, FlushResult(ok=False, status=None, error="timeout"), 3)
+timed_out = FlushResult(ok=False, status=None, error="timeout")
+audit.flushed("inst-2", request, FlushAttempts(timed_out, 3))
 print(json.dumps({"after_records": loaded()}), flush=True)
 """
 

@@ -14,8 +14,8 @@ import pytest
 import call_cache_flush_activity
 from devhost.standins.stub_server import Reply
 from shared.cache_flush import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
-from shared.handoffs import FlushRequest, FlushResult
-from shared.orchestration import FlushAttempts, result_message
+from shared.handoffs import FlushAttempts, FlushRequest, FlushResult
+from shared.orchestration import result_message
 from tests.support.app_env import AppEnv
 
 URLS = ("https://www.nhs.uk/conditions/", "https://www.nhs.uk/live-well/")

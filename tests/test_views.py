@@ -16,8 +16,14 @@ from shared.approval import (
     Stage,
 )
 from shared.form_flow import prefill_of_command
-from shared.handoffs import ApprovalPlan, FlushRequest, FlushResult, NotificationKind
-from shared.orchestration import FlushAttempts, plan_notifications
+from shared.handoffs import (
+    ApprovalPlan,
+    FlushAttempts,
+    FlushRequest,
+    FlushResult,
+    NotificationKind,
+)
+from shared.orchestration import plan_notifications
 from shared.slash_command import Prefill, checking_view
 
 DOMAINS = ("nhs.uk",)
